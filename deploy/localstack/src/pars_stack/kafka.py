@@ -1,0 +1,180 @@
+"""Single-node Apache Kafka 3.9.1 in KRaft mode (broker + controller in one JVM), no Docker.
+
+The jars come from Maven (deploy/kafka/pom.xml) into a cache outside git, once per machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+from .util import Component, free_port, log
+
+KAFKA_VERSION = "3.9.1"
+POM = Path(os.environ.get("PARS_KAFKA_POM") or Path(__file__).resolve().parents[3] / "kafka" / "pom.xml")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("PARS_CACHE_DIR") or "~/.cache/pars"
+    return Path(base).expanduser() / f"kafka-{KAFKA_VERSION}"
+
+
+def fetch_jars() -> Path:
+    """Return the directory of Kafka's jars, fetching them with Maven on the first call.
+
+    A marker holding the pom's hash is written only after a complete copy, so an interrupted
+    fetch is redone, and so is a fetch for a changed pom. A file lock serialises parallel runs.
+    """
+    cache = cache_dir()
+    libs, marker = cache / "libs", cache / "libs.ok"
+    want = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text() == want and libs.is_dir():
+        return libs
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and marker.read_text() == want and libs.is_dir():
+            return libs  # another process fetched while we waited
+        if not shutil.which("mvn") or not shutil.which("java"):
+            raise RuntimeError("Kafka needs Java 17+ and Maven: apt-get install openjdk-17-jre-headless maven")
+        log(f"fetching Kafka {KAFKA_VERSION} jars (first run only)...")
+        marker.unlink(missing_ok=True)
+        tmp = cache / "libs.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        # -q still prints colour codes on some Maven builds; keep the output for errors only.
+        done = subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM),
+                               "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"fetching Kafka jars with Maven failed:\n{done.stdout[-4000:]}")
+        shutil.rmtree(libs, ignore_errors=True)
+        tmp.rename(libs)
+        marker.write_text(want)
+    return libs
+
+
+def _cluster_id() -> str:
+    # Kafka's Uuid text form: URL-safe base64 of 16 random bytes, no padding, not starting with '-'.
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+LOG4J = """\
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File={path}
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+"""
+
+
+class Kafka(Component):
+    name = "kafka"
+    stop_timeout = 60.0
+
+    def __init__(self, root: Path, port: int | None = None, controller_port: int | None = None) -> None:
+        super().__init__(root)
+        self.port = port or free_port()
+        self.controller_port = controller_port or free_port()
+        self.data = self.root / "data"
+        self.libs: Path | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _ports(self) -> list[int]:
+        return [self.port, self.controller_port]
+
+    def _properties(self) -> str:
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            # Static quorum: the voter's address lives only in this file (not in the metadata
+            # log as with --standalone), so a restart on other ports keeps working.
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data),
+            "num.partitions": "6",
+            "auto.create.topics.enable": "false",  # services declare their topics
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",  # fewer than 50: faster first consumer group
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "10",
+            "min.insync.replicas": "1",
+            "default.replication.factor": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # After a kill the restarted broker must wait for its old registration to expire
+            # (default 9 s); shorter, but with slack for GC pauses on a busy 2-core CI box.
+            "broker.session.timeout.ms": "4000",
+            "broker.heartbeat.interval.ms": "1000",
+        }
+        return "".join(f"{k}={v}\n" for k, v in props.items())
+
+    def _prepare(self) -> None:
+        self.libs = fetch_jars()
+        self.data.mkdir(parents=True, exist_ok=True)
+        # Rewritten on every start: ports may differ between runs; the data does not care.
+        (self.root / "server.properties").write_text(self._properties())
+        (self.root / "log4j.properties").write_text(LOG4J.format(path=self.root / "server.log"))
+        if (self.data / "meta.properties").exists():
+            return  # formatted before: never reformat, the data stays
+        log("formatting Kafka KRaft storage (first run only)...")
+        subprocess.run(
+            self._java("kafka.tools.StorageTool") + ["format", "--ignore-formatted", "-t", _cluster_id(),
+                                                     "-c", str(self.root / "server.properties")],
+            check=True, stdout=subprocess.DEVNULL, cwd=self.root,
+        )
+
+    def _java(self, main: str) -> list[str]:
+        return ["java", "-Xms256m", "-Xmx512m", "-Djava.awt.headless=true",
+                f"-Dlog4j.configuration=file:{self.root / 'log4j.properties'}",
+                f"-Dkafka.logs.dir={self.root}", "-cp", f"{self.libs}/*", main]
+
+    def _command(self) -> list[str]:
+        return self._java("kafka.Kafka") + [str(self.root / "server.properties")]
+
+    def _ready(self) -> bool:
+        # The port opening is not enough: wait until the broker answers metadata and lists
+        # itself (it is unfenced), so topics can be created right away.
+        return super()._ready() and _has_broker(self.bootstrap_servers)
+
+
+def _has_broker(bootstrap: str) -> bool:
+    async def probe() -> bool:
+        from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            return bool((await admin.describe_cluster())["brokers"])
+        except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
+            return False
+        finally:
+            await admin.close()
+
+    # A thread of its own with a fresh event loop: we may be called from inside a running loop.
+    result: list[bool] = []
+    t = threading.Thread(target=lambda: result.append(asyncio.run(probe())))
+    t.start()
+    t.join()
+    return bool(result and result[0])

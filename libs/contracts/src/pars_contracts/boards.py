@@ -1,0 +1,96 @@
+"""The board catalog of SPEC section 2, as data. Everything board-specific is decided from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Processing(StrEnum):
+    DIRECT = "direct"  # decided at once: Accepted, or an immediate error (record not saved)
+    WITHIN_A_DAY = "within_a_day"  # Submitted at once, decided by the board's schedule
+
+
+class BoardKind(StrEnum):
+    CERTIFYING = "certifying"
+    STATE = "state"
+
+
+@dataclass(frozen=True)
+class CreditType:
+    name: str  # canonical spelling, as the seeds show it
+    patient_safety: bool = False  # needs the activity to offer patient safety (680)
+    practice_assessment: bool = False  # needs the activity to offer practice assessment (681)
+
+
+@dataclass(frozen=True)
+class Board:
+    code: str
+    name: str
+    kind: BoardKind
+    processing: Processing
+    credit_types: tuple[CreditType, ...]
+    dob_required: bool = True
+    board_id_required: bool = True  # ABS: optional (718 on an ambiguous match)
+    whole_points_only: bool = False  # ABP (673)
+    one_completion_per_activity: bool = False  # ABP (710 on a second)
+    one_completion_per_day: bool = False  # ABIM, ABA, ABS (717)
+    default_credit_type: str | None = None  # state boards: AMA PRA Category 1 Credit
+
+    @property
+    def learner_id_types(self) -> tuple[str, ...]:
+        """Accepted learner id types: the board's own code, or NPI/LICENSE for state boards."""
+        return ("NPI", "LICENSE") if self.kind is BoardKind.STATE else (self.code,)
+
+    def credit_type(self, value: str) -> CreditType | None:
+        """The canonical credit type for `value` (case- and space-insensitive), or None."""
+        wanted = " ".join(value.split()).casefold()
+        return next((t for t in self.credit_types if t.name.casefold() == wanted), None)
+
+
+AMA = CreditType("AMA PRA Category 1 Credit")
+PS = {"patient_safety": True}
+PA = {"practice_assessment": True}
+
+BOARDS: dict[str, Board] = {
+    b.code: b
+    for b in (
+        Board("ABO", "American Board of Ophthalmology", BoardKind.CERTIFYING, Processing.DIRECT,
+              (CreditType("ABO MOC Part II"), CreditType("ABO MOC Part IV", **PA),
+               CreditType("ABO Patient Safety", **PS))),
+        Board("ABOHNS", "American Board of Otolaryngology – Head and Neck Surgery",
+              BoardKind.CERTIFYING, Processing.DIRECT,
+              (CreditType("ABOHNS MOC Part II"), CreditType("ABOHNS Patient Safety", **PS))),
+        Board("ABA", "American Board of Anesthesiology", BoardKind.CERTIFYING,
+              Processing.WITHIN_A_DAY,
+              (CreditType("ABA MOCA"), CreditType("ABA Patient Safety", **PS)),
+              dob_required=False, one_completion_per_day=True),
+        Board("ABIM", "American Board of Internal Medicine", BoardKind.CERTIFYING,
+              Processing.WITHIN_A_DAY,
+              (CreditType("ABIM Medical Knowledge"), CreditType("ABIM Practice Assessment", **PA),
+               CreditType("ABIM Patient Safety", **PS)),
+              one_completion_per_day=True),
+        Board("ABPATH", "American Board of Pathology", BoardKind.CERTIFYING,
+              Processing.WITHIN_A_DAY,
+              (CreditType("ABPath MOC Part II"), CreditType("ABPath MOC Part IV", **PA))),
+        Board("ABP", "American Board of Pediatrics", BoardKind.CERTIFYING, Processing.WITHIN_A_DAY,
+              (CreditType("ABP MOC Part 2"), CreditType("ABP MOC Part 4", **PA)),
+              dob_required=False, whole_points_only=True, one_completion_per_activity=True),
+        Board("ABS", "American Board of Surgery", BoardKind.CERTIFYING, Processing.WITHIN_A_DAY,
+              (CreditType("ABS Continuous Certification"), CreditType("ABS Patient Safety", **PS)),
+              board_id_required=False, one_completion_per_day=True),
+        Board("ME-MD", "Maine Board of Licensure in Medicine", BoardKind.STATE, Processing.DIRECT,
+              (AMA, CreditType("Prescribing of Opioid Education")), default_credit_type=AMA.name),
+        Board("ME-DO", "Maine Board of Osteopathic Licensure", BoardKind.STATE, Processing.DIRECT,
+              (AMA, CreditType("Prescribing of Opioid Education")), default_credit_type=AMA.name),
+        Board("NC", "North Carolina Medical Board", BoardKind.STATE, Processing.DIRECT,
+              (AMA, CreditType("Controlled Substance")), default_credit_type=AMA.name),
+        Board("TN", "Tennessee Board of Medical Examiners", BoardKind.STATE, Processing.DIRECT,
+              (AMA, CreditType("Controlled Substance Prescribing")), default_credit_type=AMA.name),
+    )
+}
+
+
+def board(code: str | None) -> Board | None:
+    """The board for a code, case-insensitively ("ABPath" and "abpath" are ABPATH)."""
+    return BOARDS.get((code or "").strip().upper())

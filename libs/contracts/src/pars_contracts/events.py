@@ -1,0 +1,250 @@
+"""Payloads of every event (SPEC section 4). Each class name is the envelope's `type`.
+
+Payloads ignore unknown fields so that a producer can add a field without breaking consumers;
+a breaking change is a new topic version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .codes import ErrorDetail
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+Action = Literal["Add", "Delete"]
+Status = Literal["Submitted", "Accepted", "Rejected", "Deleted"]
+Source = Literal["web", "service", "upload", "stream"]
+
+
+class ProviderRegistered(Event):
+    """A provider and its e-mail recipients (intake -> notifier)."""
+
+    provider_id: str = Field(pattern=r"^\d{7}$")
+    name: str
+    notification_emails: list[str] = []
+
+
+class BoardRegistration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    board: str
+    credit_types: list[str]
+    max_points: Decimal
+
+
+class ActivityRegistered(Event):
+    """An activity as registered or updated (intake -> validator); the validator keeps a copy."""
+
+    activity_id: str = Field(pattern=r"^\d{9}$")
+    provider_id: str
+    provider_activity_id: str | None = None
+    title: str
+    activity_type: str
+    start_date: date
+    end_date: date
+    reporting_year: int
+    ama_credits: Decimal
+    registrations: list[BoardRegistration]
+
+
+class LearnerRecordSubmitted(Event):
+    """One row as the provider gave it (intake -> validator). Values stay as given (strings)
+    so that the validator decides every PARS rule, including the format ones (671, 673...)."""
+
+    record_id: str
+    submission_id: str
+    upload_id: str | None = None
+    row_number: int
+    source: Source
+    provider_id: str
+    activity_id: str | None = None
+    board: str | None = None
+    action: str | None = None
+    learner_id_type: str | None = None
+    learner_id: str | None = None
+    npi: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    completion_date: str | None = None
+    credits: str | None = None
+    credit_types: list[str] = []
+    credit_id: str | None = None
+    # Where the row's format already broke a rule (XML: 650 no CreditID, 677 no certificate).
+    format_errors: list[ErrorDetail] = []
+    submitted_at: datetime
+    # Intake's copy of the activity when it is the provider's (event-carried state): the
+    # validator then never depends on the activities topic being read before this one.
+    activity: ActivityRegistered | None = None
+
+
+class LearnerRecordValidated(Event):
+    """A row that passed PARS validation, normalized (validator -> board-gateway)."""
+
+    record_id: str
+    submission_id: str
+    upload_id: str | None = None
+    row_number: int
+    source: Source
+    provider_id: str
+    activity_id: str
+    activity_title: str
+    reporting_year: int
+    board: str
+    action: Action
+    learner_id_type: str
+    learner_id: str | None = None
+    npi: str | None = None
+    first_name: str
+    last_name: str
+    date_of_birth: str | None = None  # MM/DD
+    completion_date: date
+    credits: Decimal
+    credit_types: list[str]
+    credit_id: str
+    target_record_id: str | None = None  # Delete: the record being deleted
+    submitted_at: datetime
+
+
+class LearnerRecordInvalid(Event):
+    """A row that failed PARS validation, with all its errors (validator -> intake)."""
+
+    record_id: str
+    submission_id: str
+    upload_id: str | None = None
+    row_number: int
+    source: Source
+    provider_id: str
+    action: str | None = None
+    credit_id: str | None = None
+    errors: list[ErrorDetail]
+
+
+class BoardDecision(Event):
+    """The board stage's word on one row (board-gateway -> intake, validator).
+
+    `status` None with `errors` is an immediate refusal by a direct board (661/664/665): the
+    record is not saved, as with the seed's "Manual Entry Errors"."""
+
+    record_id: str
+    submission_id: str
+    upload_id: str | None = None
+    row_number: int
+    source: Source
+    provider_id: str
+    activity_id: str
+    board: str
+    action: Action
+    credit_id: str
+    target_record_id: str | None = None
+    status: Status | None
+    errors: list[ErrorDetail] = []
+    batch_id: str | None = None
+    decided_at: datetime
+
+
+class RejectedLearner(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    record_id: str
+    first_name: str
+    last_name: str
+    learner_id: str | None
+    activity_id: str
+    activity_title: str
+    completion_date: date
+    code: int
+    message: str
+
+
+class BoardBatchDecided(Event):
+    """One board run's decisions for one provider (board-gateway -> notifier)."""
+
+    batch_id: str
+    board: str
+    provider_id: str
+    decided_at: datetime
+    accepted: int
+    rejected: list[RejectedLearner]
+
+
+class UploadCompleted(Event):
+    """Every row of an upload has its first outcome (intake -> notifier)."""
+
+    upload_id: str
+    provider_id: str
+    uploader_email: str | None
+    file_name: str
+    file_format: Literal["tab", "xml"]
+    uploaded_at: datetime
+    completed_at: datetime
+    records: int
+    processed: int
+    not_processed: int
+    errors_by_code: dict[int, int]
+    error_report_file_name: str
+    error_report_tsv: str  # the not-processed rows, as the tab-delimited error report
+
+
+class BoardPhysiciansAdded(Event):
+    """Entries added to a board's simulated registry through the admin API (intake -> gateway)."""
+
+    board: str
+    physicians: list[Physician]
+
+
+class Physician(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    learner_id: str  # board id, state license number or NPI
+    id_type: str
+    first_name: str
+    last_name: str
+    date_of_birth: str  # MM/DD
+    npi: str | None = None
+    reported_elsewhere: list[str] = []  # completions already reported outside PARS (709)
+
+
+class UpstreamCompletion(Event):
+    """The inbound contract for upstream systems (LMS, registration) publishing completions.
+
+    The same fields as a web-service record; `credit_id` (`ccid:<domain>:<id>`) is required,
+    as for XML and web-service callers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider_id: str
+    activity_id: str
+    board: str
+    action: Literal["Add", "Delete", "add", "delete"] = "Add"
+    learner_id_type: str | None = None
+    learner_id: str | None = None
+    npi: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    completion_date: str | None = None
+    credits: str | float | int | None = None
+    credit_types: list[str] = []
+    credit_id: str
+
+
+class UpstreamOutcome(Event):
+    """The first outcome of an upstream completion, for the upstream system to consume."""
+
+    source_message_id: str
+    provider_id: str
+    record_id: str
+    credit_id: str | None
+    status: Status | None
+    errors: list[ErrorDetail] = []
+
+
+BoardPhysiciansAdded.model_rebuild()

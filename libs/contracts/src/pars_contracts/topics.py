@@ -1,0 +1,93 @@
+"""The topic registry: one entry per topic with its producers, consumers, key and payload.
+
+The AsyncAPI document is generated from this table (see `asyncapi.py`), and every service
+creates its topics from it, so there is one place that says what flows where."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from . import events as ev
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    payloads: tuple[type[BaseModel], ...]
+    key: str  # what the key is, in words
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    description: str
+    partitions: int = 6
+    max_message_bytes: int | None = None
+
+
+PROVIDERS = Topic(
+    "pars.providers.v1", (ev.ProviderRegistered,), "provider id",
+    ("intake",), ("notifier",), "Providers and their notification recipients.", partitions=1)
+ACTIVITIES = Topic(
+    "pars.activities.v1", (ev.ActivityRegistered,), "ACCME activity id",
+    ("intake",), ("validator",), "Activities as registered; the validator keeps its own copy.")
+RECORDS_SUBMITTED = Topic(
+    "pars.learner-records.submitted.v1", (ev.LearnerRecordSubmitted,), "record key",
+    ("intake",), ("validator",), "Learner record rows as submitted, before any PARS rule.")
+RECORDS_VALIDATED = Topic(
+    "pars.learner-records.validated.v1", (ev.LearnerRecordValidated,), "record key",
+    ("validator",), ("board-gateway",), "Rows that passed PARS validation, normalized.")
+RECORDS_INVALID = Topic(
+    "pars.learner-records.invalid.v1", (ev.LearnerRecordInvalid,), "record key",
+    ("validator",), ("intake",), "Rows that failed PARS validation, with all their errors.")
+BOARD_DECISIONS = Topic(
+    "pars.board.decisions.v1", (ev.BoardDecision,), "record key",
+    ("board-gateway",), ("intake", "validator"),
+    "Each row's board outcome: Submitted, Accepted, Rejected, Deleted or an immediate refusal.")
+BOARD_BATCHES = Topic(
+    "pars.board.batches.v1", (ev.BoardBatchDecided,), "provider id",
+    ("board-gateway",), ("notifier",), "One board run's decisions per provider.")
+BOARD_REGISTRY = Topic(
+    "pars.board.registry.v1", (ev.BoardPhysiciansAdded,), "board code",
+    ("intake",), ("board-gateway",), "Physicians added to a board's simulated registry.",
+    partitions=1)
+UPLOADS_COMPLETED = Topic(
+    "pars.uploads.completed.v1", (ev.UploadCompleted,), "provider id",
+    ("intake",), ("notifier",), "Uploads whose rows all have their first outcome.",
+    max_message_bytes=16 * 1024 * 1024)
+UPSTREAM_COMPLETIONS = Topic(
+    "pars.upstream.completions.v1", (ev.UpstreamCompletion,), "provider id",
+    ("upstream systems",), ("intake",),
+    "Inbound: learner completions published by providers' systems (JSON envelope).")
+UPSTREAM_OUTCOMES = Topic(
+    "pars.upstream.outcomes.v1", (ev.UpstreamOutcome,), "provider id",
+    ("intake",), ("upstream systems",), "Outbound: the first outcome of each upstream completion.")
+
+ALL: tuple[Topic, ...] = (
+    PROVIDERS, ACTIVITIES, RECORDS_SUBMITTED, RECORDS_VALIDATED, RECORDS_INVALID,
+    BOARD_DECISIONS, BOARD_BATCHES, BOARD_REGISTRY, UPLOADS_COMPLETED, UPSTREAM_COMPLETIONS,
+    UPSTREAM_OUTCOMES,
+)
+BY_NAME = {t.name: t for t in ALL}
+PAYLOADS: dict[str, type[BaseModel]] = {p.__name__: p for t in ALL for p in t.payloads}
+
+
+def dead_letter_topic(group: str) -> str:
+    """Each consumer group's dead-letter topic; the original message is kept byte for byte."""
+    return f"pars.dlq.{group}.v1"
+
+
+def _norm(value: str | None) -> str:
+    text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
+    return " ".join(text.split()).casefold()
+
+
+def record_key(activity_id: str | None, board: str | None, learner_id: str | None,
+               last_name: str | None = None, date_of_birth: str | None = None) -> str:
+    """The partition key of a learner record: one learner on one activity and board.
+
+    Records with the same key land on one partition, so the validator's stateful rules
+    (603, 710, 711, 717) see them in order. ABS records may lack a board id: the learner
+    is then keyed by last name and date of birth."""
+    learner = _norm(learner_id) or f"{_norm(last_name)}/{_norm(date_of_birth)}"
+    return f"{_norm(activity_id)}|{_norm(board)}|{learner}"

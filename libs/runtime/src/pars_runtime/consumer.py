@@ -1,0 +1,202 @@
+"""The idempotent consumer: every subscriber of every service runs through this loop.
+
+- at-least-once: offsets are committed by hand only after the batch's effects are committed;
+- idempotent: each message id is recorded in the inbox in the same transaction as its effects,
+  so a redelivered message changes nothing;
+- bounded retries with backoff, then the dead-letter topic, so a poison message never blocks
+  its partition; the original bytes are kept and the reason rides in headers.
+A batch runs in one transaction for speed; if it fails, its messages are retried one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from pars_contracts.envelope import Envelope
+from pars_contracts.topics import PAYLOADS, dead_letter_topic
+
+from . import metrics
+from .logs import bound_contextvars, get_logger
+from .messages import Emitter, decode
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Context:
+    """What a handler gets besides its message: the transaction and the emitter."""
+
+    conn: asyncpg.Connection
+    envelope: Envelope
+    emitter: Emitter
+    after_commit: list[Callable[[], Any]] = field(default_factory=list)
+
+    def emit(self, topic: str, key: str, event: BaseModel, **kw: Any) -> Envelope:
+        return self.emitter.emit(topic, key, event, **kw)
+
+
+Handler = Callable[[Context, Any], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    group: str  # logical group name; also names the dead-letter topic
+    topics: list[str]  # registry topic names
+    handlers: dict[str, Handler]  # payload type name -> handler
+    batch_size: int = 500
+
+
+class DeadLetter(Exception):
+    """Raised by a handler for a message no retry can fix (e.g. an unknown provider): it goes
+    to the dead-letter topic at once, with this reason, and can be replayed after a fix."""
+
+
+class Unreadable(Exception):
+    """A message that no retry can fix: not JSON, not an envelope, or a payload that fails its contract."""
+
+
+class Consumer:
+    def __init__(self, sub: Subscription, settings: ServiceSettings, pool: asyncpg.Pool,
+                 producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, service: str) -> None:
+        self.sub = sub
+        self.settings = settings
+        self.pool = pool
+        self.producer = producer
+        self.consumer = consumer
+        self.service = service
+        self.group = settings.group(sub.group)
+        self._topic_by_real = {settings.topic(t): t for t in sub.topics}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.sub.batch_size)
+                records = [r for rs in batches.values() for r in rs]
+                if not records:
+                    continue
+                await self.handle_batch(records)
+                await self.consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+        finally:
+            await self.consumer.stop()
+
+    async def handle_batch(self, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        readable: list[tuple[ConsumerRecord, Envelope, Any]] = []
+        for record in records:
+            try:
+                readable.append((record, *self._read(record)))
+            except Unreadable as exc:
+                await self._dead_letter(record, "unreadable", str(exc), attempts=1)
+        if readable:
+            try:
+                await self._in_transaction(readable)
+            except Exception as exc:  # noqa: BLE001 - any failure: retry each message alone
+                log.warning("batch failed; retrying messages one by one", group=self.group, error=repr(exc))
+                for item in readable:
+                    await self._with_retries(item)
+        metrics.HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+
+    def _read(self, record: ConsumerRecord) -> tuple[Envelope, Any]:
+        try:
+            envelope = decode(record.value)
+        except (ValueError, TypeError) as exc:
+            raise Unreadable(f"not a message envelope: {_short(exc)}") from None
+        model = PAYLOADS.get(envelope.type)
+        if model is None or envelope.type not in self.sub.handlers:
+            return envelope, None  # a type this consumer does not handle: skipped, as contracts allow
+        try:
+            return envelope, model.model_validate(envelope.payload)
+        except ValidationError as exc:
+            raise Unreadable(f"{envelope.type} payload invalid: {_short(exc)}") from None
+
+    async def _in_transaction(self, items: list[tuple[ConsumerRecord, Envelope, Any]]) -> None:
+        callbacks: list[Callable[[], Any]] = []
+        outcomes: list[tuple[ConsumerRecord, Envelope, str]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = set(await conn.fetchval(
+                "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
+                "ON CONFLICT DO NOTHING RETURNING message_id) SELECT coalesce(array_agg(message_id), '{}') FROM ins",
+                self.group, [e.message_id for _, e, _ in items]))
+            seen: set[str] = set()
+            for record, envelope, payload in items:
+                if envelope.message_id not in fresh or envelope.message_id in seen:
+                    outcomes.append((record, envelope, "duplicate"))
+                    continue
+                seen.add(envelope.message_id)
+                if payload is None:
+                    outcomes.append((record, envelope, "skipped"))
+                    continue
+                emitter = Emitter(self.service, self.settings.topic, envelope.correlation_id,
+                                  envelope.message_id, envelope.provider_id)
+                ctx = Context(conn, envelope, emitter, callbacks)
+                with bound_contextvars(correlation_id=envelope.correlation_id, message_id=envelope.message_id):
+                    await self.sub.handlers[envelope.type](ctx, payload)
+                await emitter.flush(conn)
+                outcomes.append((record, envelope, "handled"))
+        for record, envelope, outcome in outcomes:
+            metrics.MESSAGES_HANDLED.labels(self.group, self._logical(record.topic), envelope.type, outcome).inc()
+        for callback in callbacks:
+            callback()
+
+    async def _with_retries(self, item: tuple[ConsumerRecord, Envelope, Any]) -> None:
+        record = item[0]
+        attempts = self.settings.consumer_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._in_transaction([item])
+                return
+            except DeadLetter as exc:
+                await self._dead_letter(record, "rejected", str(exc), attempt)
+                return
+            except Exception as exc:  # noqa: BLE001
+                if attempt == attempts:
+                    log.error("message failed; dead-lettered", group=self.group, topic=record.topic,
+                              offset=record.offset, error=repr(exc), exc_info=True)
+                    await self._dead_letter(record, "handler_failed", repr(exc), attempts)
+                    return
+                await asyncio.sleep(self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1))
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str, error: str, attempts: int) -> None:
+        headers = list(record.headers or []) + [
+            ("dlq.reason", reason.encode()),
+            ("dlq.error", error[:2000].encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.group", self.group.encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        topic = self.settings.topic(dead_letter_topic(self.sub.group))
+        # Awaited before the offset is committed: a dead letter is never lost either.
+        await (await self.producer.send(topic, record.value, key=record.key, headers=headers))
+        metrics.DEAD_LETTERS.labels(self.group, self._logical(record.topic)).inc()
+        log.warning("dead letter", group=self.group, topic=record.topic, offset=record.offset, reason=reason, error=error)
+
+    def _logical(self, real_topic: str) -> str:
+        return self._topic_by_real.get(real_topic, real_topic)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Messages behind the high watermark per assigned partition (committed position)."""
+        result = {}
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            committed = await self.consumer.committed(tp) or 0
+            result[tp] = max(high - committed, 0)
+        return result
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).replace("\n", " ")[:500]

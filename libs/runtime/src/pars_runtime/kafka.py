@@ -1,0 +1,72 @@
+"""Kafka clients with safe defaults, and topic creation from the contracts' registry."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from pars_contracts import topics as registry
+
+from .logs import get_logger
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
+    # Idempotence with acks=all: a retried send neither duplicates nor reorders within a partition.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_request_size=MAX_REQUEST_BYTES,
+        request_timeout_ms=30000,
+    )
+
+
+def make_consumer(settings: ServiceSettings, group: str, topics: list[str], client_id: str) -> AIOKafkaConsumer:
+    # At-least-once: offsets are committed by hand only after the effects are durable.
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1500,
+        max_poll_interval_ms=300000,
+        fetch_max_bytes=MAX_REQUEST_BYTES * 2,
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
+    """Create every registry topic and the given groups' dead-letter topics if missing."""
+    wanted = [
+        NewTopic(settings.topic(t.name), t.partitions, 1,
+                 topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else {})
+        for t in registry.ALL
+    ]
+    wanted += [
+        NewTopic(settings.topic(registry.dead_letter_topic(g)), 1, 1,
+                 topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)})
+        for g in groups
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created them first
+            log.info("topics created", topics=[t.name for t in missing])
+    finally:
+        await admin.close()

@@ -1,0 +1,84 @@
+"""Envelope (de)serialization and the outbox: how a service says something to the others.
+
+`emit` writes the message into the service's outbox table inside the caller's transaction, so
+the state change and the message are committed together or not at all (transactional outbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+from pydantic import BaseModel
+
+from pars_contracts.envelope import Envelope, wrap
+
+OUTBOX_CHANNEL = "outbox"
+
+
+def encode(envelope: Envelope) -> bytes:
+    return orjson.dumps(envelope.model_dump(mode="json"))
+
+
+def decode(value: bytes | None) -> Envelope:
+    """Raises ValueError (or pydantic's ValidationError, a ValueError) on anything unreadable."""
+    if value is None:
+        raise ValueError("message has no value")
+    return Envelope.model_validate(orjson.loads(value))
+
+
+def headers_of(envelope: Envelope) -> dict[str, str]:
+    return {
+        "message_id": envelope.message_id,
+        "type": envelope.type,
+        "correlation_id": envelope.correlation_id,
+    }
+
+
+async def put(conn: asyncpg.Connection, topic: str, key: str, envelope: Envelope) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
+        topic, key, envelope.message_id, encode(envelope), orjson.dumps(headers_of(envelope)).decode(),
+    )
+    # Wakes the relay at commit; identical notifications in one transaction are folded into one.
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+async def put_many(conn: asyncpg.Connection, items: list[tuple[str, str, Envelope]]) -> None:
+    if not items:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
+        [(t, k, e.message_id, encode(e), orjson.dumps(headers_of(e)).decode()) for t, k, e in items],
+    )
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+class Emitter:
+    """Collects what a handler says, to be written to the outbox in the handler's transaction."""
+
+    def __init__(self, producer: str, topic_name: Any, correlation_id: str,
+                 causation_id: str | None = None, provider_id: str | None = None) -> None:
+        self.producer = producer
+        self._topic_name = topic_name  # maps a registry topic name to its namespaced name
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.provider_id = provider_id
+        self.items: list[tuple[str, str, Envelope]] = []
+
+    def emit(self, topic: str, key: str, event: BaseModel, *, provider_id: str | None = None,
+             correlation_id: str | None = None, message_id: str | None = None) -> Envelope:
+        envelope = wrap(
+            event,
+            producer=self.producer,
+            correlation_id=correlation_id or self.correlation_id,
+            causation_id=self.causation_id,
+            provider_id=provider_id or self.provider_id,
+            message_id=message_id,
+        )
+        self.items.append((self._topic_name(topic), key, envelope))
+        return envelope
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        await put_many(conn, self.items)
+        self.items.clear()

@@ -1,0 +1,128 @@
+"""Runs a service: pool and migrations, topics, producer, outbox relay, consumers, background
+tasks and the HTTP server, until SIGTERM/SIGINT; then drains and stops in order.
+
+Each service's composition root builds a `Service` and calls `run()`; nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+
+from . import db
+from .clock import Clock
+from .consumer import Consumer, Subscription
+from .kafka import ensure_topics, make_consumer, make_producer
+from .logs import configure_logging, get_logger
+from .ops import ops_app
+from .relay import OutboxRelay
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Task = Callable[["Runtime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """What a running service shares with its handlers, tasks and HTTP app."""
+
+    name: str
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    clock: Clock
+    consumers: list[Consumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def check_postgres(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+    async def check_kafka(self) -> None:
+        await self.producer.client.fetch_all_metadata()
+
+
+@dataclass
+class Service:
+    name: str
+    package: str  # holds the service's `migrations/` folder
+    settings: ServiceSettings
+    subscriptions: list[Subscription] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    http_app: Callable[[Runtime], Any] | None = None  # builds the ASGI app; default: ops endpoints only
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        configure_logging(self.name, self.settings.log_level)
+        stop = stop or _stop_on_signals()
+        schema = self.settings.schema(self.name.replace("-", "_"))
+        pool = await db.create_pool(self.settings.database_url, schema)
+        await db.migrate(pool, schema, self.package)
+        await ensure_topics(self.settings, [s.group for s in self.subscriptions])
+        producer = make_producer(self.settings, self.name)
+        await producer.start()
+        rt = Runtime(self.name, self.settings, pool, producer, Clock(self.settings.pars_clock_start))
+        for sub in self.subscriptions:
+            group = self.settings.group(sub.group)
+            kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics], self.name)
+            rt.consumers.append(Consumer(sub, self.settings, pool, producer, kafka_consumer, self.name))
+        if self.on_start:
+            await self.on_start(rt)
+        app = self.http_app(rt) if self.http_app else ops_app(
+            self.name, {"postgres": rt.check_postgres, "kafka": rt.check_kafka})
+        server = uvicorn.Server(uvicorn.Config(
+            app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
+            lifespan="off", access_log=False))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own the signals
+        relay = OutboxRelay(pool, producer, schema)
+        workers = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        workers += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group}") for c in rt.consumers]
+        workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
+        http = asyncio.create_task(server.serve(), name="http")
+        log.info("service started", service=self.name, schema=schema)
+        try:
+            await _until_stopped_or_crashed(stop, workers + [http])
+        finally:
+            # Drain: consumers finish and commit the batch in hand, the relay its send; then close.
+            stop.set()
+            server.should_exit = True
+            done, pending = await asyncio.wait(workers + [http], timeout=15)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), 5)
+            log.info("service stopped", service=self.name)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _until_stopped_or_crashed(stop: asyncio.Event, tasks: list[asyncio.Task[Any]]) -> None:
+    """Returns when asked to stop, or raises when any worker dies (the supervisor restarts us)."""
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and not stop.is_set():
+            exc = task.exception()
+            raise RuntimeError(f"worker {task.get_name()} ended unexpectedly") from exc
+
+
+def main(service: Service) -> None:
+    import uvloop
+
+    uvloop.run(service.run())

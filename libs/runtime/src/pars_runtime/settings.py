@@ -1,0 +1,41 @@
+"""Settings shared by every service, from environment variables (documented in README)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://pars@127.0.0.1:5433/pars"
+    # Prefixes topics, consumer groups and database schemas, so that several isolated systems
+    # (one per test) can share one broker and one database.
+    pars_namespace: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_level: str = "INFO"
+    # The injectable clock: the system's "today" starts at this date (and moves with real time).
+    pars_clock_start: date | None = None
+    consumer_max_attempts: int = Field(default=4, ge=1, le=20)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+
+    @field_validator("pars_namespace")
+    @classmethod
+    def _plain_namespace(cls, value: str) -> str:
+        if value and not value.replace("_", "").isalnum():
+            raise ValueError("PARS_NAMESPACE may hold only letters, digits and underscores")
+        return value.lower()
+
+    def topic(self, name: str) -> str:
+        return f"{self.pars_namespace}.{name}" if self.pars_namespace else name
+
+    def group(self, name: str) -> str:
+        return f"{self.pars_namespace}.{name}" if self.pars_namespace else name
+
+    def schema(self, name: str) -> str:
+        return f"{self.pars_namespace}_{name}" if self.pars_namespace else name

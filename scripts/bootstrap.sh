@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into .venv, idempotently. Run by `make run` and `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+fi
+export VIRTUAL_ENV="$PWD/.venv"
+.venv/bin/uv pip install --quiet -c constraints.txt -r requirements-dev.txt \
+  -e libs/contracts -e libs/runtime -e deploy/localstack \
+  -e services/intake -e services/validator -e services/board-gateway -e services/notifier

@@ -1,0 +1,27 @@
+"""Intake's composition root: the HTTP app and its consumers."""
+
+from pars_contracts import topics
+from pars_runtime.consumer import Subscription
+from pars_runtime.service import Runtime, Service, main
+
+from .api.app import create_app
+from .handlers import handlers
+from .settings import IntakeSettings
+from .waiters import Waiters
+from pars_runtime.clock import Clock
+
+
+def build(settings: IntakeSettings) -> Service:
+    waiters = Waiters()
+    subscriptions = [
+        Subscription("intake", [topics.RECORDS_INVALID.name, topics.BOARD_DECISIONS.name],
+                     handlers(settings, Clock(settings.pars_clock_start), waiters)),
+        Subscription("intake-upstream", [topics.UPSTREAM_COMPLETIONS.name],
+                     handlers(settings, Clock(settings.pars_clock_start), waiters)),
+    ]
+    return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
+                   http_app=lambda rt: create_app(rt, settings, waiters))
+
+
+if __name__ == "__main__":
+    main(build(IntakeSettings()))

@@ -1,0 +1,63 @@
+"""Admin API (admin token): providers and board registries."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from pars_contracts import topics
+from pars_contracts.boards import board as catalog_board
+from pars_contracts.events import BoardPhysiciansAdded, ProviderRegistered
+
+from ..auth import admin_caller, hash_key, new_api_key
+from .common import publish, rt
+from .models import PhysiciansIn, ProviderIn
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
+
+
+@router.post("/providers", status_code=201)
+async def create_provider(body: ProviderIn, request: Request) -> dict:
+    """Creates a provider and its first user; answers with that user's API key (shown once)."""
+    api_key = new_api_key()
+    async with rt(request).pool.acquire() as conn, conn.transaction():
+        provider_id = body.provider_id or await _free_provider_id(conn)
+        try:
+            await conn.execute("INSERT INTO providers (provider_id, name, notification_emails) VALUES ($1, $2, $3)",
+                               provider_id, body.name, _json(body.notification_emails))
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, f"Provider {provider_id} already exists.") from None
+        await conn.execute("INSERT INTO users (user_id, provider_id, email, name, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
+                           str(uuid.uuid4()), provider_id, body.user_email, body.user_name, hash_key(api_key))
+        await publish(conn, request, topics.PROVIDERS.name, provider_id,
+                      ProviderRegistered(provider_id=provider_id, name=body.name,
+                                         notification_emails=body.notification_emails),
+                      correlation_id=f"provider:{provider_id}", provider_id=provider_id)
+    return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
+
+
+@router.post("/boards/{board}/physicians", status_code=202)
+async def add_physicians(board: str, body: PhysiciansIn, request: Request) -> dict:
+    found = catalog_board(board)
+    if found is None:
+        raise HTTPException(404, f"Unknown board {board[:20]!r}.")
+    async with rt(request).pool.acquire() as conn, conn.transaction():
+        await publish(conn, request, topics.BOARD_REGISTRY.name, found.code,
+                      BoardPhysiciansAdded(board=found.code, physicians=body.physicians),
+                      correlation_id=f"registry:{found.code}")
+    return {"board": found.code, "physicians": len(body.physicians)}
+
+
+async def _free_provider_id(conn: asyncpg.Connection) -> str:
+    while True:
+        candidate = f"{random.randint(1000000, 9999999)}"
+        if not await conn.fetchval("SELECT 1 FROM providers WHERE provider_id = $1", candidate):
+            return candidate
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()

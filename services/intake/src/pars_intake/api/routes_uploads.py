@@ -1,0 +1,140 @@
+"""Batch uploads (SPEC 3.2): tab-delimited or XML files, processed in the background.
+
+The request parses the file (a whole-file refusal answers at once, nothing stored), then stores
+the upload, its rows and their events in one transaction and answers 202; the pipeline does the
+rest, and the upload completes when every row has its first outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from ..auth import Caller, provider_caller
+from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
+from ..domain.rows import FileFormatError, ParsedFile, TooLargeError
+from ..domain.tabfile import parse_tab_file
+from ..domain.xmlfile import parse_xml_file
+from ..handlers import error_report_name, not_processed_rows
+from ..submit import submit_rows
+from .common import rt, settings
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+CallerDep = Annotated[Caller, Depends(provider_caller)]
+HISTORY_DAYS = 30
+
+
+def _format_of(file_name: str, given: str | None) -> str:
+    if given:
+        return given
+    lowered = file_name.lower()
+    if lowered.endswith(".xml"):
+        return "xml"
+    if lowered.endswith((".txt", ".tsv", ".tab")):
+        return "tab"
+    raise HTTPException(422, "Choose the file type: a tab-delimited .txt file or an .xml file (field 'format').")
+
+
+def _parse(data: bytes, file_format: str) -> ParsedFile:
+    return parse_xml_file(data) if file_format == "xml" else parse_tab_file(data)
+
+
+@router.post("", status_code=202)
+async def upload(
+    request: Request, caller: CallerDep, file: Annotated[UploadFile, File()],
+    format: Annotated[Literal["tab", "xml"] | None, Form()] = None,
+    allow_duplicate: Annotated[bool, Form()] = False,
+) -> dict:
+    file_name = (file.filename or "upload.txt").replace("\r", " ").replace("\n", " ")[:200]
+    file_format = _format_of(file_name, format)
+    data = await file.read(settings(request).max_upload_bytes + 1)
+    try:
+        parsed = await asyncio.to_thread(_parse, data, file_format)
+    except TooLargeError as exc:
+        raise HTTPException(413, str(exc)) from None
+    except FileFormatError as exc:
+        raise HTTPException(422, exc.message) from None
+    digest = hashlib.sha256(data).hexdigest()
+    runtime = rt(request)
+    now = runtime.clock.now()
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        # Serializes this provider's uploads: the checks below and the insert see one state.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upload:{caller.provider_id}")
+        busy = await conn.fetchval("SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'",
+                                   caller.provider_id)
+        if busy:
+            raise HTTPException(409, f"Your file {busy} is still processing. Only one file may be uploaded at a "
+                                     "time: upload a new file once it has completed.")
+        if not allow_duplicate:
+            earlier = await conn.fetchrow(
+                "SELECT file_name, created_at FROM uploads WHERE provider_id = $1 AND sha256 = $2 AND created_at > $3 "
+                "ORDER BY created_at DESC LIMIT 1", caller.provider_id, digest, now - timedelta(days=HISTORY_DAYS))
+            if earlier:
+                raise HTTPException(409, f"This file was already uploaded on {earlier['created_at']:%m/%d/%Y %H:%M} "
+                                         f"({earlier['file_name']}). Upload it again with allow_duplicate=true "
+                                         "only if you mean to send its records twice.")
+        upload_id = str(uuid.uuid4())
+        try:
+            await conn.execute(
+                "INSERT INTO uploads (upload_id, provider_id, user_email, file_name, file_format, sha256, records, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                upload_id, caller.provider_id, caller.email, file_name, file_format, digest, len(parsed.rows), now)
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, "Another upload is processing.") from None
+        await submit_rows(conn, settings(request), provider_id=caller.provider_id, source="upload",
+                          rows=[(r.row_number, r.record, r.columns) for r in parsed.rows], now=now,
+                          user_email=caller.email, upload_id=upload_id, submission_id=upload_id)
+    return {"upload_id": upload_id, "status": "processing", "file_name": file_name, "records": len(parsed.rows),
+            "message": f"Your file ({file_name}) is processing. We'll send you an e-mail when it is complete."}
+
+
+def _upload_view(r: asyncpg.Record) -> dict:
+    return {
+        "upload_id": r["upload_id"], "file_name": r["file_name"], "format": r["file_format"], "status": r["status"],
+        "uploaded_at": r["created_at"].isoformat(), "completed_at": r["completed_at"] and r["completed_at"].isoformat(),
+        "records": r["records"], "processed": r["processed"], "not_processed": r["not_processed"],
+        "progress": round(r["done"] / r["records"], 4) if r["records"] else 1.0,
+    }
+
+
+@router.get("")
+async def upload_history(request: Request, caller: CallerDep) -> dict:
+    since = rt(request).clock.now() - timedelta(days=HISTORY_DAYS)
+    rows = await rt(request).pool.fetch(
+        "SELECT * FROM uploads WHERE provider_id = $1 AND created_at > $2 ORDER BY created_at DESC",
+        caller.provider_id, since)
+    return {"uploads": [_upload_view(r) for r in rows]}
+
+
+async def _own_upload(request: Request, caller: Caller, upload_id: str) -> asyncpg.Record:
+    row = await rt(request).pool.fetchrow("SELECT * FROM uploads WHERE upload_id = $1 AND provider_id = $2",
+                                          upload_id, caller.provider_id)
+    if row is None:
+        raise HTTPException(404, "Upload not found.")
+    return row
+
+
+@router.get("/{upload_id}")
+async def upload_status(upload_id: str, request: Request, caller: CallerDep) -> dict:
+    return _upload_view(await _own_upload(request, caller, upload_id))
+
+
+@router.get("/{upload_id}/errors")
+async def upload_errors(upload_id: str, request: Request, caller: CallerDep,
+                        format: Annotated[Literal["tab", "csv"], Query()] = "tab") -> Response:
+    """The not-processed rows: the file's columns plus 18. Error Code and 19. Error Message."""
+    upload_row = await _own_upload(request, caller, upload_id)
+    async with rt(request).pool.acquire() as conn:
+        rows = await not_processed_rows(conn, upload_id)
+    name = error_report_name(upload_row["file_name"])
+    if format == "csv":
+        return Response(excel_bytes(error_report_csv(rows)), media_type="text/csv; charset=utf-8",
+                         headers={"Content-Disposition": f'attachment; filename="{name[:-4]}.csv"'})
+    return Response(excel_bytes(error_report_tsv(rows)), media_type="text/tab-separated-values; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,42 @@
+"""Submitting rows from the JSON API and answering: 202 at once, or 200 with every row's first
+outcome when the caller asks to `?wait=` (the web form's immediate "Errors:" feedback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from pars_contracts.events import Source
+
+from ..auth import Caller
+from ..domain.rows import RowInput
+from ..submit import submit_rows
+from .common import rows_of_submission, rt, settings, wait_for_outcomes
+
+
+def row_fields(learner: Any) -> dict[str, Any]:
+    """A LearnerIn/RecordIn as RowInput fields: trimmed strings, None where empty."""
+    data = learner.model_dump(exclude={"activity_id", "board"})
+    data["credits"] = None if data["credits"] is None else str(data["credits"])
+    data["credit_types"] = [t.strip() for t in data["credit_types"] if t and t.strip()]
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
+
+
+async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],
+                            wait: float, target_record_id: str | None = None) -> JSONResponse:
+    runtime = rt(request)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        submission_id, submitted = await submit_rows(
+            conn, settings(request), provider_id=caller.provider_id, source=source,
+            rows=[(n, row, None) for n, row in enumerate(rows, start=1)], now=runtime.clock.now(),
+            user_email=caller.email, target_record_id=target_record_id)
+    if wait <= 0:
+        return JSONResponse(status_code=202, content={
+            "submission_id": submission_id,
+            "rows": [{"row": s.row_number, "record_id": s.record_id, "credit_id": s.credit_id} for s in submitted]})
+    complete = await wait_for_outcomes(request, submission_id, wait)
+    return JSONResponse(status_code=200 if complete else 202, content={
+        "submission_id": submission_id, "complete": complete,
+        "rows": await rows_of_submission(runtime.pool, submission_id)})

@@ -1,0 +1,53 @@
+"""Who is calling: a provider user by API key (`Authorization: Bearer <key>`), or the admin.
+
+Keys are stored as SHA-256 hashes: a key is 32 random bytes, so a fast hash is enough."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+
+@dataclass(frozen=True)
+class Caller:
+    provider_id: str
+    user_id: str
+    email: str
+
+
+def new_api_key() -> str:
+    return "pars_" + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "Missing API key: send 'Authorization: Bearer <key>'.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
+async def provider_caller(request: Request) -> Caller:
+    token = bearer(request) if "authorization" in request.headers else request.cookies.get("pars_key", "")
+    if not token:
+        bearer(request)  # raises the 401 with its message
+    row = await request.app.state.rt.pool.fetchrow(
+        "SELECT user_id, provider_id, email FROM users WHERE api_key_hash = $1", hash_key(token))
+    if row is None:
+        raise HTTPException(401, "The API key is not valid.", headers={"WWW-Authenticate": "Bearer"})
+    return Caller(row["provider_id"], row["user_id"], row["email"])
+
+
+async def admin_caller(request: Request) -> None:
+    token = bearer(request)
+    if not hmac.compare_digest(token.encode(), request.app.state.settings.admin_token.encode()):
+        raise HTTPException(403, "This needs the admin token.")

@@ -1,0 +1,144 @@
+"""What an uploaded file becomes before any PARS rule runs: one `RowInput` per learner record,
+as the provider gave it (trimmed strings), plus the file-level refusals (SPEC 3.2).
+
+Nothing here judges the data: a bad date or an unknown board is the validator's business and
+ends up in the error report. Only a file that cannot be read as its format is refused whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pars_contracts.codes import ErrorDetail
+from pydantic import BaseModel, ConfigDict
+
+# Messages the seed (document 001, "Tab Delimited and XML Batch Upload errors") shows verbatim.
+NOT_FORMATTED = "The file is not formatted correctly. Please use the format provided in the template."
+NOT_XML = "The file selected is not a .xml file. Please upload a .xml file."
+# The seed has no wording for an empty file; this one says what is wrong.
+NO_RECORDS = "The file contains no learner records."
+
+MAX_RECORDS = 2500
+MAX_BYTES = 10 * 1024 * 1024
+
+TEMPLATE_B = "Learner Template B"
+
+# The header of Learner Template B plus the two error-report columns, exactly as SPEC 3.2 names them.
+TEMPLATE_B_COLUMNS: list[str] = [
+    "1. Template",
+    "2. Activity Registration",
+    "3. ACCME Activity ID",
+    "4. Learner ID Type",
+    "5. Learner ID",
+    "6. First Name",
+    "7. Last Name",
+    "8. Date of Birth (MM/DD)",
+    "9. Date of Completion",
+    "10. Action",
+    "11. Number of Credits",
+    "12. Activity Certification (1st)",
+    "13. Activity Certification (2nd)",
+    "14. Activity Certification (3rd)",
+    "15. Activity Certification (4th)",
+    "16. Activity Certification (5th)",
+    "17. Activity Certification (6th)",
+    "18. Error Code",
+    "19. Error Message",
+]
+DATA_COLUMNS = 17  # columns 18 and 19 belong to the error report and are ignored on upload
+MAX_CREDIT_TYPES = 6  # columns 12-17
+
+
+class RowInput(BaseModel):
+    """One learner record row as given: trimmed strings, None where empty. The validator
+    decides every rule on these values, so nothing is parsed into dates or numbers here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    activity_id: str | None = None
+    board: str | None = None
+    action: str | None = None
+    learner_id_type: str | None = None
+    learner_id: str | None = None
+    npi: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    completion_date: str | None = None
+    credits: str | None = None
+    credit_types: list[str] = []  # non-empty values only, in order
+    credit_id: str | None = None  # XML gives one; tab rows do not (the system derives it)
+    format_errors: list[ErrorDetail] = []  # what the file's shape already broke (XML: 650, 677)
+
+
+@dataclass
+class ParsedRow:
+    row_number: int  # tab: the line in the file (header = line 1), as Excel shows it; XML: record n
+    columns: list[str]  # the 17 Template B cells as text, for the error report
+    record: RowInput
+
+
+@dataclass
+class ParsedFile:
+    rows: list[ParsedRow] = field(default_factory=list)
+
+
+class FileFormatError(Exception):
+    """The whole file is refused: nothing from it is processed (HTTP 422)."""
+
+    def __init__(self, message: str = NOT_FORMATTED) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TooLargeError(Exception):
+    """More than MAX_RECORDS records or MAX_BYTES bytes: refused whole (HTTP 413)."""
+
+    def __init__(self, message: str, *, limit: int, count: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.limit = limit
+        self.count = count
+
+
+def check_size(data: bytes) -> None:
+    """Refuse an oversized file before spending any work on it."""
+    if len(data) > MAX_BYTES:
+        raise TooLargeError(
+            f"The file is too large: {len(data):,} bytes. "
+            f"Batch uploads may not exceed 10 MB ({MAX_BYTES:,} bytes).",
+            limit=MAX_BYTES,
+            count=len(data),
+        )
+
+
+def check_record_count(count: int) -> None:
+    if count > MAX_RECORDS:
+        raise TooLargeError(
+            f"The file contains {count:,} records. "
+            f"Batch uploads may not exceed {MAX_RECORDS:,} records.",
+            limit=MAX_RECORDS,
+            count=count,
+        )
+
+
+def clean(value: str | None) -> str | None:
+    """Trimmed text, or None when nothing is left."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def template_b_cells(record: RowInput) -> list[str]:
+    """The 17 Template B cells for a record that did not come from a tab file (XML), so that
+    its errors appear in the same error-report shape. Credit types past the 6th are left out
+    of the cells (the template has no column for them); the record keeps them all."""
+    types = list(record.credit_types[:MAX_CREDIT_TYPES])
+    types += [""] * (MAX_CREDIT_TYPES - len(types))
+    fields = [
+        record.board, record.activity_id, record.learner_id_type, record.learner_id,
+        record.first_name, record.last_name, record.date_of_birth, record.completion_date,
+        record.action, record.credits,
+    ]
+    return [TEMPLATE_B, *(v or "" for v in fields), *types]

@@ -1,0 +1,87 @@
+"""Every submission path ends here: rows stored in intake's read model and one
+LearnerRecordSubmitted event each, in the caller's transaction (outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from pars_contracts import topics
+from pars_contracts.envelope import wrap
+from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, Source
+from pars_contracts.values import parse_completion_date
+from pars_runtime import messages
+from pars_runtime.settings import ServiceSettings
+
+from .domain.rows import RowInput, template_b_cells
+from .store import activity_snapshots
+
+
+@dataclass(frozen=True)
+class SubmittedRow:
+    row_number: int
+    record_id: str
+    credit_id: str | None
+
+
+async def submit_rows(
+    conn: asyncpg.Connection,
+    settings: ServiceSettings,
+    *,
+    provider_id: str,
+    source: Source,
+    rows: list[tuple[int, RowInput, list[str] | None]],  # (row number, row, file cells or None)
+    now: datetime,
+    user_email: str | None = None,
+    upload_id: str | None = None,
+    submission_id: str | None = None,
+    source_message_id: str | None = None,
+    target_record_id: str | None = None,
+) -> tuple[str, list[SubmittedRow]]:
+    submission_id = submission_id or str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) VALUES ($1, $2, $3, $4, $5)",
+        submission_id, provider_id, source, user_email, len(rows))
+    activities = await activity_snapshots(conn, provider_id, {r.activity_id for _, r, _ in rows if r.activity_id})
+    db_rows, events, result = [], [], []
+    for row_number, row, cells in rows:
+        record_id = str(uuid.uuid4())
+        event = LearnerRecordSubmitted(
+            record_id=record_id, submission_id=submission_id, upload_id=upload_id, row_number=row_number,
+            source=source, provider_id=provider_id, activity_id=row.activity_id, board=row.board,
+            action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
+            first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
+            completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
+            credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=now,
+            activity=activities.get((row.activity_id or "").strip()))
+        key = topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+        envelope = wrap(event, producer="intake", correlation_id=upload_id or submission_id, provider_id=provider_id)
+        events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
+        db_rows.append((
+            record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id,
+            _short(row.activity_id), _short(row.board, 20), _short(row.action, 20), _short(row.learner_id_type, 20),
+            _short(row.learner_id), _short(row.npi), _short(row.first_name, 200), _short(row.last_name, 200),
+            _short(row.date_of_birth), parse_completion_date(row.completion_date or ""), _short(row.completion_date),
+            _short(row.credits), orjson.dumps(row.credit_types).decode(), _short(row.credit_id, 300),
+            orjson.dumps(cells if cells is not None else template_b_cells(row)).decode(), now, target_record_id))
+        result.append(SubmittedRow(row_number, record_id, row.credit_id))
+    await conn.executemany(
+        "INSERT INTO records (record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id, "
+        "activity_id, board, action, learner_id_type, learner_id, npi, first_name, last_name, date_of_birth, "
+        "completion_date, completion_text, credits, credit_types, credit_id, columns, submitted_at, target_record_id) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)",
+        db_rows)
+    await messages.put_many(conn, events)
+    return submission_id, result
+
+
+def _short(value: str | None, limit: int = 100) -> str | None:
+    """Read-model columns keep a bounded copy; the event carries the value as given."""
+    return value[:limit] if value is not None else None
+
+
+__all__ = ["submit_rows", "SubmittedRow", "ActivityRegistered"]

@@ -1,0 +1,22 @@
+"""The validator's composition root: settings, the runtime and its one subscription."""
+
+from pars_contracts import topics
+from pars_runtime.clock import Clock
+from pars_runtime.consumer import Subscription
+from pars_runtime.service import Service, main
+from pars_runtime.settings import ServiceSettings
+
+from .handlers import handlers
+
+
+def build(settings: ServiceSettings) -> Service:
+    subscription = Subscription(
+        group="validator",
+        topics=[topics.ACTIVITIES.name, topics.RECORDS_SUBMITTED.name, topics.BOARD_DECISIONS.name],
+        handlers=handlers(Clock(settings.pars_clock_start)),
+    )
+    return Service("validator", "pars_validator", settings, subscriptions=[subscription])
+
+
+if __name__ == "__main__":
+    main(build(ServiceSettings()))

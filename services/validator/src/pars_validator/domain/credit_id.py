@@ -1,0 +1,81 @@
+"""A row's credit id: given by XML, web-service and stream callers, derived for the others."""
+
+from __future__ import annotations
+
+from pars_contracts.boards import Board, BoardKind, board
+from pars_contracts.codes import ErrorDetail, error
+from pars_contracts.events import LearnerRecordSubmitted
+from pars_contracts.values import (
+    derive_credit_id,
+    normalize_name,
+    parse_completion_date,
+    parse_dob,
+    parse_points,
+)
+
+from .completion import canonical_credit_types
+
+MISSING_CREDIT_ID = 650
+
+
+def given_credit_id(row: LearnerRecordSubmitted) -> str | None:
+    return (row.credit_id or "").strip() or None
+
+
+def _must_give_credit_id(row: LearnerRecordSubmitted) -> bool:
+    # Stream callers must give one (650 from here); XML and web-service rows arrive with 650
+    # among their format errors. Neither gets an id invented for it.
+    return row.source == "stream" or any(e.code == MISSING_CREDIT_ID for e in row.format_errors)
+
+
+def _learner_key(row: LearnerRecordSubmitted) -> str | None:
+    """The learner's board id; without one (ABS) the name and date of birth stand in for it."""
+    learner_id = (row.learner_id or "").strip()
+    if learner_id:
+        return learner_id
+    last_name = normalize_name(row.last_name)
+    if not last_name:
+        return None
+    dob = parse_dob(row.date_of_birth) or normalize_name(row.date_of_birth)
+    return f"name:{normalize_name(row.first_name)}|{last_name}|{dob}"
+
+
+def credit_id_for(row: LearnerRecordSubmitted) -> str | None:
+    """The row's credit id, given or derived; None when the fields it derives from are unusable."""
+    if given := given_credit_id(row):
+        return given
+    if _must_give_credit_id(row):
+        return None
+    activity_id = (row.activity_id or "").strip()
+    board_code = (row.board or "").strip()
+    completed = parse_completion_date(row.completion_date)
+    points = parse_points(row.credits)
+    learner = _learner_key(row)
+    if not activity_id or not board_code or completed is None or points is None or not learner:
+        return None
+    found = board(board_code)
+    return derive_credit_id(row.provider_id, activity_id, found.code if found else board_code,
+                            learner, completed, points, canonical_credit_types(found, row.credit_types))
+
+
+def derivation_errors(row: LearnerRecordSubmitted, found: Board | None) -> list[ErrorDetail]:
+    """For a Delete without a credit id: the errors of the fields its credit id derives from."""
+    if given_credit_id(row) or _must_give_credit_id(row):
+        return []
+    errors = []
+    if not (row.learner_id or "").strip() and (found is None or found.board_id_required):
+        errors.append(error(621))
+    elif _learner_key(row) is None:
+        errors.append(error(623))
+    if not (row.completion_date or "").strip():
+        errors.append(error(631))
+    elif parse_completion_date(row.completion_date) is None:
+        errors.append(error(671))
+    if not (row.credits or "").strip():
+        errors.append(error(632))
+    elif parse_points(row.credits) is None:
+        errors.append(error(673))
+    if not canonical_credit_types(found, row.credit_types) and (
+            found is None or found.kind is BoardKind.CERTIFYING):
+        errors.append(error(677))
+    return errors

@@ -1,0 +1,121 @@
+"""The local stack itself: real Kafka, PostgreSQL and SMTP catcher, started in a tmp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import smtplib
+import urllib.request
+import uuid
+from email.message import EmailMessage
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pars_stack import Stack, read_messages
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    # environ={}: always the local servers, even where the environment names external ones.
+    s = Stack(tmp_path_factory.mktemp("stack"), environ={})
+    s.start()
+    yield s
+    s.stop()
+
+
+async def _create_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def _produce(bootstrap: str, topic: str, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=b"k")
+    finally:
+        await producer.stop()
+
+
+async def _consume_all(bootstrap: str, topic: str, group: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=15000, max_records=10)
+        return [r.value for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
+
+
+def test_env(stack):
+    env = stack.env()
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == stack.kafka.bootstrap_servers
+    assert env["DATABASE_URL"].startswith("postgresql://") and env["DATABASE_URL"].endswith("/pars")
+    assert env["SMTP_HOST"] == "127.0.0.1" and int(env["SMTP_PORT"]) == stack.smtp.port
+    assert env["MAIL_DIR"] == str(stack.smtp.mail_dir)
+
+
+def test_kafka_roundtrip_survives_restart(stack):
+    bootstrap, topic = stack.kafka.bootstrap_servers, f"t-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_topic(bootstrap, topic))
+    asyncio.run(_produce(bootstrap, topic, b"hello"))
+    assert asyncio.run(_consume_all(bootstrap, topic, "g1")) == [b"hello"]
+
+    stack.kafka.restart()
+    assert stack.kafka.bootstrap_servers == bootstrap  # same port after a restart
+    assert asyncio.run(_consume_all(bootstrap, topic, "g2")) == [b"hello"]
+
+
+def test_postgres_select_and_restart(stack):
+    async def query(sql: str):
+        conn = await asyncpg.connect(stack.postgres.database_url)
+        try:
+            return await (conn.fetchval(sql) if sql.startswith("select") else conn.execute(sql))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(query("select 1")) == 1
+    asyncio.run(query("create table if not exists kept (v int); insert into kept values (42)"))
+    stack.postgres.restart()
+    assert asyncio.run(query("select max(v) from kept")) == 42
+    stack.postgres.kill()  # a crash: committed data must survive that too
+    stack.postgres.start()
+    assert asyncio.run(query("select count(*) from kept")) == 1
+
+
+def _send(stack, subject: str) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "pars@example.org", "provider@example.org", subject
+    msg.set_content("Your upload was processed. Ünïcode too.")
+    with smtplib.SMTP(stack.smtp.host, stack.smtp.port, timeout=10) as smtp:
+        smtp.send_message(msg, to_addrs=["provider@example.org", "hidden@example.org"])
+
+
+def test_smtp_catches_and_can_be_down(stack):
+    _send(stack, "Upload summary")
+    [msg] = [m for m in read_messages(stack.smtp.mail_dir) if m["Subject"] == "Upload summary"]
+    assert "Your upload was processed" in msg.get_body(("plain",)).get_content()
+    assert "hidden@example.org" in msg["X-Envelope-To"]
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.smtp.http_port}/api/messages") as resp:
+        listed = json.load(resp)
+    item = next(m for m in listed if m["subject"] == "Upload summary")
+    assert item["to"] == "provider@example.org" and item["from"] == "pars@example.org"
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.smtp.http_port}/messages/{item['id']}") as resp:
+        assert "Your upload was processed" in resp.read().decode()
+
+    stack.smtp.stop()
+    with pytest.raises(OSError):
+        smtplib.SMTP(stack.smtp.host, stack.smtp.port, timeout=5)
+    stack.smtp.start()
+    _send(stack, "After outage")
+    assert [m["Subject"] for m in read_messages(stack.smtp.mail_dir)] == ["Upload summary", "After outage"]
