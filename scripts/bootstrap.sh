@@ -14,3 +14,18 @@ export VIRTUAL_ENV="$PWD/.venv"
 .venv/bin/uv pip install --quiet -c constraints.txt -r requirements-dev.txt \
   -e libs/contracts -e libs/runtime -e deploy/localstack \
   -e services/intake -e services/validator -e services/board-gateway -e services/notifier
+
+# Apache Kafka's broker jars, fetched with Maven into a cache outside git (first run only).
+.venv/bin/python -m pars_stack fetch
+
+# Debian packages the tests use: docker-compose (to check docker-compose.yml without an engine).
+need=()
+command -v docker-compose >/dev/null || need+=(docker-compose)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing ${need[*]} with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
+  else
+    echo "bootstrap: please install ${need[*]} (apt-get install ${need[*]})" >&2
+  fi
+fi

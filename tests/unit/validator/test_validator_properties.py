@@ -157,7 +157,8 @@ def plausible_adds(draw: st.DrawFn) -> LearnerRecordSubmitted:
         completion_date=draw(st.sampled_from([f"{m}/{d}/{y}", f"{m:02d}-{d:02d}-{y}",
                                               completed.isoformat(),
                                               f"{completed.isoformat()}T16:15:00"])),
-        credits=draw(st.sampled_from([points, points + "0", f" {points}"])),
+        credits=draw(st.sampled_from([points, f"{points}.00" if "." not in points else points + "0",
+                                      f" {points}"])),
         credit_types=[draw(_spelled(t)) for t in types], credit_id=given_id,
         submitted_at=datetime(2020, 1, 16, tzinfo=UTC))
 

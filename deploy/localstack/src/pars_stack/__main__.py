@@ -18,9 +18,11 @@ def _up(args: argparse.Namespace) -> None:
                   pg_port=args.pg_port, smtp_port=args.smtp_port, smtp_http_port=args.smtp_http_port)
 
     # SIGTERM would otherwise end Python without running `finally`/atexit: turn it into Ctrl-C.
-    def on_term(signum: int, frame: object) -> None:
+    # SIGINT too, explicitly: a shell starting us in the background (`... &`) ignores it.
+    def on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     try:
         stack.start()
@@ -41,7 +43,9 @@ def _up(args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the cleanup short
+        # A second signal must not cut the cleanup short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         log("stopping...")
         stack.stop()
         log("stopped")

@@ -131,6 +131,8 @@ class Kafka(Component):
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
     def _prepare(self) -> None:
+        if not shutil.which("java"):
+            raise RuntimeError("Kafka needs Java 17+: apt-get install openjdk-17-jre-headless")
         self.libs = fetch_jars()
         self.data.mkdir(parents=True, exist_ok=True)
         # Rewritten on every start: ports may differ between runs; the data does not care.

@@ -47,7 +47,7 @@ def summaries(mail_dir: Path) -> list[dict]:
         meta = json.loads(meta_path.read_text())
         msg = message_from_bytes((mail_dir / f"{meta['id']}.eml").read_bytes(), policy=policy.default)
         out.append({"id": meta["id"], "from": str(msg.get("From", "")), "to": str(msg.get("To", "")),
-                    "subject": str(msg.get("Subject", "")), "date": str(msg.get("Date", "")),
+                    "subject": str(msg.get("Subject", "")), "date": str(msg.get("Date") or meta["received"]),
                     "envelope_from": meta["mail_from"], "envelope_to": meta["rcpt_tos"]})
     return out
 

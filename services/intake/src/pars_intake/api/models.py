@@ -26,6 +26,11 @@ class ProviderIn(Strict):
     user_name: Short | None = None
 
 
+class UserIn(Strict):
+    email: Short
+    name: Short | None = None
+
+
 class RegistrationIn(Strict):
     board: Annotated[str, StringConstraints(max_length=20)]
     credit_types: list[Short] = Field(min_length=1, max_length=6)

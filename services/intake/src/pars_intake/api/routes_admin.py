@@ -15,7 +15,8 @@ from pars_contracts.events import BoardPhysiciansAdded, ProviderRegistered
 
 from ..auth import admin_caller, hash_key, new_api_key
 from .common import publish, rt
-from .models import PhysiciansIn, ProviderIn
+from ..store import provider_exists
+from .models import PhysiciansIn, ProviderIn, UserIn
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
 
@@ -38,6 +39,18 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
                                          notification_emails=body.notification_emails),
                       correlation_id=f"provider:{provider_id}", provider_id=provider_id)
     return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
+
+
+@router.post("/providers/{provider_id}/users", status_code=201)
+async def create_user(provider_id: str, body: UserIn, request: Request) -> dict:
+    """Adds a user to a provider; answers with the user's API key (shown once)."""
+    api_key = new_api_key()
+    async with rt(request).pool.acquire() as conn:
+        if not await provider_exists(conn, provider_id):
+            raise HTTPException(404, "Provider not found.")
+        await conn.execute("INSERT INTO users (user_id, provider_id, email, name, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
+                           str(uuid.uuid4()), provider_id, body.email, body.name, hash_key(api_key))
+    return {"provider_id": provider_id, "email": body.email, "api_key": api_key}
 
 
 @router.post("/boards/{board}/physicians", status_code=202)

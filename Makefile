@@ -1,0 +1,33 @@
+# The entry points. Each installs what it needs first (scripts/bootstrap.sh, idempotent).
+.PHONY: install run test test-unit lint bench chaos compose-config clean
+
+PY := .venv/bin/python
+PYTEST := .venv/bin/pytest
+
+install:
+	@scripts/bootstrap.sh
+
+run: install
+	@$(PY) -m pars_stack.run
+
+test: install
+	@$(PYTEST) -q -p no:cacheprovider tests
+
+test-unit: install
+	@$(PYTEST) -q tests/unit
+
+lint: install
+	@.venv/bin/ruff check libs services deploy tests
+	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src --no-error-summary || true
+
+bench: install
+	@$(PY) -m tests.bench.pipeline
+
+chaos: install
+	@PARS_CHAOS_FULL=1 $(PYTEST) -q tests/fault
+
+compose-config:
+	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
+
+clean:
+	rm -rf .stack .pytest_cache

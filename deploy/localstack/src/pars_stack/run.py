@@ -1,0 +1,90 @@
+"""`make run`: the local stack, the four services and demo data, until Ctrl-C.
+
+Ports and settings come from the environment (README), with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from . import demo
+from .services import System
+from .stack import Stack
+from .util import log
+
+
+def main() -> None:
+    root = Path(os.environ.get("PARS_DATA_DIR", ".stack"))
+    env_int = lambda name, default: int(os.environ.get(name, default))  # noqa: E731
+    stack = Stack(root, kafka_port=env_int("KAFKA_PORT", 9092), kafka_controller_port=env_int("KAFKA_CONTROLLER_PORT", 9093),
+                  pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
+                  smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025))
+    admin_token = os.environ.get("ADMIN_TOKEN", "demo-admin-token-0123456789")
+    settings = {"ADMIN_TOKEN": admin_token, "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"),
+                "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+    ports = {"intake": env_int("INTAKE_PORT", 8000), "validator": env_int("VALIDATOR_PORT", 8001),
+             "board-gateway": env_int("GATEWAY_PORT", 8002), "notifier": env_int("NOTIFIER_PORT", 8003)}
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    system: System | None = None
+    try:
+        stack.start()
+        system = System(root / "services", {**stack.env(), **settings}, ports)
+        log("starting the four services...")
+        system.start()
+        data = demo.load(system["intake"].url, admin_token)
+        _print_banner(stack, system, admin_token, data)
+        while True:
+            time.sleep(1)
+            for service in system.services.values():
+                if not service.running:
+                    log(f"{service.name} stopped unexpectedly (log: {service.log_file}); restarting it")
+                    service.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log("stopping...")
+        if system:
+            system.stop()
+        stack.stop()
+        log("stopped")
+
+
+def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) -> None:
+    intake = system["intake"].url
+    first = data["activities"][0]["activity_id"] if data["activities"] else "ACTIVITY_ID"
+    mail = getattr(stack.smtp, "http_url", None) or f"files in {stack.env().get('MAIL_DIR')}"
+    lines = [
+        "",
+        "PARS learner reporting is running.",
+        f"  Provider API (OpenAPI docs):  {intake}/docs",
+        f"  Service health:               {intake}/readyz  (validator {system['validator'].url}, "
+        f"board-gateway {system['board-gateway'].url}, notifier {system['notifier'].url})",
+        f"  Mail catcher:                 {mail}",
+        f"  Demo provider:                {data['provider_id']} Western Regional Medical Center",
+        f"  Demo API key:                 {data['api_key']}",
+        f"  Admin token:                  {admin_token}",
+        "",
+        "Try it (a direct board: Accepted at once):",
+        f"  curl -s -X POST '{intake}/v1/learner-records?wait=10' -H 'Authorization: Bearer {data['api_key']}' \\",
+        "    -H 'Content-Type: application/json' -d '{\"records\": [{\"activity_id\": \"" + data["activities"][1]["activity_id"]
+        + "\", \"board\": \"ABO\", \"action\": \"Add\", \"first_name\": \"Georgia\", \"last_name\": \"O'\\''Keeffe\", "
+        "\"learner_id\": \"97979\", \"date_of_birth\": \"11/15\", \"completion_date\": \"05/05/" + str(time.localtime().tm_year)
+        + "\", \"credits\": 0.25, \"credit_types\": [\"ABO MOC Part II\"]}]}'",
+        f"  Activities: curl -s {intake}/v1/activities -H 'Authorization: Bearer {data['api_key']}'  (first: {first})",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    print("\n".join(lines), flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
