@@ -20,7 +20,7 @@ from pars_intake.domain.xmlwrite import records_to_xml
 from test_intake_xmlfile import document
 from test_intake_xmlwrite import ROWS
 
-SETTINGS = settings(max_examples=3000, deadline=None,
+SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 REFUSALS = (FileFormatError, TooLargeError)
 
