@@ -11,14 +11,15 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from intake_helpers import assert_valid
+from test_intake_xmlfile import document
+from test_intake_xmlwrite import ROWS
+
 from pars_contracts.boards import BOARDS
 from pars_intake.domain.reports import error_report_tsv
 from pars_intake.domain.rows import FileFormatError, RowInput, TooLargeError
 from pars_intake.domain.tabfile import parse_tab_file
 from pars_intake.domain.xmlfile import parse_xml_file
 from pars_intake.domain.xmlwrite import records_to_xml
-from test_intake_xmlfile import document
-from test_intake_xmlwrite import ROWS
 
 SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

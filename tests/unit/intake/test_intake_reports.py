@@ -6,6 +6,9 @@ import csv
 import io
 
 import pytest
+from test_intake_tabfile import SEED_DELETE_EXAMPLE, SEED_ERROR_REPORT
+from test_intake_xmlwrite import ROWS
+
 from pars_contracts.codes import error
 from pars_intake.domain.reports import (
     error_report_csv,
@@ -19,8 +22,6 @@ from pars_intake.domain.rows import TEMPLATE_B_COLUMNS
 from pars_intake.domain.tabfile import parse_tab_file
 from pars_intake.domain.xmlfile import parse_xml_file
 from pars_intake.domain.xmlwrite import records_to_xml
-from test_intake_tabfile import SEED_DELETE_EXAMPLE, SEED_ERROR_REPORT
-from test_intake_xmlwrite import ROWS
 
 
 def reupload(report: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from intake_helpers import tab_lines
+
 from pars_intake.domain.rows import (
     MAX_BYTES,
     MAX_RECORDS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from intake_helpers import assert_valid
+
 from pars_intake.domain.rows import (
     MAX_RECORDS,
     NO_RECORDS,

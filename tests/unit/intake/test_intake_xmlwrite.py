@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from intake_helpers import assert_valid
 from lxml import etree
+
 from pars_intake.domain.rows import RowInput
 from pars_intake.domain.xmlfile import AR_NS, EX_NS, parse_xml_file
 from pars_intake.domain.xmlwrite import records_to_xml

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pars_contracts.codes import ErrorDetail
 from pydantic import BaseModel, ConfigDict
+
+from pars_contracts.codes import ErrorDetail
 
 # Messages the seed (document 001, "Tab Delimited and XML Batch Upload errors") shows verbatim.
 NOT_FORMATTED = "The file is not formatted correctly. Please use the format provided in the template."

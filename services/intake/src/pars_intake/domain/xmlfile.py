@@ -46,6 +46,7 @@ import re
 from datetime import date, datetime
 
 from lxml import etree
+
 from pars_contracts.boards import BOARDS
 from pars_contracts.codes import ErrorDetail, error
 
@@ -139,14 +140,16 @@ def _check_limits(root: etree._Element) -> None:
         element, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise FileFormatError(NOT_FORMATTED)
-        texts = [element.text, element.tail, *element.attrib.values()]
-        if any(t is not None and len(t) > MAX_TEXT for t in texts):
+        if (len(element.text or "") > MAX_TEXT or len(element.tail or "") > MAX_TEXT
+                or any(len(value) > MAX_TEXT for value in element.values())):
             raise FileFormatError(NOT_FORMATTED)
-        stack.extend((child, depth + 1) for child in element)
+        if len(element):
+            stack.extend((child, depth + 1) for child in element)
 
 
 def _local(element: etree._Element) -> str | None:
-    return etree.QName(element).localname if isinstance(element.tag, str) else None
+    tag = element.tag  # "{namespace}name" or "name"; not a str for comments, PIs, entities
+    return tag.rpartition("}")[2] if isinstance(tag, str) else None
 
 
 def _children(parent: etree._Element | None, name: str) -> list[etree._Element]:
