@@ -18,7 +18,7 @@ test-unit: install
 
 lint: install
 	@.venv/bin/ruff check libs services deploy tests
-	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src --no-error-summary || true
+	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src
 
 bench: install
 	@$(PY) -m tests.bench.pipeline

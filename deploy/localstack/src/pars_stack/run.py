@@ -16,9 +16,12 @@ from .stack import Stack
 from .util import log
 
 
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 def main() -> None:
     root = Path(os.environ.get("PARS_DATA_DIR", ".stack"))
-    env_int = lambda name, default: int(os.environ.get(name, default))  # noqa: E731
     stack = Stack(root, kafka_port=env_int("KAFKA_PORT", 9092), kafka_controller_port=env_int("KAFKA_CONTROLLER_PORT", 9093),
                   pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
                   smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025))

@@ -17,18 +17,27 @@ def new_id() -> str:
 
 
 class Envelope(BaseModel):
+    """The envelope every message travels in; `payload` holds the event named by `type`."""
+
     # Consumers ignore fields they do not know: contracts evolve compatibly (SPEC section 4).
     model_config = ConfigDict(extra="ignore")
 
-    message_id: str = Field(default_factory=new_id)
-    type: str
-    schema_version: int = 1
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    producer: str
-    correlation_id: str
-    causation_id: str | None = None
-    provider_id: str | None = None
-    payload: dict[str, Any]
+    message_id: str = Field(
+        default_factory=new_id,
+        description="Unique id of this message (a UUID). Consumers deduplicate on it, so a producer "
+                    "that sends the same message again (a retry) must send the same id.")
+    type: str = Field(description="The payload's event type, e.g. `UpstreamCompletion`.")
+    schema_version: int = Field(1, description="Version of the payload's schema within its topic.")
+    occurred_at: datetime = Field(
+        default_factory=lambda: datetime.now(UTC),
+        description="When the event happened, ISO 8601 with a time zone.")
+    producer: str = Field(description="The service or system that produced the message.")
+    correlation_id: str = Field(
+        description="The unit of work the message belongs to: the submission or upload id, or the "
+                    "upstream system's own reference.")
+    causation_id: str | None = Field(None, description="The `message_id` of the message that caused this one.")
+    provider_id: str | None = Field(None, description="The provider's 7-digit ACCME organization id.")
+    payload: dict[str, Any] = Field(description="The event, as the schema of `type` describes it.")
 
 
 def wrap(

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .boards import BOARDS
 from .codes import ErrorDetail
 
 
@@ -220,20 +221,29 @@ class UpstreamCompletion(Event):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider_id: str
-    activity_id: str
-    board: str
-    action: Literal["Add", "Delete", "add", "delete"] = "Add"
-    learner_id_type: str | None = None
-    learner_id: str | None = None
-    npi: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    date_of_birth: str | None = None
-    completion_date: str | None = None
-    credits: str | float | int | None = None
-    credit_types: list[str] = []
-    credit_id: str
+    provider_id: str = Field(
+        description="The provider's 7-digit ACCME organization id; the envelope's `provider_id` when set.")
+    activity_id: str = Field(description="The 9-digit ACCME activity id of a registered activity.")
+    board: str = Field(description=f"The board or program code: {', '.join(BOARDS)}.")
+    action: Literal["Add", "Delete", "add", "delete"] = Field(
+        "Add", description="`Add`, or `Delete` with the same information as the record it deletes.")
+    learner_id_type: str | None = Field(
+        None, description="The board's own code for certifying boards (`ABIM`...); `NPI` or `LICENSE` for state boards.")
+    learner_id: str | None = Field(
+        None, description="The learner's board id, state license number or NPI (ABS: optional).")
+    npi: str | None = Field(None, description="The learner's 10-digit NPI, optional beside a board id.")
+    first_name: str | None = Field(None, description="As the board knows the learner.")
+    last_name: str | None = Field(None, description="As the board knows the learner.")
+    date_of_birth: str | None = Field(None, description="Month and day of birth, `MM/DD`.")
+    completion_date: str | None = Field(
+        None, description="The US Central calendar date of completion: `YYYY-MM-DD` or `MM/DD/YYYY`.")
+    credits: str | float | int | None = Field(
+        None, description="Points earned, as a number or a decimal string (`0.25`, `3.5`).")
+    credit_types: list[str] = Field(
+        [], description="1 to 6 credit types the activity offers for the board, e.g. `ABIM Medical Knowledge`.")
+    credit_id: str = Field(
+        description="The completion's unique id, `ccid:<domain>:<id>` (at most 300 characters); "
+                    "a `Delete` repeats the credit id of the record it deletes.")
 
 
 class UpstreamOutcome(Event):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,14 @@ from .settings import ServiceSettings
 
 log = get_logger(__name__)
 
-Task = Callable[["Runtime", asyncio.Event], Awaitable[None]]
+Task = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class _HttpServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The service owns SIGTERM/SIGINT: it drains its consumers before the HTTP server stops.
+        yield
 
 
 @dataclass
@@ -62,7 +69,7 @@ class Service:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         configure_logging(self.name, self.settings.log_level)
         stop = stop or _stop_on_signals()
-        schema = self.settings.schema(self.name.replace("-", "_"))
+        schema = self.settings.schema_name(self.name.replace("-", "_"))
         pool = await db.create_pool(self.settings.database_url, schema)
         await db.migrate(pool, schema, self.package)
         await ensure_topics(self.settings, [s.group for s in self.subscriptions])
@@ -77,10 +84,9 @@ class Service:
             await self.on_start(rt)
         app = self.http_app(rt) if self.http_app else ops_app(
             self.name, {"postgres": rt.check_postgres, "kafka": rt.check_kafka})
-        server = uvicorn.Server(uvicorn.Config(
+        server = _HttpServer(uvicorn.Config(
             app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
             lifespan="off", access_log=False))
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own the signals
         relay = OutboxRelay(pool, producer, schema)
         workers = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
         workers += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group}") for c in rt.consumers]

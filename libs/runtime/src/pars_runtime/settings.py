@@ -37,5 +37,5 @@ class ServiceSettings(BaseSettings):
     def group(self, name: str) -> str:
         return f"{self.pars_namespace}.{name}" if self.pars_namespace else name
 
-    def schema(self, name: str) -> str:
+    def schema_name(self, name: str) -> str:
         return f"{self.pars_namespace}_{name}" if self.pars_namespace else name

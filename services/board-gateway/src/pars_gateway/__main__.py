@@ -1,13 +1,13 @@
 """The board gateway's composition root."""
 
 from pars_contracts import topics
+from pars_runtime.clock import Clock
 from pars_runtime.consumer import Subscription
 from pars_runtime.service import Runtime, Service, main
 from pars_runtime.settings import ServiceSettings
 
 from .handlers import board_runs, handlers
 from .registry import load_registry
-from pars_runtime.clock import Clock
 
 
 class GatewaySettings(ServiceSettings):

@@ -16,6 +16,7 @@ from pars_contracts.events import (
     BoardPhysiciansAdded,
     LearnerRecordValidated,
     RejectedLearner,
+    Status,
 )
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
@@ -40,12 +41,13 @@ def key_of(r: LearnerRecordValidated) -> str:
     return topics.record_key(r.activity_id, r.board, r.learner_id, r.last_name, r.date_of_birth)
 
 
-def decision(r: LearnerRecordValidated, status: str | None, now: datetime, errors: tuple = (), batch_id: str | None = None) -> BoardDecision:
+def decision(r: LearnerRecordValidated, status: Status | None, now: datetime, errors: tuple = (),
+             batch_id: str | None = None) -> BoardDecision:
     return BoardDecision(
         record_id=r.record_id, submission_id=r.submission_id, upload_id=r.upload_id, row_number=r.row_number,
         source=r.source, provider_id=r.provider_id, activity_id=r.activity_id, board=r.board, action=r.action,
         credit_id=r.credit_id, target_record_id=r.target_record_id, status=status, errors=list(errors),
-        batch_id=batch_id, decided_at=now)  # type: ignore[arg-type]
+        batch_id=batch_id, decided_at=now)
 
 
 def handlers(clock: Clock, time_scale: float) -> dict[str, Handler]:
@@ -61,7 +63,7 @@ def handlers(clock: Clock, time_scale: float) -> dict[str, Handler]:
         if catalog is not None and catalog.processing is Processing.DIRECT:
             verdict = await board_adapter.verify(ctx.conn, record)
             # A direct board's non-match is an immediate error; the record is not saved.
-            status = "Accepted" if verdict.accepted else None
+            status: Status | None = "Accepted" if verdict.accepted else None
             ctx.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, status, now, verdict.errors))
             metrics.RECORDS.labels("board", status or "refused", record.board).inc()
             return
@@ -92,7 +94,7 @@ async def run_boards_once(rt, limit: int = 500) -> int:  # noqa: ANN001 - the ru
             batch_id = str(uuid.uuid4())
             rejected = []
             for record, verdict in items:
-                status = "Accepted" if verdict.accepted else "Rejected"
+                status: Status = "Accepted" if verdict.accepted else "Rejected"
                 decided.append((record.record_id, status, batch_id))
                 emitter.emit(topics.BOARD_DECISIONS.name, key_of(record),
                              decision(record, status, now, verdict.errors, batch_id), provider_id=provider_id,

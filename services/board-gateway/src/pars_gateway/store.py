@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -53,7 +54,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     return [LearnerRecordValidated.model_validate(orjson.loads(r["record"])) for r in rows]
 
 
-async def record_decisions(conn: asyncpg.Connection, decided: list[tuple[str, str, str]], now: datetime) -> None:
+async def record_decisions(conn: asyncpg.Connection, decided: Sequence[tuple[str, str, str]], now: datetime) -> None:
     """`decided`: (record id, status, batch id)."""
     await conn.executemany(
         "UPDATE board_records SET status = $2, batch_id = $3, decided_at = $4 WHERE record_id = $1",

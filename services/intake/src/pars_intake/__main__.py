@@ -1,14 +1,14 @@
 """Intake's composition root: the HTTP app and its consumers."""
 
 from pars_contracts import topics
+from pars_runtime.clock import Clock
 from pars_runtime.consumer import Subscription
-from pars_runtime.service import Runtime, Service, main
+from pars_runtime.service import Service, main
 
 from .api.app import create_app
 from .handlers import handlers
 from .settings import IntakeSettings
 from .waiters import Waiters
-from pars_runtime.clock import Clock
 
 
 def build(settings: IntakeSettings) -> Service:

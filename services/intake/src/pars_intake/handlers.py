@@ -13,6 +13,7 @@ from pars_contracts.codes import ErrorDetail
 from pars_contracts.events import (
     BoardDecision,
     LearnerRecordInvalid,
+    Status,
     UploadCompleted,
     UpstreamCompletion,
     UpstreamOutcome,
@@ -32,7 +33,7 @@ PROCESSED = ("Submitted", "Accepted", "Deleted")
 
 
 async def record_first_outcome(ctx: Context, record_id: str, outcome: str, errors: list[ErrorDetail],
-                               status: str | None, waiters: Waiters) -> None:
+                               status: Status | None, waiters: Waiters) -> None:
     """A row's first outcome, counted once: the upload's progress and the waiting requests follow."""
     row = await ctx.conn.fetchrow(
         "UPDATE records SET outcome = $2, errors = $3, status = coalesce($4, status), first_outcome_at = now(), "

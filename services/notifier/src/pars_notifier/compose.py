@@ -37,7 +37,7 @@ def header_safe(value: str, limit: int = 200) -> str:
 
 
 def valid_address(value: str | None) -> bool:
-    return bool(value) and len(value) <= 254 and _ADDRESS.match(value or "") is not None
+    return value is not None and len(value) <= 254 and _ADDRESS.match(value) is not None
 
 
 def upload_summary(e: UploadCompleted) -> Draft:

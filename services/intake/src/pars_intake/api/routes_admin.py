@@ -14,8 +14,8 @@ from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import BoardPhysiciansAdded, ProviderRegistered
 
 from ..auth import admin_caller, hash_key, new_api_key
-from .common import publish, rt
 from ..store import provider_exists
+from .common import publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])

@@ -9,7 +9,8 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from pars_contracts.boards import BoardKind, board as catalog_board
+from pars_contracts.boards import BoardKind
+from pars_contracts.boards import board as catalog_board
 
 from ..auth import Caller, provider_caller
 from ..domain.rows import RowInput

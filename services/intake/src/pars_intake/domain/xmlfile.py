@@ -44,6 +44,7 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import date, datetime
+from typing import Any
 
 from lxml import etree
 
@@ -174,7 +175,7 @@ def _records(report: etree._Element) -> list[RowInput]:
     npi = _text(_child(extension, "npi")) or npi
     action = _text(_child(extension, "learnerRecordAction"))
     name = _child(member, "Name")
-    learner = {
+    learner: dict[str, Any] = {
         "action": _ACTIONS.get(action.casefold(), action) if action else None,
         "learner_id_type": id_type,
         "learner_id": learner_id,

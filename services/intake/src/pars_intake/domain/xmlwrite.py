@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 
 from lxml import etree
 
@@ -59,7 +60,7 @@ def _xml_text(value: str) -> str:
 
 
 def _report(root: etree._Element, row: RowInput, org: str) -> None:
-    v = {name: clean(value) if isinstance(value, str) else value for name, value in row}
+    v: dict[str, Any] = {name: clean(value) if isinstance(value, str) else value for name, value in row}
     report = _add(root, _ar("ActivityReport"))
     _add(report, _ar("ReportingOrganization"), org)
     _member(report, v)
@@ -73,7 +74,7 @@ def _report(root: etree._Element, row: RowInput, org: str) -> None:
     _add(module, _ar("Status"), "Completed")
     if v["completion_date"]:
         _add(module, _ar("CompletedDateTime"), _date_time(v["completion_date"]))
-    types = [t for t in (clean(t) for t in v["credit_types"]) if t]
+    types: list[str | None] = [t for t in (clean(t) for t in v["credit_types"]) if t]
     if types or v["credits"] or v["credit_id"]:
         for credit_type in types or [None]:  # one certificate per credit type (the schema's way)
             certificate = _add(module, _ar("CreditCertificate"))

@@ -1,0 +1,115 @@
+"""`make bench`: starts the local stack and the four services and prints what the pipeline does.
+
+Measured (figures printed, never asserted):
+  - latency: single web-service records at a light rate, request to first outcome (p50/p95/p99);
+  - upload: a 2,500-record tab-delimited file (about 10% invalid rows), request to every row's
+    first outcome (median and worst of several runs).
+`PARS_BENCH_SCALE` (0..1] shrinks the runs for the short version that `make test` runs."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from pars_stack.stack import Stack
+from tests.support.system import RunningSystem
+
+YEAR = date.today().year
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+LEARNERS = 3000
+
+
+def bench_physicians() -> list[dict]:
+    return [{"learner_id": f"B{i:05d}", "id_type": "ABO", "first_name": "Bench", "last_name": f"Learner{i}",
+             "date_of_birth": "06/15"} for i in range(LEARNERS)]
+
+
+def tab_file(activity: str, rows: int, run_number: int) -> bytes:
+    """One row per bench learner; each run another completion date, so no row repeats an earlier one."""
+    day = date(YEAR, 1, 1) + timedelta(days=run_number)
+    lines = []
+    for i in range(rows):
+        credits = "0.3" if i % 10 == 0 else "0.25"  # every tenth row breaks the .25 rule (675)
+        lines.append("\t".join(["Learner Template B", "ABO", activity, "ABO", f"B{i:05d}", "Bench", f"Learner{i}",
+                                "06/15", day.strftime("%m/%d/%Y"), "Add", credits, "ABO MOC Part II"]))
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def run(scale: float) -> list[tuple[str, str, str]]:
+    results: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="pars-bench-") as tmp:
+        stack = Stack(Path(tmp) / "stack")
+        stack.start()
+        system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING")
+        try:
+            system.start()
+            provider = system.new_provider()
+            client: httpx.Client = system.client(provider["api_key"])
+            activity = client.post("/v1/activities", json={
+                "title": "Bench", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+                "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                    {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]
+            with system.admin() as admin:
+                admin.post("/v1/admin/boards/ABO/physicians", json={"physicians": bench_physicians()}).raise_for_status()
+
+            latencies = []
+            for i in range(max(5, int(200 * scale))):
+                day = date(YEAR, 2, 1) + timedelta(days=i % 250)
+                started = time.perf_counter()
+                response = client.post("/v1/learner-records?wait=10", json={"records": [{
+                    "activity_id": activity, "board": "ABO", "action": "Add", "first_name": "Vincent",
+                    "last_name": "Van Gogh", "learner_id": "98989", "date_of_birth": "03/30",
+                    "completion_date": day.strftime("%m/%d/%Y"), "credits": "0.25",
+                    "credit_types": ["ABO MOC Part II"], "credit_id": f"ccid:bench.example:lat-{i}"}]})
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+                time.sleep(0.02)
+            results.append(("latency, one web-service record (ms)",
+                            f"p50 {percentile(latencies, 50):.1f} / p95 {percentile(latencies, 95):.1f} / "
+                            f"p99 {percentile(latencies, 99):.1f}", "p99 <= 100"))
+
+            durations = []
+            rows = max(50, int(2500 * scale))
+            for run_number in range(3):
+                started = time.perf_counter()
+                response = client.post("/v1/uploads", files={"file": (f"bench{run_number}.txt",
+                                                                      tab_file(activity, rows, run_number))})
+                assert response.status_code == 202, response.text
+                upload_id = response.json()["upload_id"]
+                while client.get(f"/v1/uploads/{upload_id}").json()["status"] != "completed":
+                    time.sleep(0.02)
+                durations.append(time.perf_counter() - started)
+            results.append((f"upload, {rows} tab-delimited rows (s)",
+                            f"median {statistics.median(durations):.2f} / worst {max(durations):.2f}", "<= 2 (2,500 rows)"))
+        finally:
+            system.stop()
+            stack.stop()
+    return results
+
+
+def main() -> None:
+    scale = float(os.environ.get("PARS_BENCH_SCALE", "1"))
+    results = run(scale)
+    width = max(len(r[0]) for r in results)
+    print(f"\nPARS benchmark (scale {scale}, {os.cpu_count()} cores)")
+    print(f"{'measure'.ljust(width)}  {'figure':40}  target")
+    for name, figure, target in results:
+        print(f"{name.ljust(width)}  {figure:40}  {target}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The container deployment files hang together: docker-compose.yml is valid and runs the four
+services from one image, Prometheus scrapes them, and every metric named by an alert rule or the
+Grafana dashboard exists (so renaming a metric without updating them fails here)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+PROMETHEUS = REPO / "deploy" / "prometheus"
+GRAFANA = REPO / "deploy" / "grafana"
+METRICS_SOURCE = REPO / "libs" / "runtime" / "src" / "pars_runtime" / "metrics.py"
+
+SERVICES = {
+    "intake": "pars_intake",
+    "validator": "pars_validator",
+    "board-gateway": "pars_gateway",
+    "notifier": "pars_notifier",
+}
+# Metrics the operations work adds (they may not be defined yet), and Prometheus's own `up`.
+# Remove a name from here once it is defined in metrics.py.
+ALLOWED_UNDEFINED = {
+    "pars_board_backlog",
+    "pars_board_overdue",
+    "pars_emails_pending",
+    "pars_emails_sent_total",
+    "pars_emails_failed_total",
+    "up",
+}
+# The series names prometheus_client exposes for each kind of metric.
+SUFFIXES = {
+    "Counter": ("_total", "_created"),
+    "Gauge": ("",),
+    "Histogram": ("_bucket", "_sum", "_count", "_created"),
+    "Summary": ("", "_sum", "_count", "_created"),
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def _load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def _defined_metrics() -> set[str]:
+    """The series names declared in metrics.py: `Counter("name", ...)` and the like."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(METRICS_SOURCE.read_text())):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            continue
+        kind = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if kind in SUFFIXES and isinstance(node.args[0].value, str):
+            base = node.args[0].value
+            if kind == "Counter":
+                base = base.removesuffix("_total")
+            names.update(base + suffix for suffix in SUFFIXES[kind])
+    return names
+
+
+def _metrics_in(expr: str) -> set[str]:
+    names = set(re.findall(r"\bpars_[a-z0-9_]+\b", expr))
+    if re.search(r"\bup\s*(\{|\[|==|$)", expr):
+        names.add("up")
+    return names
+
+
+def _exprs(node: Any) -> list[str]:
+    """Every `expr` string in a Grafana dashboard (panels, nested rows, targets)."""
+    if isinstance(node, dict):
+        found = [node["expr"]] if isinstance(node.get("expr"), str) else []
+        return found + [e for value in node.values() for e in _exprs(value)]
+    if isinstance(node, list):
+        return [e for item in node for e in _exprs(item)]
+    return []
+
+
+def _alert_rules() -> list[dict[str, Any]]:
+    groups = _load_yaml(PROMETHEUS / "alerts.yml")["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def test_compose_file_is_valid() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
+    result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_the_four_services_share_one_image_and_run_their_module(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    builds = {name: json.dumps(services[name].get("build"), sort_keys=True) for name in SERVICES}
+    assert len(set(builds.values())) == 1, f"the services must share one build: {builds}"
+    build = services["intake"]["build"]
+    assert build["context"] == "." and build["dockerfile"] == "deploy/Dockerfile"
+    assert (REPO / build["dockerfile"]).is_file()
+    for name, module in SERVICES.items():
+        assert services[name]["command"] == ["python", "-m", module], name
+
+
+def test_every_service_gets_its_settings(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert isinstance(env, dict), f"{name}: environment should be a mapping"
+        assert env.get("KAFKA_BOOTSTRAP_SERVERS") == "kafka:9092", name
+        assert str(env.get("DATABASE_URL", "")).startswith("postgresql://"), name
+        assert "@postgres:" in env["DATABASE_URL"], name
+        assert env.get("HTTP_HOST") == "0.0.0.0" and env.get("HTTP_PORT"), name
+        assert "healthcheck" in services[name] and "/readyz" in json.dumps(services[name]["healthcheck"]), name
+        for dependency, condition in services[name]["depends_on"].items():
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
+    assert services["notifier"]["environment"]["SMTP_HOST"] == "mailpit"
+    assert "mailpit" in services["notifier"]["depends_on"]
+
+
+def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    expected = {f"{name}:{services[name]['environment']['HTTP_PORT']}" for name in SERVICES}
+    for file, targets in (("prometheus.yml", expected),
+                          ("prometheus.local.yml", {f"127.0.0.1:{port}" for port in range(8000, 8004)})):
+        config = _load_yaml(PROMETHEUS / file)
+        assert config["rule_files"] == ["alerts.yml"], file
+        scraped = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+        assert scraped == targets, file
+    mounts = " ".join(services["prometheus"]["volumes"])
+    assert "deploy/prometheus/prometheus.yml" in mounts and "deploy/prometheus/alerts.yml" in mounts
+
+
+def test_alert_rules_are_complete() -> None:
+    rules = _alert_rules()
+    assert len(rules) >= 5
+    for rule in rules:
+        name = rule["alert"]
+        assert rule.get("expr"), name
+        assert "for" in rule, name
+        assert rule.get("labels", {}).get("severity") in {"info", "warning", "critical"}, name
+        assert rule.get("annotations", {}).get("summary"), name
+
+
+def test_grafana_is_provisioned_with_the_dashboard(compose: dict[str, Any]) -> None:
+    datasources = _load_yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
+    assert [d["uid"] for d in datasources] == ["prometheus"]
+    assert datasources[0]["url"] == "http://prometheus:9090"
+    providers = _load_yaml(GRAFANA / "provisioning" / "dashboards" / "pars.yml")["providers"]
+    dashboard_dir = providers[0]["options"]["path"]
+    assert any(v.startswith("./deploy/grafana/dashboards:" + dashboard_dir) for v in compose["services"]["grafana"]["volumes"])
+    dashboard = json.loads((GRAFANA / "dashboards" / "pars.json").read_text())
+    uids = {json.dumps(p.get("datasource")) for p in dashboard["panels"] if p["type"] != "row"}
+    assert uids == {json.dumps({"type": "prometheus", "uid": "prometheus"})}
+
+
+def test_every_metric_named_exists() -> None:
+    defined = _defined_metrics()
+    assert "pars_records_total" in defined and "pars_handler_seconds_bucket" in defined  # the parser works
+    exprs = {f"alert {rule['alert']}": rule["expr"] for rule in _alert_rules()}
+    dashboard = json.loads((GRAFANA / "dashboards" / "pars.json").read_text())
+    exprs.update({f"dashboard expr {i}": expr for i, expr in enumerate(_exprs(dashboard))})
+    assert len(exprs) > 10
+    unknown = {}
+    for where, expr in exprs.items():
+        named = _metrics_in(expr)
+        assert named, f"{where} names no metric: {expr}"
+        missing = named - defined - ALLOWED_UNDEFINED
+        if missing:
+            unknown[where] = sorted(missing)
+    assert not unknown, f"metrics neither in {METRICS_SOURCE.relative_to(REPO)} nor allowed: {unknown}"
