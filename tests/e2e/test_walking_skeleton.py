@@ -3,14 +3,11 @@ and database; a board rejection reaches the notifier, which e-mails it through r
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from tests.support.system import RunningSystem, eventually
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
-YEAR = date.today().year
 
 
 def register_activity(client, **boards: str) -> str:

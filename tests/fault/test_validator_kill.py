@@ -14,17 +14,18 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.system import RunningSystem, eventually
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
-YEAR = date.today().year
 BATCHES = 40 if os.environ.get("PARS_CHAOS_FULL") else 12
 PER_BATCH = 25
 
 
 @pytest.fixture(scope="module")
 def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: we kill its services
-    running = RunningSystem(stack, tmp_path_factory.mktemp("kill"), BOARD_TIME_SCALE="3600").start()
+    # Today is the last day of the year, so every day of it is a valid completion date.
+    running = RunningSystem(stack, tmp_path_factory.mktemp("kill"), BOARD_TIME_SCALE="3600",
+                            PARS_CLOCK_START=f"{YEAR}-12-31").start()
     yield running
     running.stop()
 
@@ -33,7 +34,7 @@ def rows(start: int) -> list[dict]:
     first_day = date(YEAR, 1, 1)
     result = []
     for i in range(start, start + PER_BATCH):
-        day = first_day + timedelta(days=i % 300)
+        day = first_day + timedelta(days=(i // 2) % 360)  # ABIM: one completion per learner per day
         abim = i % 2 == 0
         result.append({
             "activity_id": None, "board": "ABIM" if abim else "ABO", "action": "Add",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from pars_stack.services import System
 from pars_stack.smtp import read_messages
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+# Tests run the system with an injected clock, so dates and deadlines do not depend on the day
+# the suite runs. A test may pass its own PARS_CLOCK_START.
+TODAY = date(2026, 6, 15)
+YEAR = TODAY.year
 
 
 class RunningSystem:
@@ -23,7 +28,7 @@ class RunningSystem:
         self.namespace = "t" + uuid.uuid4().hex[:10]
         self.stack = stack
         self.env = {**stack.env(), "PARS_NAMESPACE": self.namespace, "ADMIN_TOKEN": ADMIN_TOKEN,
-                    "LOG_LEVEL": "INFO", **settings}
+                    "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(), **settings}
         self.system = System(root / self.namespace, self.env)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 

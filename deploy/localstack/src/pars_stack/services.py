@@ -24,7 +24,7 @@ MODULES = {
 class ServiceProcess(Component):
     stop_signal = signal.SIGTERM
     stop_timeout = 20.0
-    start_timeout = 60.0
+    start_timeout = 120.0
 
     def __init__(self, root: Path, name: str, env: dict[str, str], port: int | None = None) -> None:
         self.name = name

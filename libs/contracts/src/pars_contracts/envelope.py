@@ -27,7 +27,7 @@ class Envelope(BaseModel):
         description="Unique id of this message (a UUID). Consumers deduplicate on it, so a producer "
                     "that sends the same message again (a retry) must send the same id.")
     type: str = Field(description="The payload's event type, e.g. `UpstreamCompletion`.")
-    schema_version: int = Field(1, description="Version of the payload's schema within its topic.")
+    schema_version: int = Field(default=1, description="Version of the payload's schema within its topic.")
     occurred_at: datetime = Field(
         default_factory=lambda: datetime.now(UTC),
         description="When the event happened, ISO 8601 with a time zone.")
@@ -35,8 +35,8 @@ class Envelope(BaseModel):
     correlation_id: str = Field(
         description="The unit of work the message belongs to: the submission or upload id, or the "
                     "upstream system's own reference.")
-    causation_id: str | None = Field(None, description="The `message_id` of the message that caused this one.")
-    provider_id: str | None = Field(None, description="The provider's 7-digit ACCME organization id.")
+    causation_id: str | None = Field(default=None, description="The `message_id` of the message that caused this one.")
+    provider_id: str | None = Field(default=None, description="The provider's 7-digit ACCME organization id.")
     payload: dict[str, Any] = Field(description="The event, as the schema of `type` describes it.")
 
 

@@ -226,21 +226,21 @@ class UpstreamCompletion(Event):
     activity_id: str = Field(description="The 9-digit ACCME activity id of a registered activity.")
     board: str = Field(description=f"The board or program code: {', '.join(BOARDS)}.")
     action: Literal["Add", "Delete", "add", "delete"] = Field(
-        "Add", description="`Add`, or `Delete` with the same information as the record it deletes.")
+        default="Add", description="`Add`, or `Delete` with the same information as the record it deletes.")
     learner_id_type: str | None = Field(
-        None, description="The board's own code for certifying boards (`ABIM`...); `NPI` or `LICENSE` for state boards.")
+        default=None, description="The board's own code for certifying boards (`ABIM`...); `NPI` or `LICENSE` for state boards.")
     learner_id: str | None = Field(
-        None, description="The learner's board id, state license number or NPI (ABS: optional).")
-    npi: str | None = Field(None, description="The learner's 10-digit NPI, optional beside a board id.")
-    first_name: str | None = Field(None, description="As the board knows the learner.")
-    last_name: str | None = Field(None, description="As the board knows the learner.")
-    date_of_birth: str | None = Field(None, description="Month and day of birth, `MM/DD`.")
+        default=None, description="The learner's board id, state license number or NPI (ABS: optional).")
+    npi: str | None = Field(default=None, description="The learner's 10-digit NPI, optional beside a board id.")
+    first_name: str | None = Field(default=None, description="As the board knows the learner.")
+    last_name: str | None = Field(default=None, description="As the board knows the learner.")
+    date_of_birth: str | None = Field(default=None, description="Month and day of birth, `MM/DD`.")
     completion_date: str | None = Field(
-        None, description="The US Central calendar date of completion: `YYYY-MM-DD` or `MM/DD/YYYY`.")
+        default=None, description="The US Central calendar date of completion: `YYYY-MM-DD` or `MM/DD/YYYY`.")
     credits: str | float | int | None = Field(
-        None, description="Points earned, as a number or a decimal string (`0.25`, `3.5`).")
+        default=None, description="Points earned, as a number or a decimal string (`0.25`, `3.5`).")
     credit_types: list[str] = Field(
-        [], description="1 to 6 credit types the activity offers for the board, e.g. `ABIM Medical Knowledge`.")
+        default=[], description="1 to 6 credit types the activity offers for the board, e.g. `ABIM Medical Knowledge`.")
     credit_id: str = Field(
         description="The completion's unique id, `ccid:<domain>:<id>` (at most 300 characters); "
                     "a `Delete` repeats the credit id of the record it deletes.")

@@ -1,4 +1,19 @@
-"""The board gateway's composition root."""
+"""The board gateway's composition root.
+
+Settings (environment variables, besides the runtime's):
+- BOARD_TIME_SCALE: how much faster simulated board time runs than real time (1440: a simulated
+  day passes in a real minute). Default 1.
+- BOARD_SCHEDULE: JSON object of within-a-day board -> hours between its runs (more than 0, at
+  most 24), over the defaults {"ABIM": 1, "ABA": 4, "ABP": 6, "ABPATH": 12, "ABS": 24}; runs are
+  counted from 08:00 UTC, so ABS runs nightly. E.g. BOARD_SCHEDULE='{"ABS": 12}'.
+- BOARD_RUN_LIMIT: the most records one run decides in one transaction (default 500); a larger
+  backlog takes several runs, each with its own BoardBatchDecided per provider.
+- BOARD_REGISTRY_FILE: a registry seed file (tab-separated, as `registry_seed.tsv`) loaded at
+  start instead of the packaged one.
+Every record of a within-a-day board is decided within 24 simulated hours of its submission;
+`GET /v1/board-backlog` and the `pars_board_*` metrics show what waits and what is overdue."""
+
+from pydantic import Field, field_validator
 
 from pars_contracts import topics
 from pars_runtime.clock import Clock
@@ -6,26 +21,39 @@ from pars_runtime.consumer import Subscription
 from pars_runtime.service import Runtime, Service, main
 from pars_runtime.settings import ServiceSettings
 
-from .handlers import board_runs, handlers
+from .domain.schedule import parse_schedule
+from .handlers import handlers
+from .operations import backlog_gauges, http_app
 from .registry import load_registry
+from .runs import board_runs
 
 
 class GatewaySettings(ServiceSettings):
-    board_time_scale: float = 1.0  # 1440: a simulated day passes in a real minute
+    board_time_scale: float = Field(default=1.0, gt=0, le=1_000_000)
+    board_schedule: str = ""  # JSON; empty: the defaults
+    board_run_limit: int = Field(default=500, ge=1, le=10_000)
     board_registry_file: str | None = None  # default: the packaged seed registry
+
+    @field_validator("board_schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        parse_schedule(value)  # refuses, at start, a board that is not within-a-day or a bad period
+        return value
 
 
 def build(settings: GatewaySettings) -> Service:
     async def on_start(rt: Runtime) -> None:
         await load_registry(rt.pool, settings.board_registry_file)
 
+    scale = settings.board_time_scale
     subscription = Subscription(
         group="board-gateway",
         topics=[topics.RECORDS_VALIDATED.name, topics.BOARD_REGISTRY.name],
-        handlers=handlers(Clock(settings.pars_clock_start), settings.board_time_scale),
+        handlers=handlers(Clock(settings.pars_clock_start), scale, parse_schedule(settings.board_schedule)),
     )
     return Service("board-gateway", "pars_gateway", settings, subscriptions=[subscription],
-                   tasks=[board_runs], on_start=on_start)
+                   tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)],
+                   on_start=on_start, http_app=http_app(scale))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
-"""The board adapter interface and its simulator. A real board's API would be another
-implementation of `BoardAdapter`; nothing else in the gateway would change."""
+"""The board adapter interface and one simulator per board of the catalog.
+
+A real board's API would be another implementation of `BoardAdapter`, put in `ADAPTERS` in place
+of its simulator; the schedule, the events and everything else in the gateway stay as they are.
+The gateway calls `verify` at once for a direct board, and at the board's run for a within-a-day
+one; it sends `delete` only for a record the board has decided."""
 
 from __future__ import annotations
 
@@ -7,19 +11,20 @@ from typing import Protocol
 
 import asyncpg
 
+from pars_contracts.boards import BOARDS
 from pars_contracts.events import LearnerRecordValidated
 
 from . import store
-from .domain.matching import Verdict, decide
+from .domain.matching import ACCEPT, Verdict, decide
 
 
 class BoardAdapter(Protocol):
     async def verify(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
-        """The board's decision on an Add."""
+        """The board's decision on an Add: accepted, or the board's error (661, 664, 665, 709, 718, 998)."""
         ...
 
-    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> bool:
-        """Send a delete to the board; True when the board acknowledged it."""
+    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+        """Sends a Delete (its `target_record_id` names the record); accepted when the board acknowledged it."""
         ...
 
 
@@ -32,5 +37,14 @@ class SimulatedBoard:
     async def verify(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
         return decide(record, await store.candidates(conn, record))
 
-    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> bool:
-        return True  # the simulated boards acknowledge every delete of a decided record
+    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+        # Acknowledged, also for a record the board does not hold: after a delete the board holds
+        # no such record, which is what the provider asked for (and a retried delete stays harmless).
+        return ACCEPT
+
+
+ADAPTERS: dict[str, BoardAdapter] = {code: SimulatedBoard(code) for code in BOARDS}
+
+
+def adapter(code: str) -> BoardAdapter | None:
+    return ADAPTERS.get(code)

@@ -10,30 +10,31 @@ import orjson
 
 from pars_contracts.events import LearnerRecordValidated, Physician
 
-from .domain.matching import fold
+from .domain.matching import RegistryEntry, fold, id_key
 
 
-async def add_physicians(conn: asyncpg.Connection, board: str, physicians: list[Physician]) -> None:
+async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Sequence[Physician]) -> None:
     await conn.executemany(
         "INSERT INTO physicians (board, learner_id, id_type, npi, last_name_key, data) VALUES ($1, $2, $3, $4, $5, $6) "
         "ON CONFLICT (board, learner_id) DO UPDATE SET id_type = EXCLUDED.id_type, npi = EXCLUDED.npi, "
         "last_name_key = EXCLUDED.last_name_key, data = EXCLUDED.data",
-        [(board, p.learner_id.strip().upper(), p.id_type, p.npi, fold(p.last_name),
+        [(board, id_key(p.learner_id), p.id_type, id_key(p.npi) or None, fold(p.last_name),
           orjson.dumps(p.model_dump(mode="json")).decode()) for p in physicians],
     )
 
 
-async def candidates(conn: asyncpg.Connection, record: LearnerRecordValidated) -> list[Physician]:
-    """Registry entries the record could be: by learner id (or NPI), else by last name."""
+async def candidates(conn: asyncpg.Connection, record: LearnerRecordValidated) -> list[RegistryEntry]:
+    """The board's entries sharing the record's learner id or NPI (either may be a license or
+    an NPI on a state board) or, for a record without a learner id (ABS), its last name."""
     if record.learner_id:
-        wanted = record.learner_id.strip().upper()
+        ids = [i for i in (id_key(record.learner_id), id_key(record.npi)) if i]
         rows = await conn.fetch(
-            "SELECT data FROM physicians WHERE board = $1 AND (learner_id = $2 OR npi = $2 OR npi = $3)",
-            record.board, wanted, record.npi or "")
+            "SELECT data FROM physicians WHERE board = $1 AND (learner_id = ANY($2::text[]) OR npi = ANY($2::text[]))",
+            record.board, ids)
     else:
         rows = await conn.fetch("SELECT data FROM physicians WHERE board = $1 AND last_name_key = $2",
                                 record.board, fold(record.last_name))
-    return [Physician.model_validate(orjson.loads(r["data"])) for r in rows]
+    return [RegistryEntry.model_validate(orjson.loads(r["data"])) for r in rows]
 
 
 async def schedule(conn: asyncpg.Connection, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
@@ -47,11 +48,15 @@ async def schedule(conn: asyncpg.Connection, record: LearnerRecordValidated, sub
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[LearnerRecordValidated]:
-    """Claims due records; another gateway instance skips the rows this transaction holds."""
+    """Claims due records until the transaction ends; another gateway instance skips them."""
     rows = await conn.fetch(
         "SELECT record FROM board_records WHERE status = 'Submitted' AND due_at <= $1 "
         "ORDER BY due_at, record_id LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
     return [LearnerRecordValidated.model_validate(orjson.loads(r["record"])) for r in rows]
+
+
+async def next_due(conn: asyncpg.Connection) -> datetime | None:
+    return await conn.fetchval("SELECT min(due_at) FROM board_records WHERE status = 'Submitted'")
 
 
 async def record_decisions(conn: asyncpg.Connection, decided: Sequence[tuple[str, str, str]], now: datetime) -> None:
@@ -61,7 +66,18 @@ async def record_decisions(conn: asyncpg.Connection, decided: Sequence[tuple[str
         [(rid, status, batch, now) for rid, status, batch in decided])
 
 
-async def backlog(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def status_of(conn: asyncpg.Connection, record_id: str | None) -> str | None:
+    """The board's status of a record it scheduled (None: never scheduled here, e.g. a direct board's)."""
+    return await conn.fetchval("SELECT status FROM board_records WHERE record_id = $1 FOR UPDATE", record_id)
+
+
+async def mark_deleted(conn: asyncpg.Connection, record_id: str | None) -> None:
+    await conn.execute("UPDATE board_records SET status = 'Deleted' WHERE record_id = $1", record_id)
+
+
+async def backlog(conn: asyncpg.Connection, overdue_before: datetime) -> list[asyncpg.Record]:
+    """Per board: Submitted records waiting, the oldest submission, and how many are overdue."""
     return await conn.fetch(
-        "SELECT board, count(*) AS waiting, min(submitted_at) AS oldest FROM board_records "
-        "WHERE status = 'Submitted' GROUP BY board")
+        "SELECT board, count(*) AS waiting, min(submitted_at) AS oldest, "
+        "count(*) FILTER (WHERE submitted_at < $1) AS overdue FROM board_records "
+        "WHERE status = 'Submitted' GROUP BY board", overdue_before)

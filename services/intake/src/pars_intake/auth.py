@@ -1,6 +1,8 @@
 """Who is calling: a provider user by API key (`Authorization: Bearer <key>`), or the admin.
 
-Keys are stored as SHA-256 hashes: a key is 32 random bytes, so a fast hash is enough."""
+Keys are stored as SHA-256 hashes: a key is 32 random bytes, so a fast hash is enough.
+The two security schemes are declared for the OpenAPI document (and /docs' Authorize button);
+the checks themselves are below, so that every refusal has the same JSON shape."""
 
 from __future__ import annotations
 
@@ -8,8 +10,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+provider_key = HTTPBearer(scheme_name="ProviderApiKey", auto_error=False,
+                          description="A provider user's API key: `Authorization: Bearer <key>`.")
+admin_token = HTTPBearer(scheme_name="AdminToken", auto_error=False,
+                         description="The admin token (environment variable `ADMIN_TOKEN`).")
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,9 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-async def provider_caller(request: Request) -> Caller:
+async def provider_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
     token = bearer(request) if "authorization" in request.headers else request.cookies.get("pars_key", "")
     if not token:
         bearer(request)  # raises the 401 with its message
@@ -47,7 +58,9 @@ async def provider_caller(request: Request) -> Caller:
     return Caller(row["provider_id"], row["user_id"], row["email"])
 
 
-async def admin_caller(request: Request) -> None:
+async def admin_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_token)] = None,
+) -> None:
     token = bearer(request)
     if not hmac.compare_digest(token.encode(), request.app.state.settings.admin_token.encode()):
         raise HTTPException(403, "This needs the admin token.")

@@ -4,12 +4,14 @@ upstream systems' completion events enter the pipeline here."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import asyncpg
 import orjson
 
 from pars_contracts import topics
 from pars_contracts.codes import ErrorDetail
+from pars_contracts.envelope import Envelope
 from pars_contracts.events import (
     BoardDecision,
     LearnerRecordInvalid,
@@ -24,49 +26,51 @@ from pars_runtime.consumer import Context, DeadLetter, Handler
 from pars_runtime.settings import ServiceSettings
 
 from .domain.reports import error_report_tsv
-from .domain.rows import RowInput
+from .domain.upstream import upstream_problem, upstream_row
 from .store import provider_exists
 from .submit import submit_rows
 from .waiters import Waiters
 
 PROCESSED = ("Submitted", "Accepted", "Deleted")
+Emit = Callable[..., Envelope]  # Emitter.emit: (topic, key, event, *, provider_id=, correlation_id=)
 
 
-async def record_first_outcome(ctx: Context, record_id: str, outcome: str, errors: list[ErrorDetail],
-                               status: Status | None, waiters: Waiters) -> None:
-    """A row's first outcome, counted once: the upload's progress and the waiting requests follow."""
-    row = await ctx.conn.fetchrow(
+async def record_first_outcome(conn: asyncpg.Connection, emit: Emit, record_id: str, outcome: str,
+                               errors: list[ErrorDetail], status: Status | None) -> str | None:
+    """A row's first outcome, counted once: the upload's progress and the upstream outcome follow.
+    Returns the row's submission id (for its waiters), or None when the row already had one."""
+    row = await conn.fetchrow(
         "UPDATE records SET outcome = $2, errors = $3, status = coalesce($4, status), first_outcome_at = now(), "
         "updated_at = now() WHERE record_id = $1 AND outcome IS NULL "
         "RETURNING submission_id, upload_id, source, source_message_id, provider_id, credit_id",
         record_id, outcome, orjson.dumps([e.model_dump() for e in errors]).decode(), status)
     if row is None:
-        return  # already had its first outcome (or unknown): nothing to count twice
-    submission_id = row["submission_id"]
-    ctx.after_commit.append(lambda: waiters.wake(submission_id))
+        return None  # already had its first outcome (or unknown): nothing to count twice
     if row["upload_id"]:
-        await _count_upload_row(ctx, row["upload_id"], outcome in PROCESSED)
+        await _count_upload_row(conn, emit, row["upload_id"], outcome in PROCESSED)
     if row["source"] == "stream" and row["source_message_id"]:
-        ctx.emit(topics.UPSTREAM_OUTCOMES.name, row["provider_id"], UpstreamOutcome(
+        emit(topics.UPSTREAM_OUTCOMES.name, row["provider_id"], UpstreamOutcome(
             source_message_id=row["source_message_id"], provider_id=row["provider_id"], record_id=record_id,
-            credit_id=row["credit_id"], status=status if outcome in PROCESSED else None, errors=errors))
+            credit_id=row["credit_id"], status=status if outcome in PROCESSED else None, errors=errors),
+            provider_id=row["provider_id"], correlation_id=row["submission_id"])
+    return str(row["submission_id"])
 
 
-async def _count_upload_row(ctx: Context, upload_id: str, processed: bool) -> None:
-    upload = await ctx.conn.fetchrow(
+async def _count_upload_row(conn: asyncpg.Connection, emit: Emit, upload_id: str, processed: bool) -> None:
+    upload = await conn.fetchrow(
         "UPDATE uploads SET done = done + 1, processed = processed + $2::int, not_processed = not_processed + 1 - $2::int "
         "WHERE upload_id = $1 RETURNING *", upload_id, int(processed))
     if upload is None or upload["done"] < upload["records"]:
         return
-    completed = await ctx.conn.fetchrow(
+    completed = await conn.fetchrow(
         "UPDATE uploads SET status = 'completed', completed_at = now() WHERE upload_id = $1 AND status = 'processing' "
         "RETURNING *", upload_id)
     if completed is None:
         return
-    failed = await not_processed_rows(ctx.conn, upload_id)
+    failed = await not_processed_rows(conn, upload_id)
     by_code = Counter(e.code for _, errs in failed for e in errs)
     metrics.UPLOAD_SECONDS.observe((completed["completed_at"] - completed["created_at"]).total_seconds())
-    ctx.emit(topics.UPLOADS_COMPLETED.name, completed["provider_id"], UploadCompleted(
+    emit(topics.UPLOADS_COMPLETED.name, completed["provider_id"], UploadCompleted(
         upload_id=upload_id, provider_id=completed["provider_id"], uploader_email=completed["user_email"],
         file_name=completed["file_name"], file_format=completed["file_format"], uploaded_at=completed["created_at"],
         completed_at=completed["completed_at"], records=completed["records"], processed=completed["processed"],
@@ -89,21 +93,27 @@ async def not_processed_rows(conn: asyncpg.Connection, upload_id: str) -> list[t
 
 
 def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[str, Handler]:
+    async def first_outcome(ctx: Context, record_id: str, outcome: str, errors: list[ErrorDetail],
+                            status: Status | None) -> None:
+        submission_id = await record_first_outcome(ctx.conn, ctx.emit, record_id, outcome, errors, status)
+        if submission_id:
+            ctx.after_commit.append(lambda: waiters.wake(submission_id))
+
     async def record_invalid(ctx: Context, event: LearnerRecordInvalid) -> None:
-        await record_first_outcome(ctx, event.record_id, "Invalid", event.errors, None, waiters)
+        await first_outcome(ctx, event.record_id, "Invalid", event.errors, None)
 
     async def board_decided(ctx: Context, d: BoardDecision) -> None:
         # The validator derives the credit id of rows that carry none; keep it for deletes.
         await ctx.conn.execute("UPDATE records SET credit_id = $2 WHERE record_id = $1 AND credit_id IS NULL",
                                d.record_id, d.credit_id)
         if d.status is None:
-            await record_first_outcome(ctx, d.record_id, "Refused", d.errors, None, waiters)
+            await first_outcome(ctx, d.record_id, "Refused", d.errors, None)
         elif d.action == "Delete":
             await ctx.conn.execute(
                 "UPDATE records SET status = 'Deleted', updated_at = now() WHERE record_id = $1", d.target_record_id)
-            await record_first_outcome(ctx, d.record_id, "Deleted", [], "Deleted", waiters)
+            await first_outcome(ctx, d.record_id, "Deleted", [], "Deleted")
         elif d.status in ("Submitted", "Accepted"):
-            await record_first_outcome(ctx, d.record_id, d.status, [], d.status, waiters)
+            await first_outcome(ctx, d.record_id, d.status, [], d.status)
             # A later status (Accepted after Submitted) updates the record; the first outcome stays.
             await ctx.conn.execute("UPDATE records SET status = $2, updated_at = now() WHERE record_id = $1 "
                                    "AND status IS DISTINCT FROM 'Deleted'", d.record_id, d.status)
@@ -113,19 +123,14 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[
                 d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode())
 
     async def upstream_completion(ctx: Context, event: UpstreamCompletion) -> None:
-        if ctx.envelope.provider_id not in (None, event.provider_id):
-            raise DeadLetter("envelope provider_id and payload provider_id differ")
+        problem = upstream_problem(event, ctx.envelope.provider_id)
+        if problem:
+            raise DeadLetter(problem)
         if not await provider_exists(ctx.conn, event.provider_id):
-            raise DeadLetter(f"unknown provider {event.provider_id}")
-        row = RowInput(
-            activity_id=event.activity_id, board=event.board, action=event.action.capitalize(),
-            learner_id_type=event.learner_id_type, learner_id=event.learner_id, npi=event.npi,
-            first_name=event.first_name, last_name=event.last_name, date_of_birth=event.date_of_birth,
-            completion_date=event.completion_date, credits=None if event.credits is None else str(event.credits),
-            credit_types=event.credit_types, credit_id=event.credit_id)
+            raise DeadLetter(f"unknown provider {event.provider_id[:20]!r}")
         await submit_rows(ctx.conn, settings, provider_id=event.provider_id, source="stream",
-                          rows=[(1, row, None)], now=clock.now(), source_message_id=ctx.envelope.message_id,
-                          submission_id=None)
+                          rows=[(1, upstream_row(event), None)], now=clock.now(),
+                          source_message_id=ctx.envelope.message_id, submission_id=None)
 
     return {
         "LearnerRecordInvalid": record_invalid,

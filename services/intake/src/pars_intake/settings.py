@@ -1,15 +1,19 @@
-"""Intake's settings: the shared ones plus the admin token and request limits."""
+"""Intake's settings: the shared ones plus the admin token, request limits and the board
+gateway's address (for learner-match pre-validation)."""
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from pars_runtime.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     admin_token: str = "dev-admin-token-change-me"
-    max_json_bytes: int = 5 * 1024 * 1024
+    max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
     public_url: str = "http://127.0.0.1:8000"
+    # The board gateway's HTTP API (`POST /v1/match`); learner-match answers 503 without it.
+    board_gateway_url: str | None = None
+    board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("admin_token")
     @classmethod

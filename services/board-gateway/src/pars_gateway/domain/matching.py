@@ -1,7 +1,9 @@
 """How a simulated board decides one learner record: pure functions over its registry entries.
 
 Names compare case-, accent- and whitespace-insensitively; a date of birth compares as MM/DD.
-A record without a date of birth (ABA, ABP, where it is optional) is not checked on it."""
+A record without a date of birth (ABA, ABP, where it is optional) is not checked on it. State
+boards know a physician by license number or NPI: a record's learner id may be either, and a
+record may carry an NPI beside its license."""
 
 from __future__ import annotations
 
@@ -10,23 +12,35 @@ from dataclasses import dataclass
 
 from pars_contracts.codes import ErrorDetail, error
 from pars_contracts.events import LearnerRecordValidated, Physician
+from pars_contracts.values import parse_dob
+
+# Word processors and Excel turn O'Keeffe into O’Keeffe; the board knows one physician.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+
+
+class RegistryEntry(Physician):
+    """A physician as the simulated board knows them. `processing_error`: the board cannot
+    process this physician's records (998), as the seed shows for Test9 ("LEARNER RECORD ERROR")."""
+
+    processing_error: bool = False
 
 
 def fold(text: str | None) -> str:
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
-    return " ".join(text.split()).casefold()
+    """Compares names: accents (combining marks) dropped, case folded, spaces collapsed. Letters
+    without a decomposition (Ø, ß, 李) are kept, so two different non-Latin names never match."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").translate(_APOSTROPHES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.split()).casefold()
 
 
-def same_dob(a: str | None, b: str | None) -> bool:
-    def parts(value: str | None) -> tuple[int, int] | None:
-        try:
-            month, day = (value or "").strip().split("/")[:2]
-            return int(month), int(day)
-        except ValueError:
-            return None  # an unparseable date of birth matches nothing (seed: "Jun-70" -> 664)
+def id_key(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
 
-    left = parts(a)
-    return left is not None and left == parts(b)
+
+def same_dob(registry: str | None, given: str | None) -> bool:
+    """An unreadable date of birth (the seed's Excel-mangled "Jun-70") matches nothing: 664."""
+    found = parse_dob(given)
+    return found is not None and found == parse_dob(registry)
 
 
 @dataclass(frozen=True)
@@ -42,27 +56,36 @@ def reject(code: int) -> Verdict:
     return Verdict(False, (error(code),))
 
 
-def decide(record: LearnerRecordValidated, candidates: list[Physician]) -> Verdict:
-    """`candidates`: the registry entries with the record's learner id (or NPI), or, for a
-    record with no learner id (ABS), the entries with its last name."""
+def identified(record: LearnerRecordValidated, candidates: list[RegistryEntry]) -> list[RegistryEntry]:
+    """The entries the record's ids name: its learner id (board id, license or NPI) first, then
+    the NPI it carries beside a license."""
+    for wanted in (id_key(record.learner_id), id_key(record.npi)):
+        if wanted:
+            found = [p for p in candidates if id_key(p.learner_id) == wanted or id_key(p.npi) == wanted]
+            if found:
+                return found
+    return []
+
+
+def decide(record: LearnerRecordValidated, candidates: list[RegistryEntry]) -> Verdict:
+    """`candidates`: the board's entries sharing the record's learner id, NPI or last name."""
     if record.learner_id:
-        matches = candidates
-        if not matches:
-            return reject(661)
-        physician = matches[0]
-    else:
+        matches = identified(record, candidates)
+    else:  # ABS: no board id, so the board looks the learner up by name and date of birth
         matches = [p for p in candidates if fold(p.last_name) == fold(record.last_name)
                    and fold(p.first_name) == fold(record.first_name)
                    and (record.date_of_birth is None or same_dob(p.date_of_birth, record.date_of_birth))]
         if len(matches) > 1:
             return reject(718)
-        if not matches:
-            return reject(661)
-        physician = matches[0]
+    if not matches:
+        return reject(661)
+    physician = matches[0]
     if record.date_of_birth is not None and not same_dob(physician.date_of_birth, record.date_of_birth):
         return reject(664)
     if fold(physician.last_name) != fold(record.last_name) or fold(physician.first_name) != fold(record.first_name):
         return reject(665)
     if record.activity_id in physician.reported_elsewhere:
         return reject(709)
+    if physician.processing_error:
+        return reject(998)
     return ACCEPT

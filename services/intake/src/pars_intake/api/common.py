@@ -1,21 +1,52 @@
-"""Small pieces the routes share."""
+"""Small pieces the routes share: access to the runtime, the documented error answers, paging,
+CSV exports and the submission outcome view."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from pars_contracts.envelope import wrap
 from pars_runtime import messages
+from pars_runtime.clock import CENTRAL
 from pars_runtime.service import Runtime
 
 from ..domain.reports import to_csv
 from ..settings import IntakeSettings
+from .models import ErrorOut
+
+_ERROR_TEXT = {
+    400: "The request cannot be read (e.g. a body that is not text, or a NUL in the URL).",
+    401: "No API key, or one that is not valid.",
+    403: "Needs the admin token.",
+    404: "Not found, or not the caller's provider's (the two are not told apart).",
+    409: "Conflicts with the current state.",
+    413: "The body is larger than the limit, or holds more than 2,500 records.",
+    415: "Send `application/json` or `application/xml`.",
+    422: "The request is not valid: `problems` says where and why.",
+    503: "A dependency is unavailable; nothing was stored. Try again.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entries of these error answers, all shaped as ErrorOut."""
+    return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+PROVIDER_ERRORS = errors(400, 401, 422, 503)
+IdPath = Annotated[str, Path(max_length=100)]
+Text = Annotated[str | None, Query(max_length=200)]
+Page = Annotated[int, Query(ge=1, le=100000)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+Wait = Annotated[float, Query(ge=0, le=30, description="Seconds (at most 30) to wait for every row's first outcome.")]
+CSV = "text/csv"
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {CSV: {}}, "description": "JSON, or CSV with `format=csv`."}}
 
 
 def rt(request: Request) -> Runtime:
@@ -33,10 +64,26 @@ async def publish(conn: asyncpg.Connection, request: Request, topic: str, key: s
     await messages.put(conn, settings(request).topic(topic), key, envelope)
 
 
+def like(value: str | None) -> str | None:
+    """A user's text as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    if value is None or not value.strip():
+        return None
+    escaped = value.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def central_date(moment: datetime | None) -> str | None:
+    return moment.astimezone(CENTRAL).date().isoformat() if moment else None
+
+
 def csv_response(header: list[str], rows: list[list[Any]], file_name: str) -> Response:
     return Response(to_csv(header, [[("" if v is None else str(v)) for v in r] for r in rows]),
                     media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
+
+
+def paged(items_name: str, rows: list[Any], total: int, page: int, page_size: int) -> dict[str, Any]:
+    return {"total": total, "page": page, "page_size": page_size, items_name: rows}
 
 
 async def wait_for_outcomes(request: Request, submission_id: str, seconds: float) -> bool:
@@ -65,3 +112,37 @@ async def rows_of_submission(conn: asyncpg.Connection | asyncpg.Pool, submission
         result.append(item)
     return result
 
+
+# A stored learner record (an Add that passed PARS validation) with its activity, for every view.
+RECORD_SELECT = (
+    "SELECT r.record_id, r.activity_id, r.board, r.first_name, r.last_name, r.learner_id, r.learner_id_type, r.npi, "
+    "r.date_of_birth, r.completion_date, r.credits, r.credit_types, r.credit_id, r.status, r.errors, r.submitted_at, "
+    "r.updated_at, a.title AS activity_title, a.provider_activity_id "
+    "FROM records r LEFT JOIN activities a ON a.activity_id = r.activity_id AND a.provider_id = r.provider_id "
+    "WHERE r.provider_id = $1 AND r.action = 'Add' AND r.status IS NOT NULL ")
+
+
+def record_view(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "record_id": r["record_id"], "activity_id": r["activity_id"], "activity_title": r["activity_title"],
+        "provider_activity_id": r["provider_activity_id"], "board": (r["board"] or "").upper(),
+        "first_name": r["first_name"], "last_name": r["last_name"], "learner_id": r["learner_id"],
+        "learner_id_type": r["learner_id_type"], "npi": r["npi"], "date_of_birth": r["date_of_birth"],
+        "completion_date": r["completion_date"].isoformat() if r["completion_date"] else None,
+        "credits": r["credits"], "credit_types": orjson.loads(r["credit_types"]), "credit_id": r["credit_id"],
+        "status": r["status"], "errors": orjson.loads(r["errors"]) if r["status"] == "Rejected" else [],
+        "date_submitted": central_date(r["submitted_at"]), "submitted_at": r["submitted_at"].isoformat(),
+        "updated_at": r["updated_at"].isoformat(),
+    }
+
+
+RECORD_CSV_HEADER = ["ACCME Activity ID", "Activity Title", "Board", "First Name", "Last Name", "Learner ID",
+                     "Learner ID Type", "NPI", "DOB", "Date Completed", "Date Submitted", "Credits", "Credit Types",
+                     "Status", "Error"]
+
+
+def record_csv_row(i: dict[str, Any]) -> list[Any]:
+    return [i["activity_id"], i["activity_title"], i["board"], i["first_name"], i["last_name"], i["learner_id"],
+            i["learner_id_type"], i["npi"], i["date_of_birth"], i["completion_date"], i["date_submitted"],
+            i["credits"], "; ".join(i["credit_types"]), i["status"],
+            "; ".join(f"{e['code']}: {e['message']}" for e in i["errors"])]

@@ -1,36 +1,57 @@
-"""Activities: register, the Activity Learner Summary, detail, and the web form's learners."""
+"""Activities: register, the Activity Learner Summary, Activity Detail, and the web form's
+learners. Another provider's activity is answered exactly like an unknown one (404)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from pars_contracts import topics
+from pars_contracts.boards import BOARDS
 from pars_contracts.boards import board as catalog_board
 
 from ..auth import Caller, provider_caller
 from ..domain.rows import RowInput
 from ..store import activity_from_row
-from .common import csv_response, publish, rt
-from .models import ActivityIn, ActivityLearnersIn
+from .common import (
+    CSV_RESPONSE,
+    PROVIDER_ERRORS,
+    RECORD_CSV_HEADER,
+    RECORD_SELECT,
+    IdPath,
+    Page,
+    PageSize,
+    Text,
+    Wait,
+    central_date,
+    csv_response,
+    errors,
+    like,
+    paged,
+    publish,
+    record_csv_row,
+    record_view,
+    rt,
+)
+from .models import ActivityIn, ActivityLearnersIn, RegistrationIn
 from .submissions import answer_submission, row_fields
 
-router = APIRouter(prefix="/v1/activities", tags=["activities"])
+router = APIRouter(prefix="/v1/activities", tags=["activities"], responses=PROVIDER_ERRORS)
 CallerDep = Annotated[Caller, Depends(provider_caller)]
+BoardQuery = Annotated[str | None, Query(max_length=20, description="A board or program code, e.g. `ABIM`.")]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, summary="Register an activity (assigns its 9-digit ACCME activity id)")
 async def register_activity(body: ActivityIn, request: Request, caller: CallerDep) -> dict:
     if body.end_date < body.start_date:
         raise HTTPException(422, "The activity's end date is before its start date.")
-    for reg in body.registrations:
-        if catalog_board(reg.board) is None:
-            raise HTTPException(422, f"Unknown board or program {reg.board!r}.")
-    registrations = [{"board": catalog_board(r.board).code, "credit_types": r.credit_types,  # type: ignore[union-attr]
-                      "max_points": str(r.max_points)} for r in body.registrations]
+    registrations = [_registration(r) for r in body.registrations]
+    if len({r["board"] for r in registrations}) < len(registrations):
+        raise HTTPException(422, "Register each board or program once.")
     async with rt(request).pool.acquire() as conn, conn.transaction():
         activity_id = str(await conn.fetchval("SELECT nextval('activity_ids')"))
         row = await conn.fetchrow(
@@ -44,76 +65,119 @@ async def register_activity(body: ActivityIn, request: Request, caller: CallerDe
     return activity.model_dump(mode="json")
 
 
-@router.get("")
+def _registration(reg: RegistrationIn) -> dict[str, Any]:
+    """A registration in the catalog's spelling; an unknown board or credit type is refused."""
+    found = catalog_board(reg.board)
+    if found is None:
+        raise HTTPException(422, f"Unknown board or program {reg.board!r}; one of {', '.join(BOARDS)}.")
+    types: list[str] = []
+    for given in reg.credit_types:
+        known = found.credit_type(given)
+        if known is None:
+            raise HTTPException(422, f"{found.code} offers no credit type {given!r}; one of "
+                                     f"{', '.join(t.name for t in found.credit_types)}.")
+        if known.name not in types:
+            types.append(known.name)
+    return {"board": found.code, "credit_types": types, "max_points": str(reg.max_points)}
+
+
+SUMMARY = (
+    "SELECT count(*) OVER () AS total, a.activity_id, a.title, a.activity_type, a.provider_activity_id, "
+    "a.reporting_year, a.registrations, s.submitted, s.accepted, s.rejected, s.last_updated "
+    "FROM activities a CROSS JOIN LATERAL ("
+    " SELECT count(*) FILTER (WHERE r.status = 'Submitted') AS submitted,"
+    " count(*) FILTER (WHERE r.status = 'Accepted') AS accepted,"
+    " count(*) FILTER (WHERE r.status = 'Rejected') AS rejected, max(r.updated_at) AS last_updated"
+    " FROM records r WHERE r.provider_id = a.provider_id AND r.activity_id = a.activity_id"
+    " AND r.action = 'Add' AND r.status IS NOT NULL) s "
+    "WHERE a.provider_id = $1 AND ($2::int IS NULL OR a.reporting_year = $2) "
+    "AND ($3::text IS NULL OR a.title ILIKE $3) AND ($4::text IS NULL OR a.provider_activity_id ILIKE $4) "
+    "AND ($5::text IS NULL OR a.registrations @> jsonb_build_array(jsonb_build_object('board', $5::text))) "
+    "ORDER BY a.activity_id LIMIT $6 OFFSET $7")
+
+
+@router.get("", summary="Activity Learner Summary (JSON, or CSV export)", responses=CSV_RESPONSE)
 async def activity_summary(
-    request: Request, caller: CallerDep,
-    reporting_year: int | None = None, title: Annotated[str | None, Query(max_length=200)] = None,
-    provider_activity_id: Annotated[str | None, Query(max_length=100)] = None,
-    board: Annotated[str | None, Query(max_length=20)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1, page_size: Annotated[int, Query(ge=1, le=1000)] = 20,
-    format: Literal["json", "csv"] = "json",
+    request: Request, caller: CallerDep, reporting_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    title: Text = None, provider_activity_id: Text = None, board: BoardQuery = None,
+    page: Page = 1, page_size: PageSize = 20, format: Literal["json", "csv"] = "json",
 ) -> Response:
-    """The Activity Learner Summary: activities with their records' status counts."""
-    rows = await rt(request).pool.fetch(
-        "SELECT a.activity_id, a.title, a.activity_type, a.provider_activity_id, a.reporting_year, a.registrations, "
-        "count(r.*) FILTER (WHERE r.status = 'Submitted') AS submitted, "
-        "count(r.*) FILTER (WHERE r.status = 'Accepted') AS accepted, "
-        "count(r.*) FILTER (WHERE r.status = 'Rejected') AS rejected, max(r.updated_at) AS learners_last_updated "
-        "FROM activities a LEFT JOIN records r ON r.provider_id = a.provider_id AND r.activity_id = a.activity_id "
-        "AND r.action = 'Add' "
-        "WHERE a.provider_id = $1 AND ($2::int IS NULL OR a.reporting_year = $2) "
-        "AND ($3::text IS NULL OR a.title ILIKE '%' || $3 || '%') "
-        "AND ($4::text IS NULL OR a.provider_activity_id = $4) "
-        "AND ($5::text IS NULL OR a.registrations @> jsonb_build_array(jsonb_build_object('board', upper($5)))) "
-        "GROUP BY a.activity_id ORDER BY a.activity_id",
-        caller.provider_id, reporting_year, title, provider_activity_id, board)
+    """The provider's activities with their learner records' Submitted/Accepted/Rejected counts and
+    the (US Central) date learners were last updated. `title` and `provider_activity_id` match
+    anywhere, case-insensitively."""
+    code = _board_code(board)
+    limit, offset = (100_000, 0) if format == "csv" else (page_size, (page - 1) * page_size)
+    rows = await rt(request).pool.fetch(SUMMARY, caller.provider_id, reporting_year, like(title),
+                                        like(provider_activity_id), code, limit, offset)
     items = [{
         "activity_id": r["activity_id"], "title": r["title"], "activity_type": r["activity_type"],
         "provider_activity_id": r["provider_activity_id"], "reporting_year": r["reporting_year"],
         "boards": [g["board"] for g in orjson.loads(r["registrations"])],
         "submitted": r["submitted"], "accepted": r["accepted"], "rejected": r["rejected"],
-        "learners_last_updated": r["learners_last_updated"].date().isoformat() if r["learners_last_updated"] else None,
+        "learners_last_updated": central_date(r["last_updated"]),
     } for r in rows]
     if format == "csv":
-        header = ["ACCME Activity ID", "Activity Title", "Activity Type", "Boards or Programs",
-                  "Learners Last Updated", "Submitted", "Accepted", "Rejected"]
-        return csv_response(header, [[i["activity_id"], i["title"], i["activity_type"], ", ".join(i["boards"]),
-                                      i["learners_last_updated"], i["submitted"], i["accepted"], i["rejected"]]
-                                     for i in items], "activity_learner_summary.csv")
-    start = (page - 1) * page_size
-    return JSONResponse({"total": len(items), "page": page, "page_size": page_size,
-                         "activities": items[start:start + page_size]})
+        header = ["ACCME Activity ID", "Activity Title", "Activity Type", "Provider Activity ID", "Reporting Year",
+                  "Boards or Programs", "Learners Last Updated", "Submitted", "Accepted", "Rejected"]
+        return csv_response(header, [[i["activity_id"], i["title"], i["activity_type"], i["provider_activity_id"],
+                                      i["reporting_year"], ", ".join(i["boards"]), i["learners_last_updated"],
+                                      i["submitted"], i["accepted"], i["rejected"]] for i in items],
+                            "activity_learner_summary.csv")
+    return JSONResponse(paged("activities", items, rows[0]["total"] if rows else 0, page, page_size))
 
 
-@router.get("/{activity_id}")
-async def activity_detail(activity_id: str, request: Request, caller: CallerDep) -> dict:
+def _board_code(board: str | None) -> str | None:
+    if not board:
+        return None
+    found = catalog_board(board)
+    if found is None:
+        raise HTTPException(422, f"Unknown board or program {board!r}.")
+    return found.code
+
+
+@router.get("/{activity_id}", summary="Activity Detail with its learner records per board",
+            responses={**errors(404), **CSV_RESPONSE})
+async def activity_detail(activity_id: IdPath, request: Request, caller: CallerDep, board: BoardQuery = None,
+                          format: Literal["json", "csv"] = "json") -> Response:
+    """The activity's facts, its registrations with their counts, and its learner records grouped by
+    board (`board=` for one); Deleted records are left out. `format=csv` exports the records."""
     pool = rt(request).pool
+    activity = activity_from_row(await _own_activity(pool, caller, activity_id))
+    code = _board_code(board)
+    rows = await pool.fetch(
+        RECORD_SELECT + "AND r.activity_id = $2 AND r.status <> 'Deleted' AND ($3::text IS NULL OR upper(r.board) = $3) "
+        "ORDER BY upper(r.board), lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id",
+        caller.provider_id, activity_id, code)
+    records = [record_view(r) for r in rows]
+    if format == "csv":
+        return csv_response(RECORD_CSV_HEADER, [record_csv_row(i) for i in records], f"activity_{activity_id}.csv")
+    by_board: dict[str, list[dict]] = {}
+    for item in records:
+        by_board.setdefault(item["board"], []).append(item)
+    boards = [{
+        "board": reg.board, "name": BOARDS[reg.board].name if reg.board in BOARDS else reg.board,
+        "credit_types": reg.credit_types, "max_points": str(reg.max_points),
+        **{s.lower(): sum(1 for i in by_board.get(reg.board, []) if i["status"] == s)
+           for s in ("Submitted", "Accepted", "Rejected")},
+    } for reg in activity.registrations if code in (None, reg.board)]
+    return JSONResponse({**activity.model_dump(mode="json"), "boards": boards, "records_by_board": by_board})
+
+
+async def _own_activity(pool: asyncpg.Pool, caller: Caller, activity_id: str) -> asyncpg.Record:
     row = await pool.fetchrow("SELECT * FROM activities WHERE activity_id = $1 AND provider_id = $2",
                               activity_id, caller.provider_id)
     if row is None:
         raise HTTPException(404, "Activity not found.")
-    records = await pool.fetch(
-        "SELECT record_id, board, first_name, last_name, completion_date, date_of_birth, learner_id, npi, status, "
-        "credits, credit_types, credit_id, errors, submitted_at FROM records WHERE provider_id = $1 AND activity_id = $2 "
-        "AND action = 'Add' AND status IS NOT NULL ORDER BY board, last_name, first_name", caller.provider_id, activity_id)
-    by_board: dict[str, list[dict]] = {}
-    for r in records:
-        item = dict(r)
-        item["credit_types"] = orjson.loads(r["credit_types"])
-        item["errors"] = orjson.loads(r["errors"]) if r["status"] == "Rejected" else []
-        item["completion_date"] = r["completion_date"].isoformat() if r["completion_date"] else None
-        item["submitted_at"] = r["submitted_at"].isoformat()
-        by_board.setdefault((r["board"] or "").upper(), []).append(item)
-    activity = activity_from_row(row).model_dump(mode="json")
-    activity["records_by_board"] = by_board
-    return activity
+    return row
 
 
-@router.post("/{activity_id}/learners")
-async def add_learners(activity_id: str, body: ActivityLearnersIn, request: Request, caller: CallerDep,
-                       wait: Annotated[float, Query(ge=0, le=30)] = 0) -> Response:
-    """The web form's Save: one row per learner for this activity and board."""
-    rows = [RowInput(activity_id=activity_id, board=body.board, **row_fields(learner))
-            for learner in body.learners]
+@router.post("/{activity_id}/learners", summary="Add learners to an activity (the web form's Save)",
+             responses=errors(404, 413), status_code=202)
+async def add_learners(activity_id: IdPath, body: ActivityLearnersIn, request: Request, caller: CallerDep,
+                       wait: Wait = 0) -> Response:
+    """One row per learner for this activity and board; answers like `POST /v1/learner-records`
+    (with `?wait=`, each row's status or its errors, e.g. `664` for a date of birth the board
+    does not know)."""
+    await _own_activity(rt(request).pool, caller, activity_id)
+    rows = [RowInput(activity_id=activity_id, board=body.board, **row_fields(learner)) for learner in body.learners]
     return await answer_submission(request, caller, "web", rows, wait)
-

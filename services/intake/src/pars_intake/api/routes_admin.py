@@ -11,17 +11,19 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from pars_contracts import topics
 from pars_contracts.boards import board as catalog_board
-from pars_contracts.events import BoardPhysiciansAdded, ProviderRegistered
+from pars_contracts.events import BoardPhysiciansAdded, Physician, ProviderRegistered
 
 from ..auth import admin_caller, hash_key, new_api_key
 from ..store import provider_exists
-from .common import publish, rt
+from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)],
+                   responses=errors(400, 401, 403, 422, 503))
 
 
-@router.post("/providers", status_code=201)
+@router.post("/providers", status_code=201, summary="Create a provider and its first user",
+             responses=errors(409))
 async def create_provider(body: ProviderIn, request: Request) -> dict:
     """Creates a provider and its first user; answers with that user's API key (shown once)."""
     api_key = new_api_key()
@@ -41,8 +43,9 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
     return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
 
 
-@router.post("/providers/{provider_id}/users", status_code=201)
-async def create_user(provider_id: str, body: UserIn, request: Request) -> dict:
+@router.post("/providers/{provider_id}/users", status_code=201, summary="Add a user to a provider",
+             responses=errors(404))
+async def create_user(provider_id: IdPath, body: UserIn, request: Request) -> dict:
     """Adds a user to a provider; answers with the user's API key (shown once)."""
     api_key = new_api_key()
     async with rt(request).pool.acquire() as conn:
@@ -53,14 +56,21 @@ async def create_user(provider_id: str, body: UserIn, request: Request) -> dict:
     return {"provider_id": provider_id, "email": body.email, "api_key": api_key}
 
 
-@router.post("/boards/{board}/physicians", status_code=202)
-async def add_physicians(board: str, body: PhysiciansIn, request: Request) -> dict:
+@router.post("/boards/{board}/physicians", status_code=202, summary="Add physicians to a board's simulated registry",
+             responses=errors(404))
+async def add_physicians(board: IdPath, body: PhysiciansIn, request: Request) -> dict:
+    """Published to the board gateway, which adds (or replaces, by learner id) the entries."""
     found = catalog_board(board)
     if found is None:
         raise HTTPException(404, f"Unknown board {board[:20]!r}.")
+    wrong = sorted({p.id_type for p in body.physicians if p.id_type.upper() not in found.learner_id_types})
+    if wrong:
+        raise HTTPException(422, f"{found.code} learner id types are {', '.join(found.learner_id_types)}, "
+                                 f"not {', '.join(wrong)[:100]}.")
+    physicians = [Physician(**p.model_dump() | {"id_type": p.id_type.upper()}) for p in body.physicians]
     async with rt(request).pool.acquire() as conn, conn.transaction():
         await publish(conn, request, topics.BOARD_REGISTRY.name, found.code,
-                      BoardPhysiciansAdded(board=found.code, physicians=body.physicians),
+                      BoardPhysiciansAdded(board=found.code, physicians=physicians),
                       correlation_id=f"registry:{found.code}")
     return {"board": found.code, "physicians": len(body.physicians)}
 

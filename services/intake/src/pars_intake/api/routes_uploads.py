@@ -7,10 +7,10 @@ rest, and the upload completes when every row has its first outcome."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 import asyncpg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -18,11 +18,12 @@ from fastapi.responses import Response
 
 from ..auth import Caller, provider_caller
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
-from ..domain.rows import FileFormatError, ParsedFile, TooLargeError
+from ..domain.rows import FileFormatError, ParsedFile, TooLargeError, content_digest
 from ..domain.tabfile import parse_tab_file
 from ..domain.xmlfile import parse_xml_file
 from ..handlers import error_report_name, not_processed_rows
 from ..submit import submit_rows
+from ..sweep import sweep_overdue, sweep_provider, sweep_settings
 from .common import rt, settings
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -41,6 +42,19 @@ def _format_of(file_name: str, given: str | None) -> str:
     raise HTTPException(422, "Choose the file type: a tab-delimited .txt file or an .xml file (field 'format').")
 
 
+def _file_name(given: str | None) -> str:
+    """The file's own name (browsers on Windows may send a path), one line, bounded."""
+    name = (given or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c if c.isprintable() else " " for c in name).strip()[:200]
+    return name or "upload.txt"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    """Content-Disposition for any file name: an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
+
+
 def _parse(data: bytes, file_format: str) -> ParsedFile:
     return parse_xml_file(data) if file_format == "xml" else parse_tab_file(data)
 
@@ -51,7 +65,7 @@ async def upload(
     format: Annotated[Literal["tab", "xml"] | None, Form()] = None,
     allow_duplicate: Annotated[bool, Form()] = False,
 ) -> dict:
-    file_name = (file.filename or "upload.txt").replace("\r", " ").replace("\n", " ")[:200]
+    file_name = _file_name(file.filename)
     file_format = _format_of(file_name, format)
     data = await file.read(settings(request).max_upload_bytes + 1)
     try:
@@ -60,12 +74,14 @@ async def upload(
         raise HTTPException(413, str(exc)) from None
     except FileFormatError as exc:
         raise HTTPException(422, exc.message) from None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = content_digest(parsed)
     runtime = rt(request)
     now = runtime.clock.now()
     async with runtime.pool.acquire() as conn, conn.transaction():
         # Serializes this provider's uploads: the checks below and the insert see one state.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upload:{caller.provider_id}")
+        # An upload whose rows never got an outcome must not block this one forever (sweep.py).
+        await sweep_overdue(conn, settings(request), now, sweep_settings().timeout, caller.provider_id)
         busy = await conn.fetchval("SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'",
                                    caller.provider_id)
         if busy:
@@ -105,7 +121,9 @@ def _upload_view(r: asyncpg.Record) -> dict:
 
 @router.get("")
 async def upload_history(request: Request, caller: CallerDep) -> dict:
-    since = rt(request).clock.now() - timedelta(days=HISTORY_DAYS)
+    now = rt(request).clock.now()
+    await sweep_provider(rt(request).pool, settings(request), now, caller.provider_id)
+    since = now - timedelta(days=HISTORY_DAYS)
     rows = await rt(request).pool.fetch(
         "SELECT * FROM uploads WHERE provider_id = $1 AND created_at > $2 ORDER BY created_at DESC",
         caller.provider_id, since)
@@ -122,6 +140,7 @@ async def _own_upload(request: Request, caller: Caller, upload_id: str) -> async
 
 @router.get("/{upload_id}")
 async def upload_status(upload_id: str, request: Request, caller: CallerDep) -> dict:
+    await sweep_provider(rt(request).pool, settings(request), rt(request).clock.now(), caller.provider_id)
     return _upload_view(await _own_upload(request, caller, upload_id))
 
 
@@ -135,6 +154,6 @@ async def upload_errors(upload_id: str, request: Request, caller: CallerDep,
     name = error_report_name(upload_row["file_name"])
     if format == "csv":
         return Response(excel_bytes(error_report_csv(rows)), media_type="text/csv; charset=utf-8",
-                         headers={"Content-Disposition": f'attachment; filename="{name[:-4]}.csv"'})
+                         headers=_attachment(f"{name[:-4]}.csv"))
     return Response(excel_bytes(error_report_tsv(rows)), media_type="text/tab-separated-values; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers=_attachment(name))

@@ -7,8 +7,10 @@ ends up in the error report. Only a file that cannot be read as its format is re
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from pars_contracts.codes import ErrorDetail
@@ -82,6 +84,13 @@ class ParsedRow:
 @dataclass
 class ParsedFile:
     rows: list[ParsedRow] = field(default_factory=list)
+
+
+def content_digest(parsed: ParsedFile) -> str:
+    """What "the same file" means for duplicate detection: the same records in the same order,
+    however the file was encoded (UTF-8 or UTF-16, CRLF or LF, blank lines, padding columns)."""
+    records = [r.record.model_dump(mode="json") for r in parsed.rows]
+    return hashlib.sha256(orjson.dumps(records)).hexdigest()
 
 
 class FileFormatError(Exception):

@@ -1,0 +1,97 @@
+"""The within-a-day boards' runs: every due record of the durable schedule is decided once.
+
+A run claims due records with FOR UPDATE SKIP LOCKED and decides them in the same transaction
+as their events (outbox), so a second gateway instance never takes the same record, and a crash
+mid-run rolls the claim back: the records are still Submitted, and the next run decides them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+from pars_contracts import topics
+from pars_contracts.events import BoardBatchDecided, LearnerRecordValidated, RejectedLearner, Status
+from pars_runtime import metrics
+from pars_runtime.logs import get_logger
+from pars_runtime.messages import Emitter
+from pars_runtime.service import Runtime
+
+from . import store
+from .boards import adapter
+from .domain.matching import Verdict, reject
+from .handlers import decision, key_of
+from .operations import count_decision
+
+log = get_logger(__name__)
+IDLE_POLL = timedelta(seconds=0.25)  # how often an idle runner looks for newly scheduled records
+# While another instance holds the due records, they are due but not ours to claim: no busy loop.
+MIN_PAUSE = timedelta(seconds=0.01)
+
+
+def rejected_learner(record: LearnerRecordValidated, verdict: Verdict) -> RejectedLearner:
+    err = verdict.errors[0]
+    return RejectedLearner(
+        record_id=record.record_id, first_name=record.first_name, last_name=record.last_name,
+        learner_id=record.learner_id, activity_id=record.activity_id, activity_title=record.activity_title,
+        completion_date=record.completion_date, code=err.code, message=err.message)
+
+
+async def run_boards_once(rt: Runtime, limit: int) -> int:
+    """One run: decides up to `limit` due records; one BoardBatchDecided per board and provider."""
+    now = rt.clock.now()
+    async with rt.pool.acquire() as conn, conn.transaction():
+        due = await store.claim_due(conn, now, limit)
+        if not due:
+            return 0
+        emitter = Emitter(rt.name, rt.settings.topic, correlation_id=f"board-run:{uuid.uuid4()}")
+        groups: dict[tuple[str, str], list[tuple[LearnerRecordValidated, Verdict]]] = defaultdict(list)
+        for record in due:
+            board_adapter = adapter(record.board)
+            verdict = await board_adapter.verify(conn, record) if board_adapter else reject(998)
+            groups[(record.board, record.provider_id)].append((record, verdict))
+        decided: list[tuple[str, str, str]] = []
+        for (board_code, provider_id), items in groups.items():
+            batch_id = str(uuid.uuid4())
+            for record, verdict in items:
+                status: Status = "Accepted" if verdict.accepted else "Rejected"
+                decided.append((record.record_id, status, batch_id))
+                emitter.emit(topics.BOARD_DECISIONS.name, key_of(record),
+                             decision(record, status, now, verdict.errors, batch_id),
+                             provider_id=provider_id, correlation_id=record.submission_id)
+            rejected = [rejected_learner(r, v) for r, v in items if not v.accepted]
+            emitter.emit(topics.BOARD_BATCHES.name, provider_id, BoardBatchDecided(
+                batch_id=batch_id, board=board_code, provider_id=provider_id, decided_at=now,
+                accepted=len(items) - len(rejected), rejected=rejected), provider_id=provider_id)
+        await store.record_decisions(conn, decided, now)
+        await emitter.flush(conn)
+    for items in groups.values():  # counted once committed
+        for record, verdict in items:
+            status = "Accepted" if verdict.accepted else "Rejected"
+            count_decision(record.board, status, verdict.errors)
+            metrics.RECORDS.labels("board", status, record.board).inc()
+            for err in verdict.errors:
+                metrics.ERRORS_BY_CODE.labels("board", str(err.code)).inc()
+    return len(due)
+
+
+def board_runs(limit: int):  # noqa: ANN201 - a runtime task
+    async def run_boards(rt: Runtime, stop: asyncio.Event) -> None:
+        """Decides due records as long as there are any; then sleeps until the next one is due."""
+        while not stop.is_set():
+            pause = IDLE_POLL
+            try:
+                if await run_boards_once(rt, limit) > 0:
+                    continue
+                async with rt.pool.acquire() as conn:
+                    upcoming = await store.next_due(conn)
+                if upcoming is not None:
+                    pause = max(min(upcoming - rt.clock.now(), IDLE_POLL), MIN_PAUSE)
+            except Exception as exc:  # noqa: BLE001 - database away: whatever was claimed rolled back
+                log.warning("board run failed; retrying", error=repr(exc))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())
+
+    return run_boards

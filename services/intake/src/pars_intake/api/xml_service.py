@@ -1,0 +1,69 @@
+"""The web service's two body formats on one endpoint: JSON `{"records": [...]}`, or a
+MedBiquitous activity report when the Content-Type is XML (`application/xml`, `text/xml`,
+`...+xml`). Both become the same rows, answered the same way.
+
+The XML goes through the upload parser (no DTDs, entities or network; depth and text limits);
+a document that cannot be read is refused whole (422, the seed's message) and nothing is stored."""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import Message
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from ..domain.rows import FileFormatError, RowInput, TooLargeError
+from ..domain.xmlfile import parse_xml_file
+from .models import RecordsIn
+from .submissions import row_fields
+
+OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/RecordsIn"}},
+    "application/xml": {"schema": {"type": "string", "description": (
+        "A MedBiquitous Activity Report v1 document, one `ActivityReport` per learner; see the upload "
+        "format. At most 2,500 records.")}},
+}}}
+
+
+def _media_type(request: Request) -> str:
+    message = Message()
+    message["content-type"] = request.headers.get("content-type", "")
+    return message.get_content_type().lower()  # "text/plain" when absent or unreadable
+
+
+def _is_xml(media_type: str) -> bool:
+    return media_type in ("application/xml", "text/xml") or media_type.endswith("+xml")
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def records_body(request: Request) -> list[RowInput]:
+    """The request's learner record rows, from JSON or XML."""
+    media_type = _media_type(request)
+    has_type = "content-type" in request.headers
+    if has_type and not (_is_xml(media_type) or _is_json(media_type)):
+        raise HTTPException(415, "Send the records as application/json or as application/xml.")
+    body = await request.body()
+    if _is_xml(media_type):
+        return await _xml_rows(body)
+    try:
+        parsed = RecordsIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]) from None
+    return [RowInput(activity_id=r.activity_id, board=r.board, **row_fields(r)) for r in parsed.records]
+
+
+async def _xml_rows(body: bytes) -> list[RowInput]:
+    try:
+        parsed = await asyncio.to_thread(parse_xml_file, body)
+    except TooLargeError as exc:
+        raise HTTPException(413, exc.message) from None
+    except FileFormatError as exc:
+        raise HTTPException(422, exc.message) from None
+    return [row.record for row in parsed.rows]

@@ -1,0 +1,120 @@
+"""The seed's batch upload, end to end over HTTP (document 001, "Tab Delimited and XML Batch
+Upload errors" and "Errors from the Board"), with the system's clock on the seed's 01/16/2020.
+
+The seed's error report lists Test5 (`Jun-70`) and Test8 (`Sep-66`) with 664 and Test9 with 690.
+Here ABPATH decides within a day, so a provider sees what the seed's "Errors from the Board"
+shows: 690 is a PARS validation error (the row is not processed and is in the upload's error
+report), while 664 is the board's: those rows are processed (Submitted), then Rejected with code
+664 on the record and in the rejection e-mail."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.system import RunningSystem, eventually
+
+from .support import accepted_upload, completed, error_rows, records, register_activity, row, tab_text, upload
+
+pytestmark = pytest.mark.integration
+UNKNOWN_ACTIVITY = "200608133"
+PART_II, PART_IV = "ABPath MOC Part II", "ABPath MOC Part IV"
+
+
+@pytest.fixture(scope="module")
+def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: the seed's date
+    running = RunningSystem(stack, tmp_path_factory.mktemp("seed-upload"), PARS_CLOCK_START="2020-01-16",
+                            BOARD_TIME_SCALE="3600").start()
+    yield running
+    running.stop()
+
+
+def seed_rows(activity: str) -> list[list[str]]:
+    return [
+        row("ABPATH", activity, "1000106", "Test2", "Account2", "03/01", "01/05/2019", "3.5", PART_II),
+        row("ABPATH", activity, "1000107", "Test3", "Account3", "04/01", "05/25/2019", "59.25", PART_II, PART_IV),
+        row("ABPATH", activity, "1000108", "Test4", "Account4", "05/01", "12/31/2019", "4", PART_II, PART_IV),
+        row("ABPATH", activity, "1000109", "Test5", "Account5", "Jun-70", "10/6/2019", "12", PART_II),
+        row("ABPATH", activity, "1000112", "Test8", "Account8", "Sep-66", "10/6/2019", "8.5", PART_II),
+        row("ABPATH", UNKNOWN_ACTIVITY, "1000113", "Test9", "Account9", "1-Oct", "10/6/2019", "12", PART_II),
+    ]
+
+
+def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: RunningSystem) -> None:
+    provider = system.new_provider()
+    client = system.client(provider["api_key"])
+    activity = register_activity(client, {"ABIM": ["ABIM Medical Knowledge"], "ABPATH": [PART_II, PART_IV]})
+    name = "200930149_May_Learners.txt"
+
+    upload_id = accepted_upload(client, name, tab_text(seed_rows(activity)).encode("utf-8"))
+    view = completed(client, upload_id)
+    assert (view["records"], view["processed"], view["not_processed"], view["progress"]) == (6, 5, 1, 1.0)
+
+    # The error report: the file's own 17 columns plus 18 and 19, only the not-processed row.
+    report = error_rows(client, upload_id)
+    assert len(report) == 1
+    assert report[0][:17] == seed_rows(activity)[5] + [""] * 5
+    assert report[0][17:] == ["690", "ACCME activity ID does not exist"]
+    csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "690,ACCME activity ID does not exist" in csv.content.decode("utf-8-sig")
+
+    # The board's word: the correct rows are Accepted, Test5 and Test8 Rejected with 664.
+    def status_of(last_name: str) -> str | None:
+        found = records(client, last_name)
+        return found[0]["status"] if len(found) == 1 else None
+
+    for last in ("Account2", "Account3", "Account4"):
+        eventually(lambda last=last: status_of(last) == "Accepted", what=f"ABPATH to accept {last}")
+    for last in ("Account5", "Account8"):
+        eventually(lambda last=last: status_of(last) == "Rejected", what=f"ABPATH to reject {last}")
+        rejected = records(client, last)[0]
+        assert [e["code"] for e in rejected["errors"]] == [664]
+        assert rejected["errors"][0]["message"] == \
+            "Diplomate date of birth does not match Board record for this diplomate ID."
+    assert records(client, "Account9") == []  # a PARS error is never stored as a record
+
+    # E-mails: the upload summary with the error report attached, and the board's rejections.
+    summary = eventually(lambda: system.mails(lambda m: name in m["Subject"] and provider["user_email"] in m["To"]),
+                         what="the upload summary e-mail")[0]
+    assert summary["Subject"] == f"PARS upload completed: {name} (5 processed, 1 not processed)"
+    assert "cme-office@example.org" in summary["To"]
+    attachment = next(part for part in summary.iter_attachments())
+    assert attachment.get_filename() == "200930149_May_Learners_errors.txt"
+    assert "Test9\tAccount9" in attachment.get_content()
+    rejection = eventually(lambda: system.mails(
+        lambda m: "ABPATH rejected 2" in m["Subject"] and activity in m.get_body(("plain",)).get_content()),
+        what="the ABPATH rejection e-mail")[0]
+    text = rejection.get_body(("plain",)).get_content()
+    assert "Test5 Account5" in text and "Test8 Account8" in text and "664" in text
+
+    # Correct the downloaded report (the activity id) and upload it as it is: Test9 goes through.
+    downloaded = client.get(f"/v1/uploads/{upload_id}/errors").content
+    corrected = downloaded.replace(UNKNOWN_ACTIVITY.encode(), activity.encode())
+    again = accepted_upload(client, "200930149_May_Learners_errors.txt", corrected)
+    view = completed(client, again)
+    assert (view["records"], view["processed"], view["not_processed"]) == (1, 1, 0)
+    eventually(lambda: status_of("Account9") == "Accepted", what="ABPATH to accept Test9 (DOB 1-Oct)")
+
+    # The seed's history line: time, file name, records, processed, not processed.
+    history = client.get("/v1/uploads").json()["uploads"]
+    assert [(h["file_name"], h["records"], h["processed"], h["not_processed"]) for h in history] == [
+        ("200930149_May_Learners_errors.txt", 1, 1, 0), (name, 6, 5, 1)]
+    assert history[1]["uploaded_at"].startswith("2020-01-16")
+
+
+def test_error_report_uploaded_unchanged_reads_back_the_same_rows(system: RunningSystem) -> None:
+    """Columns 18 and 19 are ignored on upload: the report, re-uploaded as it is, gives the same errors."""
+    provider = system.new_provider()
+    client = system.client(provider["api_key"])
+    rows = [row("ABPATH", UNKNOWN_ACTIVITY, "1000113", "Test9", "Account9", "1-Oct", "10/6/2019", "12", PART_II),
+            row("ABPATH", "", "1000112", "Test8", "Account8", "09/12", "10/6/2019", "8.5", PART_II)]
+    first = accepted_upload(client, "learners.txt", tab_text(rows).encode())
+    completed(client, first)
+    report = client.get(f"/v1/uploads/{first}/errors").content
+    second = accepted_upload(client, "learners_errors.txt", report)
+    assert completed(client, second)["not_processed"] == 2
+    assert error_rows(client, second) == error_rows(client, first)
+    assert [r[17] for r in error_rows(client, first)] == ["690", "630"]
+    # The same file again within 30 days is a duplicate unless the caller confirms.
+    duplicate = upload(client, "learners_errors.txt", report)
+    assert duplicate.status_code == 409 and "already uploaded" in duplicate.json()["detail"]

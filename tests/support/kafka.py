@@ -1,0 +1,47 @@
+"""Talking to the system's topics directly, as an upstream system or an auditor would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from pars_contracts.envelope import Envelope
+from pars_runtime.messages import decode, encode
+
+
+async def publish(bootstrap: str, topic: str, items: list[tuple[str, Envelope]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, envelope in items:
+            await producer.send_and_wait(topic, encode(envelope), key=key.encode())
+    finally:
+        await producer.stop()
+
+
+async def read_until(bootstrap: str, topics: list[str], done: Callable[[list[Envelope]], bool],
+                     timeout: float = 30) -> list[Envelope]:
+    """Reads the topics from the beginning until `done(messages)` or the timeout; returns all read."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    seen: list[Envelope] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and not done(seen):
+            batches = await consumer.getmany(timeout_ms=200)
+            seen.extend(decode(r.value) for rs in batches.values() for r in rs)
+        return seen
+    finally:
+        await consumer.stop()
+
+
+def by_record(messages: list[Envelope]) -> dict[str, list[Any]]:
+    result: dict[str, list[Any]] = {}
+    for m in messages:
+        result.setdefault(m.payload.get("record_id", "?"), []).append(m)
+    return result
