@@ -2,11 +2,15 @@
 PARS systems on it, each in its own namespace.
 
 KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / SMTP_HOST+SMTP_PORT point the stack at servers that
-already run (CI with services, or testcontainers); otherwise local processes are started."""
+already run. Otherwise, with a Docker engine present (and PARS_TEST_CONTAINERS not "0"), Kafka and
+PostgreSQL run in testcontainers; without one, as local processes (the usual case here)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +27,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from pars_stack.stack import Stack
 
     root = Path(os.environ.get("PARS_TEST_STACK_DIR") or tmp_path_factory.mktemp("stack"))
-    stack = Stack(root)
-    stack.start()
-    yield stack
-    stack.stop()
+    with contextlib.ExitStack() as containers:
+        environ = dict(os.environ)
+        if _use_containers(environ):
+            environ.update(_start_containers(containers))
+        stack = Stack(root, environ=environ)
+        stack.start()
+        yield stack
+        stack.stop()
+
+
+def _use_containers(environ: dict[str, str]) -> bool:
+    if environ.get("PARS_TEST_CONTAINERS") == "0" or environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return False
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
+
+    kafka = containers.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+    postgres = containers.enter_context(PostgresContainer("postgres:16", dbname="pars"))
+    return {"KAFKA_BOOTSTRAP_SERVERS": kafka.get_bootstrap_server(),
+            "DATABASE_URL": postgres.get_connection_url(driver=None)}
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,16 @@
 """Intake's HTTP app: the provider API, the admin API and the ops endpoints.
 
-Every error is answered as JSON `{"detail": ...}`; nothing a request contains can make it 500."""
+Every error is answered as JSON `{"detail": ..., "problems": [...]}` (see ErrorOut); nothing a
+request contains can make it answer 500."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,13 +20,30 @@ from pars_runtime.service import Runtime
 
 from ..settings import IntakeSettings
 from ..waiters import Waiters
-from . import routes_activities, routes_admin, routes_records, routes_uploads
+from . import routes_activities, routes_admin, routes_match, routes_records, routes_uploads
+from .models import RecordsIn
 
 log = get_logger(__name__)
 
+DESCRIPTION = """Provider API of PARS learner reporting: activities, learner records (web form, web
+service in JSON or MedBiquitous XML, batch uploads), Learner Search, and the admin API.
 
-class BodyLimit:
-    """Refuses bodies over the limit with 413 before reading them whole (uploads have their own)."""
+Authenticate with `Authorization: Bearer <API key>` (the admin API: the admin token). Everything is
+scoped to the caller's provider: another provider's activity, record, submission or upload is `404`.
+Errors are JSON `{"detail": "...", "problems": [{"field", "problem"}]}`; unknown fields are refused."""
+TAGS = [
+    {"name": "activities", "description": "Register activities; the Activity Learner Summary and Activity Detail."},
+    {"name": "learner records", "description": "Web form and web service submissions, Learner Search, delete, match."},
+    {"name": "uploads", "description": "Batch uploads of tab-delimited or XML files."},
+    {"name": "admin", "description": "Providers, users and board registries (admin token)."},
+]
+# Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
+EXTRA_SCHEMAS = (RecordsIn,)
+
+
+class RequestGuard:
+    """Refuses, before any route runs: a NUL in the URL (400), and bodies over the limit (413)
+    without reading them whole (uploads have their own, larger limit)."""
 
     def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
         self.app, self.json_limit, self.upload_limit = app, json_limit, upload_limit
@@ -30,10 +51,12 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            return await _answer(send, 400, "The URL contains a NUL character (%00).")
         limit = self.upload_limit + 64 * 1024 if scope["path"].startswith("/v1/uploads") else self.json_limit
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return await _too_large(send, limit)
+            return await _answer(send, 413, f"The request body is larger than {limit} bytes.")
         seen = 0
 
         async def limited() -> Message:
@@ -47,27 +70,43 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await _too_large(send, limit)
+            await _answer(send, 413, f"The request body is larger than {limit} bytes.")
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = f'{{"detail": "The request body is larger than {limit} bytes."}}'.encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _answer(send: Send, status: int, detail: str) -> None:
+    response = JSONResponse({"detail": detail}, status_code=status)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _printable(value: object, limit: int = 300) -> str:
+    """Text that can always be sent as UTF-8 (a JSON key may hold a lone surrogate)."""
+    return str(value).encode("utf-8", "backslashreplace").decode()[:limit]
 
 
 def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIApp:
-    app = FastAPI(title="PARS learner reporting — intake", version="1.0.0",
-                  description="Provider API: activities, learner records (web form / web service / upload), search.")
+    app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
+                  openapi_tags=TAGS)
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
-    for router in (routes_admin.router, routes_activities.router, routes_records.router, routes_uploads.router):
+    for router in (routes_admin.router, routes_activities.router, routes_records.router, routes_match.router,
+                   routes_uploads.router):
         app.include_router(router)
     app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            _, extra = models_json_schema([(m, "validation") for m in EXTRA_SCHEMAS],
+                                          ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update({k: v for k, v in extra.get("$defs", {}).items() if k not in schemas})
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def correlate(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -77,13 +116,14 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg")}
-                    for e in exc.errors()]
-        return JSONResponse({"detail": "The request is not valid.", "problems": problems[:50]}, status_code=422)
+        problems = [{"field": _printable(".".join(str(p) for p in e.get("loc", ()) if p != "body")),
+                     "problem": _printable(e.get("msg", ""))} for e in exc.errors()[:50]]
+        return JSONResponse({"detail": "The request is not valid.", "problems": problems}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse({"detail": _printable(exc.detail, 2000)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -91,4 +131,4 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
         return JSONResponse({"detail": "The service could not complete the request; nothing was stored. Try again."},
                             status_code=503)
 
-    return BodyLimit(app, settings.max_json_bytes, settings.max_upload_bytes)
+    return RequestGuard(app, settings.max_json_bytes, settings.max_upload_bytes)
