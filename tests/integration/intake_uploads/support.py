@@ -4,12 +4,15 @@ and a look into intake's tables to prove that a refused upload stored nothing.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 
+from pars_contracts.envelope import Envelope
 from pars_intake.domain.rows import TEMPLATE_B, TEMPLATE_B_COLUMNS
+from tests.support.kafka import read_until
 from tests.support.system import RunningSystem, eventually
 
 HEADER = TEMPLATE_B_COLUMNS[:17]
@@ -85,3 +88,11 @@ def stored_counts(system: RunningSystem, provider_id: str) -> dict[str, int]:
             await conn.close()
 
     return asyncio.run(count())
+
+
+def events(system: RunningSystem, topic: str, done: Callable[[list[Envelope]], bool], timeout: float = 30) -> list[Envelope]:
+    """The envelopes on one of the system's topics (read from the start) once `done` holds."""
+    found = asyncio.run(read_until(system.env["KAFKA_BOOTSTRAP_SERVERS"], [f"{system.namespace}.{topic}"], done,
+                                   timeout))
+    assert done(found), f"timed out reading {topic}: {[e.type for e in found]}"
+    return found

@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from pydantic import BaseModel, ValidationError
 
 from pars_contracts.envelope import Envelope
@@ -49,10 +49,17 @@ Handler = Callable[[Context, Any], Awaitable[None]]
 
 @dataclass
 class Subscription:
+    """One subscriber: its group, topics and handlers, and, stated explicitly, its policies."""
+
     group: str  # logical group name; also names the dead-letter topic
     topics: list[str]  # registry topic names
     handlers: dict[str, Handler]  # payload type name -> handler
     batch_size: int = 500
+    # A new group starts from the beginning of its topics: nothing published before it existed is skipped.
+    offset_reset: Literal["earliest", "latest"] = "earliest"
+    # At-least-once: offsets are committed only after the batch's transaction (effects, inbox,
+    # outbox) has committed; the inbox turns the resulting redeliveries into no-ops.
+    ack_policy: Literal["commit_after_effects"] = "commit_after_effects"
 
 
 class DeadLetter(Exception):
@@ -78,16 +85,28 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
+        lag_measured = 0.0
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.sub.batch_size)
                 records = [r for rs in batches.values() for r in rs]
-                if not records:
-                    continue
-                await self.handle_batch(records)
-                await self.consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+                if records:
+                    await self.handle_batch(records)
+                    await self.consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+                if time.monotonic() - lag_measured > 2:
+                    lag_measured = time.monotonic()
+                    await self._measure_lag()
         finally:
             await self.consumer.stop()
+
+    async def _measure_lag(self) -> None:
+        """Lag per partition: the high watermark minus this consumer's position (SPEC section 6)."""
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            position = await self.consumer.position(tp)
+            metrics.CONSUMER_LAG.labels(self.group, self._logical(tp.topic), str(tp.partition)).set(max(high - position, 0))
 
     async def handle_batch(self, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
@@ -185,17 +204,6 @@ class Consumer:
 
     def _logical(self, real_topic: str) -> str:
         return self._topic_by_real.get(real_topic, real_topic)
-
-    async def lag(self) -> dict[TopicPartition, int]:
-        """Messages behind the high watermark per assigned partition (committed position)."""
-        result = {}
-        for tp in self.consumer.assignment():
-            high = self.consumer.highwater(tp)
-            if high is None:
-                continue
-            committed = await self.consumer.committed(tp) or 0
-            result[tp] = max(high - committed, 0)
-        return result
 
 
 def _short(exc: Exception) -> str:

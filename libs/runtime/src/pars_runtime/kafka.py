@@ -28,15 +28,16 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
     )
 
 
-def make_consumer(settings: ServiceSettings, group: str, topics: list[str], client_id: str) -> AIOKafkaConsumer:
-    # At-least-once: offsets are committed by hand only after the effects are durable.
+def make_consumer(settings: ServiceSettings, group: str, topics: list[str], client_id: str,
+                  offset_reset: str = "earliest") -> AIOKafkaConsumer:
+    # At-least-once: auto-commit off; the consumer loop commits after the effects are durable.
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group,
         client_id=client_id,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset=offset_reset,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1500,
         max_poll_interval_ms=300000,

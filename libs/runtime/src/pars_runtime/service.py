@@ -78,7 +78,8 @@ class Service:
         rt = Runtime(self.name, self.settings, pool, producer, Clock(self.settings.pars_clock_start))
         for sub in self.subscriptions:
             group = self.settings.group(sub.group)
-            kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics], self.name)
+            kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics],
+                                           self.name, sub.offset_reset)
             rt.consumers.append(Consumer(sub, self.settings, pool, producer, kafka_consumer, self.name))
         if self.on_start:
             await self.on_start(rt)

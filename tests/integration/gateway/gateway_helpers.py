@@ -1,0 +1,135 @@
+"""Helpers for the board gateway's integration tests: a provider using the intake API as its
+software would, and read-only looks at the gateway's table and topics, as an auditor would."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from pars_contracts.boards import board
+from pars_contracts.envelope import Envelope, wrap
+from pars_runtime.messages import decode, encode
+from tests.support.system import RunningSystem
+
+YEAR = date.today().year
+CLOCK_START = f"{YEAR}-11-15"  # the systems' "today": leaves the year's first 318 days for completions
+_days = itertools.count()
+
+
+def completion_day() -> str:
+    """A fresh completion date for every row, so no two rows collide on 603, 710 or 717."""
+    return (date(YEAR, 1, 1) + timedelta(days=next(_days) % 310)).strftime("%m/%d/%Y")
+
+
+def learner(first: str, last: str, learner_id: str | None, dob: str | None, **extra: Any) -> dict:
+    return {"first_name": first, "last_name": last, "learner_id": learner_id, "date_of_birth": dob,
+            "completion_date": completion_day(), "credits": "1", **extra}
+
+
+class Provider:
+    def __init__(self, system: RunningSystem, name: str = "Gateway Test CME") -> None:
+        created = system.new_provider(name=name)
+        self.provider_id: str = created["provider_id"]
+        self.client: httpx.Client = system.client(created["api_key"])
+
+    def activity(self, *boards: str) -> str:
+        """A new activity offering every credit type of each board."""
+        response = self.client.post("/v1/activities", json={
+            "title": f"Gateway course {'/'.join(boards)}", "activity_type": "Course",
+            "start_date": f"{YEAR}-01-01", "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000,
+            "registrations": [{"board": b, "credit_types": [t.name for t in board(b).credit_types],  # type: ignore[union-attr]
+                               "max_points": 1000} for b in boards]})
+        assert response.status_code == 201, response.text
+        return response.json()["activity_id"]
+
+    def submit(self, activity: str, board_code: str, learners: list[dict], wait: float = 20) -> list[dict]:
+        """Posts the learners as the web form does; answers each row's first outcome."""
+        credit_type = board(board_code).credit_types[0].name  # type: ignore[union-attr]
+        rows = [{"credit_types": [credit_type], **row} for row in learners]
+        response = self.client.post(f"/v1/activities/{activity}/learners?wait={wait}",
+                                    json={"board": board_code, "learners": rows})
+        assert response.status_code == 200, response.text
+        return response.json()["rows"]
+
+    def record(self, record_id: str) -> dict:
+        return self.client.get(f"/v1/learner-records/{record_id}").json()
+
+
+def codes(row: dict) -> list[int]:
+    return [e["code"] for e in row.get("errors", [])]
+
+
+def gateway_schema(system: RunningSystem) -> str:
+    return f"{system.namespace}_board_gateway"
+
+
+async def _fetch(system: RunningSystem, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(system.env["DATABASE_URL"])
+    try:
+        return await conn.fetch(sql.replace("{gw}", gateway_schema(system)), *args)
+    finally:
+        await conn.close()
+
+
+def query(system: RunningSystem, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Runs SQL against the gateway's schema (`{gw}` in the text)."""
+    return asyncio.run(_fetch(system, sql, *args))
+
+
+def board_records(system: RunningSystem, provider_id: str) -> list[asyncpg.Record]:
+    return query(system, "SELECT record_id, board, status, submitted_at, due_at, decided_at, batch_id "
+                         "FROM {gw}.board_records WHERE provider_id = $1", provider_id)
+
+
+async def _read_all(bootstrap: str, topic: str) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads the metadata
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        seen: list[Envelope] = []
+        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+            batches = await consumer.getmany(timeout_ms=500)
+            seen.extend(decode(r.value) for rs in batches.values() for r in rs)
+        return seen
+    finally:
+        await consumer.stop()
+
+
+def read_topic(system: RunningSystem, name: str) -> list[Envelope]:
+    """Every message on the system's topic `name` (a registry name) so far, each once by message id."""
+    messages = asyncio.run(_read_all(system.env["KAFKA_BOOTSTRAP_SERVERS"], f"{system.namespace}.{name}"))
+    return list({m.message_id: m for m in messages}.values())  # the outbox relay may send one twice
+
+
+def decisions_by_record(system: RunningSystem, provider_id: str) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = defaultdict(list)
+    for m in read_topic(system, "pars.board.decisions.v1"):
+        if m.payload["provider_id"] == provider_id:
+            found[m.payload["record_id"]].append(m.payload)
+    return found
+
+
+async def _publish(bootstrap: str, topic: str, key: str, envelope: Envelope) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, encode(envelope), key=key.encode())
+    finally:
+        await producer.stop()
+
+
+def publish(system: RunningSystem, name: str, key: str, event: Any, producer: str = "validator") -> Envelope:
+    envelope = wrap(event, producer=producer, correlation_id=f"test:{key}", provider_id=getattr(event, "provider_id", None))
+    asyncio.run(_publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], f"{system.namespace}.{name}", key, envelope))
+    return envelope

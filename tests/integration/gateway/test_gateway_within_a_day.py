@@ -1,0 +1,128 @@
+"""Within-a-day boards (ABA, ABIM, ABPATH, ABP, ABS) answer Submitted at once, then decide each
+record at their run: Accepted, or Rejected with the board's code (661, 664, 665, 709, 718, 998),
+with the seed's learners; and the rejections reach the provider by e-mail, one per board run."""
+
+from __future__ import annotations
+
+import pytest
+from gateway_helpers import Provider, board_records, learner, query
+
+from tests.integration.gateway.conftest import SCALE
+from tests.support.system import RunningSystem, eventually
+
+pytestmark = pytest.mark.integration
+
+ACCEPTED = None  # expected code of an accepted record
+
+
+def cases(activity: str) -> dict[str, list[tuple[dict, int | None]]]:
+    """Per board, (learner row, expected board code)."""
+    return {
+        "ABIM": [
+            (learner("Test10", "Account10", "1000105", "02/01"), ACCEPTED),  # seed: ACCEPTED
+            (learner("Test11", "Account11", "1000104", "1/1"), 664),  # seed: CODE: 664
+            (learner("Test9", "Account9", "1000113", "10/1"), 998),  # seed: LEARNER RECORD ERROR
+            (learner("Susan", "O'Laughlin", "999925", "01/01"), ACCEPTED),
+            (learner("ANA", " nunez ", "2000001", "07/04"), ACCEPTED),  # Núñez in the registry
+            (learner("Test10", "Account10", "1000199", "02/01"), 661),
+            (learner("Test10", "Someone", "1000105", "02/01"), 665),
+            (learner("Rita", "Repeat", "2000099", "06/06"), 709),  # reported outside PARS (admin API)
+        ],
+        "ABPATH": [
+            (learner("Test2", "Account2", "1000106", "03/01", credits="3.5"), ACCEPTED),
+            (learner("Test3", "Account3", "1000107", "04/01", credits="59.25"), ACCEPTED),
+            (learner("Test4", "Account4", "1000108", "05/01", credits="4"), ACCEPTED),
+            (learner("Test5", "Account5", "1000109", "Jun-70", credits="12"), 664),  # seed's error report
+            (learner("Test8", "Account8", "1000112", "Sep-66", credits="8.5"), 664),
+            (learner("Test9", "Account9", "1000113", "1-Oct", credits="12"), ACCEPTED),
+            (learner("Susan", "O'Laughlin", "999925", "01/01"), ACCEPTED),
+        ],
+        "ABA": [
+            (learner("Paul", "Gray", "4000001", None), ACCEPTED),  # DOB optional
+            (learner("paul", "GRAY", "4000001", "08/08"), ACCEPTED),
+            (learner("Paul", "Gray", "4000001", "09/09"), 664),
+        ],
+        "ABS": [
+            (learner("John", "Smith", None, "04/04"), 718),  # no board id, two John Smiths
+            (learner("John", "Smith", "6000002", "04/04"), ACCEPTED),
+            (learner("Alice", "Walker", None, "02/02"), ACCEPTED),
+            (learner("Alice", "Walker", None, "03/03"), 661),
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def provider(gateway_system: RunningSystem) -> Provider:
+    return Provider(gateway_system, "Within A Day CME")
+
+
+@pytest.fixture(scope="module")
+def submitted(gateway_system: RunningSystem, provider: Provider) -> tuple[str, dict[str, int | None]]:
+    """Submits every case; answers the activity and each record's expected code. Every row's
+    first answer must be Submitted: the boards decide later."""
+    activity = provider.activity("ABIM", "ABPATH", "ABA", "ABS")
+    with gateway_system.admin() as admin:
+        admin.post("/v1/admin/boards/ABIM/physicians", json={"physicians": [
+            {"learner_id": "2000099", "id_type": "ABIM", "first_name": "Rita", "last_name": "Repeat",
+             "date_of_birth": "06/06", "reported_elsewhere": [activity]}]}).raise_for_status()
+    eventually(lambda: query(gateway_system, "SELECT 1 FROM {gw}.physicians WHERE learner_id = '2000099'"),
+               what="the gateway to add Rita Repeat")
+    expected: dict[str, int | None] = {}
+    for board_code, board_cases in cases(activity).items():
+        rows = provider.submit(activity, board_code, [row for row, _ in board_cases])
+        assert [r.get("status") for r in rows] == ["Submitted"] * len(rows), (board_code, rows)
+        expected |= {r["record_id"]: code for r, (_, code) in zip(rows, board_cases, strict=True)}
+    # ABP: one completion per learner and activity (710), so each case has its own activity
+    for row, code in [(learner("Jane", "Doe", "5000001", None), ACCEPTED),
+                      (learner("Jane", "Doe", "5000001", "09/10"), 664)]:
+        answered = provider.submit(provider.activity("ABP"), "ABP", [row])
+        assert answered[0]["status"] == "Submitted", answered
+        expected[answered[0]["record_id"]] = code
+    return activity, expected
+
+
+def test_each_within_a_day_board_submits_at_once_then_decides(
+        provider: Provider, submitted: tuple[str, dict[str, int | None]]) -> None:
+    _, expected = submitted
+
+    def decided() -> dict[str, dict]:
+        found = {rid: provider.record(rid) for rid in expected}
+        return found if all(r["status"] != "Submitted" for r in found.values()) else {}
+
+    found = eventually(decided, timeout=30, interval=0.5, what="every board to decide")
+    outcome = {rid: None if r["status"] == "Accepted" else [e["code"] for e in r["errors"]] for rid, r in found.items()}
+    assert outcome == {rid: None if code is None else [code] for rid, code in expected.items()}
+
+
+def test_each_record_is_decided_once_by_a_run_within_a_simulated_day(
+        gateway_system: RunningSystem, provider: Provider, submitted: tuple[str, dict[str, int | None]]) -> None:
+    _, expected = submitted
+    records = eventually(lambda: [r for r in board_records(gateway_system, provider.provider_id) if r["decided_at"]]
+                         if all(r["decided_at"] for r in board_records(gateway_system, provider.provider_id)) else [],
+                         timeout=30, what="every record decided")
+    assert {r["record_id"] for r in records} == set(expected)
+    for r in records:
+        assert r["submitted_at"] <= r["decided_at"] and r["batch_id"]
+        assert (r["decided_at"] - r["submitted_at"]).total_seconds() <= 86400 / SCALE
+
+
+def test_rejections_are_emailed_one_summary_per_board_run_and_provider(
+        gateway_system: RunningSystem, provider: Provider, submitted: tuple[str, dict[str, int | None]]) -> None:
+    activity, expected = submitted
+    rejected_batches = eventually(
+        lambda: {r["batch_id"] for r in board_records(gateway_system, provider.provider_id) if r["status"] == "Rejected"}
+        if len([r for r in board_records(gateway_system, provider.provider_id) if r["status"] == "Rejected"])
+        == sum(1 for c in expected.values() if c is not None) else set(), timeout=30, what="every rejection")
+    main_activity_rejections = {r["batch_id"] for r in board_records(gateway_system, provider.provider_id)
+                                if r["status"] == "Rejected" and r["board"] != "ABP"}
+
+    def summaries() -> list:
+        return gateway_system.mails(lambda m: f"activity {activity} " in m.get_body(("plain",)).get_content())
+
+    mails = eventually(lambda: len(summaries()) >= len(main_activity_rejections) and summaries(),
+                       what="a rejection summary per board run")
+    assert len(mails) == len(main_activity_rejections) <= len(rejected_batches)
+    text = "\n".join(m.get_body(("plain",)).get_content() for m in mails)
+    assert "Test11 Account11 (learner id 1000104)" in text and "664 Diplomate date of birth" in text
+    assert "718 Unable to match" in text and "(learner id none)" in text  # the ABS John Smith
+    assert text.count(f"activity {activity} ") == sum(1 for c in expected.values() if c is not None) - 1

@@ -1,0 +1,32 @@
+"""One system for all the provider-API tests (each test makes its own providers, so they do not
+see each other). Its clock starts on 2020-03-15, so that the seed's 2019 activities still take
+records (until March 31) but no longer take deletes (706), and 2020 activities take both.
+A simulated day lasts 24 real seconds (ABIM decides within 1 s, ABPATH 12 s, ABS 24 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.system import RunningSystem
+
+from .fake_gateway import FakeGateway
+
+CLOCK_START = "2020-03-15"
+DAY_SECONDS = 24
+
+
+@pytest.fixture(scope="package")
+def gateway() -> Iterator[FakeGateway]:
+    fake = FakeGateway().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="package")
+def system(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    running = RunningSystem(stack, tmp_path_factory.mktemp("intake_api"), BOARD_TIME_SCALE=str(86400 / DAY_SECONDS),
+                            PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateway.url).start()
+    yield running
+    running.stop()
