@@ -1,0 +1,194 @@
+"""`pars`: the provider's and the operator's command line for PARS learner reporting.
+
+Configured by flags or environment: PARS_URL (default http://127.0.0.1:8000), PARS_API_KEY for
+provider commands, PARS_ADMIN_TOKEN for `pars admin ...`."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .client import Api, fail
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+admin = typer.Typer(help="Admin tasks (needs the admin token).", no_args_is_help=True)
+dlq = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+admin.add_typer(dlq, name="dlq")
+console = Console()
+
+Url = Annotated[str, typer.Option("--url", envvar="PARS_URL", help="intake's base URL")]
+Key = Annotated[str | None, typer.Option("--api-key", envvar="PARS_API_KEY", help="your API key")]
+Token = Annotated[str | None, typer.Option("--admin-token", envvar="PARS_ADMIN_TOKEN", help="the admin token")]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def provider_api(url: str, key: str | None) -> Api:
+    return Api(url, key, "API key (--api-key or PARS_API_KEY)")
+
+
+def admin_api(url: str, token: str | None) -> Api:
+    return Api(url, token, "admin token (--admin-token or PARS_ADMIN_TOKEN)")
+
+
+@app.command()
+def upload(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+           file_format: Annotated[str | None, typer.Option("--format", help="tab or xml (default: from the extension)")] = None,
+           allow_duplicate: Annotated[bool, typer.Option(help="send a file uploaded in the last 30 days again")] = False,
+           url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Upload a tab-delimited or XML file and follow it until every row has its outcome.
+    Exits 1 when some rows were not processed (their errors: `pars errors UPLOAD_ID`)."""
+    api = provider_api(url, api_key)
+    data = {"allow_duplicate": str(allow_duplicate).lower(), **({"format": file_format} if file_format else {})}
+    started = api.json("POST", "/v1/uploads", files={"file": (file.name, file.read_bytes())}, data=data)
+    upload_id, total = started["upload_id"], started["records"]
+    console.print(f"Uploaded {file.name}: {total} records (upload {upload_id})")
+    with Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("rows", total=total)
+        while True:
+            state = api.json("GET", f"/v1/uploads/{upload_id}")
+            progress.update(task, completed=round(state["progress"] * total))
+            if state["status"] == "completed":
+                break
+            time.sleep(0.2)
+    console.print(f"Completed: {state['processed']} processed, {state['not_processed']} not processed")
+    if state["not_processed"]:
+        report = api.call("GET", f"/v1/uploads/{upload_id}/errors").content.decode("utf-8-sig")
+        by_code = Counter(code.strip() for line in report.splitlines()[1:] if line.strip()
+                          for code in line.split("\t")[17].split(";"))
+        for code, count in sorted(by_code.items()):
+            console.print(f"  error {code}: {count} row(s)")
+        console.print(f"Download the error report: pars errors {upload_id} -o errors.txt")
+        raise typer.Exit(1)
+
+
+@app.command()
+def uploads(url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Your uploads of the last 30 days."""
+    history = provider_api(url, api_key).json("GET", "/v1/uploads")["uploads"]
+    table = Table("uploaded", "file", "status", "records", "processed", "not processed", "upload id")
+    for u in history:
+        table.add_row(u["uploaded_at"][:16].replace("T", " "), u["file_name"], u["status"], str(u["records"]),
+                      str(u["processed"]), str(u["not_processed"]), u["upload_id"])
+    console.print(table if history else "No uploads in the last 30 days.")
+
+
+@app.command()
+def errors(upload_id: str, output: Annotated[Path, typer.Option("-o", "--output", help="where to write")],
+           csv: Annotated[bool, typer.Option("--csv", help="CSV instead of tab-delimited")] = False,
+           url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Download an upload's error report (correct it and upload it again as it is)."""
+    response = provider_api(url, api_key).call("GET", f"/v1/uploads/{upload_id}/errors",
+                                                params={"format": "csv" if csv else "tab"})
+    output.write_bytes(response.content)
+    console.print(f"Wrote {output} ({max(len(response.content.splitlines()) - 1, 0)} rows)")
+
+
+def _search_params(last_name: str | None, activity_title: str | None, submitted_from: str | None,
+                   submitted_to: str | None, board: str | None, status: str | None, learner_id: str | None,
+                   activity_id: str | None) -> dict:
+    params = {"last_name": last_name, "activity_title": activity_title, "submitted_from": submitted_from,
+              "submitted_to": submitted_to, "board": board, "status": status, "learner_id": learner_id,
+              "activity_id": activity_id}
+    return {k: v for k, v in params.items() if v}
+
+
+LastName = Annotated[str | None, typer.Option(help="learner last name")]
+Title = Annotated[str | None, typer.Option(help="activity title keyword")]
+From = Annotated[str | None, typer.Option(help="submitted from (YYYY-MM-DD)")]
+To = Annotated[str | None, typer.Option(help="submitted to (YYYY-MM-DD)")]
+Opt = Annotated[str | None, typer.Option()]
+
+
+@app.command()
+def search(last_name: LastName = None, activity_title: Title = None, submitted_from: From = None,
+           submitted_to: To = None, board: Opt = None, status: Opt = None, learner_id: Opt = None,
+           activity_id: Opt = None, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Learner Search: give a last name, an activity title, or a submission date range."""
+    params = _search_params(last_name, activity_title, submitted_from, submitted_to, board, status, learner_id,
+                            activity_id)
+    found = provider_api(url, api_key).json("GET", "/v1/learner-records", params={**params, "page_size": 1000})
+    table = Table("activity", "board", "first name", "last name", "learner id", "completed", "credits", "status")
+    for r in found["records"]:
+        table.add_row(r["activity_id"], r["board"], r["first_name"], r["last_name"], r["learner_id"] or "",
+                      r["completion_date"] or "", r["credits"] or "", r["status"])
+    console.print(table if found["records"] else "No learner records match.")
+    console.print(f"{found['total']} record(s)")
+
+
+@app.command()
+def export(output: Annotated[Path, typer.Option("-o", "--output")], last_name: LastName = None,
+           activity_title: Title = None, submitted_from: From = None, submitted_to: To = None, board: Opt = None,
+           status: Opt = None, learner_id: Opt = None, activity_id: Opt = None,
+           url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Export a Learner Search as CSV."""
+    params = _search_params(last_name, activity_title, submitted_from, submitted_to, board, status, learner_id,
+                            activity_id)
+    response = provider_api(url, api_key).call("GET", "/v1/learner-records", params={**params, "format": "csv"})
+    output.write_bytes(response.content)
+    console.print(f"Wrote {output}")
+
+
+@admin.command("create-provider")
+def create_provider(name: Annotated[str, typer.Option()], user_email: Annotated[str, typer.Option()],
+                    provider_id: Annotated[str | None, typer.Option(help="7 digits; assigned if omitted")] = None,
+                    notify: Annotated[list[str] | None, typer.Option(help="notification e-mail (repeatable)")] = None,
+                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Create a provider and its first user; prints the user's API key (shown once)."""
+    body = {"name": name, "user_email": user_email, "notification_emails": notify or [],
+            **({"provider_id": provider_id} if provider_id else {})}
+    created = admin_api(url, admin_token).json("POST", "/v1/admin/providers", json=body)
+    console.print(f"Provider {created['provider_id']} {created['name']}")
+    console.print(f"API key for {created['user_email']}: {created['api_key']}")
+
+
+@admin.command("load-registry")
+def load_registry(board: str, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                  url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Add physicians to a board's simulated registry from a tab-separated file:
+    learner_id, id_type, first_name, last_name, date_of_birth (MM/DD) [, npi] — '#' lines are comments."""
+    physicians = []
+    for number, line in enumerate(file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        if len(cells) < 5:
+            fail(f"{file}:{number}: expected at least 5 tab-separated columns, found {len(cells)}")
+        physicians.append({"learner_id": cells[0], "id_type": cells[1], "first_name": cells[2], "last_name": cells[3],
+                           "date_of_birth": cells[4], **({"npi": cells[5]} if len(cells) > 5 and cells[5] else {})})
+    if not physicians:
+        fail(f"{file} holds no physicians")
+    result = admin_api(url, admin_token).json("POST", f"/v1/admin/boards/{board}/physicians",
+                                              json={"physicians": physicians})
+    console.print(f"Sent {result['physicians']} physician(s) to the {result['board']} registry")
+
+
+@dlq.command("list")
+def dlq_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Dead letters of every consumer group, with their reason."""
+    letters = admin_api(url, admin_token).json("GET", "/v1/admin/dead-letters")["dead_letters"]
+    table = Table("id", "group", "reason", "type", "failed at", "error")
+    for d in letters:
+        table.add_row(d["id"], d["group"], d["reason"], d["message_type"] or "?", d["failed_at"][:19],
+                      d["error"][:80])
+    console.print(table if letters else "No dead letters.")
+
+
+@dlq.command("replay")
+def dlq_replay(ids: Annotated[list[str] | None, typer.Argument(help="dead-letter ids (see `list`)")] = None,
+               replay_all: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
+               url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Replay dead letters to their original topics after their cause is fixed (idempotent)."""
+    if not ids and not replay_all:
+        fail("name the dead letters to replay, or --all")
+    body = {"all": True} if replay_all else {"ids": ids}
+    result = admin_api(url, admin_token).json("POST", "/v1/admin/dead-letters/replay", json=body)
+    console.print(f"Replayed {len(result['replayed'])} dead letter(s)")
