@@ -17,8 +17,8 @@ test-unit: install
 	@$(PYTEST) -q tests/unit
 
 lint: install
-	@.venv/bin/ruff check libs services deploy tests
-	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src
+	@.venv/bin/ruff check libs services deploy tools tests
+	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src
 
 bench: install
 	@$(PY) -m tests.bench.pipeline

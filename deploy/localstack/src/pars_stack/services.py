@@ -58,8 +58,10 @@ class System:
     """All four services, sharing one environment (namespace, stack addresses, settings)."""
 
     def __init__(self, root: Path, env: dict[str, str], ports: dict[str, int] | None = None) -> None:
-        ports = ports or {}
-        self.services = {name: ServiceProcess(Path(root), name, env, ports.get(name)) for name in MODULES}
+        ports = {name: (ports or {}).get(name) or free_port() for name in MODULES}
+        # Every service knows where the others listen: intake's operations dashboard asks them.
+        urls = {f"{name.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        self.services = {name: ServiceProcess(Path(root), name, {**urls, **env}, ports[name]) for name in MODULES}
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]

@@ -30,13 +30,7 @@ KAFKA = "0.5.0"  # Kafka bindings version
 
 # Each consumer group: the service it runs in and the topics it reads. Each group has its own
 # dead-letter topic, `topics.dead_letter_topic(group)`.
-CONSUMER_GROUPS: dict[str, tuple[str, tuple[topics.Topic, ...]]] = {
-    "intake": ("intake", (topics.RECORDS_INVALID, topics.BOARD_DECISIONS)),
-    "intake-upstream": ("intake", (topics.UPSTREAM_COMPLETIONS,)),
-    "validator": ("validator", (topics.ACTIVITIES, topics.RECORDS_SUBMITTED, topics.BOARD_DECISIONS)),
-    "board-gateway": ("board-gateway", (topics.RECORDS_VALIDATED, topics.BOARD_REGISTRY)),
-    "notifier": ("notifier", (topics.PROVIDERS, topics.UPLOADS_COMPLETED, topics.BOARD_BATCHES)),
-}
+CONSUMER_GROUPS = topics.CONSUMER_GROUPS
 
 MESSAGE_HEADERS = {
     "message_id": "The envelope's `message_id`.",

@@ -69,6 +69,20 @@ ALL: tuple[Topic, ...] = (
     UPSTREAM_OUTCOMES,
 )
 BY_NAME = {t.name: t for t in ALL}
+
+# Every consumer group: the service it belongs to and the topics it reads. Services subscribe
+# from this table, operations measure lag and list dead letters from it.
+CONSUMER_GROUPS: dict[str, tuple[str, tuple[Topic, ...]]] = {
+    "intake": ("intake", (RECORDS_INVALID, BOARD_DECISIONS)),
+    "intake-upstream": ("intake", (UPSTREAM_COMPLETIONS,)),
+    "validator": ("validator", (ACTIVITIES, RECORDS_SUBMITTED, BOARD_DECISIONS)),
+    "board-gateway": ("board-gateway", (RECORDS_VALIDATED, BOARD_REGISTRY)),
+    "notifier": ("notifier", (PROVIDERS, UPLOADS_COMPLETED, BOARD_BATCHES)),
+}
+
+
+def group_topics(group: str) -> list[str]:
+    return [t.name for t in CONSUMER_GROUPS[group][1]]
 PAYLOADS: dict[str, type[BaseModel]] = {p.__name__: p for t in ALL for p in t.payloads}
 
 

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pars_contracts.topics import dead_letter_topic
+from pars_contracts.topics import CONSUMER_GROUPS, dead_letter_topic
 
 from .settings import ServiceSettings
 
-GROUPS = ("intake", "intake-upstream", "validator", "board-gateway", "notifier")
+GROUPS = tuple(CONSUMER_GROUPS)
 
 
 @dataclass(frozen=True)

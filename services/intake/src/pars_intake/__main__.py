@@ -14,9 +14,9 @@ from .waiters import Waiters
 def build(settings: IntakeSettings) -> Service:
     waiters = Waiters()
     subscriptions = [
-        Subscription("intake", [topics.RECORDS_INVALID.name, topics.BOARD_DECISIONS.name],
+        Subscription("intake", topics.group_topics("intake"),
                      handlers(settings, Clock(settings.pars_clock_start), waiters)),
-        Subscription("intake-upstream", [topics.UPSTREAM_COMPLETIONS.name],
+        Subscription("intake-upstream", topics.group_topics("intake-upstream"),
                      handlers(settings, Clock(settings.pars_clock_start), waiters)),
     ]
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,

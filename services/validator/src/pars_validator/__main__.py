@@ -12,7 +12,7 @@ from .handlers import handlers
 def build(settings: ServiceSettings) -> Service:
     subscription = Subscription(
         group="validator",
-        topics=[topics.ACTIVITIES.name, topics.RECORDS_SUBMITTED.name, topics.BOARD_DECISIONS.name],
+        topics=topics.group_topics("validator"),
         handlers=handlers(Clock(settings.pars_clock_start)),
     )
     return Service("validator", "pars_validator", settings, subscriptions=[subscription])

@@ -1,0 +1,49 @@
+"""Consumer lag per group and partition, measured against the high watermarks: what each group
+has committed versus the end of each partition it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.end - self.committed, 0)
+
+
+async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> list[PartitionLag]:
+    """`groups`: real group name -> the real topics it reads. A partition the group has not
+    committed on yet counts from offset 0 (auto_offset_reset is earliest everywhere)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        result = []
+        for group, topics in groups.items():
+            partitions = [TopicPartition(t, p) for t in topics if t in existing
+                          for p in sorted(consumer.partitions_for_topic(t) or ())]
+            if not partitions:
+                continue
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            ends = await consumer.end_offsets(partitions)
+            for tp in partitions:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else 0
+                result.append(PartitionLag(group, tp.topic, tp.partition, done, ends[tp]))
+        return result
+    finally:
+        await consumer.stop()
+        await admin.close()
