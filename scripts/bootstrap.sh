@@ -19,9 +19,11 @@ export VIRTUAL_ENV="$PWD/.venv"
 # Apache Kafka's broker jars, fetched with Maven into a cache outside git (first run only).
 .venv/bin/python -m pars_stack fetch
 
-# Debian packages the tests use: docker-compose (to check docker-compose.yml without an engine).
+# Debian packages the tests use: docker-compose (to check docker-compose.yml without an engine)
+# and chromium (the pages are tested in a real headless browser, driven by Playwright).
 need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${need[*]} with apt-get" >&2

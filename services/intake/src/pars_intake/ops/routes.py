@@ -1,0 +1,54 @@
+"""The operations dashboard (admin token) and the admin API for dead letters."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pars_runtime.deadletters import list_dead_letters, replay
+
+from ..auth import admin_caller
+from .summary import ServiceUrls, gather
+
+api = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[Depends(admin_caller)])
+pages = APIRouter(tags=["operations"])
+URLS = ServiceUrls()
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=10000)
+    all: bool = False
+
+
+@api.get("/ops/summary", summary="Everything the operations dashboard shows, in one document")
+async def ops_summary(request: Request) -> dict:
+    return await gather(request.app.state.rt, URLS)
+
+
+@api.get("/dead-letters", summary="Dead letters of every consumer group, with their reason")
+async def dead_letters(request: Request) -> dict:
+    letters = await list_dead_letters(request.app.state.rt.settings)
+    return {"dead_letters": [d.as_dict() for d in letters]}
+
+
+@api.post("/dead-letters/replay", summary="Replay dead letters to their original topics (idempotent)")
+async def replay_dead_letters(request: Request, body: Annotated[ReplayIn, Body()]) -> dict:
+    if not body.all and not body.ids:
+        raise HTTPException(422, "Name the dead letters to replay in 'ids', or set 'all': true.")
+    rt = request.app.state.rt
+    replayed = await replay(rt.settings, rt.producer, None if body.all else set(body.ids))
+    missing = sorted(set(body.ids) - set(replayed))
+    if missing and not body.all:
+        raise HTTPException(404, f"No such dead letter: {', '.join(missing[:5])}.")
+    return {"replayed": replayed}
+
+
+@pages.get("/ops", response_class=HTMLResponse, include_in_schema=False)
+async def ops_page() -> HTMLResponse:
+    return HTMLResponse(resources.files("pars_intake.ops").joinpath("templates/ops.html").read_text())
