@@ -60,6 +60,9 @@ class Subscription:
     # At-least-once: offsets are committed only after the batch's transaction (effects, inbox,
     # outbox) has committed; the inbox turns the resulting redeliveries into no-ops.
     ack_policy: Literal["commit_after_effects"] = "commit_after_effects"
+    # Inbound topics from outside systems: a message type this subscriber does not handle is a
+    # mistake of the sender (dead-lettered as unreadable), not a newer internal event to skip.
+    strict_types: bool = False
 
 
 class DeadLetter(Exception):
@@ -132,6 +135,8 @@ class Consumer:
             raise Unreadable(f"not a message envelope: {_short(exc)}") from None
         model = PAYLOADS.get(envelope.type)
         if model is None or envelope.type not in self.sub.handlers:
+            if self.sub.strict_types:
+                raise Unreadable(f"message type {envelope.type[:100]!r} is not accepted on this topic")
             return envelope, None  # a type this consumer does not handle: skipped, as contracts allow
         try:
             return envelope, model.model_validate(envelope.payload)

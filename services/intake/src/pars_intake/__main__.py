@@ -8,6 +8,7 @@ from pars_runtime.service import Service, main
 from .api.app import create_app
 from .handlers import handlers
 from .settings import IntakeSettings
+from .sweep import sweeper
 from .waiters import Waiters
 
 
@@ -17,10 +18,10 @@ def build(settings: IntakeSettings) -> Service:
         Subscription("intake", topics.group_topics("intake"),
                      handlers(settings, Clock(settings.pars_clock_start), waiters)),
         Subscription("intake-upstream", topics.group_topics("intake-upstream"),
-                     handlers(settings, Clock(settings.pars_clock_start), waiters)),
+                     handlers(settings, Clock(settings.pars_clock_start), waiters), strict_types=True),
     ]
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
-                   http_app=lambda rt: create_app(rt, settings, waiters))
+                   tasks=[sweeper], http_app=lambda rt: create_app(rt, settings, waiters))
 
 
 if __name__ == "__main__":

@@ -56,38 +56,56 @@ def sweep_settings() -> SweepSettings:
     return SweepSettings()
 
 
-async def sweep_overdue(conn: asyncpg.Connection, settings: ServiceSettings, now: datetime, timeout: timedelta,
-                        provider_id: str | None = None, limit: int = 5000) -> int:
-    """Gives every overdue row (of one provider, or all) its 998 first outcome; in the caller's
-    transaction. Rows a consumer is deciding right now are skipped (they are not stuck)."""
+async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: datetime, timeout: timedelta,
+                        provider_id: str | None = None) -> int:
+    """Gives every overdue row (of one provider, or all) its 998 first outcome; returns how many.
+
+    One transaction per upload, which is locked first: a consumer counting a row of the same
+    upload then waits for the sweep or the sweep for it, never both (no deadlock). Rows a
+    consumer is deciding right now are skipped: they are not stuck."""
+    cutoff = now - timeout
+    groups = await pool.fetch(
+        "SELECT DISTINCT upload_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
+        "AND ($2::text IS NULL OR provider_id = $2) LIMIT 1000", cutoff, provider_id)
+    swept = 0
+    for group in groups:
+        async with pool.acquire() as conn, conn.transaction():
+            swept += await _sweep_group(conn, settings, cutoff, group["upload_id"], provider_id)
+    if swept:
+        metrics.ERRORS_BY_CODE.labels("intake", str(GENERAL_ERROR)).inc(swept)
+        log.warning("rows without outcome given 998", rows=swept, provider_id=provider_id)
+    return swept
+
+
+async def _sweep_group(conn: asyncpg.Connection, settings: ServiceSettings, cutoff: datetime,
+                       upload_id: str | None, provider_id: str | None) -> int:
+    if upload_id is not None:
+        await conn.execute("SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE", upload_id)
     rows = await conn.fetch(
         "SELECT record_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
-        "AND ($2::text IS NULL OR provider_id = $2) ORDER BY submitted_at LIMIT $3 FOR UPDATE SKIP LOCKED",
-        now - timeout, provider_id, limit)
-    if not rows:
-        return 0
-    emitter = Emitter("intake", settings.topic, correlation_id=f"sweep:{uuid.uuid4()}")
+        "AND upload_id IS NOT DISTINCT FROM $2 AND ($3::text IS NULL OR provider_id = $3) "
+        "ORDER BY submitted_at LIMIT 5000 FOR UPDATE SKIP LOCKED", cutoff, upload_id, provider_id)
+    emitter = Emitter("intake", settings.topic, correlation_id=upload_id or f"sweep:{uuid.uuid4()}")
     for row in rows:
         await record_first_outcome(conn, emitter.emit, row["record_id"], "Invalid", [error(GENERAL_ERROR)], None)
     await emitter.flush(conn)
-    metrics.ERRORS_BY_CODE.labels("intake", str(GENERAL_ERROR)).inc(len(rows))
-    log.warning("rows without outcome given 998", rows=len(rows), provider_id=provider_id)
     return len(rows)
 
 
-async def sweep_provider(pool: asyncpg.Pool, settings: ServiceSettings, now: datetime, provider_id: str) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await sweep_overdue(conn, settings, now, sweep_settings().timeout, provider_id)
+async def sweep(pool: asyncpg.Pool, settings: ServiceSettings, now: datetime, provider_id: str | None) -> None:
+    """One provider's sweep (when its uploads are read or a new one arrives), or everyone's (the
+    background task). A failure (the database away, a deadlock) leaves the rows for the next
+    sweep; the request goes on."""
+    try:
+        await sweep_overdue(pool, settings, now, sweep_settings().timeout, provider_id)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("overdue sweep failed; the next one retries", error=repr(exc))
 
 
 async def sweeper(rt: Runtime, stop: asyncio.Event) -> None:
     """Background task: sweeps every provider's overdue rows now and then."""
     config = sweep_settings()
     while not stop.is_set():
-        try:
-            async with rt.pool.acquire() as conn, conn.transaction():
-                await sweep_overdue(conn, rt.settings, rt.clock.now(), config.timeout)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("overdue sweep failed; next round retries", error=repr(exc))
+        await sweep(rt.pool, rt.settings, rt.clock.now(), None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), config.sweep_interval_seconds)

@@ -2,7 +2,12 @@
 
 The request parses the file (a whole-file refusal answers at once, nothing stored), then stores
 the upload, its rows and their events in one transaction and answers 202; the pipeline does the
-rest, and the upload completes when every row has its first outcome."""
+rest, and the upload completes when every row has its first outcome (or, for a row that never
+gets one, 998 after the timeout: see sweep.py).
+
+"The same file" for duplicate detection is the same rows (`content_digest`): the same data saved
+again as UTF-16 or with other line endings is a duplicate; a downloaded error report is not the
+file it came from."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import asyncpg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from pars_runtime.clock import CENTRAL
+
 from ..auth import Caller, provider_caller
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, ParsedFile, TooLargeError, content_digest
@@ -23,8 +30,8 @@ from ..domain.tabfile import parse_tab_file
 from ..domain.xmlfile import parse_xml_file
 from ..handlers import error_report_name, not_processed_rows
 from ..submit import submit_rows
-from ..sweep import sweep_overdue, sweep_provider, sweep_settings
-from .common import rt, settings
+from ..sweep import sweep
+from .common import IdPath, rt, settings
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -59,12 +66,18 @@ def _parse(data: bytes, file_format: str) -> ParsedFile:
     return parse_xml_file(data) if file_format == "xml" else parse_tab_file(data)
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, summary="Upload a tab-delimited (Learner Template B) or XML file")
 async def upload(
-    request: Request, caller: CallerDep, file: Annotated[UploadFile, File()],
-    format: Annotated[Literal["tab", "xml"] | None, Form()] = None,
-    allow_duplicate: Annotated[bool, Form()] = False,
+    request: Request, caller: CallerDep,
+    file: Annotated[UploadFile, File(description="The file: `.txt` (tab-delimited) or `.xml`, at most 10 MB "
+                                                 "and 2,500 records.")],
+    format: Annotated[Literal["tab", "xml"] | None, Form(description="Overrides the file name's extension.")] = None,
+    allow_duplicate: Annotated[bool, Form(description="Send a file uploaded in the last 30 days again.")] = False,
 ) -> dict:
+    """Answers `202` with the upload id at once; the rows are processed in the background (see
+    `GET /v1/uploads/{upload_id}`). Refused whole, with nothing stored: a file that cannot be
+    read as its format (`422`), one over the limits (`413`), a new file while one of the
+    provider's uploads is processing, or the same file again within 30 days (`409`)."""
     file_name = _file_name(file.filename)
     file_format = _format_of(file_name, format)
     data = await file.read(settings(request).max_upload_bytes + 1)
@@ -77,11 +90,11 @@ async def upload(
     digest = content_digest(parsed)
     runtime = rt(request)
     now = runtime.clock.now()
+    # An upload whose rows never got an outcome must not block this one forever (sweep.py).
+    await sweep(runtime.pool, settings(request), now, caller.provider_id)
     async with runtime.pool.acquire() as conn, conn.transaction():
         # Serializes this provider's uploads: the checks below and the insert see one state.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upload:{caller.provider_id}")
-        # An upload whose rows never got an outcome must not block this one forever (sweep.py).
-        await sweep_overdue(conn, settings(request), now, sweep_settings().timeout, caller.provider_id)
         busy = await conn.fetchval("SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'",
                                    caller.provider_id)
         if busy:
@@ -92,7 +105,8 @@ async def upload(
                 "SELECT file_name, created_at FROM uploads WHERE provider_id = $1 AND sha256 = $2 AND created_at > $3 "
                 "ORDER BY created_at DESC LIMIT 1", caller.provider_id, digest, now - timedelta(days=HISTORY_DAYS))
             if earlier:
-                raise HTTPException(409, f"This file was already uploaded on {earlier['created_at']:%m/%d/%Y %H:%M} "
+                when = earlier["created_at"].astimezone(CENTRAL)
+                raise HTTPException(409, f"This file was already uploaded on {when:%m/%d/%Y %I:%M %p} US Central "
                                          f"({earlier['file_name']}). Upload it again with allow_duplicate=true "
                                          "only if you mean to send its records twice.")
         upload_id = str(uuid.uuid4())
@@ -119,10 +133,10 @@ def _upload_view(r: asyncpg.Record) -> dict:
     }
 
 
-@router.get("")
+@router.get("", summary="Upload History: the provider's uploads of the last 30 days")
 async def upload_history(request: Request, caller: CallerDep) -> dict:
     now = rt(request).clock.now()
-    await sweep_provider(rt(request).pool, settings(request), now, caller.provider_id)
+    await sweep(rt(request).pool, settings(request), now, caller.provider_id)
     since = now - timedelta(days=HISTORY_DAYS)
     rows = await rt(request).pool.fetch(
         "SELECT * FROM uploads WHERE provider_id = $1 AND created_at > $2 ORDER BY created_at DESC",
@@ -138,16 +152,21 @@ async def _own_upload(request: Request, caller: Caller, upload_id: str) -> async
     return row
 
 
-@router.get("/{upload_id}")
-async def upload_status(upload_id: str, request: Request, caller: CallerDep) -> dict:
-    await sweep_provider(rt(request).pool, settings(request), rt(request).clock.now(), caller.provider_id)
+@router.get("/{upload_id}", summary="An upload's status, counts and progress")
+async def upload_status(upload_id: IdPath, request: Request, caller: CallerDep) -> dict:
+    """`status` is `processing` until every row has its first outcome, then `completed`;
+    `progress` is the share of rows with one (0 to 1)."""
+    await sweep(rt(request).pool, settings(request), rt(request).clock.now(), caller.provider_id)
     return _upload_view(await _own_upload(request, caller, upload_id))
 
 
-@router.get("/{upload_id}/errors")
-async def upload_errors(upload_id: str, request: Request, caller: CallerDep,
+@router.get("/{upload_id}/errors", summary="The error report: the not-processed rows (tab-delimited, or CSV)",
+            responses={200: {"content": {"text/tab-separated-values": {}, "text/csv": {}},
+                             "description": "Tab-delimited, or CSV with `format=csv`."}})
+async def upload_errors(upload_id: IdPath, request: Request, caller: CallerDep,
                         format: Annotated[Literal["tab", "csv"], Query()] = "tab") -> Response:
-    """The not-processed rows: the file's columns plus 18. Error Code and 19. Error Message."""
+    """The not-processed rows: the file's 17 columns plus `18. Error Code` and `19. Error
+    Message`. Corrected, it can be uploaded again as it is (columns 18 and 19 are ignored)."""
     upload_row = await _own_upload(request, caller, upload_id)
     async with rt(request).pool.acquire() as conn:
         rows = await not_processed_rows(conn, upload_id)

@@ -79,6 +79,7 @@ class ParsedRow:
     row_number: int  # tab: the line in the file (header = line 1), as Excel shows it; XML: record n
     columns: list[str]  # the 17 Template B cells as text, for the error report
     record: RowInput
+    ignored: list[str] = field(default_factory=list)  # columns 18-19 of an error report, as given
 
 
 @dataclass
@@ -87,9 +88,10 @@ class ParsedFile:
 
 
 def content_digest(parsed: ParsedFile) -> str:
-    """What "the same file" means for duplicate detection: the same records in the same order,
-    however the file was encoded (UTF-8 or UTF-16, CRLF or LF, blank lines, padding columns)."""
-    records = [r.record.model_dump(mode="json") for r in parsed.rows]
+    """What "the same file" means for duplicate detection: the same rows in the same order,
+    however the file was encoded (UTF-8 or UTF-16, CRLF or LF, blank lines, padding columns).
+    An error report is not the file it came from: its columns 18-19 count here."""
+    records = [[r.record.model_dump(mode="json"), r.ignored] for r in parsed.rows]
     return hashlib.sha256(orjson.dumps(records)).hexdigest()
 
 

@@ -45,7 +45,7 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     """Read a Template B file into rows. Raises FileFormatError or TooLargeError only."""
     check_size(data)
     text = _decode(data)
-    found: list[tuple[int, list[str]]] = []  # (line, the 17 cells) of each data row
+    found: list[tuple[int, list[str], list[str]]] = []  # (line, the 17 cells, cells 18-19) of each data row
     named_template = False
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar='"', strict=False)
     line = 1
@@ -67,7 +67,7 @@ def parse_tab_file(data: bytes) -> ParsedFile:
                 named_template = True
             elif columns[0]:
                 raise FileFormatError(NOT_FORMATTED)
-            found.append((row_number, columns))
+            found.append((row_number, columns, [c for c in cells[DATA_COLUMNS:] if c]))
     except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
         raise FileFormatError(NOT_FORMATTED) from exc
     if not found:
@@ -75,7 +75,7 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     if not named_template:
         raise FileFormatError(NOT_FORMATTED)
     check_record_count(len(found))  # before building records: a flood of rows costs little
-    return ParsedFile(rows=[ParsedRow(n, columns, _record(columns)) for n, columns in found])
+    return ParsedFile(rows=[ParsedRow(n, columns, _record(columns), ignored) for n, columns, ignored in found])
 
 
 def _decode(data: bytes) -> str:

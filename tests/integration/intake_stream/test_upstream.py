@@ -1,0 +1,210 @@
+"""The upstream Kafka path (SPEC 3.3, docs/upstream.md) against the real broker: completions
+published by a provider's system become learner records, each one's first outcome comes back on
+the outcomes topic, and what cannot be read or is not the provider's goes to the dead-letter
+topic with its reason, without blocking what follows."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from pars_contracts.envelope import Envelope
+from pars_runtime.messages import decode, encode
+from tests.support.system import RunningSystem
+
+pytestmark = pytest.mark.integration
+YEAR = date.today().year
+COMPLETIONS, OUTCOMES = "pars.upstream.completions.v1", "pars.upstream.outcomes.v1"
+DEAD_LETTERS = "pars.dlq.intake-upstream.v1"
+VAN_GOGH = {"board": "ABO", "learner_id_type": "ABO", "learner_id": "98989", "first_name": "Vincent",
+            "last_name": "Van Gogh", "date_of_birth": "03/30", "credits": 0.25, "credit_types": ["ABO MOC Part II"]}
+O_KEEFFE = {**VAN_GOGH, "learner_id": "97979", "first_name": "Georgia", "last_name": "O'Keeffe",
+            "date_of_birth": "11/15"}
+O_LAUGHLIN = {"board": "ABIM", "learner_id_type": "ABIM", "learner_id": "999925", "first_name": "Susan",
+              "last_name": "O'Laughlin", "date_of_birth": "01/01", "credits": "0.25",
+              "credit_types": ["ABIM Medical Knowledge"]}
+
+
+def completion(provider_id: str, activity_id: str, credit_id: str, day: str, learner: dict, /,
+               **changes: Any) -> Envelope:
+    payload = {"provider_id": provider_id, "activity_id": activity_id, "action": "Add",
+               "completion_date": f"{YEAR}-{day}", "credit_id": credit_id, **learner}
+    envelope = {"type": "UpstreamCompletion", "producer": "wrmc-lms", "correlation_id": f"lms:{credit_id}",
+                "provider_id": provider_id, "payload": payload}
+    for field, value in changes.items():  # "payload.x" changes the payload, others the envelope
+        target, _, name = field.rpartition("__")
+        (payload if target == "payload" else envelope)[name or field] = value
+    return Envelope.model_validate(envelope)
+
+
+def topic(system: RunningSystem, name: str) -> str:
+    return f"{system.namespace}.{name}"
+
+
+def send(system: RunningSystem, items: list[tuple[bytes | None, bytes]]) -> None:
+    """(key, value) pairs onto the completions topic, as an upstream system publishes them."""
+
+    async def go() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all",
+                                    enable_idempotence=True)
+        await producer.start()
+        try:
+            for key, value in items:
+                await producer.send_and_wait(topic(system, COMPLETIONS), value, key=key)
+        finally:
+            await producer.stop()
+
+    asyncio.run(go())
+
+
+def send_envelopes(system: RunningSystem, envelopes: list[Envelope]) -> None:
+    send(system, [((e.provider_id or "").encode(), encode(e)) for e in envelopes])
+
+
+def read(system: RunningSystem, name: str, done: Callable[[list[ConsumerRecord]], bool],
+         timeout: float = 30) -> list[ConsumerRecord]:
+    """A topic's records from the beginning, once `done(records)` holds (or the timeout)."""
+
+    async def go() -> list[ConsumerRecord]:
+        consumer = AIOKafkaConsumer(topic(system, name), bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"],
+                                    auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        seen: list[ConsumerRecord] = []
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while loop.time() < deadline and not done(seen):
+                batches = await consumer.getmany(timeout_ms=200)
+                seen.extend(r for rs in batches.values() for r in rs)
+            return seen
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(go())
+
+
+def outcomes_of(system: RunningSystem, message_ids: list[str], timeout: float = 30) -> dict[str, list[Envelope]]:
+    """The outcome envelopes per source message id, once each id has one."""
+
+    def by_source(records: list[ConsumerRecord]) -> dict[str, list[Envelope]]:
+        found: dict[str, list[Envelope]] = {}
+        for r in records:
+            envelope = decode(r.value)
+            assert r.key == (envelope.provider_id or "").encode()  # keyed by provider id
+            if envelope.payload["source_message_id"] in message_ids:
+                found.setdefault(envelope.payload["source_message_id"], []).append(envelope)
+        return found
+
+    records = read(system, OUTCOMES, lambda rs: len(by_source(rs)) == len(message_ids), timeout)
+    found = by_source(records)
+    assert set(found) == set(message_ids), f"outcomes missing for {set(message_ids) - set(found)}"
+    return found
+
+
+def setup_provider(system: RunningSystem) -> tuple[dict, httpx.Client, str]:
+    provider = system.new_provider()
+    client = system.client(provider["api_key"])
+    response = client.post("/v1/activities", json={
+        "title": "LMS course", "activity_type": "Internet Enduring Material", "start_date": f"{YEAR}-01-01",
+        "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 100, "registrations": [
+            {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 100},
+            {"board": "ABIM", "credit_types": ["ABIM Medical Knowledge"], "max_points": 100}]})
+    assert response.status_code == 201, response.text
+    return provider, client, response.json()["activity_id"]
+
+
+def test_completions_become_records_and_their_first_outcomes_are_published(system: RunningSystem) -> None:
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    tag = uuid.uuid4().hex[:8]
+    accepted = completion(pid, activity, f"ccid:lms.example:{tag}-1", "01-11", VAN_GOGH)
+    submitted = completion(pid, activity, f"ccid:lms.example:{tag}-2", "01-11", O_LAUGHLIN)
+    invalid = completion(pid, activity, f"ccid:lms.example:{tag}-3", "01-12", VAN_GOGH, payload__credits="0.3")
+    refused = completion(pid, activity, f"ccid:lms.example:{tag}-4", "01-12", O_KEEFFE, payload__date_of_birth="12/01")
+    duplicate = completion(pid, activity, f"ccid:lms.example:{tag}-1", "01-11", VAN_GOGH)
+    send_envelopes(system, [accepted, submitted, invalid, refused, accepted, duplicate])  # `accepted` twice
+
+    found = outcomes_of(system, [e.message_id for e in (accepted, submitted, invalid, refused, duplicate)])
+    assert len(found[accepted.message_id]) == 1  # a redelivered event changes nothing
+
+    def outcome(e: Envelope) -> tuple[Any, list[int]]:
+        payload = found[e.message_id][0].payload
+        assert payload["provider_id"] == pid and payload["credit_id"] == e.payload["credit_id"]
+        return payload["status"], [err["code"] for err in payload["errors"]]
+
+    assert outcome(accepted) == ("Accepted", [])
+    assert outcome(submitted) == ("Submitted", [])
+    assert outcome(invalid) == (None, [675])
+    assert outcome(refused) == (None, [664])
+    assert outcome(duplicate) == (None, [603])
+    first = found[accepted.message_id][0]
+    assert first.type == "UpstreamOutcome" and first.producer == "intake" and first.provider_id == pid
+
+    stored = client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]
+    assert [(r["status"], r["credit_id"]) for r in stored] == [("Accepted", accepted.payload["credit_id"])]
+    assert stored[0]["record_id"] == first.payload["record_id"]
+
+    # A Delete repeats the credit id (lower-case actions are accepted as the XML's are).
+    delete = completion(pid, activity, accepted.payload["credit_id"], "01-11", VAN_GOGH, payload__action="delete")
+    send_envelopes(system, [delete])
+    found = outcomes_of(system, [delete.message_id])
+    assert (found[delete.message_id][0].payload["status"], found[delete.message_id][0].payload["errors"]) == (
+        "Deleted", [])
+
+
+def test_unreadable_and_foreign_events_are_dead_lettered_with_their_reason(system: RunningSystem) -> None:
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    tag = uuid.uuid4().hex[:8]
+
+    def good(n: int, **changes: Any) -> Envelope:
+        return completion(pid, activity, f"ccid:lms.example:{tag}-{n}", f"02-{n:02d}", VAN_GOGH, **changes)
+
+    no_credit_id = good(1).model_dump(mode="json")
+    del no_credit_id["payload"]["credit_id"]
+    unknown_field = good(2).model_dump(mode="json")
+    unknown_field["payload"]["favourite_colour"] = "teal"
+    bad: list[tuple[bytes, str, str]] = [  # (value, dlq.reason, part of dlq.error)
+        (b"not json at all", "unreadable", "not a message envelope"),
+        (b'{"hello": "world"}', "unreadable", "not a message envelope"),
+        (orjson.dumps(no_credit_id), "unreadable", "UpstreamCompletion payload invalid"),
+        (orjson.dumps(unknown_field), "unreadable", "UpstreamCompletion payload invalid"),
+        (encode(completion("7654321", activity, "ccid:x:1", "02-03", VAN_GOGH)), "rejected",
+         "unknown provider '7654321'"),
+        (encode(good(4, provider_id="7654321")), "rejected", "envelope provider_id and payload provider_id differ"),
+        (encode(good(5, provider_id=None, payload__provider_id="12345")), "rejected", "provider_id must be the 7-digit"),
+        (encode(good(6, provider_id=None, payload__last_name="Van\x00Gogh")), "rejected", "NUL"),
+    ]
+    after = good(7)  # a good event behind the bad ones is not blocked
+    send(system, [(pid.encode(), value) for value, _, _ in bad] + [(pid.encode(), encode(after))])
+
+    found = outcomes_of(system, [after.message_id])
+    assert found[after.message_id][0].payload["status"] == "Accepted"
+    values = [value for value, _, _ in bad]
+    letters = [r for r in read(system, DEAD_LETTERS, lambda rs: sum(r.value in values for r in rs) == len(bad))
+               if r.value in values]
+    assert [r.value for r in letters] == values  # the original bytes, in order
+    for record, (_, reason, error) in zip(letters, bad, strict=True):
+        headers = {k: v.decode() for k, v in record.headers}
+        assert headers["dlq.reason"] == reason and error in headers["dlq.error"], headers
+        assert headers["dlq.topic"] == topic(system, COMPLETIONS)
+        assert record.key == pid.encode()
+    stored = client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]
+    assert [r["credit_id"] for r in stored] == [after.payload["credit_id"]]  # nothing else became a record
+
+
+def test_an_envelope_of_another_type_is_dead_lettered(system: RunningSystem) -> None:
+    provider, _, activity = setup_provider(system)
+    wrong = completion(provider["provider_id"], activity, "ccid:x:wrong-type", "03-01", VAN_GOGH,
+                       type="UpstreamCompletionV2")
+    send_envelopes(system, [wrong])
+    letters = read(system, DEAD_LETTERS, lambda rs: any(r.value == encode(wrong) for r in rs), timeout=8)
+    assert any(r.value == encode(wrong) for r in letters)
