@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import browser  # noqa: F401 - a shared fixture
 from tests.support.system import RunningSystem
 
 REPO = Path(__file__).resolve().parent.parent

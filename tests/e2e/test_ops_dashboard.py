@@ -1,0 +1,98 @@
+"""The operations dashboard in a real browser: under load with a poison message and a board
+backlog, it shows both; a dead letter replayed after its cause is fixed completes its record once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from pars_contracts import topics
+from pars_contracts.envelope import wrap
+from pars_contracts.events import UpstreamCompletion
+from tests.support.browser import screenshot_path
+from tests.support.kafka import publish
+from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def ops_system(stack, tmp_path_factory) -> Iterator[RunningSystem]:  # noqa: ANN001
+    # Board time runs a thousand times slower than real time: ABIM's records wait, a backlog.
+    running = RunningSystem(stack, tmp_path_factory.mktemp("ops"), BOARD_TIME_SCALE="0.001").start()
+    yield running
+    running.stop()
+
+
+def activity_body(board: str, credit_type: str) -> dict:
+    return {"title": f"{board} course", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+            "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 100,
+            "registrations": [{"board": board, "credit_types": [credit_type], "max_points": 100}]}
+
+
+def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: RunningSystem, browser: Browser) -> None:
+    system = ops_system
+    provider = system.new_provider(name="Busy Hospital CME")
+    client = system.client(provider["api_key"])
+    abim = client.post("/v1/activities", json=activity_body("ABIM", "ABIM Medical Knowledge")).json()["activity_id"]
+    rows = [{"first_name": "Susan", "last_name": "O'Laughlin", "learner_id": "999925", "date_of_birth": "01/01",
+             "completion_date": f"{month:02d}/{day:02d}/{YEAR}", "credits": "0.25",
+             "credit_types": ["ABIM Medical Knowledge"]} for month in (1, 2, 3) for day in range(1, 11)]
+    assert client.post(f"/v1/activities/{abim}/learners", json={"board": "ABIM", "learners": rows}).status_code == 202
+
+    # A provider that does not exist yet publishes a completion (its activity will get the next id),
+    # and a broken system publishes garbage: both end in the upstream group's dead-letter topic.
+    late_provider = f"{uuid.uuid4().int % 9000000 + 1000000}"
+    next_activity = str(int(abim) + 1)
+    completion = UpstreamCompletion(
+        provider_id=late_provider, activity_id=next_activity, board="ABO", action="Add", first_name="Vincent",
+        last_name="Van Gogh", learner_id="98989", date_of_birth="03/30", completion_date=f"02/10/{YEAR}",
+        credits="0.25", credit_types=["ABO MOC Part II"], credit_id=f"ccid:lms.example:{uuid.uuid4().hex}")
+    inbound = f"{system.namespace}.{topics.UPSTREAM_COMPLETIONS.name}"
+    envelope = wrap(completion, producer="lms", correlation_id="lms", provider_id=late_provider)
+    poison = envelope.model_copy(update={"message_id": str(uuid.uuid4()), "payload": {"not": "a completion"}})
+    asyncio.run(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [(late_provider, envelope),
+                                                                         (late_provider, poison)]))
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{system.url}/ops")
+    page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#services")).to_contain_text("board-gateway", timeout=20000)
+    expect(page.locator("#services .ok")).to_have_count(4, timeout=30000)
+    expect(page.locator("#board")).to_contain_text("ABIM", timeout=30000)
+    expect(page.locator("#board tbody tr", has_text="ABIM").locator("td").nth(1)).to_have_text("30", timeout=30000)
+    expect(page.locator("#dead-letters tbody tr")).to_have_count(2, timeout=30000)
+    expect(page.locator("#dead-letters")).to_contain_text("rejected")
+    expect(page.locator("#dead-letters")).to_contain_text("unreadable")
+    expect(page.locator("#uploads")).to_be_visible()
+    page.screenshot(path=str(screenshot_path("ops-dashboard")), full_page=True)
+
+    # Fix the cause: the provider comes into being with its activity; replay in the browser.
+    late = system.new_provider(provider_id=late_provider, name="Late Provider")
+    late_client = system.client(late["api_key"])
+    assert late_client.post("/v1/activities", json=activity_body("ABO", "ABO MOC Part II")).json()["activity_id"] \
+        == next_activity
+    page.locator("#dead-letters tbody tr", has_text="rejected").get_by_role("button", name="Replay").click()
+    expect(page.locator("#replay-result")).to_have_text("Replayed 1.", timeout=20000)
+
+    def records() -> list:
+        return late_client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]
+
+    found = eventually(records, what="the replayed completion to be recorded")
+    assert [r["status"] for r in found] == ["Accepted"]
+    page.get_by_role("button", name="Replay all").click()  # again: nothing new for the replayed one
+    expect(page.locator("#replay-result")).to_contain_text("Replayed", timeout=20000)
+    # A later completion on the same partition shows when intake has read past the second replay.
+    sentinel = completion.model_copy(update={"first_name": "Georgia", "last_name": "O'Keeffe", "learner_id": "97979",
+                                             "date_of_birth": "11/15", "credit_id": "ccid:lms.example:sentinel"})
+    asyncio.run(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [
+        (late_provider, wrap(sentinel, producer="lms", correlation_id="lms", provider_id=late_provider))]))
+    eventually(lambda: late_client.get("/v1/learner-records", params={"last_name": "O'Keeffe"}).json()["records"],
+               what="the sentinel completion")
+    assert len(records()) == 1
+    page.close()
