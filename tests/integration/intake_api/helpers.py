@@ -52,3 +52,21 @@ def wait_for_status(client: httpx.Client, record_id: str, status: str, timeout: 
 
 def codes(row: dict) -> list[int]:
     return [e["code"] for e in row.get("errors", [])]
+
+
+def stored_rows(system: Any, provider_id: str) -> dict[str, int]:
+    """What intake holds for a provider (a look into its tables, to prove a refusal stored nothing)."""
+    import asyncio
+
+    import asyncpg
+
+    async def count() -> dict[str, int]:
+        conn = await asyncpg.connect(system.env["DATABASE_URL"])
+        try:
+            schema = f"{system.namespace}_intake"
+            return {table: await conn.fetchval(f"SELECT count(*) FROM {schema}.{table} WHERE provider_id = $1",
+                                               provider_id) for table in ("submissions", "records", "activities")}
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())

@@ -11,8 +11,8 @@ class IntakeSettings(ServiceSettings):
     max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
     public_url: str = "http://127.0.0.1:8000"
-    # The board gateway's HTTP API (`POST /v1/match`); learner-match answers 503 without it.
-    board_gateway_url: str | None = None
+    # The board gateway's HTTP API (`POST /v1/match`, for learner match); empty: learner match answers 503.
+    board_gateway_url: str | None = "http://127.0.0.1:8002"
     board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("admin_token")

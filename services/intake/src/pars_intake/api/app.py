@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
@@ -18,9 +18,11 @@ from pars_runtime.logs import bound_contextvars, get_logger
 from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
+from ..ops import routes as dashboard
 from ..settings import IntakeSettings
 from ..waiters import Waiters
 from . import routes_activities, routes_admin, routes_match, routes_records, routes_uploads
+from .common import PROVIDER_ERRORS, errors
 from .models import RecordsIn
 
 log = get_logger(__name__)
@@ -42,8 +44,10 @@ EXTRA_SCHEMAS = (RecordsIn,)
 
 
 class RequestGuard:
-    """Refuses, before any route runs: a NUL in the URL (400), and bodies over the limit (413)
-    without reading them whole (uploads have their own, larger limit)."""
+    """Binds the request's correlation id to its log lines, and refuses before any route runs:
+    a NUL in the URL (400), and bodies over the limit (413) without reading them whole (uploads
+    have their own, larger limit). Plain ASGI: an HTTP middleware would wrap the body stream in
+    a task group, and a refusal raised while the route reads it would surface as a 503."""
 
     def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
         self.app, self.json_limit, self.upload_limit = app, json_limit, upload_limit
@@ -51,30 +55,32 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        correlation = dict(scope["headers"]).get(b"x-correlation-id", b"")[:100].decode("latin-1") or None
+        with bound_contextvars(correlation_id=correlation, path=scope["path"]):
+            await self._guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             return await _answer(send, 400, "The URL contains a NUL character (%00).")
         limit = self.upload_limit + 64 * 1024 if scope["path"].startswith("/v1/uploads") else self.json_limit
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return await _answer(send, 413, f"The request body is larger than {limit} bytes.")
+            return await _answer(send, 413, _too_large(limit))
         seen = 0
 
         async def limited() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _BodyTooLarge()
+            if seen > limit:  # a streamed body: the route reading it answers 413 through its handler
+                raise HTTPException(413, _too_large(limit))
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _answer(send, 413, f"The request body is larger than {limit} bytes.")
+        await self.app(scope, limited, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes."
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:
@@ -92,9 +98,13 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS)
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
-    for router in (routes_admin.router, routes_activities.router, routes_records.router, routes_match.router,
-                   routes_uploads.router):
-        app.include_router(router)
+    app.include_router(routes_admin.router, responses=errors(400, 401, 403, 422, 503))
+    for router in (routes_activities.router, routes_records.router, routes_match.router):
+        app.include_router(router, responses=PROVIDER_ERRORS)
+    # The uploads' own answers: 404 (not the caller's), 409 (busy, duplicate file), 413 (too large).
+    app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})
+    app.include_router(dashboard.api, responses=errors(400, 401, 403, 404, 422))
+    app.include_router(dashboard.pages)
     app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
 
     def openapi() -> dict[str, Any]:
@@ -107,12 +117,6 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.middleware("http")
-    async def correlate(request: Request, call_next):  # type: ignore[no-untyped-def]
-        correlation = request.headers.get("x-correlation-id", "")[:100] or None
-        with bound_contextvars(correlation_id=correlation, path=request.url.path):
-            return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.envelope import wrap
 from pars_runtime import messages
 from pars_runtime.clock import CENTRAL
@@ -45,8 +46,10 @@ Text = Annotated[str | None, Query(max_length=200)]
 Page = Annotated[int, Query(ge=1, le=100000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 Wait = Annotated[float, Query(ge=0, le=30, description="Seconds (at most 30) to wait for every row's first outcome.")]
-CSV = "text/csv"
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {CSV: {}}, "description": "JSON, or CSV with `format=csv`."}}
+WAITED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "With `?wait=`: every row has its first outcome (its `status`, or its `errors`)."}}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`."}}
 
 
 def rt(request: Request) -> Runtime:
@@ -113,9 +116,15 @@ async def rows_of_submission(conn: asyncpg.Connection | asyncpg.Pool, submission
     return result
 
 
+# The learner id type as the PARS rules read it when the row left it out: the board's code for a
+# certifying board; NPI (10 digits) or LICENSE for a state board.
+_STATE_BOARDS = ", ".join(f"'{code}'" for code, b in BOARDS.items() if b.kind is BoardKind.STATE)
+ID_TYPE_SQL = (f"coalesce(upper(nullif(trim(r.learner_id_type), '')), CASE WHEN upper(r.board) IN ({_STATE_BOARDS}) "
+               "THEN CASE WHEN r.learner_id ~ '^[0-9]{10}$' THEN 'NPI' ELSE 'LICENSE' END ELSE upper(r.board) END)")
 # A stored learner record (an Add that passed PARS validation) with its activity, for every view.
 RECORD_SELECT = (
-    "SELECT r.record_id, r.activity_id, r.board, r.first_name, r.last_name, r.learner_id, r.learner_id_type, r.npi, "
+    "SELECT r.record_id, r.activity_id, r.board, r.first_name, r.last_name, r.learner_id, "
+    f"{ID_TYPE_SQL} AS learner_id_type, r.npi, "
     "r.date_of_birth, r.completion_date, r.credits, r.credit_types, r.credit_id, r.status, r.errors, r.submitted_at, "
     "r.updated_at, a.title AS activity_title, a.provider_activity_id "
     "FROM records r LEFT JOIN activities a ON a.activity_id = r.activity_id AND a.provider_id = r.provider_id "

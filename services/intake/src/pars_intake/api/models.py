@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 from pars_contracts.values import parse_dob
 
@@ -39,7 +39,7 @@ Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\
 ProviderId = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}$")]
 Npi = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
 MonthDay = Annotated[str, StringConstraints(max_length=20), Storable, AfterValidator(_month_day)]
-Number = Annotated[str, StringConstraints(max_length=40), Storable] | float | int
+Number = Annotated[str, StringConstraints(max_length=40), Storable] | StrictFloat | StrictInt
 
 
 class Strict(BaseModel):

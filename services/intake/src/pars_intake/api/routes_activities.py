@@ -19,9 +19,9 @@ from ..domain.rows import RowInput
 from ..store import activity_from_row
 from .common import (
     CSV_RESPONSE,
-    PROVIDER_ERRORS,
     RECORD_CSV_HEADER,
     RECORD_SELECT,
+    WAITED,
     IdPath,
     Page,
     PageSize,
@@ -40,7 +40,7 @@ from .common import (
 from .models import ActivityIn, ActivityLearnersIn, RegistrationIn
 from .submissions import answer_submission, row_fields
 
-router = APIRouter(prefix="/v1/activities", tags=["activities"], responses=PROVIDER_ERRORS)
+router = APIRouter(prefix="/v1/activities", tags=["activities"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
 BoardQuery = Annotated[str | None, Query(max_length=20, description="A board or program code, e.g. `ABIM`.")]
 
@@ -81,6 +81,10 @@ def _registration(reg: RegistrationIn) -> dict[str, Any]:
     return {"board": found.code, "credit_types": types, "max_points": str(reg.max_points)}
 
 
+SUMMARY_FILTERS = (
+    "WHERE a.provider_id = $1 AND ($2::int IS NULL OR a.reporting_year = $2) "
+    "AND ($3::text IS NULL OR a.title ILIKE $3) AND ($4::text IS NULL OR a.provider_activity_id ILIKE $4) "
+    "AND ($5::text IS NULL OR a.registrations @> jsonb_build_array(jsonb_build_object('board', $5::text))) ")
 SUMMARY = (
     "SELECT count(*) OVER () AS total, a.activity_id, a.title, a.activity_type, a.provider_activity_id, "
     "a.reporting_year, a.registrations, s.submitted, s.accepted, s.rejected, s.last_updated "
@@ -90,10 +94,7 @@ SUMMARY = (
     " count(*) FILTER (WHERE r.status = 'Rejected') AS rejected, max(r.updated_at) AS last_updated"
     " FROM records r WHERE r.provider_id = a.provider_id AND r.activity_id = a.activity_id"
     " AND r.action = 'Add' AND r.status IS NOT NULL) s "
-    "WHERE a.provider_id = $1 AND ($2::int IS NULL OR a.reporting_year = $2) "
-    "AND ($3::text IS NULL OR a.title ILIKE $3) AND ($4::text IS NULL OR a.provider_activity_id ILIKE $4) "
-    "AND ($5::text IS NULL OR a.registrations @> jsonb_build_array(jsonb_build_object('board', $5::text))) "
-    "ORDER BY a.activity_id LIMIT $6 OFFSET $7")
+    + SUMMARY_FILTERS + "ORDER BY a.activity_id LIMIT $6 OFFSET $7")
 
 
 @router.get("", summary="Activity Learner Summary (JSON, or CSV export)", responses=CSV_RESPONSE)
@@ -107,8 +108,9 @@ async def activity_summary(
     anywhere, case-insensitively."""
     code = _board_code(board)
     limit, offset = (100_000, 0) if format == "csv" else (page_size, (page - 1) * page_size)
-    rows = await rt(request).pool.fetch(SUMMARY, caller.provider_id, reporting_year, like(title),
-                                        like(provider_activity_id), code, limit, offset)
+    filters = (caller.provider_id, reporting_year, like(title), like(provider_activity_id), code)
+    pool = rt(request).pool
+    rows = await pool.fetch(SUMMARY, *filters, limit, offset)
     items = [{
         "activity_id": r["activity_id"], "title": r["title"], "activity_type": r["activity_type"],
         "provider_activity_id": r["provider_activity_id"], "reporting_year": r["reporting_year"],
@@ -123,7 +125,10 @@ async def activity_summary(
                                       i["reporting_year"], ", ".join(i["boards"]), i["learners_last_updated"],
                                       i["submitted"], i["accepted"], i["rejected"]] for i in items],
                             "activity_learner_summary.csv")
-    return JSONResponse(paged("activities", items, rows[0]["total"] if rows else 0, page, page_size))
+    total = rows[0]["total"] if rows else 0
+    if not rows and offset:  # a page past the end still tells the total
+        total = await pool.fetchval("SELECT count(*) FROM activities a " + SUMMARY_FILTERS, *filters)
+    return JSONResponse(paged("activities", items, total, page, page_size))
 
 
 def _board_code(board: str | None) -> str | None:
@@ -172,7 +177,7 @@ async def _own_activity(pool: asyncpg.Pool, caller: Caller, activity_id: str) ->
 
 
 @router.post("/{activity_id}/learners", summary="Add learners to an activity (the web form's Save)",
-             responses=errors(404, 413), status_code=202)
+             responses={**WAITED, **errors(404, 413)}, status_code=202)
 async def add_learners(activity_id: IdPath, body: ActivityLearnersIn, request: Request, caller: CallerDep,
                        wait: Wait = 0) -> Response:
     """One row per learner for this activity and board; answers like `POST /v1/learner-records`

@@ -18,8 +18,7 @@ from ..store import provider_exists
 from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)],
-                   responses=errors(400, 401, 403, 422, 503))
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
 
 
 @router.post("/providers", status_code=201, summary="Create a provider and its first user",

@@ -26,11 +26,11 @@ from pars_contracts.values import parse_dob
 from pars_runtime.logs import get_logger
 
 from ..auth import Caller, provider_caller
-from .common import PROVIDER_ERRORS, settings
+from .common import settings
 from .models import MatchIn
 
 log = get_logger(__name__)
-router = APIRouter(tags=["learner records"], responses=PROVIDER_ERRORS)
+router = APIRouter(tags=["learner records"])
 UNAVAILABLE = "The boards' registries cannot be checked right now; nothing was stored. Try again, or submit."
 
 

@@ -19,9 +19,10 @@ from ..auth import Caller, provider_caller
 from ..domain.rows import RowInput
 from .common import (
     CSV_RESPONSE,
-    PROVIDER_ERRORS,
+    ID_TYPE_SQL,
     RECORD_CSV_HEADER,
     RECORD_SELECT,
+    WAITED,
     IdPath,
     Page,
     PageSize,
@@ -39,13 +40,13 @@ from .common import (
 from .submissions import answer_submission
 from .xml_service import OPENAPI_BODY, records_body
 
-router = APIRouter(tags=["learner records"], responses=PROVIDER_ERRORS)
+router = APIRouter(tags=["learner records"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
 MAX_EXPORT = 100_000
 
 
 @router.post("/v1/learner-records", summary="Submit learner records (web service: JSON or XML)",
-             responses=errors(413, 415), openapi_extra=OPENAPI_BODY, status_code=202)
+             responses={**WAITED, **errors(413, 415)}, openapi_extra=OPENAPI_BODY, status_code=202)
 async def submit_records(request: Request, caller: CallerDep, rows: Annotated[list[RowInput], Depends(records_body)],
                          wait: Wait = 0) -> Response:
     """Each record names its activity, board and action. Send JSON `{"records": [...]}`, or a
@@ -71,9 +72,11 @@ SEARCH_FILTERS = (
     "AND ($5::date IS NULL OR (r.submitted_at AT TIME ZONE 'America/Chicago')::date <= $5) "
     "AND ($6::text[] IS NULL OR upper(r.board) = ANY($6)) AND ($7::text IS NULL OR r.activity_id = $7) "
     "AND ($8::text IS NULL OR lower(a.provider_activity_id) = lower($8)) AND ($9::text IS NULL OR r.learner_id = $9) "
-    "AND ($10::text IS NULL OR upper(r.learner_id_type) = upper($10)) "
+    f"AND ($10::text IS NULL OR {ID_TYPE_SQL} = upper($10)) "
     "AND (r.status = $11 OR ($11::text IS NULL AND r.status <> 'Deleted')) "
     "AND ($12::date IS NULL OR r.completion_date >= $12) AND ($13::date IS NULL OR r.completion_date <= $13) ")
+SEARCH = (RECORD_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1) + SEARCH_FILTERS
+          + "ORDER BY lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id LIMIT $14 OFFSET $15")
 
 
 @router.get("/v1/learner-records", summary="Learner Search (JSON, or CSV export)", responses=CSV_RESPONSE)
@@ -98,10 +101,7 @@ async def learner_search(
                status, completed_from, completed_to)
     limit, offset = (MAX_EXPORT, 0) if format == "csv" else (page_size, (page - 1) * page_size)
     pool = rt(request).pool
-    rows = await pool.fetch(
-        RECORD_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1) + SEARCH_FILTERS
-        + "ORDER BY lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id LIMIT $14 OFFSET $15",
-        *filters, limit, offset)
+    rows = await pool.fetch(SEARCH, *filters, limit, offset)
     items = [record_view(r) for r in rows]
     if format == "csv":
         return csv_response(RECORD_CSV_HEADER, [record_csv_row(i) for i in items], "learner_search.csv")
@@ -127,7 +127,7 @@ async def record_detail(record_id: IdPath, request: Request, caller: CallerDep) 
     return record_view(await _own_record(request, caller, record_id))
 
 
-@router.delete("/v1/learner-records/{record_id}", summary="Delete a learner record", responses=errors(404),
+@router.delete("/v1/learner-records/{record_id}", summary="Delete a learner record", responses={**WAITED, **errors(404)},
                status_code=202)
 async def delete_record(record_id: IdPath, request: Request, caller: CallerDep, wait: Wait = 0) -> Response:
     """A `Delete` row with the record's own information: Accepted and Rejected records become
