@@ -3,7 +3,6 @@ backlog, it shows both; a dead letter replayed after its cause is fixed complete
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -14,7 +13,7 @@ from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from tests.support.browser import screenshot_path
-from tests.support.kafka import publish
+from tests.support.kafka import publish, run_sync
 from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -55,7 +54,7 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
     inbound = f"{system.namespace}.{topics.UPSTREAM_COMPLETIONS.name}"
     envelope = wrap(completion, producer="lms", correlation_id="lms", provider_id=late_provider)
     poison = envelope.model_copy(update={"message_id": str(uuid.uuid4()), "payload": {"not": "a completion"}})
-    asyncio.run(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [(late_provider, envelope),
+    run_sync(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [(late_provider, envelope),
                                                                          (late_provider, poison)]))
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -70,6 +69,7 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
     expect(page.locator("#dead-letters")).to_contain_text("rejected")
     expect(page.locator("#dead-letters")).to_contain_text("unreadable")
     expect(page.locator("#uploads")).to_be_visible()
+    expect(page.locator("#lag")).to_contain_text(f"{system.namespace}.validator", timeout=20000)
     page.screenshot(path=str(screenshot_path("ops-dashboard")), full_page=True)
 
     # Fix the cause: the provider comes into being with its activity; replay in the browser.
@@ -90,7 +90,7 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
     # A later completion on the same partition shows when intake has read past the second replay.
     sentinel = completion.model_copy(update={"first_name": "Georgia", "last_name": "O'Keeffe", "learner_id": "97979",
                                              "date_of_birth": "11/15", "credit_id": "ccid:lms.example:sentinel"})
-    asyncio.run(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [
+    run_sync(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [
         (late_provider, wrap(sentinel, producer="lms", correlation_id="lms", provider_id=late_provider))]))
     eventually(lambda: late_client.get("/v1/learner-records", params={"last_name": "O'Keeffe"}).json()["records"],
                what="the sentinel completion")

@@ -45,3 +45,12 @@ def by_record(messages: list[Envelope]) -> dict[str, list[Any]]:
     for m in messages:
         result.setdefault(m.payload.get("record_id", "?"), []).append(m)
     return result
+
+
+def run_sync(coroutine: Any) -> Any:
+    """Runs a coroutine to completion from sync code, even where a loop already runs in this
+    thread (Playwright's sync API keeps one): in a thread of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from pars_contracts.topics import CONSUMER_GROUPS, dead_letter_topic
 
+from .lag import partitions_of
 from .settings import ServiceSettings
 
 GROUPS = tuple(CONSUMER_GROUPS)
@@ -62,13 +64,17 @@ def _view(record, group: str) -> DeadLetter:  # noqa: ANN001 - aiokafka Consumer
 
 async def _read(settings: ServiceSettings, topics: dict[str, str], limit: int) -> list[tuple[object, str]]:
     """All records of the given DLQ topics (real name -> group), oldest first, at most `limit` each."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        known = await partitions_of(admin, list(topics))
+    finally:
+        await admin.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
                                 group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in topics if t in existing
-                      for p in (consumer.partitions_for_topic(t) or {0})]
+        partitions = [TopicPartition(t, p) for t in topics for p in known.get(t, [])]
         if not partitions:
             return []
         consumer.assign(partitions)

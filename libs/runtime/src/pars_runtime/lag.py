@@ -22,6 +22,13 @@ class PartitionLag:
         return max(self.end - self.committed, 0)
 
 
+async def partitions_of(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, list[int]]:
+    """The partitions of each existing topic among `topics` (missing topics are left out)."""
+    described = await admin.describe_topics(topics)
+    return {t.get("topic", t.get("name")): sorted(p["partition"] for p in t["partitions"])
+            for t in described if not t.get("error_code")}
+
+
 async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> list[PartitionLag]:
     """`groups`: real group name -> the real topics it reads. A partition the group has not
     committed on yet counts from offset 0 (auto_offset_reset is earliest everywhere)."""
@@ -30,11 +37,10 @@ async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> l
     await admin.start()
     await consumer.start()
     try:
-        existing = await consumer.topics()
+        known = await partitions_of(admin, sorted({t for ts in groups.values() for t in ts}))
         result = []
         for group, topics in groups.items():
-            partitions = [TopicPartition(t, p) for t in topics if t in existing
-                          for p in sorted(consumer.partitions_for_topic(t) or ())]
+            partitions = [TopicPartition(t, p) for t in topics for p in known.get(t, [])]
             if not partitions:
                 continue
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
