@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gateway_helpers import CLOCK_START
+from gateway_helpers import CLOCK_START, SCALE
 
 from tests.support.system import RunningSystem
-
-DAY_SECONDS = 10  # a simulated day in real seconds
-SCALE = 86400 / DAY_SECONDS
 
 
 @pytest.fixture(scope="session")

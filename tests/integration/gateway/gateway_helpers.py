@@ -6,21 +6,31 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pars_contracts.boards import board
 from pars_contracts.envelope import Envelope, wrap
+from pars_contracts.events import LearnerRecordValidated
+from pars_runtime.clock import Clock
 from pars_runtime.messages import decode, encode
 from tests.support.system import RunningSystem
 
 YEAR = date.today().year
 CLOCK_START = f"{YEAR}-11-15"  # the systems' "today": leaves the year's first 318 days for completions
+DAY_SECONDS = 10  # the gateway system's simulated day, in real seconds
+SCALE = 86400 / DAY_SECONDS
 _days = itertools.count()
+
+
+def system_now() -> datetime:
+    """The systems' clock (moved to CLOCK_START), as the services compute it."""
+    return Clock(date.fromisoformat(CLOCK_START)).now()
 
 
 def completion_day() -> str:
@@ -89,16 +99,16 @@ def board_records(system: RunningSystem, provider_id: str) -> list[asyncpg.Recor
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
     await consumer.start()
     try:
-        await consumer.topics()  # loads the metadata
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        while not consumer.assignment():  # without a group, every partition is assigned once known
+            await asyncio.sleep(0.05)
+        partitions = list(consumer.assignment())
         end = await consumer.end_offsets(partitions)
         seen: list[Envelope] = []
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(timeout_ms=500)
             seen.extend(decode(r.value) for rs in batches.values() for r in rs)
         return seen
@@ -133,3 +143,23 @@ def publish(system: RunningSystem, name: str, key: str, event: Any, producer: st
     envelope = wrap(event, producer=producer, correlation_id=f"test:{key}", provider_id=getattr(event, "provider_id", None))
     asyncio.run(_publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], f"{system.namespace}.{name}", key, envelope))
     return envelope
+
+
+def validated(provider_id: str, record_id: str, board_code: str = "ABS", action: str = "Add",
+              target_record_id: str | None = None) -> LearnerRecordValidated:
+    """A record as the validator passes it on, for talking to the gateway directly."""
+    return LearnerRecordValidated(
+        record_id=record_id, submission_id=f"sub-{record_id}", row_number=1, source="service",
+        provider_id=provider_id, activity_id="300000999", activity_title="Direct to the gateway",
+        reporting_year=YEAR, board=board_code, action=action, learner_id_type=board_code, learner_id="6000003",
+        first_name="Alice", last_name="Walker", date_of_birth="02/02", completion_date=date(YEAR, 3, 3),
+        credits=Decimal(1), credit_types=["ABS Continuous Certification"], credit_id=f"ccid:test:{record_id}",
+        target_record_id=target_record_id, submitted_at=system_now())
+
+
+def insert_stuck_record(system: RunningSystem, record: LearnerRecordValidated, submitted_ago: timedelta) -> None:
+    """A Submitted record its board has not answered for `submitted_ago` (as after a long outage),
+    due far in the future so that no run takes it while the test looks at it."""
+    query(system, "INSERT INTO {gw}.board_records (record_id, board, provider_id, record, status, submitted_at, due_at) "
+                  "VALUES ($1, $2, $3, $4, 'Submitted', $5, $6)", record.record_id, record.board, record.provider_id,
+          record.model_dump_json(), system_now() - submitted_ago, system_now() + timedelta(days=1))

@@ -5,9 +5,8 @@ with the seed's learners; and the rejections reach the provider by e-mail, one p
 from __future__ import annotations
 
 import pytest
-from gateway_helpers import Provider, board_records, learner, query
+from gateway_helpers import SCALE, Provider, board_records, learner, query, read_topic
 
-from tests.integration.gateway.conftest import SCALE
 from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -106,23 +105,29 @@ def test_each_record_is_decided_once_by_a_run_within_a_simulated_day(
         assert (r["decided_at"] - r["submitted_at"]).total_seconds() <= 86400 / SCALE
 
 
-def test_rejections_are_emailed_one_summary_per_board_run_and_provider(
+def test_each_board_run_publishes_one_batch_per_provider_with_its_rejections(
         gateway_system: RunningSystem, provider: Provider, submitted: tuple[str, dict[str, int | None]]) -> None:
-    activity, expected = submitted
-    rejected_batches = eventually(
-        lambda: {r["batch_id"] for r in board_records(gateway_system, provider.provider_id) if r["status"] == "Rejected"}
-        if len([r for r in board_records(gateway_system, provider.provider_id) if r["status"] == "Rejected"])
-        == sum(1 for c in expected.values() if c is not None) else set(), timeout=30, what="every rejection")
-    main_activity_rejections = {r["batch_id"] for r in board_records(gateway_system, provider.provider_id)
-                                if r["status"] == "Rejected" and r["board"] != "ABP"}
+    """The notifier's rejection summary is one e-mail per BoardBatchDecided: each batch names the
+    board run's records of one provider, and every rejection is in exactly one batch."""
+    _, expected = submitted
+    records = eventually(lambda: (rs := board_records(gateway_system, provider.provider_id))
+                         and all(r["batch_id"] for r in rs) and rs, timeout=30, what="every record decided")
 
-    def summaries() -> list:
-        return gateway_system.mails(lambda m: f"activity {activity} " in m.get_body(("plain",)).get_content())
+    def batches() -> list:
+        found = [m.payload for m in read_topic(gateway_system, "pars.board.batches.v1")
+                 if m.payload["provider_id"] == provider.provider_id]
+        return found if len(found) == len({r["batch_id"] for r in records}) else []
 
-    mails = eventually(lambda: len(summaries()) >= len(main_activity_rejections) and summaries(),
-                       what="a rejection summary per board run")
-    assert len(mails) == len(main_activity_rejections) <= len(rejected_batches)
-    text = "\n".join(m.get_body(("plain",)).get_content() for m in mails)
-    assert "Test11 Account11 (learner id 1000104)" in text and "664 Diplomate date of birth" in text
-    assert "718 Unable to match" in text and "(learner id none)" in text  # the ABS John Smith
-    assert text.count(f"activity {activity} ") == sum(1 for c in expected.values() if c is not None) - 1
+    published = eventually(batches, what="one BoardBatchDecided per board run")
+    by_batch = {b["batch_id"]: b for b in published}
+    assert len(by_batch) == len(published)  # each batch once
+    for batch_id, batch in by_batch.items():
+        mine = [r for r in records if r["batch_id"] == batch_id]
+        assert {r["board"] for r in mine} == {batch["board"]}
+        assert batch["accepted"] == sum(r["status"] == "Accepted" for r in mine)
+        assert {x["record_id"] for x in batch["rejected"]} == {r["record_id"] for r in mine if r["status"] == "Rejected"}
+    rejected = {x["record_id"]: x["code"] for b in published for x in b["rejected"]}
+    assert rejected == {rid: code for rid, code in expected.items() if code is not None}
+    test11 = next(x for b in published for x in b["rejected"] if x["learner_id"] == "1000104")
+    assert (test11["first_name"], test11["last_name"], test11["code"]) == ("Test11", "Account11", 664)
+    assert test11["message"].startswith("Diplomate date of birth does not match")

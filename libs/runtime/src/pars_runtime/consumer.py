@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import BaseModel, ValidationError
 
 from pars_contracts.envelope import Envelope
@@ -95,12 +96,23 @@ class Consumer:
                 records = [r for rs in batches.values() for r in rs]
                 if records:
                     await self.handle_batch(records)
-                    await self.consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+                    await self._commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
                 if time.monotonic() - lag_measured > 2:
                     lag_measured = time.monotonic()
                     await self._measure_lag()
         finally:
             await self.consumer.stop()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commits the partitions this member still owns. When a rebalance took one away during
+        the batch, its new owner redelivers from the last commit, and the inbox makes that a no-op."""
+        owned = {tp: offset for tp, offset in offsets.items() if tp in self.consumer.assignment()}
+        if not owned:
+            return
+        try:
+            await self.consumer.commit(owned)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("offsets not committed: the group is rebalancing", group=self.group, error=repr(exc))
 
     async def _measure_lag(self) -> None:
         """Lag per partition: the high watermark minus this consumer's position (SPEC section 6)."""
@@ -108,7 +120,10 @@ class Consumer:
             high = self.consumer.highwater(tp)
             if high is None:
                 continue
-            position = await self.consumer.position(tp)
+            try:
+                position = await self.consumer.position(tp)
+            except IllegalStateError:
+                continue  # revoked by a rebalance since assignment() was read
             metrics.CONSUMER_LAG.labels(self.group, self._logical(tp.topic), str(tp.partition)).set(max(high - position, 0))
 
     async def handle_batch(self, records: list[ConsumerRecord]) -> None:

@@ -35,7 +35,7 @@ class SimulatedBoard:
         self.code = code
 
     async def verify(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
-        return decide(record, await store.candidates(conn, record))
+        return decide(record, await store.candidates(conn, record.board, record))
 
     async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
         # Acknowledged, also for a record the board does not hold: after a delete the board holds

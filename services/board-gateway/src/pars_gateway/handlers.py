@@ -56,7 +56,6 @@ def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) ->
         elif catalog.processing is Processing.DIRECT:
             verdict = await board_adapter.verify(ctx.conn, record)
             answer(ctx, record, "Accepted" if verdict.accepted else None, verdict)
-            metrics.RECORDS.labels("board", "Accepted" if verdict.accepted else "refused", record.board).inc()
         else:  # within a day: the promise counts from the provider's submission, not from our receipt
             due = due_at(record.submitted_at, schedule[catalog.code], time_scale)
             if await store.schedule(ctx.conn, record, record.submitted_at, due):

@@ -18,12 +18,14 @@ from starlette.routing import Route
 
 from pars_contracts.boards import BOARDS, Processing
 from pars_contracts.codes import ErrorDetail
+from pars_runtime import metrics
 from pars_runtime.logs import get_logger
 from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
 from . import store
 from .domain.schedule import DAY, overdue_before
+from .match import match_route
 
 log = get_logger(__name__)
 BACKLOG = Gauge("pars_board_backlog", "Submitted records waiting for their board", ["board"])
@@ -34,13 +36,17 @@ WITHIN_A_DAY = [code for code, b in BOARDS.items() if b.processing is Processing
 GAUGE_INTERVAL = 1.0  # seconds
 
 
-def count_decision(board: str, status: str, errors: tuple[ErrorDetail, ...] | list[ErrorDetail] = ()) -> None:
+def count_decision(board: str, status: str, errors: tuple[ErrorDetail, ...] = ()) -> None:
+    """Counts one board decision (Accepted, Rejected, Refused, Deleted), once it is committed."""
     DECISIONS.labels(board, status, str(errors[0].code) if errors else "none").inc()
+    metrics.RECORDS.labels("board", status, board).inc()
+    for err in errors:
+        metrics.ERRORS_BY_CODE.labels("board", str(err.code)).inc()
 
 
 async def backlog(pool: asyncpg.Pool, now: datetime, scale: float) -> list[dict]:
-    """Per within-a-day board: records waiting, the oldest one's age (real seconds and simulated
-    hours), and how many are past the 24-hour promise."""
+    """Per within-a-day board: records waiting, the oldest one's age (in real seconds, and in the
+    boards' simulated hours), and how many are past the 24-hour promise."""
     async with pool.acquire() as conn:
         rows = {r["board"]: r for r in await store.backlog(conn, overdue_before(now, scale))}
     result = []
@@ -48,7 +54,7 @@ async def backlog(pool: asyncpg.Pool, now: datetime, scale: float) -> list[dict]
         row = rows.get(code)
         age = (now - row["oldest"]).total_seconds() if row else 0.0
         result.append({"board": code, "waiting": row["waiting"] if row else 0,
-                       "oldest_age_seconds": round(age, 3), "oldest_age_simulated_hours": round(age * scale / 3600, 2),
+                       "oldest_age_seconds": round(age, 3), "oldest_age_hours": round(age * scale / 3600, 2),
                        "overdue": row["overdue"] if row else 0})
     return result
 
@@ -77,6 +83,7 @@ def http_app(scale: float):  # noqa: ANN201 - builds the service's ASGI app from
                                  "boards": await backlog(rt.pool, now, scale)})
 
         checks = {"postgres": rt.check_postgres, "kafka": rt.check_kafka}
-        return Starlette(routes=[*ops_routes(rt.name, checks), Route("/v1/board-backlog", board_backlog)])
+        return Starlette(routes=[*ops_routes(rt.name, checks), Route("/v1/board-backlog", board_backlog),
+                                 Route("/v1/match", match_route(rt), methods=["POST"])])
 
     return build

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from pars_contracts import topics
 from pars_contracts.events import BoardBatchDecided, LearnerRecordValidated, RejectedLearner, Status
-from pars_runtime import metrics
 from pars_runtime.logs import get_logger
 from pars_runtime.messages import Emitter
 from pars_runtime.service import Runtime
@@ -69,11 +68,7 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
         await emitter.flush(conn)
     for items in groups.values():  # counted once committed
         for record, verdict in items:
-            status = "Accepted" if verdict.accepted else "Rejected"
-            count_decision(record.board, status, verdict.errors)
-            metrics.RECORDS.labels("board", status, record.board).inc()
-            for err in verdict.errors:
-                metrics.ERRORS_BY_CODE.labels("board", str(err.code)).inc()
+            count_decision(record.board, "Accepted" if verdict.accepted else "Rejected", verdict.errors)
     return len(due)
 
 

@@ -10,7 +10,7 @@ import orjson
 
 from pars_contracts.events import LearnerRecordValidated, Physician
 
-from .domain.matching import RegistryEntry, fold, id_key
+from .domain.matching import Identity, RegistryEntry, fold, id_key
 
 
 async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Sequence[Physician]) -> None:
@@ -23,17 +23,17 @@ async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Seque
     )
 
 
-async def candidates(conn: asyncpg.Connection, record: LearnerRecordValidated) -> list[RegistryEntry]:
+async def candidates(conn: asyncpg.Connection, board: str, record: Identity) -> list[RegistryEntry]:
     """The board's entries sharing the record's learner id or NPI (either may be a license or
     an NPI on a state board) or, for a record without a learner id (ABS), its last name."""
     if record.learner_id:
         ids = [i for i in (id_key(record.learner_id), id_key(record.npi)) if i]
         rows = await conn.fetch(
             "SELECT data FROM physicians WHERE board = $1 AND (learner_id = ANY($2::text[]) OR npi = ANY($2::text[]))",
-            record.board, ids)
+            board, ids)
     else:
         rows = await conn.fetch("SELECT data FROM physicians WHERE board = $1 AND last_name_key = $2",
-                                record.board, fold(record.last_name))
+                                board, fold(record.last_name))
     return [RegistryEntry.model_validate(orjson.loads(r["data"])) for r in rows]
 
 
@@ -67,7 +67,8 @@ async def record_decisions(conn: asyncpg.Connection, decided: Sequence[tuple[str
 
 
 async def status_of(conn: asyncpg.Connection, record_id: str | None) -> str | None:
-    """The board's status of a record it scheduled (None: never scheduled here, e.g. a direct board's)."""
+    """The board's status of a record it scheduled (None: never scheduled here, e.g. a direct
+    board's). FOR UPDATE: while a run is deciding the record, this waits for its decision."""
     return await conn.fetchval("SELECT status FROM board_records WHERE record_id = $1 FOR UPDATE", record_id)
 
 

@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Protocol
 
 from pars_contracts.codes import ErrorDetail, error
-from pars_contracts.events import LearnerRecordValidated, Physician
+from pars_contracts.events import Physician
 from pars_contracts.values import parse_dob
 
 # Word processors and Excel turn O'Keeffe into O’Keeffe; the board knows one physician.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+
+
+class Identity(Protocol):
+    """What a board matches on: a learner record, or a learner-match question (no activity)."""
+
+    @property
+    def learner_id(self) -> str | None: ...
+    @property
+    def npi(self) -> str | None: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def date_of_birth(self) -> str | None: ...
+    @property
+    def activity_id(self) -> str | None: ...
 
 
 class RegistryEntry(Physician):
@@ -56,7 +74,7 @@ def reject(code: int) -> Verdict:
     return Verdict(False, (error(code),))
 
 
-def identified(record: LearnerRecordValidated, candidates: list[RegistryEntry]) -> list[RegistryEntry]:
+def identified(record: Identity, candidates: list[RegistryEntry]) -> list[RegistryEntry]:
     """The entries the record's ids name: its learner id (board id, license or NPI) first, then
     the NPI it carries beside a license."""
     for wanted in (id_key(record.learner_id), id_key(record.npi)):
@@ -67,7 +85,7 @@ def identified(record: LearnerRecordValidated, candidates: list[RegistryEntry]) 
     return []
 
 
-def decide(record: LearnerRecordValidated, candidates: list[RegistryEntry]) -> Verdict:
+def decide(record: Identity, candidates: list[RegistryEntry]) -> Verdict:
     """`candidates`: the board's entries sharing the record's learner id, NPI or last name."""
     if record.learner_id:
         matches = identified(record, candidates)

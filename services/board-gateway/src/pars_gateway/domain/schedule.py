@@ -26,7 +26,7 @@ def parse_schedule(text: str | None) -> dict[str, timedelta]:
     """The defaults with BOARD_SCHEDULE's overrides, a JSON object of board code -> hours between
     runs (more than 0, at most 24); ValueError for anything else. Empty: the defaults."""
     try:
-        overrides = json.loads(text) if (text or "").strip() else {}
+        overrides = json.loads(text) if text and text.strip() else {}
     except json.JSONDecodeError as exc:
         raise ValueError(f"BOARD_SCHEDULE is not JSON: {exc}") from None
     if not isinstance(overrides, dict):

@@ -1,0 +1,63 @@
+"""`POST /v1/match`: learner-match pre-validation. Checks identities against a board's registry
+with the board's own rules, before anything is submitted; reads only, stores nothing.
+
+Request: {"board": "ABIM", "learners": [{"learner_id", "learner_id_type", "npi", "first_name",
+"last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message"}]},
+one per learner, in order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from pars_contracts.boards import board as catalog_board
+from pars_runtime.service import Runtime
+
+from . import store
+from .domain.matching import decide
+
+Text = Annotated[str, StringConstraints(max_length=300)] | None
+
+
+class Learner(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    learner_id: Text = None
+    learner_id_type: Text = None
+    npi: Text = None
+    first_name: Text = None
+    last_name: Text = None
+    date_of_birth: Text = None
+    activity_id: None = None  # a pre-check concerns no activity: 709 cannot apply
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    board: Annotated[str, StringConstraints(max_length=20)]
+    learners: list[Learner] = Field(min_length=1, max_length=500)
+
+
+def match_route(rt: Runtime):  # noqa: ANN201 - a Starlette endpoint
+    async def match(request: Request) -> JSONResponse:
+        try:
+            question = Question.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse({"detail": "The request is not valid.", "problems": exc.errors(include_url=False,
+                                 include_input=False)[:20]}, status_code=422)
+        found = catalog_board(question.board)
+        if found is None:
+            return JSONResponse({"detail": f"Unknown board {question.board!r}."}, status_code=422)
+        results = []
+        async with rt.pool.acquire() as conn:
+            for learner in question.learners:
+                verdict = decide(learner, await store.candidates(conn, found.code, learner))  # type: ignore[arg-type]
+                err = verdict.errors[0] if verdict.errors else None
+                results.append({"match": verdict.accepted, "code": err.code if err else None,
+                                "message": err.message if err else None})
+        return JSONResponse({"results": results})
+
+    return match
