@@ -68,6 +68,8 @@ def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) ->
     lines = [
         "",
         "PARS learner reporting is running.",
+        f"  Provider portal:              {intake}/portal  (sign in with the demo API key)",
+        f"  Operations dashboard:         {intake}/ops  (sign in with the admin token)",
         f"  Provider API (OpenAPI docs):  {intake}/docs",
         f"  Service health:               {intake}/readyz  (validator {system['validator'].url}, "
         f"board-gateway {system['board-gateway'].url}, notifier {system['notifier'].url})",
