@@ -14,8 +14,10 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module: Playwright's sync API keeps an event loop running in this thread while it is
+    # open, which would stop later asyncio tests (and asyncio.run) in the same session.
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     assert executable, "Debian's chromium is missing: run scripts/bootstrap.sh (apt-get install chromium)"
     with sync_playwright() as playwright:

@@ -26,7 +26,7 @@ from pars_contracts.topics import PAYLOADS, dead_letter_topic
 
 from . import metrics
 from .logs import bound_contextvars, get_logger
-from .messages import Emitter, decode
+from .messages import Emitter, decode, put_many
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -34,12 +34,18 @@ log = get_logger(__name__)
 
 @dataclass
 class Context:
-    """What a handler gets besides its message: the transaction and the emitter."""
+    """What a handler gets besides its message: the transaction and the emitter.
+
+    `batch` is shared by the handlers of one batch (one transaction), and `before_commit` holds
+    work to do once per batch, in that transaction: handlers that update one row per message
+    (an upload's counters) gather their changes there and write them once."""
 
     conn: asyncpg.Connection
     envelope: Envelope
     emitter: Emitter
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
+    batch: dict[str, Any] = field(default_factory=dict)
+    before_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def emit(self, topic: str, key: str, event: BaseModel, **kw: Any) -> Envelope:
         return self.emitter.emit(topic, key, event, **kw)
@@ -161,6 +167,9 @@ class Consumer:
     async def _in_transaction(self, items: list[tuple[ConsumerRecord, Envelope, Any]]) -> None:
         callbacks: list[Callable[[], Any]] = []
         outcomes: list[tuple[ConsumerRecord, Envelope, str]] = []
+        emitted: list[Emitter] = []
+        batch: dict[str, Any] = {}
+        before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = set(await conn.fetchval(
                 "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
@@ -177,11 +186,15 @@ class Consumer:
                     continue
                 emitter = Emitter(self.service, self.settings.topic, envelope.correlation_id,
                                   envelope.message_id, envelope.provider_id)
-                ctx = Context(conn, envelope, emitter, callbacks)
+                ctx = Context(conn, envelope, emitter, callbacks, batch, before_commit)
                 with bound_contextvars(correlation_id=envelope.correlation_id, message_id=envelope.message_id):
                     await self.sub.handlers[envelope.type](ctx, payload)
-                await emitter.flush(conn)
+                emitted.append(emitter)
                 outcomes.append((record, envelope, "handled"))
+            for work in before_commit.values():
+                await work()
+            # One outbox write for the whole batch, in message order (per-key order is kept).
+            await put_many(conn, [item for e in emitted for item in e.items])
         for record, envelope, outcome in outcomes:
             metrics.MESSAGES_HANDLED.labels(self.group, self._logical(record.topic), envelope.type, outcome).inc()
         for callback in callbacks:
