@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import demo
+from . import demo, prometheus
 from .services import System
 from .stack import Stack
 from .util import log
@@ -37,12 +37,20 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started in the background, where SIGINT is ignored
     system: System | None = None
+    metrics_server: prometheus.Prometheus | None = None
     try:
         stack.start()
         system = System(root / "services", {**stack.env(), **settings}, ports)
         log("starting the four services...")
         system.start()
         data = demo.load(system["intake"].url, admin_token)
+        if prometheus.installed():
+            metrics_server = prometheus.Prometheus(root / "prometheus", env_int("PROMETHEUS_PORT", 9090))
+            metrics_server.start()
+            log(f"Prometheus (scraping the services, with the alert rules): {metrics_server.url}")
+        else:
+            log("Prometheus is not installed (apt-get install prometheus to have it started too); "
+                "each service's metrics are at its /metrics")
         _print_banner(stack, system, admin_token, data)
         while True:
             time.sleep(1)
@@ -55,6 +63,8 @@ def main() -> None:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         log("stopping...")
+        if metrics_server:
+            metrics_server.stop()
         if system:
             system.stop()
         stack.stop()
