@@ -48,7 +48,7 @@ def build(settings: GatewaySettings) -> Service:
     scale = settings.board_time_scale
     subscription = Subscription(
         group="board-gateway",
-        topics=[topics.RECORDS_VALIDATED.name, topics.BOARD_REGISTRY.name],
+        topics=topics.group_topics("board-gateway"),
         handlers=handlers(Clock(settings.pars_clock_start), scale, parse_schedule(settings.board_schedule)),
     )
     return Service("board-gateway", "pars_gateway", settings, subscriptions=[subscription],

@@ -1,47 +1,49 @@
-"""The notifier's composition root."""
-
-from typing import Literal
+"""The notifier's composition root: consumes upload completions, board batches and providers,
+queues one e-mail per event in PostgreSQL, and sends the queue through SMTP (sender.py)."""
 
 from pars_contracts import topics
 from pars_contracts.events import BoardBatchDecided, ProviderRegistered, UploadCompleted
 from pars_runtime.consumer import Context, Subscription
+from pars_runtime.logs import get_logger
 from pars_runtime.service import Service, main
-from pars_runtime.settings import ServiceSettings
 
 from . import compose, store
-from .sender import send_loop
+from .api import http_app
+from .sender import pending_gauge, send_loop
+from .settings import NotifierSettings
 
+log = get_logger(__name__)
 
-class NotifierSettings(ServiceSettings):
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_tls: Literal["none", "starttls", "tls"] = "none"
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    mail_from: str = "PARS Learner Reporting <pars-noreply@pars.local>"
+def handlers(settings: NotifierSettings) -> dict:
+    async def provider_registered(ctx: Context, event: ProviderRegistered) -> None:
+        await store.save_provider(ctx.conn, event)
 
+    async def queue(ctx: Context, draft: compose.Draft) -> None:
+        # One e-mail per key, in the consumer's transaction: a redelivered event queues nothing.
+        fresh = await store.queue(ctx.conn, draft, compose.message_id(draft.key, settings.mail_from))
+        ctx.after_commit.append(lambda: log.info("e-mail queued" if fresh else "e-mail already queued: nothing new",
+                                                 key=draft.key, kind=draft.kind, provider_id=draft.provider_id))
 
-async def provider_registered(ctx: Context, event: ProviderRegistered) -> None:
-    await store.save_provider(ctx.conn, event)
+    async def upload_completed(ctx: Context, event: UploadCompleted) -> None:
+        await queue(ctx, compose.upload_summary(event))
 
+    async def batch_decided(ctx: Context, event: BoardBatchDecided) -> None:
+        if event.rejected:
+            await queue(ctx, compose.rejection_summary(event))
 
-async def upload_completed(ctx: Context, event: UploadCompleted) -> None:
-    await store.queue(ctx.conn, compose.upload_summary(event))
-
-
-async def batch_decided(ctx: Context, event: BoardBatchDecided) -> None:
-    if event.rejected:
-        await store.queue(ctx.conn, compose.rejection_summary(event))
+    return {"ProviderRegistered": provider_registered, "UploadCompleted": upload_completed,
+            "BoardBatchDecided": batch_decided}
 
 
 def build(settings: NotifierSettings) -> Service:
     subscription = Subscription(
         group="notifier",
-        topics=[topics.PROVIDERS.name, topics.UPLOADS_COMPLETED.name, topics.BOARD_BATCHES.name],
-        handlers={"ProviderRegistered": provider_registered, "UploadCompleted": upload_completed,
-                  "BoardBatchDecided": batch_decided},
+        topics=topics.group_topics("notifier"),
+        handlers=handlers(settings),
+        batch_size=50,  # an upload summary carries its error report (up to megabytes)
     )
-    return Service("notifier", "pars_notifier", settings, subscriptions=[subscription], tasks=[send_loop])
+    return Service("notifier", "pars_notifier", settings, subscriptions=[subscription],
+                   tasks=[send_loop, pending_gauge], http_app=http_app)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""The notifier's tables: providers' recipients and e-mails with their send state."""
+"""The notifier's tables: providers' recipients and e-mails with their send state (002_send_state.sql).
+
+Queue times are the database's real time (now()), not the system's shifted clock: retries
+and backoff are about the SMTP server, which lives in real time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
 import asyncpg
 import orjson
@@ -17,37 +20,84 @@ async def save_provider(conn: asyncpg.Connection, p: ProviderRegistered) -> None
         "INSERT INTO providers (provider_id, name, notification_emails) VALUES ($1, $2, $3) "
         "ON CONFLICT (provider_id) DO UPDATE SET name = EXCLUDED.name, notification_emails = EXCLUDED.notification_emails",
         p.provider_id, p.name, orjson.dumps(p.notification_emails).decode())
+    # New recipients: the e-mails that had none are tried again.
+    await conn.execute("UPDATE emails SET status = 'pending', next_attempt_at = now() "
+                       "WHERE provider_id = $1 AND status = 'no_recipient'", p.provider_id)
 
 
-async def queue(conn: asyncpg.Connection, d: Draft) -> None:
-    """Queue an e-mail once: the notification key makes a redelivered event a no-op."""
-    await conn.execute(
+async def queue(conn: asyncpg.Connection, d: Draft, message_id: str) -> bool:
+    """Queue an e-mail once: its key makes a redelivered or repeated event a no-op."""
+    status = await conn.execute(
         "INSERT INTO emails (notification_key, kind, provider_id, extra_recipients, subject, body_text, body_html, "
-        "attachment_name, attachment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        "attachment_name, attachment, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT DO NOTHING",
         d.key, d.kind, d.provider_id, orjson.dumps(d.extra_recipients).decode(), d.subject, d.text, d.html,
-        d.attachment_name, d.attachment)
+        d.attachment_name, d.attachment, message_id)
+    return status.endswith(" 1")
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT e.*, coalesce(p.notification_emails, '[]'::jsonb) AS provider_emails "
+async def due_keys(conn: asyncpg.Connection, limit: int) -> list[str]:
+    rows = await conn.fetch("SELECT notification_key FROM emails WHERE status IN ('pending', 'sending') "
+                            "AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1", limit)
+    return [r["notification_key"] for r in rows]
+
+
+# A session-level advisory lock per e-mail, held by its sender for the whole attempt: PostgreSQL
+# releases it when the sender's session ends, so a lock we can take means no live sender has it.
+_LOCK = "hashtextextended(current_schema() || ':' || $1, 0)"
+
+
+async def try_lock(conn: asyncpg.Connection, key: str) -> bool:
+    return bool(await conn.fetchval(f"SELECT pg_try_advisory_lock({_LOCK})", key))
+
+
+async def unlock(conn: asyncpg.Connection, key: str) -> None:
+    await conn.fetchval(f"SELECT pg_advisory_unlock({_LOCK})", key)
+
+
+async def due(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
+    """The e-mail, with its provider's recipients, if it is still due (read under its lock)."""
+    return await conn.fetchrow(
+        "SELECT e.*, p.provider_id IS NOT NULL AS provider_known, "
+        "coalesce(p.notification_emails, '[]'::jsonb) AS provider_emails "
         "FROM emails e LEFT JOIN providers p USING (provider_id) "
-        "WHERE e.status = 'pending' AND e.next_attempt_at <= $1 ORDER BY e.next_attempt_at LIMIT $2 "
-        "FOR UPDATE OF e SKIP LOCKED", now, limit)
+        "WHERE e.notification_key = $1 AND e.status IN ('pending', 'sending') AND e.next_attempt_at <= now()", key)
 
 
-async def mark_sent(conn: asyncpg.Connection, key: str, recipients: list[str], now: datetime) -> None:
+async def mark_sending(conn: asyncpg.Connection, key: str) -> None:
+    await conn.execute("UPDATE emails SET status = 'sending', sending_at = now(), attempts = attempts + 1 "
+                       "WHERE notification_key = $1", key)
+
+
+async def mark_sent(conn: asyncpg.Connection, key: str, recipients: list[str] | None, confirmed: bool,
+                    note: str | None = None) -> None:
     await conn.execute(
-        "UPDATE emails SET status = 'sent', sent_at = $3, recipients = $2, attempts = attempts + 1 "
-        "WHERE notification_key = $1", key, orjson.dumps(recipients).decode(), now)
+        "UPDATE emails SET status = 'sent', sent_at = coalesce(sending_at, now()), recipients = coalesce($2, recipients), "
+        "confirmed = $3, last_error = coalesce($4, last_error) WHERE notification_key = $1",
+        key, orjson.dumps(recipients).decode() if recipients is not None else None, confirmed, note)
 
 
-async def mark_failed(conn: asyncpg.Connection, key: str, error: str, retry_at: datetime, give_up_status: str | None = None) -> None:
+async def mark_retry(conn: asyncpg.Connection, key: str, error: str, wait: timedelta) -> None:
+    """Back to pending, to be tried again after `wait` (an attempt that got to `sending` is counted)."""
     await conn.execute(
-        "UPDATE emails SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, "
-        "status = coalesce($4, status) WHERE notification_key = $1", key, error[:1000], retry_at, give_up_status)
+        "UPDATE emails SET attempts = attempts + (status <> 'sending')::int, status = 'pending', sending_at = NULL, "
+        "last_error = $2, next_attempt_at = now() + $3 WHERE notification_key = $1", key, error[:1000], wait)
 
 
-async def counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def mark_no_recipient(conn: asyncpg.Connection, key: str, error: str) -> None:
+    await conn.execute("UPDATE emails SET status = 'no_recipient', attempts = attempts + 1, last_error = $2 "
+                       "WHERE notification_key = $1", key, error)
+
+
+async def counts(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, int]:
     rows = await conn.fetch("SELECT status, count(*) AS n FROM emails GROUP BY status")
     return {r["status"]: r["n"] for r in rows}
+
+
+async def recent(conn: asyncpg.Connection | asyncpg.Pool, limit: int, status: str | None,
+                 provider_id: str | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT notification_key, kind, provider_id, subject, message_id, status, attempts, last_error, confirmed, "
+        "created_at, next_attempt_at, sent_at, jsonb_array_length(coalesce(recipients, '[]'::jsonb)) AS recipients "
+        "FROM emails WHERE ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR provider_id = $3) "
+        "ORDER BY created_at DESC LIMIT $1", limit, status, provider_id)

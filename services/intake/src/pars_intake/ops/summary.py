@@ -32,9 +32,9 @@ class ServiceUrls(BaseSettings):
                 "board-gateway": self.board_gateway_url, "notifier": self.notifier_url}
 
 
-async def _get_json(client: httpx.AsyncClient, url: str) -> tuple[int, Any]:
+async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     try:
-        response = await client.get(url)
+        response = await client.get(url, headers=headers)
         return response.status_code, response.json()
     except (httpx.HTTPError, ValueError) as exc:
         return 0, {"error": type(exc).__name__}
@@ -58,11 +58,12 @@ async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
     settings = rt.settings
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
     by_service = urls.by_service()
+    admin = {"Authorization": f"Bearer {getattr(settings, 'admin_token', '')}"}
     async with httpx.AsyncClient(timeout=3) as client:
         services, board, emails, lag, letters, uploads = await asyncio.gather(
             asyncio.gather(*(_service(client, n, u) for n, u in by_service.items())),
             _get_json(client, f"{by_service['board-gateway']}/v1/board-backlog"),
-            _get_json(client, f"{by_service['notifier']}/v1/emails"),
+            _get_json(client, f"{by_service['notifier']}/v1/emails", admin),
             _safe(measure_lag(settings.kafka_bootstrap_servers, groups), []),
             _safe(list_dead_letters(settings, limit=200), []),
             rt.pool.fetch("SELECT upload_id, provider_id, file_name, status, records, done, processed, not_processed, "

@@ -1,0 +1,29 @@
+"""The notifier's settings (environment variables, README): SMTP server, sender, retries."""
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from pars_runtime.settings import ServiceSettings
+
+
+class NotifierSettings(ServiceSettings):
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = Field(default=10.0, gt=0, le=300)
+    mail_from: str = "PARS Learner Reporting <pars-noreply@pars.local>"
+    # Retries while the SMTP server is away: 0.5 s, 1 s, 2 s... at most this long apart.
+    email_retry_max_seconds: float = Field(default=300.0, gt=0)
+    # An e-mail of a provider not (yet) known here waits this many attempts before it is reported.
+    email_provider_wait_attempts: int = Field(default=10, ge=1)
+    admin_token: str = "dev-admin-token-change-me"  # GET /v1/emails (the operations dashboard)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if len(value) < 16:
+            raise ValueError("ADMIN_TOKEN must be at least 16 characters")
+        return value
