@@ -73,3 +73,29 @@ def test_upload_follows_progress_then_errors_search_and_export(system: RunningSy
     assert nothing.returncode != 0 and "last_name" in nothing.stderr
     no_key = pars(system, "uploads")
     assert no_key.returncode != 0 and "API key" in no_key.stderr
+
+
+def test_admin_lists_and_replays_dead_letters(system: RunningSystem) -> None:
+    from pars_contracts.topics import UPSTREAM_COMPLETIONS
+    from tests.support.kafka import run_sync
+
+    async def poison() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"])
+        await producer.start()
+        try:
+            await producer.send_and_wait(f"{system.namespace}.{UPSTREAM_COMPLETIONS.name}", b"not json at all",
+                                         key=b"cli-test")
+        finally:
+            await producer.stop()
+
+    run_sync(poison())
+    listed = eventually(lambda: (r := pars(system, "admin", "dlq", "list")).returncode == 0
+                        and "unreadable" in r.stdout and r, what="the dead letter to be listed")
+    assert "intake-upstream" in listed.stdout
+    replayed = pars(system, "admin", "dlq", "replay", "--all")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "Replayed" in replayed.stdout
+    nothing = pars(system, "admin", "dlq", "replay")
+    assert nothing.returncode != 0 and "--all" in nothing.stderr

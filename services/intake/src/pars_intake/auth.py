@@ -48,7 +48,14 @@ def bearer(request: Request) -> str:
 async def provider_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
 ) -> Caller:
-    token = bearer(request) if "authorization" in request.headers else request.cookies.get("pars_key", "")
+    if "authorization" in request.headers:
+        token = bearer(request)
+    else:
+        token = request.cookies.get("pars_key", "")
+        # The portal's cookie: a data-changing request must come from the portal's own scripts, which
+        # add this header; a form or page of another site cannot (CSRF), on top of SameSite=Strict.
+        if token and request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("x-pars-portal") != "1":
+            raise HTTPException(403, "A browser request that changes data must come from the portal's pages.")
     if not token:
         bearer(request)  # raises the 401 with its message
     row = await request.app.state.rt.pool.fetchrow(

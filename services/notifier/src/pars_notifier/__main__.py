@@ -20,7 +20,8 @@ def handlers(settings: NotifierSettings) -> dict:
 
     async def queue(ctx: Context, draft: compose.Draft) -> None:
         # One e-mail per key, in the consumer's transaction: a redelivered event queues nothing.
-        fresh = await store.queue(ctx.conn, draft, compose.message_id(draft.key, settings.mail_from))
+        fresh = await store.queue(ctx.conn, draft, compose.message_id(draft.key, settings.mail_from),
+                                  ctx.envelope.correlation_id)
         ctx.after_commit.append(lambda: log.info("e-mail queued" if fresh else "e-mail already queued: nothing new",
                                                  key=draft.key, kind=draft.kind, provider_id=draft.provider_id))
 

@@ -53,7 +53,7 @@ import asyncpg
 import orjson
 from aiosmtplib.response import SMTPResponse
 
-from pars_runtime.logs import get_logger
+from pars_runtime.logs import bound_contextvars, get_logger
 from pars_runtime.service import Runtime
 
 from . import compose, metrics, store
@@ -209,7 +209,8 @@ async def send_next(pool: asyncpg.Pool, s: NotifierSettings) -> bool:
             try:
                 row = await store.due(conn, key)  # read again under the lock: it may be done by now
                 if row is not None:
-                    await attempt(conn, row, s)
+                    with bound_contextvars(correlation_id=row["correlation_id"], notification_key=key):
+                        await attempt(conn, row, s)
                     return True
             finally:
                 await store.unlock(conn, key)

@@ -19,6 +19,7 @@ from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
 from ..ops import routes as dashboard
+from ..portal import routes as portal
 from ..settings import IntakeSettings
 from ..waiters import Waiters
 from . import routes_activities, routes_admin, routes_match, routes_records, routes_uploads
@@ -105,6 +106,7 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
     app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})
     app.include_router(dashboard.api, responses=errors(400, 401, 403, 404, 422))
     app.include_router(dashboard.pages)
+    app.include_router(portal.router)
     app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
 
     def openapi() -> dict[str, Any]:

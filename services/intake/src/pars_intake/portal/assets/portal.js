@@ -1,0 +1,202 @@
+// The provider portal's small scripts: Save (Add Learners Manually), Delete, Upload with progress.
+// Data goes into the page with textContent only; the JSON API is called with the session cookie
+// and the X-PARS-Portal header (the API's guard against cross-site requests).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, url, body) {
+  const headers = {"X-PARS-Portal": "1", "Accept": "application/json"};
+  if (body && !(body instanceof FormData)) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, {method, headers, credentials: "same-origin",
+                                 body: body instanceof FormData ? body : body && JSON.stringify(body)});
+  } catch (err) {
+    return {status: 0, data: {detail: "The service could not be reached. Check your connection and try again."}};
+  }
+  if (response.status === 401) {
+    location.assign("/portal/sign-in?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+  let data = {};
+  try { data = await response.json(); } catch (err) { data = {detail: "Unexpected answer (" + response.status + ")."}; }
+  return {status: response.status, data};
+}
+
+function problemText(data) {
+  const lines = [data.detail || "The request failed."];
+  for (const p of data.problems || []) lines.push(`${p.field}: ${p.problem}`);
+  return lines;
+}
+
+function showLines(element, lines, heading) {
+  element.replaceChildren();
+  if (!lines.length) return;
+  if (heading) { const h = document.createElement("p"); h.textContent = heading; element.append(h); }
+  const list = document.createElement("ul");
+  for (const line of lines) { const li = document.createElement("li"); li.textContent = line; list.append(li); }
+  element.append(list);
+}
+
+// Re-reads this page from the server and replaces the given sections with their new version
+// (server-rendered, autoescaped HTML; DOMParser runs no scripts).
+async function refreshSections(ids) {
+  const response = await fetch(location.href, {credentials: "same-origin"});
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const id of ids) {
+    const now = $(id), next = fresh.getElementById(id);
+    if (now && next) now.replaceWith(document.adoptNode(next));
+  }
+}
+
+// --- Activity Detail: Add Learners Manually ---------------------------------------------------
+function setupAddLearners(section) {
+  const rows = $("learner-rows"), template = $("learner-row-template");
+  const status = $("save-status"), errors = $("save-errors"), save = $("save-learners");
+
+  function renumber() {
+    rows.querySelectorAll(".learner-row").forEach((row, i) => {
+      row.querySelector("[data-number]").textContent = String(i + 1);
+      row.querySelector(".remove").textContent = `Remove learner ${i + 1}`;
+    });
+  }
+  function addRow() {
+    const row = template.content.firstElementChild.cloneNode(true);
+    row.querySelector(".remove").addEventListener("click", () => {
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove(); renumber();
+      (next ? next.querySelector("input") : $("add-row")).focus();
+    });
+    rows.append(row); renumber();
+    row.querySelector("input").focus();
+  }
+  function learnerOf(row) {
+    const learner = {};
+    row.querySelectorAll("[data-field]").forEach((input) => { learner[input.dataset.field] = input.value.trim(); });
+    learner.credit_types = [...row.querySelectorAll("[data-credit-type]:checked")].map((box) => box.value);
+    return learner;
+  }
+  async function saveRows() {
+    const formRows = [...rows.querySelectorAll(".learner-row")];
+    status.textContent = ""; errors.replaceChildren();
+    if (!formRows.length) { showLines(errors, ["Add at least one learner row before saving."]); return; }
+    save.disabled = true; status.textContent = "Saving and validating with the board…";
+    const {status: code, data} = await api("POST",
+      `/v1/activities/${encodeURIComponent(section.dataset.activity)}/learners?wait=10`,
+      {board: section.dataset.board, learners: formRows.map(learnerOf)});
+    save.disabled = false; status.textContent = "";
+    if (!Array.isArray(data.rows)) { showLines(errors, problemText(data)); return; }
+    const messages = [];
+    let saved = 0, pending = 0;
+    data.rows.forEach((outcome, i) => {
+      const row = formRows[i], list = row.querySelector(".row-errors");
+      if (outcome.errors && outcome.errors.length && !outcome.status) {
+        const id = learnerOf(row).learner_id || `Learner ${i + 1}`;
+        const lines = outcome.errors.map((e) => `${id} - ${e.code}: ${e.message}`);
+        showLines(list, lines); list.hidden = false; row.classList.add("has-errors");
+        messages.push(...lines);
+      } else {
+        if (outcome.status === "Pending") pending += 1; else saved += 1;
+        row.remove();
+      }
+    });
+    renumber();
+    const parts = [];
+    if (saved) parts.push(`${saved} learner record(s) saved.`);
+    if (pending) parts.push(`${pending} still being processed: they will appear in the list shortly.`);
+    status.textContent = parts.join(" ");
+    showLines(errors, messages, messages.length ? "Errors:" : "");
+    if (saved || pending) await refreshSections(["records"]);
+    const firstError = rows.querySelector(".has-errors input");
+    if (firstError) firstError.focus();
+  }
+  $("add-row").addEventListener("click", addRow);
+  save.addEventListener("click", saveRows);
+  if (location.hash === "#add-learners") addRow();
+}
+
+// --- Record details: Delete ---------------------------------------------------------------------
+function setupDelete(button) {
+  button.addEventListener("click", async () => {
+    if (!window.confirm("Delete this learner record? It will be removed from the board's records.")) return;
+    const status = $("delete-status"), errors = $("delete-errors");
+    button.disabled = true; status.textContent = "Deleting…"; errors.replaceChildren();
+    const {data} = await api("DELETE", `/v1/learner-records/${encodeURIComponent(button.dataset.record)}?wait=10`);
+    status.textContent = "";
+    const outcome = Array.isArray(data.rows) ? data.rows[0] : null;
+    if (!outcome) { showLines(errors, problemText(data)); button.disabled = false; return; }
+    if (outcome.errors && outcome.errors.length) {
+      showLines(errors, outcome.errors.map((e) => `${e.code}: ${e.message}`), "The record was not deleted:");
+      button.disabled = false; return;
+    }
+    status.textContent = outcome.status === "Deleted" ? "The record was deleted." : "The delete is being processed.";
+    await refreshSections(["record-facts"]);
+  });
+}
+
+// --- Batch Upload ---------------------------------------------------------------------------------
+function setupUpload(form) {
+  const file = $("upload-file"), button = $("upload-button"), errors = $("upload-errors");
+  const message = $("upload-message"), bar = $("upload-bar");
+  form.querySelectorAll("input[name=format]").forEach((radio) => radio.addEventListener("change", () => {
+    file.accept = radio.value === "xml" ? ".xml" : ".txt,.tsv,.tab";
+  }));
+
+  async function follow(uploadId, fileName) {
+    button.disabled = true; bar.hidden = false;
+    for (;;) {
+      const {status, data} = await api("GET", `/v1/uploads/${encodeURIComponent(uploadId)}`);
+      if (status !== 200) { showLines(errors, problemText(data)); break; }
+      bar.value = data.progress;
+      if (data.status === "completed") {
+        message.textContent = `Your file (${data.file_name}) has completed: ${data.processed} record(s) processed, ` +
+          `${data.not_processed} record(s) not processed.` +
+          (data.not_processed ? " Download the errors from the Upload History below." : "");
+        break;
+      }
+      const row = document.querySelector(`[data-processing-upload="${CSS.escape(uploadId)}"]`);
+      if (row) row.textContent = `Processing: ${Math.round(data.progress * 100)}% done`;
+      message.textContent = `Your file (${fileName || data.file_name}) is processing: ` +
+        `${Math.round(data.progress * data.records)} of ${data.records} record(s) done. You may leave this page ` +
+        "while it's processing; we'll send you an e-mail when it is complete.";
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    button.disabled = false; bar.hidden = true;
+    await refreshSections(["history"]);
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errors.replaceChildren(); message.textContent = "";
+    if (!file.files.length) { showLines(errors, ["Choose a file to upload."]); file.focus(); return; }
+    const body = new FormData();
+    body.append("file", file.files[0]);
+    body.append("format", form.querySelector("input[name=format]:checked").value);
+    if ($("allow-duplicate").checked) body.append("allow_duplicate", "true");
+    button.disabled = true; message.textContent = "Uploading…";
+    const {status, data} = await api("POST", "/v1/uploads", body);
+    if (status !== 202) {
+      button.disabled = false; message.textContent = "";
+      const lines = problemText(data);
+      if (status === 409 && /already uploaded/.test(data.detail || "")) {
+        lines.push("To send its records again, tick \"Send this file even if it was uploaded in the last 30 days\".");
+      }
+      showLines(errors, lines); return;
+    }
+    message.textContent = data.message;
+    await refreshSections(["history"]);
+    await follow(data.upload_id, data.file_name);
+  });
+  const processing = document.querySelector("[data-processing-upload]");
+  if (processing) follow(processing.dataset.processingUpload, "");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const section = $("add-learners");
+  if (section) setupAddLearners(section);
+  const del = $("delete-record");
+  if (del) setupDelete(del);
+  const upload = $("upload-form");
+  if (upload) setupUpload(upload);
+});
