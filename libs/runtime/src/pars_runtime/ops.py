@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -14,7 +14,7 @@ from starlette.routing import Route
 Check = Callable[[], Awaitable[None]]
 
 
-def ops_routes(service: str, checks: dict[str, Check]) -> list[Route]:
+def ops_routes(service: str, checks: Mapping[str, Check]) -> list[Route]:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "service": service})
 
@@ -36,5 +36,5 @@ def ops_routes(service: str, checks: dict[str, Check]) -> list[Route]:
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
 
 
-def ops_app(service: str, checks: dict[str, Check]) -> Starlette:
+def ops_app(service: str, checks: Mapping[str, Check]) -> Starlette:
     return Starlette(routes=ops_routes(service, checks))
