@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import Response
 
 from pars_runtime.clock import CENTRAL
+from pars_runtime.logs import bind_contextvars
 
 from ..auth import Caller, provider_caller
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
@@ -110,6 +111,7 @@ async def upload(
                                          f"({earlier['file_name']}). Upload it again with allow_duplicate=true "
                                          "only if you mean to send its records twice.")
         upload_id = str(uuid.uuid4())
+        bind_contextvars(correlation_id=upload_id, provider_id=caller.provider_id)
         try:
             await conn.execute(
                 "INSERT INTO uploads (upload_id, provider_id, user_email, file_name, file_format, sha256, records, created_at) "

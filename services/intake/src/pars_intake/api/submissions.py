@@ -9,11 +9,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from pars_contracts.events import Source
+from pars_runtime.logs import bind_contextvars, get_logger
 
 from ..auth import Caller
 from ..domain.rows import RowInput
 from ..submit import submit_rows
 from .common import rows_of_submission, rt, settings, wait_for_outcomes
+
+log = get_logger(__name__)
 
 
 def row_fields(learner: Any) -> dict[str, Any]:
@@ -32,6 +35,9 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
             conn, settings(request), provider_id=caller.provider_id, source=source,
             rows=[(n, row, None) for n, row in enumerate(rows, start=1)], now=runtime.clock.now(),
             user_email=caller.email, target_record_id=target_record_id)
+    # From here on this request's log lines carry the id every event of the submission carries.
+    bind_contextvars(correlation_id=submission_id, provider_id=caller.provider_id)
+    log.info("submission accepted", source=source, rows=len(rows))
     if wait <= 0:
         return JSONResponse(status_code=202, content={
             "submission_id": submission_id,
