@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import browser  # noqa: F401 - a shared fixture
-from tests.support.system import RunningSystem
+from tests.support.system import running_system
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -56,8 +56,4 @@ def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
             "DATABASE_URL": postgres.get_connection_url(driver=None)}
 
 
-@pytest.fixture(scope="module")
-def system(stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    running = RunningSystem(stack, tmp_path_factory.mktemp("system"), BOARD_TIME_SCALE="3600").start()
-    yield running
-    running.stop()
+system = running_system("system", BOARD_TIME_SCALE="3600")

@@ -4,7 +4,6 @@ backlog, it shows both; a dead letter replayed after its cause is fixed complete
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -14,17 +13,13 @@ from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from tests.support.browser import screenshot_path
 from tests.support.kafka import publish, run_sync
-from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually
+from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def ops_system(stack, tmp_path_factory) -> Iterator[RunningSystem]:  # noqa: ANN001
-    # Board time runs a thousand times slower than real time: ABIM's records wait, a backlog.
-    running = RunningSystem(stack, tmp_path_factory.mktemp("ops"), BOARD_TIME_SCALE="0.001").start()
-    yield running
-    running.stop()
+# Board time runs a thousand times slower than real time: ABIM's records wait, a backlog.
+ops_system = running_system("ops", BOARD_TIME_SCALE="0.001")
 
 
 def activity_body(board: str, credit_type: str) -> dict:

@@ -14,20 +14,15 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.system import YEAR, RunningSystem, eventually
+from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
 BATCHES = 40 if os.environ.get("PARS_CHAOS_FULL") else 12
 PER_BATCH = 25
 
 
-@pytest.fixture(scope="module")
-def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: we kill its services
-    # Today is the last day of the year, so every day of it is a valid completion date.
-    running = RunningSystem(stack, tmp_path_factory.mktemp("kill"), BOARD_TIME_SCALE="3600",
-                            PARS_CLOCK_START=f"{YEAR}-12-31").start()
-    yield running
-    running.stop()
+# Today is the last day of the year, so every day of it is a valid completion date.
+system = running_system("kill", BOARD_TIME_SCALE="3600", PARS_CLOCK_START=f"{YEAR}-12-31")
 
 
 def rows(start: int) -> list[dict]:

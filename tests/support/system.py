@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from pars_stack.services import System
 from pars_stack.smtp import read_messages
@@ -59,6 +60,19 @@ class RunningSystem:
 
     def mails(self, predicate: Callable[[EmailMessage], bool] = lambda m: True) -> list[EmailMessage]:
         return [m for m in read_messages(self.mail_dir) if predicate(m)]
+
+
+def running_system(name: str, scope: str = "module", **settings: str) -> Any:
+    """A pytest fixture that runs a RunningSystem with these settings for its scope, e.g.
+    `slow_boards = running_system("deletes", BOARD_TIME_SCALE="0.001")`."""
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def fixture(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+        running = RunningSystem(stack, tmp_path_factory.mktemp(name), **settings).start()
+        yield running
+        running.stop()
+
+    return fixture
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30, interval: float = 0.1, what: str = "condition") -> Any:

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, 
 
 from pars_contracts.codes import ERROR_MESSAGES
 from tests.support.browser import screenshot_path
-from tests.support.system import YEAR, RunningSystem, eventually
+from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,8 @@ HOSTILE = '<script>alert("x")</script> Grand Rounds'
 AMA = "AMA PRA Category 1 Credit"
 
 
-@pytest.fixture(scope="module")
-def portal_system(stack, tmp_path_factory) -> Iterator[RunningSystem]:  # noqa: ANN001
-    # An hour of board time per second: ABIM's hourly batch decides within seconds.
-    running = RunningSystem(stack, tmp_path_factory.mktemp("portal"), BOARD_TIME_SCALE="3600").start()
-    yield running
-    running.stop()
+# An hour of board time per second: ABIM's hourly batch decides within seconds.
+portal_system = running_system("portal", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]], year: int = YEAR,

@@ -3,16 +3,6 @@ activities still take learners (reporting year 2019 closes on 03/31/2020)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.support.system import running_system
 
-import pytest
-
-from tests.support.system import RunningSystem
-
-
-@pytest.fixture(scope="package")
-def system(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:  # noqa: ANN001
-    running = RunningSystem(stack, tmp_path_factory.mktemp("uploads"), PARS_CLOCK_START="2020-01-16",
-                            BOARD_TIME_SCALE="3600").start()
-    yield running
-    running.stop()
+system = running_system("uploads", scope="package", PARS_CLOCK_START="2020-01-16", BOARD_TIME_SCALE="3600")

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from tests.support.system import RunningSystem, eventually
+from tests.support.system import RunningSystem, eventually, running_system
 
 from .support import accepted_upload, completed, error_rows, records, register_activity, row, tab_text, upload
 
@@ -22,12 +22,7 @@ YEAR = date.today().year
 GENERAL_ERROR = ["998", "General learner record processing error."]
 
 
-@pytest.fixture(scope="module")
-def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: a short timeout, the real clock
-    running = RunningSystem(stack, tmp_path_factory.mktemp("sweep"), BOARD_TIME_SCALE="3600",
-                            ROW_OUTCOME_TIMEOUT_SECONDS="5").start()
-    yield running
-    running.stop()
+system = running_system("sweep", BOARD_TIME_SCALE="3600", ROW_OUTCOME_TIMEOUT_SECONDS="5")
 
 
 def test_rows_without_outcome_get_998_and_the_upload_completes(system: RunningSystem) -> None:

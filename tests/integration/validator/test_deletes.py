@@ -4,29 +4,19 @@ the reporting year a delete is refused (706)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.support.system import YEAR, RunningSystem
+from tests.support.system import YEAR, RunningSystem, running_system
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def slow_boards(stack, tmp_path_factory) -> Iterator[RunningSystem]:  # noqa: ANN001
-    # Board time a thousand times slower than real: within-a-day records stay Submitted.
-    running = RunningSystem(stack, tmp_path_factory.mktemp("deletes"), BOARD_TIME_SCALE="0.001").start()
-    yield running
-    running.stop()
+# Board time a thousand times slower than real: within-a-day records stay Submitted.
+slow_boards = running_system("deletes", BOARD_TIME_SCALE="0.001")
 
 
-@pytest.fixture(scope="module")
-def january_2020(stack, tmp_path_factory) -> Iterator[RunningSystem]:  # noqa: ANN001
-    running = RunningSystem(stack, tmp_path_factory.mktemp("deletes2020"), PARS_CLOCK_START="2020-01-16").start()
-    yield running
-    running.stop()
+january_2020 = running_system("deletes2020", PARS_CLOCK_START="2020-01-16")
 
 
 def setup(system: RunningSystem, year: int) -> tuple[httpx.Client, str]:
