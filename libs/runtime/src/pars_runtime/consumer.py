@@ -72,6 +72,16 @@ class Subscription:
     strict_types: bool = False
 
 
+INFRASTRUCTURE_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # the server shutting down or starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
 class DeadLetter(Exception):
     """Raised by a handler for a message no retry can fix (e.g. an unknown provider): it goes
     to the dead-letter topic at once, with this reason, and can be replayed after a fix."""
@@ -203,14 +213,23 @@ class Consumer:
     async def _with_retries(self, item: tuple[ConsumerRecord, Envelope, Any]) -> None:
         record = item[0]
         attempts = self.settings.consumer_max_attempts
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        outage_wait = 0.2
+        while True:
             try:
                 await self._in_transaction([item])
                 return
             except DeadLetter as exc:
-                await self._dead_letter(record, "rejected", str(exc), attempt)
+                await self._dead_letter(record, "rejected", str(exc), attempt + 1)
                 return
+            except INFRASTRUCTURE_ERRORS as exc:
+                # The database away is no fault of the message: wait for it as long as it takes,
+                # without spending the message's attempts (its partition waits too, keeping order).
+                log.warning("database unavailable; waiting before retrying", group=self.group, error=repr(exc))
+                await asyncio.sleep(outage_wait)
+                outage_wait = min(outage_wait * 2, 5.0)
             except Exception as exc:  # noqa: BLE001
+                attempt += 1
                 if attempt == attempts:
                     log.error("message failed; dead-lettered", group=self.group, topic=record.topic,
                               offset=record.offset, error=repr(exc), exc_info=True)
