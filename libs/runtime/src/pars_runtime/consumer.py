@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import BaseModel, ValidationError
 
 from pars_contracts.envelope import Envelope
@@ -129,6 +129,10 @@ class Consumer:
             await self.consumer.commit(owned)
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("offsets not committed: the group is rebalancing", group=self.group, error=repr(exc))
+        except KafkaError as exc:
+            # The broker away: the next batch's commit covers these offsets, and a redelivery
+            # after a restart is a no-op (inbox), so nothing is lost by going on.
+            log.warning("offsets not committed: Kafka unavailable", group=self.group, error=repr(exc))
 
     async def _measure_lag(self) -> None:
         """Lag per partition: the high watermark minus this consumer's position (SPEC section 6)."""
@@ -249,8 +253,17 @@ class Consumer:
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
         ]
         topic = self.settings.topic(dead_letter_topic(self.sub.group))
-        # Awaited before the offset is committed: a dead letter is never lost either.
-        await (await self.producer.send(topic, record.value, key=record.key, headers=headers))
+        # Awaited before the offset is committed, and retried while Kafka is away: a dead
+        # letter is never lost either.
+        wait = 0.2
+        while True:
+            try:
+                await (await self.producer.send(topic, record.value, key=record.key, headers=headers))
+                break
+            except KafkaError as exc:
+                log.warning("dead letter not yet written: Kafka unavailable", group=self.group, error=repr(exc))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)
         metrics.DEAD_LETTERS.labels(self.group, self._logical(record.topic)).inc()
         log.warning("dead letter", group=self.group, topic=record.topic, offset=record.offset, reason=reason, error=error)
 
