@@ -23,8 +23,11 @@ lint: install
 bench: install
 	@$(PY) -m tests.bench.pipeline
 
+CHAOS_RECORDS ?= 10000
+
 chaos: install
-	@PARS_CHAOS_FULL=1 $(PYTEST) -q tests/fault
+	@PARS_CHAOS_FULL=1 $(PYTEST) -q -p no:cacheprovider tests/fault
+	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS)
 
 compose-config:
 	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"

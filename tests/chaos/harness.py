@@ -1,0 +1,640 @@
+"""The chaos harness (`make chaos`; a short run is tests/chaos/test_chaos_short.py).
+
+Puts a load of learner records through every path at once: web-service JSON, tab-delimited
+uploads (several providers uploading in parallel, each one file at a time) and the upstream Kafka
+topic, for direct boards (ABO, NC) and a within-a-day board (ABIM, deciding within seconds), with
+invalid rows, refused rows and board rejections mixed in. Meanwhile it kills every service with
+SIGKILL and restarts it (several rounds), restarts Kafka and PostgreSQL, and takes SMTP away for a
+while. Then it waits for quiescence and compares what went in with every record's final status and
+every e-mail sent:
+
+    python -m tests.chaos.harness 10000      # its own stack in a temporary directory
+
+Every input row has a known expected outcome; "lost" is an input with no record or no outcome
+where one was expected, "duplicated" one with more than one (intake's records, the Learner Search,
+the validator's ledger, the gateway's schedule), "statuses wrong" one whose outcome or final status
+differs. E-mails: one upload summary per upload, one rejection summary per board batch with
+rejections (the batches read from the gateway's topic), counted by `X-PARS-Notification`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from pars_contracts import topics
+from pars_contracts.envelope import wrap
+from pars_contracts.events import UpstreamCompletion
+from pars_runtime.messages import decode
+from tests.support.kafka import publish
+from tests.support.system import YEAR, RunningSystem
+
+SERVICES = ("intake", "validator", "board-gateway", "notifier")
+LEARNERS = 400  # registry entries per board; a board's k-th row is learner k % 400 on day k // 400
+BOARDS = ("ABO", "ABIM", "NC")
+CREDIT_TYPE = {"ABO": "ABO MOC Part II", "ABIM": "ABIM Medical Knowledge", "NC": "AMA PRA Category 1 Credit"}
+DOB = {"ABO": "06/15", "ABIM": "01/01", "NC": "09/09"}
+PROVIDERS = 4
+CHUNK = 50  # web-service records per request, upstream events per publish
+
+
+def learner_id(board: str, n: int) -> str:
+    return {"ABO": f"C{n:05d}", "ABIM": f"8{n:06d}", "NC": f"NC{n:05d}"}[board]
+
+
+# -- the load -------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    index: int
+    path: str  # service, upload, upstream
+    provider: int
+    board: str
+    kind: str  # valid, invalid (675), refused (661 from a direct board), rejected (664 from ABIM)
+    learner: str
+    dob: str
+    day: date
+    credits: str
+    credit_id: str | None  # given on the service and upstream paths; derived for uploads
+    upload_file: str | None = None
+    row_number: int | None = None
+
+    def expected(self) -> tuple[str, str | None, set[int]]:
+        """(first outcome, final status or None when not stored, error codes)."""
+        if self.kind == "invalid":
+            return "Invalid", None, {675}
+        if self.kind == "refused":
+            return "Refused", None, {661}
+        if self.kind == "rejected":
+            return "Submitted", "Rejected", {664}
+        return ("Submitted" if self.board == "ABIM" else "Accepted"), "Accepted", set()
+
+
+def make_rows(size: int, tag: str) -> list[Row]:
+    per_board: Counter[str] = Counter()
+    rows = []
+    for i in range(size):
+        board = BOARDS[i % 3]
+        k = per_board[board]
+        per_board[board] += 1
+        kind = {3: "invalid", 7: "rejected" if board == "ABIM" else "refused"}.get(i % 10, "valid")
+        path = ("service", "upload", "upstream")[(i // 3) % 3]
+        rows.append(Row(
+            index=i, path=path, provider=(i // 9) % PROVIDERS, board=board, kind=kind,
+            learner=f"X{k:06d}" if kind == "refused" else learner_id(board, k % LEARNERS),
+            dob="02/02" if kind == "rejected" else DOB[board], day=date(YEAR, 1, 1) + timedelta(days=k // LEARNERS),
+            credits="0.3" if kind == "invalid" else "0.25",
+            credit_id=None if path == "upload" else f"ccid:chaos.example:{tag}:{i}"))
+    return rows
+
+
+def fields(row: Row, activity: str) -> dict[str, Any]:
+    return {"activity_id": activity, "board": row.board, "action": "Add", "learner_id": row.learner,
+            "first_name": "Chaos", "last_name": f"Learner{row.learner}", "date_of_birth": row.dob,
+            "completion_date": row.day.strftime("%m/%d/%Y"), "credits": row.credits,
+            "credit_types": [CREDIT_TYPE[row.board]], "credit_id": row.credit_id}
+
+
+def tab_line(row: Row, activity: str) -> str:
+    f = fields(row, activity)
+    return "\t".join(["Learner Template B", row.board, activity, "", f["learner_id"], f["first_name"],
+                      f["last_name"], f["date_of_birth"], f["completion_date"], "Add", f["credits"],
+                      CREDIT_TYPE[row.board]])
+
+
+# -- the system under test ----------------------------------------------------------------------
+
+@dataclass
+class Provider:
+    provider_id: str
+    api_key: str
+    activity: str
+    mailbox: str
+
+
+@dataclass
+class Run:
+    system: RunningSystem
+    rows: list[Row]
+    providers: list[Provider] = field(default_factory=list)
+    uploads: dict[str, str] = field(default_factory=dict)  # file name -> upload id
+    files: int = 0  # upload files to send
+    patience: float = 300  # how long an upload may take to complete before the next one is sent
+    faults: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)  # services that exited without being killed
+    errors: list[BaseException] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        async def go() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(self.system.env["DATABASE_URL"])
+            try:
+                return await conn.fetch(query.replace("{ns}", self.system.namespace), *args)
+            finally:
+                await conn.close()
+        return asyncio.run(go())
+
+    def client(self, p: Provider) -> httpx.Client:
+        return httpx.Client(base_url=self.system.url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
+
+
+def setup(system: RunningSystem, rows: list[Row]) -> Run:
+    run = Run(system, rows)
+    with system.admin() as admin:
+        for board in BOARDS:
+            admin.post(f"/v1/admin/boards/{board}/physicians", json={"physicians": [
+                {"learner_id": learner_id(board, n), "id_type": "LICENSE" if board == "NC" else board,
+                 "first_name": "Chaos", "last_name": f"Learner{learner_id(board, n)}", "date_of_birth": DOB[board]}
+                for n in range(LEARNERS)]}).raise_for_status()
+    for n in range(PROVIDERS):
+        mailbox = f"chaos-{uuid.uuid4().hex[:10]}@example.org"
+        p = system.new_provider(f"Chaos Provider {n}", notification_emails=[mailbox])
+        provider = Provider(p["provider_id"], p["api_key"], "", mailbox)
+        with run.client(provider) as client:
+            response = client.post("/v1/activities", json={
+                "title": f"Chaos {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+                "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                    {"board": b, "credit_types": [CREDIT_TYPE[b]], "max_points": 10000} for b in BOARDS]})
+            response.raise_for_status()
+            provider.activity = response.json()["activity_id"]
+        run.providers.append(provider)
+    wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_board_gateway.physicians WHERE last_name_key LIKE "
+                             "'%chaos%' OR data->>'first_name' = 'Chaos'")[0]["n"] >= 3 * LEARNERS, 60,
+             "the load's learners in the boards' registries")
+    # The validator must know the activities before the first record (else 713/…, not a fault).
+    wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_validator.activities WHERE activity_id = ANY($1)",
+                             [p.activity for p in run.providers])[0]["n"] == PROVIDERS, 60, "the activities")
+    return run
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if result := check():
+                return result
+        time.sleep(0.5)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def retrying(what: Callable[[], Any], timeout: float = 180) -> Any:
+    """Calls `what` until it does not raise (the system is restarting under us)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return what()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def paced(items: list[Any], duration: float, started: float) -> Any:
+    """Yields the items spread evenly over `duration` seconds from `started`."""
+    for n, item in enumerate(items):
+        time.sleep(max(0.0, started + duration * n / max(len(items), 1) - time.monotonic()))
+        yield item
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+# -- the senders --------------------------------------------------------------------------------
+
+def send_service(run: Run, duration: float, started: float) -> None:
+    batches = [(p, c) for n, p in enumerate(run.providers)
+               for c in chunks([r for r in run.rows if r.path == "service" and r.provider == n], CHUNK)]
+    batches.sort(key=lambda b: b[1][0].index)
+    for provider, batch in paced(batches, duration, started):
+        body = {"records": [fields(r, provider.activity) for r in batch]}
+        credit_ids = [r.credit_id for r in batch]
+        while True:
+            try:
+                with run.client(provider) as client:
+                    response = client.post("/v1/learner-records", json=body)
+                if response.status_code == 202:
+                    break
+                assert response.status_code >= 500, response.text  # anything else is the harness's mistake
+            except httpx.TransportError:
+                pass
+            # The request failed: it may or may not have been stored. A client looks before it resends.
+            stored = retrying(lambda p=provider.provider_id, c=credit_ids: run.sql(
+                "SELECT count(*) AS n FROM {ns}_intake.records WHERE provider_id = $1 AND source = 'service' "
+                "AND credit_id = ANY($2)", p, c)[0]["n"])
+            if stored:
+                break
+            time.sleep(0.5)
+
+
+def send_upstream(run: Run, duration: float, started: float) -> None:
+    bootstrap = run.system.env["KAFKA_BOOTSTRAP_SERVERS"]
+    topic = run.system.env["PARS_NAMESPACE"] + "." + topics.UPSTREAM_COMPLETIONS.name
+    items = []
+    for r in run.rows:
+        if r.path != "upstream":
+            continue
+        p = run.providers[r.provider]
+        completion = UpstreamCompletion(provider_id=p.provider_id, **fields(r, p.activity))
+        items.append((p.provider_id, wrap(completion, producer="chaos-lms", correlation_id=f"chaos:{r.index}",
+                                          provider_id=p.provider_id)))
+    for batch in paced(chunks(items, CHUNK), duration, started):
+        # A retry resends the same message ids: the inbox makes a second delivery a no-op.
+        retrying(lambda b=batch: asyncio.run(asyncio.wait_for(publish(bootstrap, topic, b), 30)))
+
+
+def find_upload(client: httpx.Client, file_name: str) -> str | None:
+    response = client.get("/v1/uploads")
+    response.raise_for_status()
+    return next((u["upload_id"] for u in response.json()["uploads"] if u["file_name"] == file_name), None)
+
+
+def send_uploads(run: Run, n: int, duration: float, started: float) -> None:
+    """One provider's uploads, one at a time: each file waits for the one before to complete."""
+    provider = run.providers[n]
+    mine = [r for r in run.rows if r.path == "upload" and r.provider == n]
+    files = chunks(mine, min(2500, max(1, math.ceil(len(mine) / 2))))
+    with run.lock:
+        run.files += len(files)
+    with run.client(provider) as client:
+        for number, batch in enumerate(paced(files, duration * 0.6, started)):
+            name = f"chaos-{provider.provider_id}-{number}.txt"
+            for row_number, r in enumerate(batch, start=1):
+                r.upload_file, r.row_number = name, row_number
+            data = ("\r\n".join(tab_line(r, provider.activity) for r in batch) + "\r\n").encode()
+            while True:
+                try:
+                    response = client.post("/v1/uploads", files={"file": (name, data)})
+                    if response.status_code == 202:
+                        upload_id = response.json()["upload_id"]
+                        break
+                    assert response.status_code in (409,) or response.status_code >= 500, response.text
+                except httpx.TransportError:
+                    pass
+                # Failed, or refused as a duplicate / while processing: an earlier try may have been stored.
+                upload_id = retrying(lambda n=name: find_upload(client, n))
+                if upload_id:
+                    break
+                time.sleep(0.5)
+            with run.lock:
+                run.uploads[name] = upload_id
+            deadline = time.monotonic() + run.patience  # a stuck upload shows in the figures
+            while time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    if client.get(f"/v1/uploads/{upload_id}").json()["status"] == "completed":
+                        break
+                time.sleep(0.5)
+
+
+# -- the faults ---------------------------------------------------------------------------------
+
+def kill(name: str) -> Callable[[Run], None]:
+    def fault(run: Run) -> None:
+        service = run.system.system[name]
+        service.kill()
+        service.start()
+    fault.__name__ = f"SIGKILL {name}"
+    return fault
+
+
+def sigterm(name: str, limit: float = 20) -> Callable[[Run], None]:
+    """Graceful stop (`stop()` sends SIGTERM, SIGKILL after 20 s): the service must exit with 0
+    within `limit` seconds; then it is started again."""
+    def fault(run: Run) -> None:
+        service = run.system.system[name]
+        proc = service._proc
+        assert proc is not None
+        t0 = time.monotonic()
+        service.stop()
+        took, code = time.monotonic() - t0, proc.returncode
+        service.start()
+        run.faults.append(f"{name} exited with {code} after {took:.1f}s")
+        if code != 0 or took > limit:
+            raise AssertionError(f"{name} did not stop cleanly on SIGTERM: exit code {code} after {took:.1f}s")
+    fault.__name__ = f"SIGTERM {name}"
+    return fault
+
+
+def restart_kafka(run: Run) -> None:
+    run.system.stack.kafka.restart()
+
+
+def restart_postgres(run: Run) -> None:
+    run.system.stack.postgres.restart()
+
+
+def postgres_down(seconds: float) -> Callable[[Run], None]:
+    """An outage longer than a quick restart (a failover, a slow checkpoint)."""
+    def fault(run: Run) -> None:
+        run.system.stack.postgres.stop()
+        try:
+            time.sleep(seconds)
+        finally:
+            run.system.stack.postgres.start()
+    fault.__name__ = f"PostgreSQL down {seconds:.0f}s"
+    return fault
+
+
+def smtp_down(seconds: float) -> Callable[[Run], None]:
+    def fault(run: Run) -> None:
+        run.system.stack.smtp.stop()
+        try:
+            time.sleep(seconds)
+        finally:
+            run.system.stack.smtp.start()
+    fault.__name__ = f"SMTP down {seconds:.0f}s"
+    return fault
+
+
+def chaos_faults(rounds: int, smtp_seconds: float, postgres_seconds: float = 0) -> list[Callable[[Run], None]]:
+    faults = []
+    for n in range(rounds):
+        faults += [kill(s) for s in SERVICES]
+        faults += [restart_kafka, restart_postgres] if n == 0 else [restart_postgres, restart_kafka]
+    faults.insert(4, smtp_down(smtp_seconds))
+    if postgres_seconds:
+        faults.append(postgres_down(postgres_seconds))
+    return faults
+
+
+def supervise(run: Run) -> None:
+    """What a process supervisor does: a service that exited on its own is noted and started."""
+    for name in SERVICES:
+        service = run.system.system[name]
+        if not service.running:
+            run.crashes.append(name)
+            with contextlib.suppress(Exception):
+                service.start()
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def load_with_faults(run: Run, faults: list[Callable[[Run], None]], duration: float) -> None:
+    started = time.monotonic() + 1
+    senders = [threading.Thread(target=guard(run, send_service), args=(run, duration, started)),
+               threading.Thread(target=guard(run, send_upstream), args=(run, duration, started))]
+    senders += [threading.Thread(target=guard(run, send_uploads), args=(run, n, duration, started))
+                for n in range(PROVIDERS)]
+    for t in senders:
+        t.start()
+    for n, fault in enumerate(faults):
+        time.sleep(max(0.0, started + duration * (n + 0.5) / len(faults) - time.monotonic()))
+        t0 = time.monotonic()
+        try:
+            fault(run)
+        except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+            run.errors.append(exc)
+        run.faults.append(f"{fault.__name__} ({time.monotonic() - t0:.1f}s)")
+        supervise(run)
+    while any(t.is_alive() for t in senders):
+        supervise(run)
+        time.sleep(1)
+
+
+def guard(run: Run, target: Callable[..., None]) -> Callable[..., None]:
+    def wrapped(*args: Any) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:  # noqa: BLE001
+            run.errors.append(exc)
+    return wrapped
+
+
+def pending(run: Run) -> dict[str, int]:
+    """What is still in flight; all zero at quiescence."""
+    ids = [p.provider_id for p in run.providers]
+    expected = {"service": 0, "upstream": 0}
+    for r in run.rows:
+        if r.path in expected:
+            expected[r.path] += 1
+    counts = run.sql("SELECT source, count(*) FILTER (WHERE outcome IS NOT NULL) AS decided, "
+                     "count(*) FILTER (WHERE status = 'Submitted') AS waiting FROM {ns}_intake.records "
+                     "WHERE provider_id = ANY($1) GROUP BY source", ids)
+    by_source = {c["source"]: c for c in counts}
+    uploads = run.sql("SELECT count(*) FILTER (WHERE status <> 'completed') AS n FROM {ns}_intake.uploads "
+                      "WHERE provider_id = ANY($1)", ids)[0]["n"]
+    emails = httpx.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10).json()["pending"]
+    return {
+        "service rows without outcome": expected["service"] - (by_source.get("service") or {"decided": 0})["decided"],
+        "upstream rows without outcome": expected["upstream"] - (by_source.get("stream") or {"decided": 0})["decided"],
+        "uploads not completed": uploads + run.files - len(run.uploads),
+        "records Submitted": sum(c["waiting"] for c in counts),
+        "e-mails pending": emails,
+    }
+
+
+def quiesce(run: Run, timeout: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    last: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        supervise(run)
+        with contextlib.suppress(Exception):
+            last = pending(run)
+            if not any(last.values()):
+                time.sleep(2)  # a settle period: nothing late may arrive after "done"
+                last = pending(run)
+                if not any(last.values()):
+                    return last
+        time.sleep(1)
+    return last
+
+
+def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every message on the topic, from the beginning to its end as it is now."""
+    async def go() -> list[Any]:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                    enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        seen: list[Any] = []
+        try:
+            ends: dict[Any, int] = {}
+            for _ in range(600):
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    seen.extend(decode(r.value) for r in records)
+                if consumer.assignment() and not ends:
+                    ends = await consumer.end_offsets(list(consumer.assignment()))
+                if ends and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                    return seen
+            raise TimeoutError(f"could not read {topic} to its end")
+        finally:
+            await consumer.stop()
+    return asyncio.run(go())
+
+
+def figures(run: Run) -> dict[str, Any]:
+    ids = [p.provider_id for p in run.providers]
+    records = run.sql("SELECT record_id, provider_id, source, upload_id, row_number, credit_id, outcome, status, "
+                      "errors::text AS errors FROM {ns}_intake.records WHERE provider_id = ANY($1)", ids)
+    by_key: dict[tuple, list[Any]] = defaultdict(list)
+    for rec in records:
+        if rec["source"] == "upload":
+            by_key[("upload", rec["upload_id"], rec["row_number"])].append(rec)
+        else:
+            by_key[(rec["source"], rec["provider_id"], rec["credit_id"])].append(rec)
+    ledger = Counter((r["provider_id"], r["credit_id"]) for r in run.sql(
+        "SELECT provider_id, credit_id FROM {ns}_validator.ledger WHERE provider_id = ANY($1)", ids))
+    scheduled = Counter((r["provider_id"], r["credit_id"]) for r in run.sql(
+        "SELECT provider_id, record->>'credit_id' AS credit_id FROM {ns}_board_gateway.board_records "
+        "WHERE provider_id = ANY($1)", ids))
+    search: dict[tuple, list[str]] = defaultdict(list)
+    for p in run.providers:
+        with run.client(p) as client:
+            page = 1
+            while True:
+                found = client.get("/v1/learner-records", params={
+                    "submitted_from": "2000-01-01", "submitted_to": "2100-12-31", "page_size": 1000,
+                    "page": page}).raise_for_status().json()
+                for item in found["records"]:
+                    search[(p.provider_id, item["credit_id"])].append(item["status"])
+                if page * 1000 >= found["total"]:
+                    break
+                page += 1
+
+    lost, duplicated, wrong = set(), set(), set()
+    for r in run.rows:
+        provider_id = run.providers[r.provider].provider_id
+        if r.path == "upload":
+            key: tuple = ("upload", run.uploads.get(r.upload_file or ""), r.row_number)
+        else:
+            key = ({"service": "service", "upstream": "stream"}[r.path], provider_id, r.credit_id)
+        found = by_key.get(key, [])
+        first, final, codes = r.expected()
+        if not found or found[0]["outcome"] is None:
+            lost.add(r.index)
+            continue
+        if len(found) > 1:
+            duplicated.add(r.index)
+        rec = found[0]
+        got_codes = {e["code"] for e in json.loads(rec["errors"])}
+        if rec["outcome"] != first or rec["status"] != final or got_codes != codes:
+            wrong.add(r.index)
+        credit = (provider_id, rec["credit_id"])
+        in_search, in_ledger, in_schedule = search.get(credit, []), ledger[credit], scheduled[credit]
+        if final is None:
+            if in_search or in_ledger or in_schedule:
+                wrong.add(r.index)
+            continue
+        if not in_search or not in_ledger or (r.board == "ABIM" and not in_schedule):
+            lost.add(r.index)
+        if len(in_search) > 1 or in_ledger > 1 or in_schedule > 1:
+            duplicated.add(r.index)
+        if in_search and in_search[0] != final:
+            wrong.add(r.index)
+
+    # E-mails: one upload summary per upload, one rejection summary per batch with rejections.
+    batches = read_topic(run.system.env["KAFKA_BOOTSTRAP_SERVERS"],
+                         f"{run.system.namespace}.{topics.BOARD_BATCHES.name}")
+    expected = {f"upload:{u}" for u in run.uploads.values()}
+    expected |= {f"rejections:{b.payload['batch_id']}:{b.payload['provider_id']}" for b in batches
+                 if b.payload["provider_id"] in ids and b.payload["rejected"]}
+    ours = tuple(f":{i}" for i in ids)
+    sent = Counter(str(m["X-PARS-Notification"]) for m in run.system.mails())
+    sent = Counter({k: n for k, n in sent.items() if k in expected or k.endswith(ours)})
+    # Every board rejection is in exactly one batch (a record missing there has no e-mail).
+    rejected_in_batches = Counter(x["record_id"] for b in {b.payload["batch_id"]: b for b in batches}.values()
+                                  if b.payload["provider_id"] in ids for x in b.payload["rejected"])
+    rejected_records = {rec["record_id"] for rec in records if rec["status"] == "Rejected"}
+    return {
+        "records in": len(run.rows),
+        "records lost": len(lost),
+        "records duplicated": len(duplicated),
+        "statuses wrong": len(wrong),
+        "e-mails lost": sum(1 for k in expected if not sent[k]) + len(rejected_records - set(rejected_in_batches)),
+        "e-mails duplicated": sum(n - 1 for n in sent.values() if n > 1) + sum(1 for k in sent if k not in expected)
+        + sum(n - 1 for n in rejected_in_batches.values() if n > 1),
+        "_e-mails expected": len(expected),
+        "_lost examples": sorted(lost)[:10],
+        "_wrong examples": [(i, run.rows[i].path, run.rows[i].board, run.rows[i].kind) for i in sorted(wrong)[:5]],
+        "_duplicated examples": sorted(duplicated)[:10],
+    }
+
+
+def dead_letters(run: Run) -> Counter[str]:
+    """Dead letters by group, reason and error (the error's first 120 characters)."""
+    with run.system.admin() as admin:
+        letters = admin.get("/v1/admin/dead-letters").json()["dead_letters"]
+    return Counter(f"{d['group'].split('.')[-1]}/{d['reason']}: {d['error'][:120]}" for d in letters)
+
+
+def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
+    lines = ["", "PARS chaos run", f"{'figure':22} {'count':>7}"]
+    lines += [f"{k:22} {v:>7}" for k, v in result.items() if not k.startswith("_")]
+    lines += ["", f"inputs by path: {dict(Counter(r.path for r in run.rows))}; "
+                  f"by kind: {dict(Counter(r.kind for r in run.rows))}; uploads: {len(run.uploads)}; "
+                  f"e-mails expected: {result['_e-mails expected']}",
+              f"faults: {', '.join(run.faults)}",
+              f"services that exited on their own (restarted): {run.crashes or 'none'}",
+              f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]
+    with contextlib.suppress(Exception):
+        lines.append(f"dead letters: {dict(dead_letters(run)) or 'none'}")
+    for name in ("_lost examples", "_duplicated examples", "_wrong examples"):
+        if result[name]:
+            lines.append(f"{name[1:]}: {result[name]}")
+    if run.errors:
+        lines.append(f"harness errors: {[repr(e)[:300] for e in run.errors]}")
+    return "\n".join(lines)
+
+
+ZERO = ("records lost", "records duplicated", "statuses wrong", "e-mails lost", "e-mails duplicated")
+
+
+def chaos(system: RunningSystem, size: int, faults: list[Callable[[Run], None]], duration: float,
+          settle_timeout: float) -> tuple[bool, str]:
+    """The whole run on a started system; (all figures zero, the printed table)."""
+    run = setup(system, make_rows(size, uuid.uuid4().hex[:8]))
+    run.patience = settle_timeout
+    load_with_faults(run, faults, duration)
+    settled = quiesce(run, settle_timeout)
+    result = figures(run)
+    ok = all(result[k] == 0 for k in ZERO) and not run.errors and not any(settled.values())
+    return ok, table(result, run, settled)
+
+
+def settings() -> dict[str, str]:
+    """The system's settings for a chaos run: ABIM decides hourly, an hour a second; today is the
+    last day of the year, so every completion date of the year is valid."""
+    return {"BOARD_TIME_SCALE": "3600", "PARS_CLOCK_START": f"{YEAR}-12-31", "LOG_LEVEL": "WARNING"}
+
+
+def main() -> None:
+    from pars_stack.stack import Stack
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    rounds = 3 if size >= 5000 else 1
+    with tempfile.TemporaryDirectory(prefix="pars-chaos-") as tmp:
+        stack = Stack(Path(tmp) / "stack", environ={})
+        stack.start()
+        system = RunningSystem(stack, Path(tmp), **settings())
+        try:
+            system.start()
+            # PARS_CHAOS_PG_OUTAGE=0 leaves out the PostgreSQL outage (longer than a restart).
+            faults = chaos_faults(rounds, smtp_seconds=20,
+                                  postgres_seconds=float(os.environ.get("PARS_CHAOS_PG_OUTAGE", 6)))
+            ok, report = chaos(system, size, faults, duration=max(60, size / 40),
+                               settle_timeout=float(os.environ.get("PARS_CHAOS_SETTLE", 900)))
+        finally:
+            system.stop()
+            stack.stop()
+    print(report, flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
