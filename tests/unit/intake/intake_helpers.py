@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("PARS_SHARED_DIR", REPO.parent / "shared"))
 MEDBIQ = SHARED / "reference" / "medbiquitous"
@@ -27,8 +25,8 @@ def activity_report_schema():
     """The Activity Report v1 schema, loaded once, without network."""
     global _schema
     if _schema is None:
-        if not XSD.exists():
-            pytest.skip(f"MedBiquitous schemas not found at {MEDBIQ}")
+        # ../shared is beside the repository wherever the suite runs: a missing schema fails.
+        assert XSD.exists(), f"MedBiquitous schemas not found at {MEDBIQ} (set PARS_SHARED_DIR)"
         from lxml import etree
 
         parser = etree.XMLParser(no_network=True, resolve_entities=False)
