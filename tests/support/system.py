@@ -51,12 +51,14 @@ class RunningSystem:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
 
     def new_provider(self, name: str = "Western Regional Medical Center", **extra: Any) -> dict:
-        body = {"name": name, "user_email": f"staff-{uuid.uuid4().hex[:6]}@example.org",
-                "notification_emails": ["cme-office@example.org"], **extra}
+        # Addresses of its own: the mail catcher is shared by every system of the test session.
+        tag = uuid.uuid4().hex[:8]
+        body = {"name": name, "user_email": f"staff-{tag}@example.org",
+                "notification_emails": [f"cme-office-{tag}@example.org"], **extra}
         with self.admin() as admin:
             response = admin.post("/v1/admin/providers", json=body)
         assert response.status_code == 201, response.text
-        return response.json()
+        return {**response.json(), "notification_emails": body["notification_emails"]}
 
     def mails(self, predicate: Callable[[EmailMessage], bool] = lambda m: True) -> list[EmailMessage]:
         return [m for m in read_messages(self.mail_dir) if predicate(m)]
