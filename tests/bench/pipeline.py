@@ -8,6 +8,7 @@ Measured (figures printed, never asserted):
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from pars_stack.stack import Stack
+from tests.bench.stream import HOPS, floor_rate, stream_rate
 from tests.support.system import YEAR, RunningSystem
 
 
@@ -92,6 +94,15 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                 durations.append(time.perf_counter() - started)
             results.append((f"upload, {rows} tab-delimited rows (s)",
                             f"median {statistics.median(durations):.2f} / worst {max(durations):.2f}", "<= 2 (2,500 rows)"))
+
+            messages = max(200, int(5000 * scale))
+            bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+            pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activity, YEAR,
+                                               messages, LEARNERS))
+            bare = asyncio.run(floor_rate(bootstrap, messages))
+            results.append((f"stream, {messages} upstream completions (records/s)", f"{pipeline:.0f}", ">= 5,000"))
+            results.append((f"floor, {messages} messages through {HOPS} bare hops (msg/s)", f"{bare:.0f}",
+                            f"pipeline = {pipeline / bare:.1%} of floor"))
         finally:
             system.stop()
             stack.stop()

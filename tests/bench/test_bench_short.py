@@ -18,3 +18,5 @@ def test_bench_runs_and_prints_its_table() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latency, one web-service record (ms)" in result.stdout
     assert "upload, 125 tab-delimited rows (s)" in result.stdout
+    assert "stream, 250 upstream completions (records/s)" in result.stdout
+    assert "floor, 250 messages through 4 bare hops (msg/s)" in result.stdout
