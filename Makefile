@@ -18,7 +18,7 @@ test-unit: install
 
 lint: install
 	@.venv/bin/ruff check libs services deploy tools tests
-	@.venv/bin/mypy libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src
+	@.venv/bin/mypy --no-incremental libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src
 
 bench: install
 	@$(PY) -m tests.bench.pipeline

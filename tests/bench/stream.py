@@ -1,68 +1,130 @@
-"""The stream path and its raw Kafka floor, for `make bench`.
+"""The stream path and its raw Kafka floor, for `make bench`, driven the same way.
 
-- stream: upstream completions published as fast as one producer can, until every one has its
-  first outcome on the outcomes topic (intake -> validator -> board-gateway -> intake);
-- floor: the same number of messages through the same four hops by bare aiokafka consumers and
-  producers doing no work, on the same broker, in the same run."""
+- stream: upstream completions published on the inbound topic, each until its first outcome on
+  the outcomes topic (intake -> validator -> board-gateway -> intake);
+- floor: messages of the same size through the same four hops by bare aiokafka consumers and
+  producers doing no work, on the same broker, in the same run.
+
+Both are driven in a closed loop: the publisher keeps at most `window` messages in flight
+(published, not yet out at the far end), so the backlog cannot grow without bound, and the rate
+measured over `seconds` after a warm-up is the highest rate the path sustains with a stable
+backlog (an open loop faster than that would only grow the backlog)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from pars_contracts.envelope import wrap
-from pars_contracts.events import UpstreamCompletion
-from pars_runtime.messages import encode
-
 HOPS = 4  # upstream -> submitted -> validated -> decisions -> outcomes
+PER_ACTIVITY = 3000  # bench learners in the ABO registry: each (activity, learner) completes once
 
 
-async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activity: str, year: int, count: int,
-                      learners: int) -> float:
-    inbound, outcomes = f"{namespace}.pars.upstream.completions.v1", f"{namespace}.pars.upstream.outcomes.v1"
+@dataclass
+class Sustained:
+    rate: float  # messages out at the far end per second, over the measured window
+    published: int
+    completed: int
+    backlog_low: int  # in flight (published, not yet out), sampled each second of the window
+    backlog_high: int
+
+    def figure(self) -> str:
+        return f"{self.rate:,.0f} (backlog {self.backlog_low:,}-{self.backlog_high:,})"
+
+
+async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[[int], tuple[bytes, bytes]],
+                      far_end: AIOKafkaConsumer, seconds: float, warmup: float, window: int,
+                      limit: int | None = None) -> Sustained:
+    """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight."""
+    published = completed = 0
+    finished = asyncio.Event()
+
+    async def publish() -> None:
+        nonlocal published
+        while not finished.is_set() and (limit is None or published < limit):
+            room = min(window - (published - completed), 200, (limit or published + 200) - published)
+            if room <= 0:
+                await asyncio.sleep(0.002)
+                continue
+            for _ in range(room):
+                key, value = message(published)
+                await producer.send(topic, value, key=key)
+                published += 1
+            await asyncio.sleep(0)  # lets the far end's reader run
+
+    async def read() -> None:
+        nonlocal completed
+        while not finished.is_set():
+            batches = await far_end.getmany(timeout_ms=100)
+            completed += sum(len(rs) for rs in batches.values())
+
+    tasks = [asyncio.create_task(publish()), asyncio.create_task(read())]
+    try:
+        await asyncio.sleep(warmup)
+        start, start_count, backlog = time.perf_counter(), completed, []
+        while time.perf_counter() - start < seconds:
+            await asyncio.sleep(min(1.0, seconds))
+            backlog.append(published - completed)
+            if tasks[0].done() and tasks[0].exception():
+                raise tasks[0].exception()  # type: ignore[misc]
+        elapsed, done = time.perf_counter() - start, completed - start_count
+    finally:
+        finished.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return Sustained(done / elapsed, published, completed, min(backlog), max(backlog))
+
+
+def completion_messages(namespace: str, provider_id: str, activities: list[str], year: int,
+                        ) -> tuple[str, Callable[[int], tuple[bytes, bytes]]]:
+    """The inbound topic and message(i): an upstream completion, one in ten invalid (credits not
+    in .25 steps, 675), the rest for learners in the ABO registry (each pair of activity and
+    learner once). Built with orjson from a template: the publisher must not be the bottleneck."""
     run = uuid.uuid4().hex[:8]
-    envelopes = [wrap(UpstreamCompletion(
-        provider_id=provider_id, activity_id=activity, board="ABO", action="Add", first_name="Bench",
-        last_name=f"Learner{i % learners}", learner_id=f"B{i % learners:05d}", date_of_birth="06/15",
-        completion_date=f"03/{1 + (i // learners) % 28:02d}/{year}", credits="0.25", credit_types=["ABO MOC Part II"],
-        credit_id=f"ccid:bench.example:{run}-{i}"), producer="bench", correlation_id=run, provider_id=provider_id)
-        for i in range(count)]
-    wanted = {e.message_id for e in envelopes}
-    consumer = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest")
-    await consumer.start()
-    await consumer.seek_to_end()
+    capacity = len(activities) * PER_ACTIVITY
+
+    def message(i: int) -> tuple[bytes, bytes]:
+        if i >= capacity:
+            raise RuntimeError(f"the stream bench prepared activities for {capacity:,} completions only")
+        learner = i % PER_ACTIVITY
+        payload = {"provider_id": provider_id, "activity_id": activities[i // PER_ACTIVITY], "board": "ABO",
+                   "action": "Add", "first_name": "Bench", "last_name": f"Learner{learner}",
+                   "learner_id": f"B{learner:05d}", "date_of_birth": "06/15", "completion_date": f"03/02/{year}",
+                   "credits": "0.3" if i % 10 == 0 else "0.25", "credit_types": ["ABO MOC Part II"],
+                   "credit_id": f"ccid:bench.example:{run}-{i}"}
+        envelope = {"message_id": str(uuid.uuid4()), "type": "UpstreamCompletion", "schema_version": 1,
+                    "occurred_at": datetime.now(UTC).isoformat(), "producer": "bench", "correlation_id": run,
+                    "provider_id": provider_id, "payload": payload}
+        return provider_id.encode(), orjson.dumps(envelope)
+
+    return f"{namespace}.pars.upstream.completions.v1", message
+
+
+async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activities: list[str], year: int,
+                      seconds: float, warmup: float, window: int) -> Sustained:
+    inbound, message = completion_messages(namespace, provider_id, activities, year)
+    outcomes = f"{namespace}.pars.upstream.outcomes.v1"
+    far_end = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest")
+    await far_end.start()
+    await far_end.seek_to_end()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
     try:
-        started = time.perf_counter()
-        for e in envelopes:
-            await producer.send(inbound, encode(e), key=provider_id.encode())
-        await producer.flush()
-        while wanted:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for r in records:
-                    wanted.discard(_source_id(r.value))
-            if time.perf_counter() - started > 600:
-                raise TimeoutError(f"{len(wanted)} completions without an outcome after 10 minutes")
-        return count / (time.perf_counter() - started)
+        return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
+                                 limit=len(activities) * PER_ACTIVITY)
     finally:
         await producer.stop()
-        await consumer.stop()
+        await far_end.stop()
 
 
-def _source_id(value: bytes) -> str:
-    import orjson
-
-    return str(orjson.loads(value)["payload"].get("source_message_id"))
-
-
-async def floor_rate(bootstrap: str, count: int, size: int = 600) -> float:
-    """Messages per second through HOPS bare consume -> produce hops."""
+async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600) -> Sustained:
+    """Messages per second through HOPS bare consume -> produce hops, driven like the stream."""
     run = uuid.uuid4().hex[:8]
     topics = [f"bench-floor-{run}-{i}" for i in range(HOPS + 1)]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -91,23 +153,16 @@ async def floor_rate(bootstrap: str, count: int, size: int = 600) -> float:
             await consumer.stop()
 
     hops = [asyncio.create_task(hop(a, b)) for a, b in zip(topics, topics[1:], strict=False)]
-    last = AIOKafkaConsumer(topics[-1], bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
-    await last.start()
+    far_end = AIOKafkaConsumer(topics[-1], bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    await far_end.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
+    payload = b"x" * size
     try:
-        started = time.perf_counter()
-        payload = b"x" * size
-        for i in range(count):
-            await producer.send(topics[0], payload, key=str(i).encode())
-        await producer.flush()
-        seen = 0
-        while seen < count:
-            batches = await last.getmany(timeout_ms=500)
-            seen += sum(len(rs) for rs in batches.values())
-        return count / (time.perf_counter() - started)
+        return await closed_loop(producer, topics[0], lambda i: (str(i).encode(), payload), far_end,
+                                 seconds, warmup, window)
     finally:
         stop.set()
         await asyncio.gather(*hops, return_exceptions=True)
         await producer.stop()
-        await last.stop()
+        await far_end.stop()

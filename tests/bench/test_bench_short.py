@@ -2,6 +2,7 @@
 (Speed is measured by the benchmark, never asserted here.)"""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,5 +19,7 @@ def test_bench_runs_and_prints_its_table() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latency, one web-service record (ms)" in result.stdout
     assert "upload, 125 tab-delimited rows (s)" in result.stdout
-    assert "stream, 250 upstream completions (records/s)" in result.stdout
-    assert "floor, 250 messages through 4 bare hops (msg/s)" in result.stdout
+    assert "stream, upstream completions sustained 4 s (records/s)" in result.stdout
+    assert "floor, messages through 4 bare hops sustained 4 s (msg/s)" in result.stdout
+    for service in ("intake", "validator", "board-gateway", "notifier"):
+        assert re.search(rf"peak RSS, {service} \(MB\) +[1-9][0-9]* ", result.stdout), result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import smtplib
+import socket
 import urllib.request
 import uuid
 from email.message import EmailMessage
@@ -120,3 +121,22 @@ def test_smtp_catches_and_can_be_down(stack):
     stack.smtp.start()
     _send(stack, "After outage")
     assert [m["Subject"] for m in read_messages(stack.smtp.mail_dir)] == ["Upload summary", "After outage"]
+
+
+def test_kafka_starts_on_other_ports_when_its_port_is_taken_before_it_binds(tmp_path):
+    from pars_stack.kafka import Kafka
+
+    kafka = Kafka(tmp_path / "kafka")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", kafka.port))  # bound, not listening: looks free, cannot be bound
+    try:
+        planned = kafka.port
+        kafka.start()
+        try:
+            assert kafka.port != planned
+            asyncio.run(_create_topic(kafka.bootstrap_servers, "after-port-clash"))
+            asyncio.run(_produce(kafka.bootstrap_servers, "after-port-clash", b"still works"))
+        finally:
+            kafka.stop()
+    finally:
+        taken.close()

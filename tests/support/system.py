@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pars_runtime.clock import Clock
 from pars_stack.services import System
 from pars_stack.smtp import read_messages
 
@@ -22,6 +23,10 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 # the suite runs. A test may pass its own PARS_CLOCK_START.
 TODAY = date(2026, 6, 15)
 YEAR = TODAY.year
+# Every system of the session reads noon of its PARS_CLOCK_START at this real instant, so "today"
+# holds for twelve hours whenever the suite runs (even across midnight), and a test can compute
+# the systems' clock itself (`system_clock`).
+CLOCK_ANCHOR = time.time()
 
 
 class RunningSystem:
@@ -29,7 +34,8 @@ class RunningSystem:
         self.namespace = "t" + uuid.uuid4().hex[:10]
         self.stack = stack
         self.env = {**stack.env(), "PARS_NAMESPACE": self.namespace, "ADMIN_TOKEN": ADMIN_TOKEN,
-                    "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(), **settings}
+                    "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(),
+                    "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR), **settings}
         self.system = System(root / self.namespace, self.env)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 
@@ -62,6 +68,11 @@ class RunningSystem:
 
     def mails(self, predicate: Callable[[EmailMessage], bool] = lambda m: True) -> list[EmailMessage]:
         return [m for m in read_messages(self.mail_dir) if predicate(m)]
+
+
+def system_clock(start: str | date = TODAY) -> Clock:
+    """The clock the systems of this session started on `start` compute."""
+    return Clock(date.fromisoformat(str(start)), CLOCK_ANCHOR)
 
 
 def running_system(name: str, scope: str = "module", **settings: str) -> Any:

@@ -17,9 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pars_contracts.boards import board
 from pars_contracts.envelope import Envelope, wrap
 from pars_contracts.events import LearnerRecordValidated
-from pars_runtime.clock import Clock
 from pars_runtime.messages import decode, encode
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, system_clock
 
 YEAR = date.today().year
 CLOCK_START = f"{YEAR}-11-15"  # the systems' "today": leaves the year's first 318 days for completions
@@ -30,7 +29,7 @@ _days = itertools.count()
 
 def system_now() -> datetime:
     """The systems' clock (moved to CLOCK_START), as the services compute it."""
-    return Clock(date.fromisoformat(CLOCK_START)).now()
+    return system_clock(CLOCK_START).now()
 
 
 def completion_day() -> str:

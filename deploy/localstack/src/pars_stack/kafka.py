@@ -88,10 +88,20 @@ class Kafka(Component):
 
     def __init__(self, root: Path, port: int | None = None, controller_port: int | None = None) -> None:
         super().__init__(root)
+        self._ports_given = port is not None or controller_port is not None
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
         self.data = self.root / "data"
         self.libs: Path | None = None
+
+    def _logs(self) -> list[Path]:
+        return [self.log_file, self.root / "server.log"]
+
+    def _new_ports(self) -> bool:
+        if self._ports_given:
+            return False
+        self.port, self.controller_port = free_port(), free_port()
+        return True
 
     @property
     def bootstrap_servers(self) -> str:

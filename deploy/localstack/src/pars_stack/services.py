@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class System:
         ports = {name: (ports or {}).get(name) or free_port() for name in MODULES}
         # Every service knows where the others listen: intake's operations dashboard asks them.
         urls = {f"{name.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        # One anchor for all four, so their injected clocks (PARS_CLOCK_START) agree to the microsecond.
+        env = {"PARS_CLOCK_ANCHOR": repr(time.time()), **env}
         self.services = {name: ServiceProcess(Path(root), name, {**urls, **env}, ports[name]) for name in MODULES}
 
     def __getitem__(self, name: str) -> ServiceProcess:

@@ -111,6 +111,7 @@ class Component:
         self.root = Path(root).resolve()
         self.log_file = self.root / f"{self.name}.log"
         self._proc: subprocess.Popen | None = None
+        self._log_sizes: dict[Path, int] = {}
         self._atexit_registered = False
 
     # -- for subclasses: setup before each spawn (idempotent), command, ports, readiness --
@@ -137,6 +138,18 @@ class Component:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def peak_rss_mb(self) -> float | None:
+        """The process's peak resident memory so far (Linux VmHWM), None when it is not running."""
+        if not self.running:
+            return None
+        assert self._proc is not None
+        try:
+            status = Path(f"/proc/{self._proc.pid}/status").read_text()
+        except OSError:
+            return None
+        kilobytes = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        return None if kilobytes is None else kilobytes / 1024
+
     def start(self) -> None:
         self.spawn()
         self.wait_ready()
@@ -152,6 +165,7 @@ class Component:
             if port_open(port):
                 raise RuntimeError(f"{self.name}: port {port} is already in use")
         self._prepare()
+        self._log_sizes = {path: path.stat().st_size if path.exists() else 0 for path in self._logs()}
         cmd = self._command()
         # If we die without running atexit (SIGKILL, unhandled SIGTERM), the kernel sends the
         # child our stop signal. Only from the main thread: the signal fires when the *thread*
@@ -168,13 +182,41 @@ class Component:
             atexit.register(self.stop)
             self._atexit_registered = True
 
+    def _logs(self) -> list[Path]:
+        """Where the process writes; their tails explain a failed start."""
+        return [self.log_file]
+
+    def _logged_since_spawn(self) -> str:
+        text = []
+        for path in self._logs():
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self._log_sizes.get(path, 0))
+                    text.append(f.read().decode(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(text)
+
+    def _new_ports(self) -> bool:
+        """Picks other free ports when this component chose its own; False when they were given."""
+        return False
+
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
+        port_retries = 3
         while not self._ready():
             if self._proc is None or self._proc.poll() is not None:
                 code = None if self._proc is None else self._proc.returncode
-                raise RuntimeError(f"{self.name} exited (code {code}); log {self.log_file}:\n"
-                                   f"{tail(self.log_file)}")
+                logs = "\n".join(f"{path}:\n{tail(path)}" for path in self._logs())
+                # A port found free may be taken (by another process's outgoing connection, say)
+                # before the server binds it: a start on other ports is the cure.
+                if port_retries and "Address already in use" in self._logged_since_spawn() and self._new_ports():
+                    port_retries -= 1
+                    log(f"{self.name}: a port was taken before it could bind; starting on other ports")
+                    self._proc = None
+                    self.spawn()
+                    continue
+                raise RuntimeError(f"{self.name} exited (code {code}); logs:\n{logs}")
             if time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError(f"{self.name} not ready after {self.start_timeout:.0f}s; "

@@ -70,6 +70,10 @@ class Subscription:
     # Inbound topics from outside systems: a message type this subscriber does not handle is a
     # mistake of the sender (dead-lettered as unreadable), not a newer internal event to skip.
     strict_types: bool = False
+    # Called once per batch, in its transaction, with the payloads about to be handled and the
+    # batch's shared dict (`Context.batch`): where handlers read state for the whole batch in
+    # one query instead of one per message.
+    prepare: Callable[[asyncpg.Connection, list[Any], dict[str, Any]], Awaitable[None]] | None = None
 
 
 INFRASTRUCTURE_ERRORS = (
@@ -189,15 +193,19 @@ class Consumer:
                 "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
                 "ON CONFLICT DO NOTHING RETURNING message_id) SELECT coalesce(array_agg(message_id), '{}') FROM ins",
                 self.group, [e.message_id for _, e, _ in items]))
-            seen: set[str] = set()
+            todo: list[tuple[ConsumerRecord, Envelope, Any]] = []
             for record, envelope, payload in items:
-                if envelope.message_id not in fresh or envelope.message_id in seen:
+                if envelope.message_id not in fresh:
                     outcomes.append((record, envelope, "duplicate"))
                     continue
-                seen.add(envelope.message_id)
+                fresh.discard(envelope.message_id)  # the same message twice in one batch: once
                 if payload is None:
                     outcomes.append((record, envelope, "skipped"))
                     continue
+                todo.append((record, envelope, payload))
+            if todo and self.sub.prepare:
+                await self.sub.prepare(conn, [payload for _, _, payload in todo], batch)
+            for record, envelope, payload in todo:
                 emitter = Emitter(self.service, self.settings.topic, envelope.correlation_id,
                                   envelope.message_id, envelope.provider_id)
                 ctx = Context(conn, envelope, emitter, callbacks, batch, before_commit)

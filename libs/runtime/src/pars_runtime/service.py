@@ -75,7 +75,7 @@ class Service:
         await ensure_topics(self.settings, [s.group for s in self.subscriptions])
         producer = make_producer(self.settings, self.name)
         await producer.start()
-        rt = Runtime(self.name, self.settings, pool, producer, Clock(self.settings.pars_clock_start))
+        rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock())
         for sub in self.subscriptions:
             group = self.settings.group(sub.group)
             kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics],

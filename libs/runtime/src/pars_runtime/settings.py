@@ -7,6 +7,8 @@ from datetime import date
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pars_runtime.clock import Clock
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
@@ -19,8 +21,11 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
-    # The injectable clock: the system's "today" starts at this date (and moves with real time).
+    # The injectable clock: the system's "today" starts at this date (and moves with real time),
+    # reading noon US Central at the real instant PARS_CLOCK_ANCHOR (Unix seconds), which every
+    # process of one system shares so that their clocks agree.
     pars_clock_start: date | None = None
+    pars_clock_anchor: float | None = None
     consumer_max_attempts: int = Field(default=4, ge=1, le=20)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
 
@@ -30,6 +35,9 @@ class ServiceSettings(BaseSettings):
         if value and not value.replace("_", "").isalnum():
             raise ValueError("PARS_NAMESPACE may hold only letters, digits and underscores")
         return value.lower()
+
+    def clock(self) -> Clock:
+        return Clock(self.pars_clock_start, self.pars_clock_anchor)
 
     def topic(self, name: str) -> str:
         return f"{self.pars_namespace}.{name}" if self.pars_namespace else name

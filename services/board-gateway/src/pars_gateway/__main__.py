@@ -16,13 +16,12 @@ Every record of a within-a-day board is decided within 24 simulated hours of its
 from pydantic import Field, field_validator
 
 from pars_contracts import topics
-from pars_runtime.clock import Clock
 from pars_runtime.consumer import Subscription
 from pars_runtime.service import Runtime, Service, main
 from pars_runtime.settings import ServiceSettings
 
 from .domain.schedule import parse_schedule
-from .handlers import handlers
+from .handlers import handlers, prepare
 from .operations import backlog_gauges, http_app
 from .registry import load_registry
 from .runs import board_runs
@@ -49,7 +48,8 @@ def build(settings: GatewaySettings) -> Service:
     subscription = Subscription(
         group="board-gateway",
         topics=topics.group_topics("board-gateway"),
-        handlers=handlers(Clock(settings.pars_clock_start), scale, parse_schedule(settings.board_schedule)),
+        handlers=handlers(settings.clock(), scale, parse_schedule(settings.board_schedule)),
+        prepare=prepare,
     )
     return Service("board-gateway", "pars_gateway", settings, subscriptions=[subscription],
                    tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)],

@@ -7,6 +7,8 @@ one; it sends `delete` only for a record the board has decided."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Protocol
 
 import asyncpg
@@ -15,12 +17,13 @@ from pars_contracts.boards import BOARDS
 from pars_contracts.events import LearnerRecordValidated
 
 from . import store
-from .domain.matching import ACCEPT, Verdict, decide
+from .domain.matching import ACCEPT, Verdict, decide, reject
 
 
 class BoardAdapter(Protocol):
-    async def verify(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
-        """The board's decision on an Add: accepted, or the board's error (661, 664, 665, 709, 718, 998)."""
+    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+        """The board's decision on each Add, in order: accepted, or the board's error (661, 664,
+        665, 709, 718, 998). A list in, a list out: boards take batches, and so does the gateway."""
         ...
 
     async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
@@ -34,8 +37,9 @@ class SimulatedBoard:
     def __init__(self, code: str) -> None:
         self.code = code
 
-    async def verify(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
-        return decide(record, await store.candidates(conn, record.board, record))
+    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+        found = await store.candidates(conn, self.code, records)
+        return [decide(record, candidates) for record, candidates in zip(records, found, strict=True)]
 
     async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
         # Acknowledged, also for a record the board does not hold: after a delete the board holds
@@ -48,3 +52,17 @@ ADAPTERS: dict[str, BoardAdapter] = {code: SimulatedBoard(code) for code in BOAR
 
 def adapter(code: str) -> BoardAdapter | None:
     return ADAPTERS.get(code)
+
+
+async def verdicts(conn: asyncpg.Connection, records: list[LearnerRecordValidated],
+                   ) -> list[tuple[LearnerRecordValidated, Verdict]]:
+    """Each board's verdicts on its records, asked once per board."""
+    by_board: dict[str, list[LearnerRecordValidated]] = defaultdict(list)
+    for record in records:
+        by_board[record.board].append(record)
+    decided: list[tuple[LearnerRecordValidated, Verdict]] = []
+    for code, of_board in by_board.items():
+        board_adapter = adapter(code)
+        answers = await board_adapter.verify(conn, of_board) if board_adapter else [reject(998)] * len(of_board)
+        decided += zip(of_board, answers, strict=True)
+    return decided

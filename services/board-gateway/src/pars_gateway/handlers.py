@@ -4,6 +4,9 @@ a delete goes to the board, and the admin API's physicians join a board's regist
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
 
 from pars_contracts import topics
 from pars_contracts.boards import Processing, board
@@ -14,7 +17,7 @@ from pars_runtime.clock import Clock
 from pars_runtime.consumer import Context, Handler
 
 from . import store
-from .boards import adapter
+from .boards import adapter, verdicts
 from .domain.matching import Verdict, reject
 from .domain.schedule import due_at
 from .operations import count_decision
@@ -31,6 +34,16 @@ def decision(r: LearnerRecordValidated, status: Status | None, now: datetime,
         source=r.source, provider_id=r.provider_id, activity_id=r.activity_id, board=r.board, action=r.action,
         credit_id=r.credit_id, target_record_id=r.target_record_id, status=status, errors=list(errors),
         batch_id=batch_id, decided_at=now)
+
+
+async def prepare(conn: asyncpg.Connection, payloads: list[Any], batch: dict[str, Any]) -> None:
+    """The direct boards' verdicts on the batch's records, one registry query per board. Not when
+    the batch also changes a registry: its records must see the registry as of their turn."""
+    if any(isinstance(p, BoardPhysiciansAdded) for p in payloads):
+        return
+    direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
+              and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
+    batch["verdicts"] = {record.record_id: verdict for record, verdict in await verdicts(conn, direct)}
 
 
 def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) -> dict[str, Handler]:
@@ -54,7 +67,8 @@ def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) ->
                 await store.mark_deleted(ctx.conn, record.target_record_id)
             answer(ctx, record, "Deleted" if verdict.accepted else None, verdict)
         elif catalog.processing is Processing.DIRECT:
-            verdict = await board_adapter.verify(ctx.conn, record)
+            verdict = ctx.batch.get("verdicts", {}).get(record.record_id) \
+                or (await board_adapter.verify(ctx.conn, [record]))[0]
             answer(ctx, record, "Accepted" if verdict.accepted else None, verdict)
         else:  # within a day: the promise counts from the provider's submission, not from our receipt
             due = due_at(record.submitted_at, schedule[catalog.code], time_scale)

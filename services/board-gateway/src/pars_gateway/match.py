@@ -53,8 +53,9 @@ def match_route(rt: Runtime):  # noqa: ANN201 - a Starlette endpoint
             return JSONResponse({"detail": f"Unknown board {question.board!r}."}, status_code=422)
         results = []
         async with rt.pool.acquire() as conn:
-            for learner in question.learners:
-                verdict = decide(learner, await store.candidates(conn, found.code, learner))  # type: ignore[arg-type]
+            registry = await store.candidates(conn, found.code, question.learners)  # type: ignore[arg-type]
+            for learner, candidates in zip(question.learners, registry, strict=True):
+                verdict = decide(learner, candidates)  # type: ignore[arg-type]
                 err = verdict.errors[0] if verdict.errors else None
                 results.append({"match": verdict.accepted, "code": err.code if err else None,
                                 "message": err.message if err else None})

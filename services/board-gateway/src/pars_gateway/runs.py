@@ -19,8 +19,8 @@ from pars_runtime.messages import Emitter
 from pars_runtime.service import Runtime
 
 from . import store
-from .boards import adapter
-from .domain.matching import Verdict, reject
+from .boards import verdicts
+from .domain.matching import Verdict
 from .handlers import decision, key_of
 from .operations import count_decision
 
@@ -47,9 +47,7 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
             return 0
         emitter = Emitter(rt.name, rt.settings.topic, correlation_id=f"board-run:{uuid.uuid4()}")
         groups: dict[tuple[str, str], list[tuple[LearnerRecordValidated, Verdict]]] = defaultdict(list)
-        for record in due:
-            board_adapter = adapter(record.board)
-            verdict = await board_adapter.verify(conn, record) if board_adapter else reject(998)
+        for record, verdict in await verdicts(conn, due):
             groups[(record.board, record.provider_id)].append((record, verdict))
         decided: list[tuple[str, str, str]] = []
         for (board_code, provider_id), items in groups.items():

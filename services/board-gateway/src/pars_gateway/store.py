@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,18 +24,30 @@ async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Seque
     )
 
 
-async def candidates(conn: asyncpg.Connection, board: str, record: Identity) -> list[RegistryEntry]:
-    """The board's entries sharing the record's learner id or NPI (either may be a license or
-    an NPI on a state board) or, for a record without a learner id (ABS), its last name."""
-    if record.learner_id:
-        ids = [i for i in (id_key(record.learner_id), id_key(record.npi)) if i]
-        rows = await conn.fetch(
-            "SELECT data FROM physicians WHERE board = $1 AND (learner_id = ANY($2::text[]) OR npi = ANY($2::text[]))",
-            board, ids)
-    else:
-        rows = await conn.fetch("SELECT data FROM physicians WHERE board = $1 AND last_name_key = $2",
-                                board, fold(record.last_name))
-    return [RegistryEntry.model_validate(orjson.loads(r["data"])) for r in rows]
+async def candidates(conn: asyncpg.Connection, board: str, records: Sequence[Identity]) -> list[list[RegistryEntry]]:
+    """For each record, the board's entries sharing its learner id or NPI (either may be a license
+    or an NPI on a state board) or, for a record without a learner id (ABS), its last name.
+    One query for all the records."""
+    ids = sorted({i for r in records if r.learner_id for i in (id_key(r.learner_id), id_key(r.npi)) if i})
+    names = sorted({fold(r.last_name) for r in records if not r.learner_id})
+    rows = await conn.fetch(
+        "SELECT data FROM physicians WHERE board = $1 AND (learner_id = ANY($2::text[]) OR npi = ANY($2::text[]) "
+        "OR last_name_key = ANY($3::text[]))", board, ids, names)
+    by_id: dict[str, list[RegistryEntry]] = defaultdict(list)
+    by_name: dict[str, list[RegistryEntry]] = defaultdict(list)
+    for row in rows:
+        entry = RegistryEntry.model_validate(orjson.loads(row["data"]))
+        for key in {id_key(entry.learner_id), id_key(entry.npi)} - {""}:
+            by_id[key].append(entry)
+        by_name[fold(entry.last_name)].append(entry)
+    found = []
+    for r in records:
+        if r.learner_id:
+            keys = dict.fromkeys(i for i in (id_key(r.learner_id), id_key(r.npi)) if i)
+            found.append(list({id(e): e for key in keys for e in by_id.get(key, [])}.values()))
+        else:
+            found.append(by_name.get(fold(r.last_name), []))
+    return found
 
 
 async def schedule(conn: asyncpg.Connection, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:

@@ -1,7 +1,6 @@
 """Intake's composition root: the HTTP app and its consumers."""
 
 from pars_contracts import topics
-from pars_runtime.clock import Clock
 from pars_runtime.consumer import Subscription
 from pars_runtime.service import Service, main
 
@@ -16,9 +15,9 @@ def build(settings: IntakeSettings) -> Service:
     waiters = Waiters()
     subscriptions = [
         Subscription("intake", topics.group_topics("intake"),
-                     handlers(settings, Clock(settings.pars_clock_start), waiters)),
+                     handlers(settings, settings.clock(), waiters)),
         Subscription("intake-upstream", topics.group_topics("intake-upstream"),
-                     handlers(settings, Clock(settings.pars_clock_start), waiters), strict_types=True),
+                     handlers(settings, settings.clock(), waiters), strict_types=True),
     ]
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
                    tasks=[sweeper], http_app=lambda rt: create_app(rt, settings, waiters))

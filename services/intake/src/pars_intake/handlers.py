@@ -28,7 +28,7 @@ from pars_runtime.settings import ServiceSettings
 from .domain.reports import error_report_tsv
 from .domain.upstream import upstream_problem, upstream_row
 from .store import provider_exists
-from .submit import submit_rows
+from .submit import Submission, submit_many
 from .waiters import Waiters
 
 PROCESSED = ("Submitted", "Accepted", "Deleted")
@@ -149,15 +149,23 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[
                 "UPDATE records SET status = 'Rejected', errors = $2, updated_at = now() WHERE record_id = $1",
                 d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode())
 
+    async def store_upstream(conn: asyncpg.Connection, waiting: list[Submission]) -> None:
+        await submit_many(conn, settings, waiting)
+
     async def upstream_completion(ctx: Context, event: UpstreamCompletion) -> None:
         problem = upstream_problem(event, ctx.envelope.provider_id)
         if problem:
             raise DeadLetter(problem)
-        if not await provider_exists(ctx.conn, event.provider_id):
+        known: dict[str, bool] = ctx.batch.setdefault("providers", {})
+        if event.provider_id not in known:
+            known[event.provider_id] = await provider_exists(ctx.conn, event.provider_id)
+        if not known[event.provider_id]:
             raise DeadLetter(f"unknown provider {event.provider_id[:20]!r}")
-        await submit_rows(ctx.conn, settings, provider_id=event.provider_id, source="stream",
-                          rows=[(1, upstream_row(event), None)], now=clock.now(),
-                          source_message_id=ctx.envelope.message_id, submission_id=None)
+        # Each event is its own submission; the batch's are stored together before it commits.
+        waiting: list[Submission] = ctx.batch.setdefault("upstream", [])
+        waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, upstream_row(event), None)],
+                                  now=clock.now(), source_message_id=ctx.envelope.message_id))
+        ctx.before_commit.setdefault("upstream", lambda: store_upstream(ctx.conn, waiting))
 
     return {
         "LearnerRecordInvalid": record_invalid,

@@ -17,13 +17,16 @@ def activity_from_row(row: asyncpg.Record) -> ActivityRegistered:
         registrations=[BoardRegistration.model_validate(r) for r in orjson.loads(row["registrations"])])
 
 
-async def activity_snapshots(conn: asyncpg.Connection, provider_id: str, ids: set[str]) -> dict[str, ActivityRegistered]:
-    """The provider's own activities among `ids` (another provider's are simply absent)."""
-    if not ids:
+async def activity_snapshots(conn: asyncpg.Connection, wanted: set[tuple[str, str]],
+                             ) -> dict[tuple[str, str], ActivityRegistered]:
+    """The activities among these (provider id, activity id): a provider's own only (another
+    provider's are simply absent)."""
+    if not wanted:
         return {}
-    rows = await conn.fetch("SELECT * FROM activities WHERE provider_id = $1 AND activity_id = ANY($2::text[])",
-                            provider_id, [i.strip() for i in ids])
-    return {r["activity_id"]: activity_from_row(r) for r in rows}
+    rows = await conn.fetch(
+        "SELECT a.* FROM activities a JOIN unnest($1::text[], $2::text[]) AS w(p, i) "
+        "ON a.provider_id = w.p AND a.activity_id = w.i", [p for p, _ in wanted], [i for _, i in wanted])
+    return {(r["provider_id"], r["activity_id"]): activity_from_row(r) for r in rows}
 
 
 async def provider_exists(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str) -> bool:

@@ -4,8 +4,9 @@ LearnerRecordSubmitted event each, in the caller's transaction (outbox)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -28,47 +29,66 @@ class SubmittedRow:
     credit_id: str | None
 
 
-async def submit_rows(
-    conn: asyncpg.Connection,
-    settings: ServiceSettings,
-    *,
-    provider_id: str,
-    source: Source,
-    rows: list[tuple[int, RowInput, list[str] | None]],  # (row number, row, file cells or None)
-    now: datetime,
-    user_email: str | None = None,
-    upload_id: str | None = None,
-    submission_id: str | None = None,
-    source_message_id: str | None = None,
-    target_record_id: str | None = None,
-) -> tuple[str, list[SubmittedRow]]:
-    submission_id = submission_id or str(uuid.uuid4())
-    await conn.execute(
+@dataclass(frozen=True)
+class Submission:
+    """One submission: a web-service call, an upload, or one upstream completion event."""
+
+    provider_id: str
+    source: Source
+    rows: list[tuple[int, RowInput, list[str] | None]]  # (row number, row, file cells or None)
+    now: datetime
+    user_email: str | None = None
+    upload_id: str | None = None
+    submission_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    source_message_id: str | None = None
+    target_record_id: str | None = None
+
+
+async def submit_rows(conn: asyncpg.Connection, settings: ServiceSettings, *, submission_id: str | None = None,
+                      **submission: Any) -> tuple[str, list[SubmittedRow]]:
+    """One submission (the fields of `Submission`); returns its id and its rows."""
+    if submission_id:
+        submission["submission_id"] = submission_id
+    one = Submission(**submission)
+    return one.submission_id, (await submit_many(conn, settings, [one]))[0]
+
+
+async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
+                      submissions: list[Submission]) -> list[list[SubmittedRow]]:
+    """Stores the submissions and their rows and puts one event per row in the outbox: four
+    statements whatever the number of submissions (a consumer batch of upstream events is one)."""
+    await conn.executemany(
         "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) VALUES ($1, $2, $3, $4, $5)",
-        submission_id, provider_id, source, user_email, len(rows))
-    activities = await activity_snapshots(conn, provider_id, {r.activity_id for _, r, _ in rows if r.activity_id})
-    db_rows, events, result = [], [], []
-    for row_number, row, cells in rows:
-        record_id = str(uuid.uuid4())
-        event = LearnerRecordSubmitted(
-            record_id=record_id, submission_id=submission_id, upload_id=upload_id, row_number=row_number,
-            source=source, provider_id=provider_id, activity_id=row.activity_id, board=row.board,
-            action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
-            first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
-            completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
-            credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=now,
-            activity=activities.get((row.activity_id or "").strip()))
-        key = topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
-        envelope = wrap(event, producer="intake", correlation_id=upload_id or submission_id, provider_id=provider_id)
-        events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
-        db_rows.append((
-            record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id,
-            _short(row.activity_id), _short(row.board, 20), _short(row.action, 20), _short(row.learner_id_type, 20),
-            _short(row.learner_id), _short(row.npi), _short(row.first_name, 200), _short(row.last_name, 200),
-            _short(row.date_of_birth), parse_completion_date(row.completion_date or ""), _short(row.completion_date),
-            _short(row.credits), orjson.dumps(row.credit_types).decode(), _short(row.credit_id, 300),
-            orjson.dumps(cells if cells is not None else template_b_cells(row)).decode(), now, target_record_id))
-        result.append(SubmittedRow(row_number, record_id, row.credit_id))
+        [(s.submission_id, s.provider_id, s.source, s.user_email, len(s.rows)) for s in submissions])
+    activities = await activity_snapshots(conn, {(s.provider_id, r.activity_id.strip()) for s in submissions
+                                                 for _, r, _ in s.rows if r.activity_id})
+    db_rows, events, results = [], [], []
+    for s in submissions:
+        result = []
+        for row_number, row, cells in s.rows:
+            record_id = str(uuid.uuid4())
+            event = LearnerRecordSubmitted(
+                record_id=record_id, submission_id=s.submission_id, upload_id=s.upload_id, row_number=row_number,
+                source=s.source, provider_id=s.provider_id, activity_id=row.activity_id, board=row.board,
+                action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
+                first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
+                completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
+                credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now,
+                activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
+            key = topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+            envelope = wrap(event, producer="intake", correlation_id=s.upload_id or s.submission_id,
+                            provider_id=s.provider_id)
+            events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
+            db_rows.append((
+                record_id, s.submission_id, s.upload_id, row_number, s.provider_id, s.source, s.source_message_id,
+                _short(row.activity_id), _short(row.board, 20), _short(row.action, 20),
+                _short(row.learner_id_type, 20), _short(row.learner_id), _short(row.npi), _short(row.first_name, 200),
+                _short(row.last_name, 200), _short(row.date_of_birth), parse_completion_date(row.completion_date or ""),
+                _short(row.completion_date), _short(row.credits), orjson.dumps(row.credit_types).decode(),
+                _short(row.credit_id, 300), orjson.dumps(cells if cells is not None else template_b_cells(row)).decode(),
+                s.now, s.target_record_id))
+            result.append(SubmittedRow(row_number, record_id, row.credit_id))
+        results.append(result)
     await conn.executemany(
         "INSERT INTO records (record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id, "
         "activity_id, board, action, learner_id_type, learner_id, npi, first_name, last_name, date_of_birth, "
@@ -76,7 +96,7 @@ async def submit_rows(
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)",
         db_rows)
     await messages.put_many(conn, events)
-    return submission_id, result
+    return results
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:
@@ -84,4 +104,4 @@ def _short(value: str | None, limit: int = 100) -> str | None:
     return value[:limit] if value is not None else None
 
 
-__all__ = ["submit_rows", "SubmittedRow", "ActivityRegistered"]
+__all__ = ["submit_rows", "submit_many", "Submission", "SubmittedRow", "ActivityRegistered"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
+
 from pars_contracts import topics
 from pars_contracts.events import (
     ActivityRegistered,
@@ -17,17 +21,43 @@ from . import ledger_store as store
 from .domain.rules import History, credit_id_for, validate
 
 
+def key_of(row: LearnerRecordSubmitted) -> str:
+    return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+
+
+def batch_ledger(ctx_batch: dict[str, Any], conn: asyncpg.Connection) -> store.BatchLedger:
+    """The batch's ledger view; its new entries are written before the batch commits."""
+    ledger = ctx_batch.get("ledger")
+    if ledger is None:
+        ledger = ctx_batch["ledger"] = store.BatchLedger()
+    return ledger
+
+
+async def prepare(conn: asyncpg.Connection, payloads: list[Any], batch: dict[str, Any]) -> None:
+    """Reads the ledger entries of every row of the batch in one query."""
+    rows = [p for p in payloads if isinstance(p, LearnerRecordSubmitted)]
+    if rows:
+        await batch_ledger(batch, conn).cover(conn, [(r.provider_id, key_of(r), credit_id_for(r)) for r in rows])
+
+
 def handlers(clock: Clock) -> dict[str, Handler]:
+    def ledger_of(ctx: Context) -> store.BatchLedger:
+        ledger = batch_ledger(ctx.batch, ctx.conn)
+        ctx.before_commit.setdefault("ledger", lambda: ledger.flush(ctx.conn))
+        return ledger
+
     async def activity_registered(ctx: Context, activity: ActivityRegistered) -> None:
         await store.save_activity(ctx.conn, activity)
 
     async def record_submitted(ctx: Context, row: LearnerRecordSubmitted) -> None:
-        key = topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+        key = key_of(row)
         activity = row.activity or await store.load_activity(ctx.conn, row.activity_id)
         credit_id = credit_id_for(row)
+        ledger = ledger_of(ctx)
+        await ledger.cover(ctx.conn, [(row.provider_id, key, credit_id)])  # loaded already, unless alone
         history = History(
-            same_credit_id=await store.entry_by_credit_id(ctx.conn, row.provider_id, credit_id) if credit_id else None,
-            learner_entries=await store.entries_for_learner(ctx.conn, row.provider_id, key),
+            same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
+            learner_entries=ledger.entries_for_learner(row.provider_id, key),
         )
         outcome = validate(row, activity, history, clock.today())
         board = (row.board or "").upper()[:10]
@@ -38,21 +68,29 @@ def handlers(clock: Clock) -> dict[str, Handler]:
                 metrics.ERRORS_BY_CODE.labels("validation", str(err.code)).inc()
             return
         if outcome.action == "Add":
-            await store.add_pending(ctx.conn, outcome, key)
+            ledger.add_pending(outcome, key)
         else:
             assert outcome.target_record_id
+            await ledger.flush(ctx.conn)
             await store.mark_delete_pending(ctx.conn, outcome.target_record_id)
+            ledger.changed(outcome.target_record_id, "DeletePending")
         ctx.emit(topics.RECORDS_VALIDATED.name, key, outcome)
         metrics.RECORDS.labels("validation", "valid", board).inc()
 
     async def board_decided(ctx: Context, decision: BoardDecision) -> None:
+        ledger = ledger_of(ctx)
+        await ledger.flush(ctx.conn)  # statements in the order they were asked for
         if decision.action == "Add":
             if decision.status is None:
                 await store.forget(ctx.conn, decision.record_id)
+                ledger.forgotten(decision.record_id)
             else:
                 await store.set_status(ctx.conn, decision.record_id, decision.status)
+                ledger.changed(decision.record_id, decision.status)
         elif decision.target_record_id:
-            await store.finish_delete(ctx.conn, decision.target_record_id, decision.status == "Deleted")
+            status = await store.finish_delete(ctx.conn, decision.target_record_id, decision.status == "Deleted")
+            if status:
+                ledger.changed(decision.target_record_id, status)
 
     return {
         "ActivityRegistered": activity_registered,

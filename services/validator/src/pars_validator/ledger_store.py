@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 import orjson
 
@@ -9,11 +11,8 @@ from pars_contracts.events import ActivityRegistered, LearnerRecordValidated
 
 from .domain.rules import LedgerEntry
 
-_ENTRY_COLUMNS = "record_id, credit_id, completion_date, credits, status, reporting_year"
-
-
-def _entry(row: asyncpg.Record | None) -> LedgerEntry | None:
-    return LedgerEntry(**dict(row)) if row else None
+_ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status", "reporting_year")
+_ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
 
 
 async def save_activity(conn: asyncpg.Connection, activity: ActivityRegistered) -> None:
@@ -31,26 +30,99 @@ async def load_activity(conn: asyncpg.Connection, activity_id: str | None) -> Ac
     return ActivityRegistered.model_validate(orjson.loads(data)) if data else None
 
 
-async def entry_by_credit_id(conn: asyncpg.Connection, provider_id: str, credit_id: str) -> LedgerEntry | None:
-    # A live entry wins over deleted ones: a credit id may be reused after its record was deleted.
-    return _entry(await conn.fetchrow(
-        f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE provider_id = $1 AND credit_id = $2 "
-        "ORDER BY (status = 'Deleted'), updated_at DESC LIMIT 1", provider_id, credit_id))
+class BatchLedger:
+    """The ledger entries a consumer batch's rows are checked against: read in one query for the
+    whole batch (`cover`), kept current as the batch's handlers add entries and change statuses,
+    and new entries written in one statement (`flush`) before the batch commits. One round trip
+    per batch instead of three per row; the later rows of a batch see the earlier ones' entries
+    exactly as if each had been written at once."""
 
+    def __init__(self) -> None:
+        self._entries: dict[str, LedgerEntry] = {}
+        self._rank: dict[str, tuple] = {}  # record id -> order among entries sharing a credit id
+        self._by_credit: dict[tuple[str, str], list[str]] = {}
+        self._by_key: dict[tuple[str, str], list[str]] = {}
+        self._homes: dict[str, list[list[str]]] = {}  # record id -> the index lists holding it
+        self._new: list[tuple] = []
+        self._added = 0
 
-async def entries_for_learner(conn: asyncpg.Connection, provider_id: str, record_key: str) -> list[LedgerEntry]:
-    rows = await conn.fetch(
-        f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE provider_id = $1 AND record_key = $2", provider_id, record_key)
-    return [LedgerEntry(**dict(r)) for r in rows]
+    async def cover(self, conn: asyncpg.Connection, wanted: list[tuple[str, str, str | None]]) -> None:
+        """Loads the entries of these (provider, record key, credit id) not loaded yet."""
+        keys = {(p, k) for p, k, _ in wanted} - self._by_key.keys()
+        credits = {(p, c) for p, _, c in wanted if c} - self._by_credit.keys()
+        if not keys and not credits:
+            return
+        columns = f"{_ENTRY_COLUMNS}, provider_id, record_key, updated_at"
+        rows = await conn.fetch(  # two index lookups (by record key, by credit id), not one scan
+            f"SELECT {columns} FROM ledger JOIN unnest($1::text[], $2::text[]) AS w(p, k) "
+            "ON provider_id = w.p AND record_key = w.k UNION "
+            f"SELECT {columns} FROM ledger JOIN unnest($3::text[], $4::text[]) AS w(p, c) "
+            "ON provider_id = w.p AND credit_id = w.c",
+            [p for p, _ in keys], [k for _, k in keys], [p for p, _ in credits], [c for _, c in credits])
+        for key in keys:
+            self._by_key[key] = []
+        for credit in credits:
+            self._by_credit[credit] = []
+        for r in rows:
+            record_id = r["record_id"]
+            if record_id not in self._entries:  # else the batch's own version is the current one
+                self._entries[record_id] = LedgerEntry(**{c: r[c] for c in _ENTRY_FIELDS})
+                self._rank[record_id] = (r["updated_at"].timestamp(), 0)
+            key, credit = (r["provider_id"], r["record_key"]), (r["provider_id"], r["credit_id"])
+            self._index(record_id, key if key in keys else None, credit if credit in credits else None)
 
+    def _index(self, record_id: str, key: tuple[str, str] | None, credit: tuple[str, str] | None) -> None:
+        homes = self._homes.setdefault(record_id, [])
+        for index, at in ((self._by_key, key), (self._by_credit, credit)):
+            if at is not None and at in index:
+                index[at].append(record_id)
+                homes.append(index[at])
 
-async def add_pending(conn: asyncpg.Connection, record: LearnerRecordValidated, record_key: str) -> None:
-    await conn.execute(
-        "INSERT INTO ledger (record_id, provider_id, credit_id, record_key, completion_date, credits, status, reporting_year) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 'Pending', $7)",
-        record.record_id, record.provider_id, record.credit_id, record_key, record.completion_date,
-        record.credits, record.reporting_year,
-    )
+    def entry_by_credit_id(self, provider_id: str, credit_id: str) -> LedgerEntry | None:
+        # A live entry wins over deleted ones: a credit id may be reused after its record was deleted.
+        ids = self._by_credit[(provider_id, credit_id)]
+        if not ids:
+            return None
+        best = max(ids, key=lambda i: (self._entries[i].status != "Deleted", self._rank[i]))
+        return self._entries[best]
+
+    def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
+        return [self._entries[i] for i in self._by_key[(provider_id, record_key)]]
+
+    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
+        self._added += 1
+        entry = LedgerEntry(record.record_id, record.credit_id, record.completion_date, record.credits,
+                            "Pending", record.reporting_year)
+        self._entries[entry.record_id] = entry
+        self._rank[entry.record_id] = (float("inf"), self._added)
+        self._index(entry.record_id, (record.provider_id, record_key), (record.provider_id, record.credit_id))
+        self._new.append((record.record_id, record.provider_id, record.credit_id, record_key,
+                          record.completion_date, record.credits, record.reporting_year))
+
+    def changed(self, record_id: str | None, status: str) -> None:
+        """A status written to the database by this batch, mirrored here."""
+        if record_id in self._entries:
+            self._entries[record_id] = replace(self._entries[record_id], status=status)
+            self._added += 1
+            self._rank[record_id] = (float("inf"), self._added)
+
+    def forgotten(self, record_id: str) -> None:
+        """An entry deleted from the database by this batch, dropped here."""
+        self._entries.pop(record_id, None)
+        for ids in self._homes.pop(record_id, []):
+            ids.remove(record_id)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        """Writes the new entries; also called before any other write of the batch, so that
+        statements run in the order the handlers asked for them."""
+        if not self._new:
+            return
+        new, self._new = self._new, []
+        await conn.execute(
+            "INSERT INTO ledger (record_id, provider_id, credit_id, record_key, completion_date, credits, status, "
+            "reporting_year) SELECT r, p, c, k, d, n, 'Pending', y FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::text[], $5::date[], $6::numeric[], $7::int[]) AS t(r, p, c, k, d, n, y)",
+            *(list(column) for column in zip(*new, strict=True)))
 
 
 async def set_status(conn: asyncpg.Connection, record_id: str, status: str) -> None:
@@ -63,11 +135,11 @@ async def mark_delete_pending(conn: asyncpg.Connection, record_id: str) -> None:
         "WHERE record_id = $1", record_id)
 
 
-async def finish_delete(conn: asyncpg.Connection, record_id: str, deleted: bool) -> None:
-    """The board's answer to a delete: Deleted, or back to the status the record had."""
-    await conn.execute(
+async def finish_delete(conn: asyncpg.Connection, record_id: str, deleted: bool) -> str | None:
+    """The board's answer to a delete: Deleted, or back to the status the record had (returned)."""
+    return await conn.fetchval(
         "UPDATE ledger SET status = CASE WHEN $2 THEN 'Deleted' ELSE coalesce(status_before_delete, status) END, "
-        "status_before_delete = NULL, updated_at = now() WHERE record_id = $1", record_id, deleted)
+        "status_before_delete = NULL, updated_at = now() WHERE record_id = $1 RETURNING status", record_id, deleted)
 
 
 async def forget(conn: asyncpg.Connection, record_id: str) -> None:
