@@ -20,8 +20,9 @@ lint: install
 	@.venv/bin/ruff check libs services deploy tools tests
 	@.venv/bin/mypy --no-incremental libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src
 
+# PROFILE=1 also samples each service with py-spy during the stream run (artifacts/profiles).
 bench: install
-	@$(PY) -m tests.bench.pipeline
+	@PARS_BENCH_PROFILE=$(PROFILE) $(PY) -m tests.bench.pipeline
 
 CHAOS_RECORDS ?= 10000
 

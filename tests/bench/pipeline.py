@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +50,25 @@ def tab_file(activity: str, rows: int, run_number: int) -> bytes:
         lines.append("\t".join(["Learner Template B", "ABO", activity, "ABO", f"B{i:05d}", "Bench", f"Learner{i}",
                                 "06/15", day.strftime("%m/%d/%Y"), "Add", credits, "ABO MOC Part II"]))
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+PROFILE_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "profiles"
+
+
+def profile(system: RunningSystem, seconds: float) -> list[tuple[str, subprocess.Popen]]:
+    """With PARS_BENCH_PROFILE=1 (`make bench PROFILE=1`): py-spy samples each pipeline service
+    during the stream run and writes collapsed stacks (flamegraph input) to artifacts/profiles."""
+    if not os.environ.get("PARS_BENCH_PROFILE"):
+        return []
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for name in ("intake", "validator", "board-gateway"):
+        pid = system.system[name].pid
+        spies.append((name, subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration", str(int(seconds)),
+             "--rate", "50", "--format", "raw", "--output", str(PROFILE_DIR / f"{name}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    return spies
 
 
 def run(scale: float) -> list[tuple[str, str, str]]:
@@ -105,10 +125,14 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                     {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]
                 for n in range(max(2, int(130 * scale)))]  # 3,000 completions each: enough for 6,000/s
             bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+            profiles = profile(system, seconds + warmup)
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
                                                seconds, warmup, window))
             results.append((f"stream, upstream completions sustained {seconds:.0f} s (records/s)", pipeline.figure(),
                             ">= 5,000"))
+            for name, spy in profiles:
+                spy.wait(timeout=60)
+                results.append((f"profile, {name} (stream)", str(PROFILE_DIR / f"{name}.txt"), "py-spy, collapsed"))
             for name in ("intake", "validator", "board-gateway", "notifier"):
                 peak = system.system[name].peak_rss_mb()
                 results.append((f"peak RSS, {name} (MB)", "not running" if peak is None else f"{peak:.0f}", ""))

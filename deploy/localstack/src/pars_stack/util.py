@@ -138,6 +138,10 @@ class Component:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def peak_rss_mb(self) -> float | None:
         """The process's peak resident memory so far (Linux VmHWM), None when it is not running."""
         if not self.running:

@@ -213,8 +213,8 @@ class Consumer:
                     await self.sub.handlers[envelope.type](ctx, payload)
                 emitted.append(emitter)
                 outcomes.append((record, envelope, "handled"))
-            for work in before_commit.values():
-                await work()
+            while before_commit:  # work may register more work (counters of the outcomes written)
+                await before_commit.pop(next(iter(before_commit)))()
             # One outbox write for the whole batch, in message order (per-key order is kept).
             await put_many(conn, [item for e in emitted for item in e.items])
         for record, envelope, outcome in outcomes:

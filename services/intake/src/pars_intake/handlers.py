@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 import orjson
@@ -38,30 +39,70 @@ Emit = Callable[..., Envelope]  # Emitter.emit: (topic, key, event, *, provider_
 UploadCounter = Callable[[str, bool], Awaitable[None]]  # (upload id, processed)
 
 
+_FIRST_OUTCOME = (
+    "UPDATE records r SET outcome = t.outcome, errors = t.errors::jsonb, status = coalesce(t.status, r.status), "
+    "first_outcome_at = now(), updated_at = now(), credit_id = coalesce(r.credit_id, t.credit_id) "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(record_id, outcome, errors, status, "
+    "credit_id) WHERE r.record_id = t.record_id AND r.outcome IS NULL "
+    "RETURNING r.record_id, submission_id, upload_id, source, source_message_id, provider_id, r.credit_id")
+
+
+@dataclass
+class Outcome:
+    """A row's outcome as a consumer learns it; only the first one a row gets is counted."""
+
+    record_id: str
+    outcome: str
+    errors: list[ErrorDetail]
+    status: Status | None
+    credit_id: str | None = None  # the one the validator derived for a row that carried none
+    # A later status (Accepted after Submitted) updates the record; its first outcome stays.
+    update_status_if_not_first: bool = False
+
+
 async def record_first_outcome(conn: asyncpg.Connection, emit: Emit, record_id: str, outcome: str,
-                               errors: list[ErrorDetail], status: Status | None, credit_id: str | None = None,
-                               count: UploadCounter | None = None) -> str | None:
-    """A row's first outcome, counted once: the upload's progress and the upstream outcome follow.
-    Returns the row's submission id (for its waiters), or None when the row already had one.
-    `credit_id`: the one the validator derived for a row that carried none (deletes need it)."""
-    row = await conn.fetchrow(
-        "UPDATE records SET outcome = $2, errors = $3, status = coalesce($4, status), first_outcome_at = now(), "
-        "updated_at = now(), credit_id = coalesce(credit_id, $5) WHERE record_id = $1 AND outcome IS NULL "
-        "RETURNING submission_id, upload_id, source, source_message_id, provider_id, credit_id",
-        record_id, outcome, orjson.dumps([e.model_dump() for e in errors]).decode(), status, credit_id)
-    if row is None:
-        return None  # already had its first outcome (or unknown): nothing to count twice
-    if row["upload_id"]:
-        if count is None:
-            await count_upload_rows(conn, emit, row["upload_id"], 1, int(outcome in PROCESSED))
-        else:
-            await count(row["upload_id"], outcome in PROCESSED)
-    if row["source"] == "stream" and row["source_message_id"]:
-        emit(topics.UPSTREAM_OUTCOMES.name, row["provider_id"], UpstreamOutcome(
-            source_message_id=row["source_message_id"], provider_id=row["provider_id"], record_id=record_id,
-            credit_id=row["credit_id"], status=status if outcome in PROCESSED else None, errors=errors),
-            provider_id=row["provider_id"], correlation_id=row["submission_id"])
-    return str(row["submission_id"])
+                               errors: list[ErrorDetail], status: Status | None) -> str | None:
+    """One row's first outcome (the sweep's 998); see `record_first_outcomes`."""
+    found = await record_first_outcomes(conn, [(Outcome(record_id, outcome, errors, status), emit)], None)
+    return found[0]
+
+
+async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[Outcome, Emit]],
+                                count: UploadCounter | None) -> list[str | None]:
+    """Rows' first outcomes, each counted once, in one statement: the uploads' progress and the
+    upstream outcomes follow. Returns, per outcome, the row's submission id (for its waiters),
+    or None when it was not the row's first (the row had one, or an earlier one of this list)."""
+    candidates: dict[str, Outcome] = {}
+    for o, _ in outcomes:
+        candidates.setdefault(o.record_id, o)
+    rows = await conn.fetch(_FIRST_OUTCOME, list(candidates), [o.outcome for o in candidates.values()],
+                            [orjson.dumps([e.model_dump() for e in o.errors]).decode() for o in candidates.values()],
+                            [o.status for o in candidates.values()], [o.credit_id for o in candidates.values()])
+    firsts = {r["record_id"]: r for r in rows}
+    result: list[str | None] = []
+    later_statuses = []
+    for o, emit in outcomes:
+        row = firsts.get(o.record_id) if candidates[o.record_id] is o else None
+        if row is None:
+            result.append(None)
+            if o.update_status_if_not_first:
+                later_statuses.append((o.record_id, o.status))
+            continue
+        if row["upload_id"]:
+            if count is None:
+                await count_upload_rows(conn, emit, row["upload_id"], 1, int(o.outcome in PROCESSED))
+            else:
+                await count(row["upload_id"], o.outcome in PROCESSED)
+        if row["source"] == "stream" and row["source_message_id"]:
+            emit(topics.UPSTREAM_OUTCOMES.name, row["provider_id"], UpstreamOutcome(
+                source_message_id=row["source_message_id"], provider_id=row["provider_id"], record_id=o.record_id,
+                credit_id=row["credit_id"], status=o.status if o.outcome in PROCESSED else None, errors=o.errors),
+                provider_id=row["provider_id"], correlation_id=row["submission_id"])
+        result.append(str(row["submission_id"]))
+    if later_statuses:
+        await conn.executemany("UPDATE records SET status = $2, updated_at = now() WHERE record_id = $1 "
+                               "AND status IS DISTINCT FROM 'Deleted'", later_statuses)
+    return result
 
 
 async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str, done: int, processed: int) -> None:
@@ -121,30 +162,37 @@ async def not_processed_rows(conn: asyncpg.Connection, upload_id: str) -> list[t
 
 
 def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[str, Handler]:
-    async def first_outcome(ctx: Context, record_id: str, outcome: str, errors: list[ErrorDetail],
-                            status: Status | None, credit_id: str | None) -> bool:
-        submission_id = await record_first_outcome(ctx.conn, ctx.emit, record_id, outcome, errors, status, credit_id,
-                                                   batched_upload_counter(ctx))
-        if submission_id:
-            ctx.after_commit.append(lambda: waiters.wake(submission_id))
-        return submission_id is not None
+    def first_outcome(ctx: Context, outcome: Outcome) -> None:
+        """Gathers the batch's outcomes; they are recorded together before it commits."""
+        gathered: list[tuple[Outcome, Emit]] = ctx.batch.setdefault("first_outcomes", [])
+        gathered.append((outcome, ctx.emit))
+        ctx.before_commit.setdefault("first_outcomes", lambda: flush_outcomes(ctx))
+
+    async def flush_outcomes(ctx: Context) -> None:
+        """Also called before any other write to the records, so that writes keep their order."""
+        gathered: list[tuple[Outcome, Emit]] = ctx.batch.get("first_outcomes", [])
+        if not gathered:
+            return
+        outcomes, gathered[:] = list(gathered), []
+        woken = [s for s in await record_first_outcomes(ctx.conn, outcomes, batched_upload_counter(ctx)) if s]
+        ctx.after_commit.append(lambda: waiters.wake_all(woken))
 
     async def record_invalid(ctx: Context, event: LearnerRecordInvalid) -> None:
-        await first_outcome(ctx, event.record_id, "Invalid", event.errors, None, event.credit_id)
+        first_outcome(ctx, Outcome(event.record_id, "Invalid", event.errors, None, event.credit_id))
 
     async def board_decided(ctx: Context, d: BoardDecision) -> None:
         if d.status is None:
-            await first_outcome(ctx, d.record_id, "Refused", d.errors, None, d.credit_id)
+            first_outcome(ctx, Outcome(d.record_id, "Refused", d.errors, None, d.credit_id))
         elif d.action == "Delete":
+            await flush_outcomes(ctx)
             await ctx.conn.execute(
                 "UPDATE records SET status = 'Deleted', updated_at = now() WHERE record_id = $1", d.target_record_id)
-            await first_outcome(ctx, d.record_id, "Deleted", [], "Deleted", d.credit_id)
+            first_outcome(ctx, Outcome(d.record_id, "Deleted", [], "Deleted", d.credit_id))
         elif d.status in ("Submitted", "Accepted"):
-            if not await first_outcome(ctx, d.record_id, d.status, [], d.status, d.credit_id):
-                # A later status (Accepted after Submitted) updates the record; the first outcome stays.
-                await ctx.conn.execute("UPDATE records SET status = $2, updated_at = now() WHERE record_id = $1 "
-                                       "AND status IS DISTINCT FROM 'Deleted'", d.record_id, d.status)
+            first_outcome(ctx, Outcome(d.record_id, d.status, [], d.status, d.credit_id,
+                                       update_status_if_not_first=True))
         else:  # Rejected by the board: the record stays, with the board's error
+            await flush_outcomes(ctx)
             await ctx.conn.execute(
                 "UPDATE records SET status = 'Rejected', errors = $2, updated_at = now() WHERE record_id = $1",
                 d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode())

@@ -19,6 +19,10 @@ class Waiters:
         for event in self._events.get(submission_id, ()):
             event.set()
 
+    def wake_all(self, submission_ids: list[str]) -> None:
+        for submission_id in submission_ids:
+            self.wake(submission_id)
+
     async def wait_until(self, submission_id: str, done: Callable[[], Awaitable[bool]], timeout: float) -> bool:
         event = asyncio.Event()
         self._events[submission_id].add(event)

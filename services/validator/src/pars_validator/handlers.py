@@ -79,14 +79,13 @@ def handlers(clock: Clock) -> dict[str, Handler]:
 
     async def board_decided(ctx: Context, decision: BoardDecision) -> None:
         ledger = ledger_of(ctx)
+        if decision.action == "Add" and decision.status is not None:
+            ledger.set_status(decision.record_id, decision.status)  # written with the batch's others
+            return
         await ledger.flush(ctx.conn)  # statements in the order they were asked for
         if decision.action == "Add":
-            if decision.status is None:
-                await store.forget(ctx.conn, decision.record_id)
-                ledger.forgotten(decision.record_id)
-            else:
-                await store.set_status(ctx.conn, decision.record_id, decision.status)
-                ledger.changed(decision.record_id, decision.status)
+            await store.forget(ctx.conn, decision.record_id)
+            ledger.forgotten(decision.record_id)
         elif decision.target_record_id:
             status = await store.finish_delete(ctx.conn, decision.target_record_id, decision.status == "Deleted")
             if status:

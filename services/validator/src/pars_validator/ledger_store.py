@@ -44,6 +44,7 @@ class BatchLedger:
         self._by_key: dict[tuple[str, str], list[str]] = {}
         self._homes: dict[str, list[list[str]]] = {}  # record id -> the index lists holding it
         self._new: list[tuple] = []
+        self._statuses: dict[str, str] = {}
         self._added = 0
 
     async def cover(self, conn: asyncpg.Connection, wanted: list[tuple[str, str, str | None]]) -> None:
@@ -112,9 +113,23 @@ class BatchLedger:
         for ids in self._homes.pop(record_id, []):
             ids.remove(record_id)
 
+    def set_status(self, record_id: str, status: str) -> None:
+        """A board's decision on an entry, written with the batch's others by `flush`."""
+        self._statuses[record_id] = status  # the last decision of the batch wins, as it would in order
+        self.changed(record_id, status)
+
     async def flush(self, conn: asyncpg.Connection) -> None:
-        """Writes the new entries; also called before any other write of the batch, so that
-        statements run in the order the handlers asked for them."""
+        """Writes the new entries, then the new statuses; also called before any other write of
+        the batch, so that statements run in the order the handlers asked for them."""
+        if self._statuses:
+            statuses, self._statuses = self._statuses, {}
+            await self._insert_new(conn)
+            await conn.execute(
+                "UPDATE ledger SET status = t.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS t(r, s) "
+                "WHERE record_id = t.r", list(statuses), list(statuses.values()))
+        await self._insert_new(conn)
+
+    async def _insert_new(self, conn: asyncpg.Connection) -> None:
         if not self._new:
             return
         new, self._new = self._new, []
@@ -123,10 +138,6 @@ class BatchLedger:
             "reporting_year) SELECT r, p, c, k, d, n, 'Pending', y FROM unnest($1::text[], $2::text[], $3::text[], "
             "$4::text[], $5::date[], $6::numeric[], $7::int[]) AS t(r, p, c, k, d, n, y)",
             *(list(column) for column in zip(*new, strict=True)))
-
-
-async def set_status(conn: asyncpg.Connection, record_id: str, status: str) -> None:
-    await conn.execute("UPDATE ledger SET status = $2, updated_at = now() WHERE record_id = $1", record_id, status)
 
 
 async def mark_delete_pending(conn: asyncpg.Connection, record_id: str) -> None:
