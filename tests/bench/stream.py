@@ -49,7 +49,9 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
     async def publish() -> None:
         nonlocal published
         while not finished.is_set() and (limit is None or published < limit):
-            room = min(window - (published - completed), 200, (limit or published + 200) - published)
+            room = min(window - (published - completed), 200)
+            if limit is not None:
+                room = min(room, limit - published)
             if room <= 0:
                 await asyncio.sleep(0.002)
                 continue
@@ -72,12 +74,12 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
         while time.perf_counter() - start < seconds:
             await asyncio.sleep(min(1.0, seconds))
             backlog.append(published - completed)
-            if tasks[0].done() and tasks[0].exception():
-                raise tasks[0].exception()  # type: ignore[misc]
+            if any(t.done() for t in tasks):
+                break  # failed (raised below), or published all it may
         elapsed, done = time.perf_counter() - start, completed - start_count
     finally:
         finished.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks)  # a failure of the publisher or reader fails the benchmark
     return Sustained(done / elapsed, published, completed, min(backlog), max(backlog))
 
 

@@ -144,11 +144,10 @@ class Component:
 
     def peak_rss_mb(self) -> float | None:
         """The process's peak resident memory so far (Linux VmHWM), None when it is not running."""
-        if not self.running:
+        if self.pid is None:
             return None
-        assert self._proc is not None
         try:
-            status = Path(f"/proc/{self._proc.pid}/status").read_text()
+            status = Path(f"/proc/{self.pid}/status").read_text()
         except OSError:
             return None
         kilobytes = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)

@@ -67,8 +67,9 @@ def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) ->
                 await store.mark_deleted(ctx.conn, record.target_record_id)
             answer(ctx, record, "Deleted" if verdict.accepted else None, verdict)
         elif catalog.processing is Processing.DIRECT:
-            verdict = ctx.batch.get("verdicts", {}).get(record.record_id) \
-                or (await board_adapter.verify(ctx.conn, [record]))[0]
+            verdict = ctx.batch.get("verdicts", {}).get(record.record_id)
+            if verdict is None:  # not decided by `prepare` (a batch that changed a registry)
+                (verdict,) = await board_adapter.verify(ctx.conn, [record])
             answer(ctx, record, "Accepted" if verdict.accepted else None, verdict)
         else:  # within a day: the promise counts from the provider's submission, not from our receipt
             due = due_at(record.submitted_at, schedule[catalog.code], time_scale)

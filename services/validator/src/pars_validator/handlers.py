@@ -25,24 +25,23 @@ def key_of(row: LearnerRecordSubmitted) -> str:
     return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
 
 
-def batch_ledger(ctx_batch: dict[str, Any], conn: asyncpg.Connection) -> store.BatchLedger:
-    """The batch's ledger view; its new entries are written before the batch commits."""
-    ledger = ctx_batch.get("ledger")
-    if ledger is None:
-        ledger = ctx_batch["ledger"] = store.BatchLedger()
-    return ledger
+def batch_ledger(batch: dict[str, Any]) -> store.BatchLedger:
+    """The batch's ledger view (`Context.batch`), shared by `prepare` and the handlers."""
+    if "ledger" not in batch:
+        batch["ledger"] = store.BatchLedger()
+    return batch["ledger"]
 
 
 async def prepare(conn: asyncpg.Connection, payloads: list[Any], batch: dict[str, Any]) -> None:
     """Reads the ledger entries of every row of the batch in one query."""
     rows = [p for p in payloads if isinstance(p, LearnerRecordSubmitted)]
     if rows:
-        await batch_ledger(batch, conn).cover(conn, [(r.provider_id, key_of(r), credit_id_for(r)) for r in rows])
+        await batch_ledger(batch).cover(conn, [(r.provider_id, key_of(r), credit_id_for(r)) for r in rows])
 
 
 def handlers(clock: Clock) -> dict[str, Handler]:
     def ledger_of(ctx: Context) -> store.BatchLedger:
-        ledger = batch_ledger(ctx.batch, ctx.conn)
+        ledger = batch_ledger(ctx.batch)
         ctx.before_commit.setdefault("ledger", lambda: ledger.flush(ctx.conn))
         return ledger
 
