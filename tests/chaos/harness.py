@@ -340,26 +340,17 @@ def restart_postgres(run: Run) -> None:
     run.system.stack.postgres.restart()
 
 
-def postgres_down(seconds: float) -> Callable[[Run], None]:
-    """An outage longer than a quick restart (a failover, a slow checkpoint)."""
+def down(component: str, label: str, seconds: float) -> Callable[[Run], None]:
+    """A component of the stack stopped for a while (PostgreSQL: a failover, a slow checkpoint;
+    SMTP: the mail server away), then started again."""
     def fault(run: Run) -> None:
-        run.system.stack.postgres.stop()
+        part = getattr(run.system.stack, component)
+        part.stop()
         try:
             time.sleep(seconds)
         finally:
-            run.system.stack.postgres.start()
-    fault.__name__ = f"PostgreSQL down {seconds:.0f}s"
-    return fault
-
-
-def smtp_down(seconds: float) -> Callable[[Run], None]:
-    def fault(run: Run) -> None:
-        run.system.stack.smtp.stop()
-        try:
-            time.sleep(seconds)
-        finally:
-            run.system.stack.smtp.start()
-    fault.__name__ = f"SMTP down {seconds:.0f}s"
+            part.start()
+    fault.__name__ = f"{label} down {seconds:.0f}s"
     return fault
 
 
@@ -368,9 +359,9 @@ def chaos_faults(rounds: int, smtp_seconds: float, postgres_seconds: float = 0) 
     for n in range(rounds):
         faults += [kill(s) for s in SERVICES]
         faults += [restart_kafka, restart_postgres] if n == 0 else [restart_postgres, restart_kafka]
-    faults.insert(4, smtp_down(smtp_seconds))
+    faults.insert(4, down("smtp", "SMTP", smtp_seconds))
     if postgres_seconds:
-        faults.append(postgres_down(postgres_seconds))
+        faults.append(down("postgres", "PostgreSQL", postgres_seconds))
     return faults
 
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.chaos.harness import chaos, chaos_faults, postgres_down, settings
+from tests.chaos.harness import chaos, chaos_faults, down, settings
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -34,6 +34,6 @@ def test_nothing_lost_or_duplicated_under_chaos(system: RunningSystem) -> None:
 
 # A longer outage than a restart: consumers must wait for the database, not dead-letter messages.
 def test_nothing_lost_while_postgres_is_down_longer_than_a_restart(system: RunningSystem) -> None:
-    ok, report = chaos(system, 900, [postgres_down(6)], duration=16, settle_timeout=45)
+    ok, report = chaos(system, 900, [down("postgres", "PostgreSQL", 6)], duration=16, settle_timeout=45)
     print(report)
     assert ok, report

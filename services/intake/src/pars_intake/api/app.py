@@ -107,6 +107,7 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
     app.include_router(dashboard.api, responses=errors(400, 401, 403, 404, 422))
     app.include_router(dashboard.pages)
     app.include_router(portal.router)
+    app.add_exception_handler(portal.NotSignedIn, lambda request, _: portal.to_sign_in(request))
     app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
 
     def openapi() -> dict[str, Any]:

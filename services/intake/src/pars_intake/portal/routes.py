@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -80,6 +80,21 @@ async def signed_in(request: Request) -> dict[str, str] | None:
     name = await rt(request).pool.fetchval("SELECT name FROM providers WHERE provider_id = $1", caller.provider_id)
     return {"provider_id": caller.provider_id, "user_id": caller.user_id, "email": caller.email,
             "provider_name": name or ""}
+
+
+class NotSignedIn(Exception):
+    """A page asked for without a signed-in user: answered with the sign-in page (see the app)."""
+
+
+async def user(request: Request) -> dict[str, str]:
+    """The dependency of every page that needs a signed-in user."""
+    who = await signed_in(request)
+    if who is None:
+        raise NotSignedIn
+    return who
+
+
+SignedIn = Annotated[dict[str, str], Depends(user)]
 
 
 def as_caller(who: dict[str, str]) -> Caller:
@@ -187,10 +202,7 @@ def paging(total: int, page: int, size: int, shown: int, base: dict[str, str], p
 
 
 @router.get("/activities")
-async def summary_page(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def summary_page(request: Request, who: SignedIn) -> Response:
     today_year = rt(request).clock.today().year
     year_text = request.query_params.get("reporting_year")
     year = today_year if year_text is None else number(year_text.strip(), None)
@@ -214,10 +226,7 @@ async def summary_page(request: Request) -> Response:
 
 
 @router.get("/activities/{activity_id}")
-async def detail_page(activity_id: str, request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Response:
     try:
         data = await api_json(routes_activities.activity_detail(activity_id[:100], request, as_caller(who)))
     except HTTPException as exc:
@@ -236,10 +245,7 @@ async def detail_page(activity_id: str, request: Request) -> Response:
 
 
 @router.get("/records/{record_id}")
-async def record_page(record_id: str, request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def record_page(record_id: str, request: Request, who: SignedIn) -> Response:
     try:
         record = await api_json(routes_records.record_detail(record_id[:100], request, as_caller(who)))
     except HTTPException as exc:
@@ -252,10 +258,7 @@ async def record_page(record_id: str, request: Request) -> Response:
 # --- Batch Upload -------------------------------------------------------------------------------
 
 @router.get("/uploads")
-async def uploads_page(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def uploads_page(request: Request, who: SignedIn) -> Response:
     history = await routes_uploads.upload_history(request, as_caller(who))
     return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history["uploads"])
 
@@ -290,10 +293,7 @@ def search_criteria(request: Request) -> tuple[dict[str, str], dict[str, Any], l
 
 
 @router.get("/search")
-async def search_page(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def search_page(request: Request, who: SignedIn) -> Response:
     form, args, problems = search_criteria(request)
     context: dict[str, Any] = {"who": who, "tab": "search", "title": "Learner Search", "form": form,
                                "searched": bool(request.query_params), "problems": problems}
