@@ -32,3 +32,16 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: please install ${need[*]} (apt-get install ${need[*]})" >&2
   fi
 fi
+
+# Helm, built from source at a pinned version into .venv/bin (tests/deploy lint and render the
+# chart in deploy/helm with it). `go version -m` reads the module version the binary was built
+# from; `helm version` would only say "v3.22" for a source build.
+HELM_VERSION=v3.22.0
+if ! command -v go >/dev/null; then
+  if [ ! -x .venv/bin/helm ]; then
+    echo "bootstrap: Go is missing: install Go 1.26 or newer (https://go.dev/dl/) to build Helm $HELM_VERSION" >&2
+  fi
+elif ! { go version -m .venv/bin/helm 2>/dev/null || true; } | grep -Eq "^[[:space:]]*mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; then
+  echo "bootstrap: building Helm $HELM_VERSION into .venv/bin (a few minutes the first time)" >&2
+  GOBIN="$PWD/.venv/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
