@@ -19,6 +19,9 @@ from tests.support.system import YEAR, RunningSystem, eventually, running_system
 pytestmark = pytest.mark.integration
 BATCHES = 40 if os.environ.get("PARS_CHAOS_FULL") else 12
 PER_BATCH = 25
+# ABIM learners of the gateway's registry seed, one per 360 days of completions.
+ABIM_LEARNERS = [("Susan", "O'Laughlin", "999925", "01/01"), ("Ana", "Núñez", "2000001", "07/04")]
+assert BATCHES * PER_BATCH // 2 <= 360 * len(ABIM_LEARNERS)
 
 
 # Today is the last day of the year, so every day of it is a valid completion date.
@@ -29,12 +32,15 @@ def rows(start: int) -> list[dict]:
     first_day = date(YEAR, 1, 1)
     result = []
     for i in range(start, start + PER_BATCH):
-        day = first_day + timedelta(days=(i // 2) % 360)  # ABIM: one completion per learner per day
+        # ABIM takes one completion per learner per day (717): once a learner's days of the year
+        # are used up, the next learner of ABIM_LEARNERS takes over.
+        lap, day_of_year = divmod(i // 2, 360)
+        day = first_day + timedelta(days=day_of_year)
         abim = i % 2 == 0
+        first, last, learner_id, dob = ABIM_LEARNERS[lap] if abim else ("Vincent", "Van Gogh", "98989", "03/30")
         result.append({
             "activity_id": None, "board": "ABIM" if abim else "ABO", "action": "Add",
-            "first_name": "Susan" if abim else "Vincent", "last_name": "O'Laughlin" if abim else "Van Gogh",
-            "learner_id": "999925" if abim else "98989", "date_of_birth": "01/01" if abim else "03/30",
+            "first_name": first, "last_name": last, "learner_id": learner_id, "date_of_birth": dob,
             "completion_date": day.strftime("%m/%d/%Y"), "credits": "0.25",
             "credit_types": ["ABIM Medical Knowledge" if abim else "ABO MOC Part II"],
             "credit_id": f"ccid:test.example:{i}"})

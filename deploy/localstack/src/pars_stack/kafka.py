@@ -1,4 +1,6 @@
-"""Single-node Apache Kafka 3.9.1 in KRaft mode (broker + controller in one JVM), no Docker.
+"""Apache Kafka 3.9.1 in KRaft mode, no Docker: a single node (broker + controller in one JVM),
+or a cluster of three such nodes (replication factor 3, min.insync.replicas 2, no unclean leader
+election) for the replicated runs.
 
 The jars come from Maven (deploy/kafka/pom.xml) into a cache outside git, once per machine.
 """
@@ -83,14 +85,22 @@ log4j.logger.state.change.logger=WARN
 
 
 class Kafka(Component):
+    """One KRaft node. Alone it is the whole single-node cluster; KafkaCluster runs three."""
+
     name = "kafka"
     stop_timeout = 60.0
 
-    def __init__(self, root: Path, port: int | None = None, controller_port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, controller_port: int | None = None,
+                 node_id: int = 1, cluster: KafkaCluster | None = None) -> None:
+        if cluster is not None:
+            self.name = f"kafka-{node_id}"
         super().__init__(root)
-        self._ports_given = port is not None or controller_port is not None
+        # A cluster member keeps its ports: the others know its controller port as a voter.
+        self._ports_given = port is not None or controller_port is not None or cluster is not None
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
+        self.node_id = node_id
+        self.cluster = cluster
         self.data = self.root / "data"
         self.libs: Path | None = None
 
@@ -111,12 +121,17 @@ class Kafka(Component):
         return [self.port, self.controller_port]
 
     def _properties(self) -> str:
+        nodes = self.cluster.nodes if self.cluster else [self]
+        # Replicated: a write is acknowledged once two of three replicas have it, and a replica
+        # that fell behind never becomes leader (no unclean election), so an acknowledged
+        # message survives the hard kill of any one broker.
+        replicas, min_isr = (3, 2) if len(nodes) >= 3 else (1, 1)
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            # Static quorum: the voter's address lives only in this file (not in the metadata
+            "node.id": str(self.node_id),
+            # Static quorum: the voters' addresses live only in this file (not in the metadata
             # log as with --standalone), so a restart on other ports keeps working.
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -125,13 +140,14 @@ class Kafka(Component):
             "log.dirs": str(self.data),
             "num.partitions": "6",
             "auto.create.topics.enable": "false",  # services declare their topics
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": str(replicas),
             "offsets.topic.num.partitions": "10",  # fewer than 50: faster first consumer group
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": str(replicas),
+            "transaction.state.log.min.isr": str(min_isr),
             "transaction.state.log.num.partitions": "10",
-            "min.insync.replicas": "1",
-            "default.replication.factor": "1",
+            "min.insync.replicas": str(min_isr),
+            "default.replication.factor": str(replicas),
+            "unclean.leader.election.enable": "false",
             "group.initial.rebalance.delay.ms": "0",
             # After a kill the restarted broker must wait for its old registration to expire
             # (default 9 s); shorter, but with slack for GC pauses on a busy 2-core CI box.
@@ -150,9 +166,10 @@ class Kafka(Component):
         (self.root / "log4j.properties").write_text(LOG4J.format(path=self.root / "server.log"))
         if (self.data / "meta.properties").exists():
             return  # formatted before: never reformat, the data stays
-        log("formatting Kafka KRaft storage (first run only)...")
+        log(f"formatting {self.name} KRaft storage (first run only)...")
+        cluster_id = self.cluster.cluster_id() if self.cluster else _cluster_id()
         subprocess.run(
-            self._java("kafka.tools.StorageTool") + ["format", "--ignore-formatted", "-t", _cluster_id(),
+            self._java("kafka.tools.StorageTool") + ["format", "--ignore-formatted", "-t", cluster_id,
                                                      "-c", str(self.root / "server.properties")],
             check=True, stdout=subprocess.DEVNULL, cwd=self.root,
         )
@@ -168,17 +185,78 @@ class Kafka(Component):
     def _ready(self) -> bool:
         # The port opening is not enough: wait until the broker answers metadata and lists
         # itself (it is unfenced), so topics can be created right away.
-        return super()._ready() and _has_broker(self.bootstrap_servers)
+        # In a cluster, this node must list itself: a restarted broker is ready once registered.
+        return super()._ready() and _has_broker(self.bootstrap_servers, self.node_id)
 
 
-def _has_broker(bootstrap: str) -> bool:
+class KafkaCluster:
+    """Three KRaft nodes, each broker and controller, on loopback: the replicated local cluster.
+
+    Started, stopped and restarted as one component (Stack treats it like a single Kafka); the
+    chaos harness kills and restarts single nodes with `nodes[i].kill()` / `.start()`."""
+
+    name = "kafka"
+    external = False
+
+    def __init__(self, root: Path, size: int = 3) -> None:
+        self.root = Path(root).resolve()
+        self.nodes = [Kafka(self.root / f"node-{i}", node_id=i, cluster=self) for i in range(1, size + 1)]
+
+    def cluster_id(self) -> str:
+        """One id for every node's storage, kept beside them for later starts."""
+        path = self.root / "cluster.id"
+        if not path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            path.write_text(_cluster_id())
+        return path.read_text().strip()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(n.bootstrap_servers for n in self.nodes)
+
+    @property
+    def running(self) -> bool:
+        return all(n.running for n in self.nodes)
+
+    @property
+    def log_file(self) -> Path:
+        return self.nodes[0].log_file
+
+    def spawn(self) -> None:
+        for node in self.nodes:  # all at once: a quorum of two is needed before any is ready
+            node.spawn()
+
+    def wait_ready(self) -> None:
+        for node in self.nodes:
+            node.wait_ready()
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
+    def restart(self) -> None:
+        """A rolling restart, one node at a time, as an operator upgrades a cluster."""
+        for node in self.nodes:
+            node.restart()
+
+
+def _has_broker(bootstrap: str, node_id: int) -> bool:
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             await admin.start()
-            return bool((await admin.describe_cluster())["brokers"])
+            brokers = (await admin.describe_cluster())["brokers"]
+            return any(b["node_id"] == node_id for b in brokers)
         except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
             return False
         finally:

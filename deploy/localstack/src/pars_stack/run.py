@@ -1,9 +1,12 @@
 """`make run`: the local stack, the four services and demo data, until Ctrl-C.
 
-Ports and settings come from the environment (README), with defaults that work on a fresh machine."""
+Ports and settings come from the environment (README), with defaults that work on a fresh machine.
+`--replicas N` (PARS_REPLICAS) runs N instances of every service; `--kafka-brokers 3`
+(PARS_KAFKA_BROKERS) a replicated three-node Kafka cluster instead of the single node."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -20,11 +23,19 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pars_stack.run", description=__doc__)
+    parser.add_argument("--replicas", type=int, default=env_int("PARS_REPLICAS", 1),
+                        help="instances of every service (default: PARS_REPLICAS or 1)")
+    parser.add_argument("--kafka-brokers", type=int, choices=(1, 3), default=env_int("PARS_KAFKA_BROKERS", 1),
+                        help="1: a single Kafka node; 3: a replicated cluster (default: PARS_KAFKA_BROKERS or 1)")
+    args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
     root = Path(os.environ.get("PARS_DATA_DIR", ".stack"))
     stack = Stack(root, kafka_port=env_int("KAFKA_PORT", 9092), kafka_controller_port=env_int("KAFKA_CONTROLLER_PORT", 9093),
                   pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
-                  smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025))
+                  smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025), kafka_brokers=args.kafka_brokers)
     admin_token = os.environ.get("ADMIN_TOKEN", "demo-admin-token-0123456789")
     settings = {"ADMIN_TOKEN": admin_token, "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"),
                 "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
@@ -40,8 +51,9 @@ def main() -> None:
     metrics_server: prometheus.Prometheus | None = None
     try:
         stack.start()
-        system = System(root / "services", {**stack.env(), **settings}, ports)
-        log("starting the four services...")
+        system = System(root / "services", {**stack.env(), **settings}, ports, replicas=args.replicas)
+        log("starting the four services..." if args.replicas == 1 else
+            f"starting {args.replicas} instances of each of the four services...")
         system.start()
         data = demo.load(system["intake"].url, admin_token)
         if prometheus.installed():
@@ -54,7 +66,7 @@ def main() -> None:
         _print_banner(stack, system, admin_token, data)
         while True:
             time.sleep(1)
-            for service in system.services.values():
+            for service in system.processes:
                 if not service.running:
                     log(f"{service.name} stopped unexpectedly (log: {service.log_file}); restarting it")
                     service.start()
@@ -83,6 +95,10 @@ def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) ->
         f"  Provider API (OpenAPI docs):  {intake}/docs",
         f"  Service health:               {intake}/readyz  (validator {system['validator'].url}, "
         f"board-gateway {system['board-gateway'].url}, notifier {system['notifier'].url})",
+        *([f"  Instances:                    {len(system.processes) // 4} of each service "
+           f"(intake also at {', '.join(p.url for p in system.instances['intake'][1:])})"]
+          if len(system.instances["intake"]) > 1 else []),
+        f"  Kafka:                        {stack.kafka.bootstrap_servers}",
         f"  Mail catcher:                 {mail}",
         f"  Demo provider:                {data['provider_id']} Western Regional Medical Center",
         f"  Demo API key:                 {data['api_key']}",

@@ -27,8 +27,10 @@ class ServiceProcess(Component):
     stop_timeout = 20.0
     start_timeout = 120.0
 
-    def __init__(self, root: Path, name: str, env: dict[str, str], port: int | None = None) -> None:
-        self.name = name
+    def __init__(self, root: Path, name: str, env: dict[str, str], port: int | None = None, instance: int = 1) -> None:
+        self.service = name
+        self.instance = instance
+        self.name = name if instance == 1 else f"{name}-{instance}"  # its log and pid files
         super().__init__(root)
         self.module = MODULES[name]
         self.port = port or free_port()
@@ -56,25 +58,41 @@ class ServiceProcess(Component):
 
 
 class System:
-    """All four services, sharing one environment (namespace, stack addresses, settings)."""
+    """All four services, `replicas` instances of each, sharing one environment (namespace, stack
+    addresses, settings). The instances of a service form one consumer group and share its
+    schema, as they would on several machines."""
 
-    def __init__(self, root: Path, env: dict[str, str], ports: dict[str, int] | None = None) -> None:
-        ports = {name: (ports or {}).get(name) or free_port() for name in MODULES}
-        # Every service knows where the others listen: intake's operations dashboard asks them.
-        urls = {f"{name.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        # One anchor for all four, so their injected clocks (PARS_CLOCK_START) agree to the microsecond.
+    def __init__(self, root: Path, env: dict[str, str], ports: dict[str, int] | None = None, replicas: int = 1) -> None:
+        if replicas < 1:
+            raise ValueError("replicas must be at least 1")
+        # The first instance of a service may have a fixed port (make run's 8000...); the others
+        # take free ones.
+        ports_of = {name: [(ports or {}).get(name) or free_port()] + [free_port() for _ in range(replicas - 1)]
+                    for name in MODULES}
+        # Every instance knows where all the others listen (a comma-separated list per service):
+        # intake's operations dashboard asks each of them.
+        urls = {f"{name.upper().replace('-', '_')}_URL": ",".join(f"http://127.0.0.1:{p}" for p in taken)
+                for name, taken in ports_of.items()}
+        # One anchor for all, so their injected clocks (PARS_CLOCK_START) agree to the microsecond.
         env = {"PARS_CLOCK_ANCHOR": repr(time.time()), **env}
-        self.services = {name: ServiceProcess(Path(root), name, {**urls, **env}, ports[name]) for name in MODULES}
+        self.instances = {name: [ServiceProcess(Path(root), name, {**urls, **env}, port, i + 1)
+                                 for i, port in enumerate(taken)] for name, taken in ports_of.items()}
+        self.services = {name: instances[0] for name, instances in self.instances.items()}
 
     def __getitem__(self, name: str) -> ServiceProcess:
+        """The first instance of a service."""
         return self.services[name]
 
+    @property
+    def processes(self) -> list[ServiceProcess]:
+        return [p for instances in self.instances.values() for p in instances]
+
     def start(self) -> None:
-        for service in self.services.values():
-            service.spawn()
-        for service in self.services.values():
-            service.wait_ready()
+        for process in self.processes:
+            process.spawn()
+        for process in self.processes:
+            process.wait_ready()
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
+        for process in self.processes:
+            process.stop()

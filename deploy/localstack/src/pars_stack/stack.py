@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from .kafka import Kafka
+from .kafka import Kafka, KafkaCluster
 from .postgres import Postgres
 from .smtp import SmtpCatcher
 from .util import Component, log
@@ -83,17 +83,21 @@ class Stack:
         pg_port: int | None = None,
         smtp_port: int | None = None,
         smtp_http_port: int | None = None,
+        kafka_brokers: int = 1,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        """`environ` is where external servers are looked up (default os.environ; pass {}
-        to always run local ones, as the stack's own tests do)."""
+        """`kafka_brokers=3` runs a replicated three-node Kafka cluster (on ports of its own)
+        instead of the single node. `environ` is where external servers are looked up (default
+        os.environ; pass {} to always run local ones, as the stack's own tests do)."""
         env = os.environ if environ is None else environ
         self.data_dir = Path(data_dir).resolve()
-        self.kafka: Kafka | ExternalKafka
+        self.kafka: Kafka | KafkaCluster | ExternalKafka
         self.postgres: Postgres | ExternalPostgres
         self.smtp: SmtpCatcher | ExternalSmtp
         if env.get("KAFKA_BOOTSTRAP_SERVERS"):
             self.kafka = ExternalKafka(env["KAFKA_BOOTSTRAP_SERVERS"])
+        elif kafka_brokers > 1:
+            self.kafka = KafkaCluster(self.data_dir / "kafka-cluster", kafka_brokers)
         else:
             self.kafka = Kafka(self.data_dir / "kafka", kafka_port, kafka_controller_port)
         if env.get("DATABASE_URL"):
@@ -107,7 +111,7 @@ class Stack:
             self.smtp = SmtpCatcher(self.data_dir / "smtp", smtp_port, smtp_http_port)
 
     @property
-    def components(self) -> list[Component | External]:
+    def components(self) -> list[Component | KafkaCluster | External]:
         return [self.kafka, self.postgres, self.smtp]
 
     def start(self) -> None:
@@ -138,6 +142,9 @@ class Stack:
             "SMTP_HOST": self.smtp.host,
             "SMTP_PORT": str(self.smtp.port),
         }
+        if isinstance(self.kafka, KafkaCluster):
+            # Topics get every broker's copy even when one broker is down as a service starts.
+            env["KAFKA_REPLICATION_FACTOR"] = str(len(self.kafka.nodes))
         if self.smtp.mail_dir is not None:
             env["MAIL_DIR"] = str(self.smtp.mail_dir)
         return env

@@ -47,20 +47,22 @@ def make_consumer(settings: ServiceSettings, group: str, topics: list[str], clie
 
 
 async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
-    """Create every registry topic and the given groups' dead-letter topics if missing."""
-    wanted = [
-        NewTopic(settings.topic(t.name), t.partitions, 1,
-                 topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else {})
-        for t in registry.ALL
-    ]
-    wanted += [
-        NewTopic(settings.topic(registry.dead_letter_topic(g)), 1, 1,
-                 topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)})
-        for g in groups
-    ]
+    """Create every registry topic and the given groups' dead-letter topics if missing, with the
+    replication the cluster allows (KAFKA_REPLICATION_FACTOR, else three or fewer brokers)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
+        replicas = settings.kafka_replication_factor or min(3, len((await admin.describe_cluster())["brokers"]))
+        wanted = [
+            NewTopic(settings.topic(t.name), t.partitions, replicas,
+                     topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else {})
+            for t in registry.ALL
+        ]
+        wanted += [
+            NewTopic(settings.topic(registry.dead_letter_topic(g)), 1, replicas,
+                     topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)})
+            for g in groups
+        ]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]
         if missing:

@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     # Prefixes topics, consumer groups and database schemas, so that several isolated systems
     # (one per test) can share one broker and one database.
     pars_namespace: str = ""
+    # Replicas of each topic the services create; unset: three, or as many brokers as there are
+    # when fewer (the single-node local stack gets one).
+    kafka_replication_factor: int | None = Field(default=None, ge=1)
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
