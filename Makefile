@@ -29,6 +29,7 @@ CHAOS_RECORDS ?= 10000
 chaos: install
 	@PARS_CHAOS_FULL=1 $(PYTEST) -q -p no:cacheprovider tests/fault
 	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS)
+	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS) --cluster
 
 compose-config:
 	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"

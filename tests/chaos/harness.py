@@ -8,7 +8,8 @@ SIGKILL and restarts it (several rounds), restarts Kafka and PostgreSQL, and tak
 while. Then it waits for quiescence and compares what went in with every record's final status and
 every e-mail sent:
 
-    python -m tests.chaos.harness 10000      # its own stack in a temporary directory
+    python -m tests.chaos.harness 10000             # its own stack in a temporary directory
+    python -m tests.chaos.harness 10000 --cluster   # 3 Kafka brokers, 2 instances of every service
 
 Every input row has a known expected outcome; "lost" is an input with no record or no outcome
 where one was expected, "duplicated" one with more than one (intake's records, the Learner Search,
@@ -152,7 +153,11 @@ class Run:
         return asyncio.run(go())
 
     def client(self, p: Provider) -> httpx.Client:
-        return httpx.Client(base_url=self.system.url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
+        # With several intake instances, each provider's staff use one of them (as behind a load
+        # balancer with sticky sessions): every instance serves while others are killed.
+        intakes = self.system.system.instances["intake"]
+        url = intakes[self.providers.index(p) % len(intakes)].url if p in self.providers else self.system.url
+        return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
 
 
 def setup(system: RunningSystem, rows: list[Row]) -> Run:
@@ -305,12 +310,14 @@ def send_uploads(run: Run, n: int, duration: float, started: float) -> None:
 
 # -- the faults ---------------------------------------------------------------------------------
 
-def kill(name: str) -> Callable[[Run], None]:
+def kill(name: str, instance: int = 1) -> Callable[[Run], None]:
+    """SIGKILL one instance of a service, then start it again; with two instances the other one
+    takes over its partitions (a rebalance mid-batch) and hands them back."""
     def fault(run: Run) -> None:
-        service = run.system.system[name]
+        service = run.system.system.instances[name][instance - 1]
         service.kill()
         service.start()
-    fault.__name__ = f"SIGKILL {name}"
+    fault.__name__ = f"SIGKILL {name}" + (f" #{instance}" if instance > 1 else "")
     return fault
 
 
@@ -334,6 +341,38 @@ def sigterm(name: str, limit: float = 20) -> Callable[[Run], None]:
 
 def restart_kafka(run: Run) -> None:
     run.system.stack.kafka.restart()
+
+
+def kill_broker(role: str, seconds: float) -> Callable[[Run], None]:
+    """SIGKILL one broker of the three-node cluster, load still flowing, and start it again after
+    `seconds`. role "leader": the broker leading most of the system's partitions (the case of
+    Kafka's replication system test); "follower": the one leading fewest."""
+    def fault(run: Run) -> None:
+        cluster = run.system.stack.kafka
+        leaders = Counter(asyncio.run(partition_leaders(cluster.bootstrap_servers, run.system.namespace)))
+        ranked = sorted(cluster.nodes, key=lambda n: leaders.get(n.node_id, 0), reverse=role == "leader")
+        node = ranked[0]
+        run.faults.append(f"broker {node.node_id} led {leaders.get(node.node_id, 0)} of {sum(leaders.values())} partitions")
+        node.kill()
+        try:
+            time.sleep(seconds)
+        finally:
+            node.start()
+    fault.__name__ = f"SIGKILL {role} broker {seconds:.0f}s"
+    return fault
+
+
+async def partition_leaders(bootstrap: str, namespace: str) -> list[int]:
+    """The leader of every partition of the system's topics."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(namespace + ".")]
+        return [p["leader"] for t in await admin.describe_topics(names) for p in t["partitions"]]
+    finally:
+        await admin.close()
 
 
 def restart_postgres(run: Run) -> None:
@@ -365,12 +404,23 @@ def chaos_faults(rounds: int, smtp_seconds: float, postgres_seconds: float = 0) 
     return faults
 
 
+def cluster_faults(smtp_seconds: float, short: bool = False) -> list[Callable[[Run], None]]:
+    """Three brokers and two instances of every service: brokers die (the leaders' one first),
+    instances die so that their groups rebalance mid-batch, PostgreSQL restarts, SMTP goes away.
+    `short`: one of each kind of fault (the run inside `make test`)."""
+    if short:
+        return [kill_broker("leader", 5), kill("validator", 1), kill("intake", 2), down("smtp", "SMTP", smtp_seconds),
+                kill("board-gateway", 2), restart_postgres, kill("notifier", 1)]
+    return [kill_broker("leader", 8), kill("validator", 1), kill("intake", 2), down("smtp", "SMTP", smtp_seconds),
+            kill("board-gateway", 1), restart_postgres, kill("notifier", 2), kill_broker("follower", 5),
+            kill("validator", 2), kill("intake", 1), kill("board-gateway", 2), kill("notifier", 1)]
+
+
 def supervise(run: Run) -> None:
     """What a process supervisor does: a service that exited on its own is noted and started."""
-    for name in SERVICES:
-        service = run.system.system[name]
+    for service in run.system.system.processes:
         if not service.running:
-            run.crashes.append(name)
+            run.crashes.append(service.name)
             with contextlib.suppress(Exception):
                 service.start()
 
@@ -605,19 +655,27 @@ def settings() -> dict[str, str]:
 
 
 def main() -> None:
+    import argparse
+
     from pars_stack.stack import Stack
 
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos.harness", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("records", type=int, nargs="?", default=10_000)
+    parser.add_argument("--cluster", action="store_true",
+                        help="three Kafka brokers and two instances of every service, brokers killed too")
+    args = parser.parse_args()
+    size = args.records
     rounds = 3 if size >= 5000 else 1
     with tempfile.TemporaryDirectory(prefix="pars-chaos-") as tmp:
-        stack = Stack(Path(tmp) / "stack", environ={})
+        stack = Stack(Path(tmp) / "stack", environ={}, kafka_brokers=3 if args.cluster else 1)
         stack.start()
-        system = RunningSystem(stack, Path(tmp), **settings())
+        system = RunningSystem(stack, Path(tmp), replicas=2 if args.cluster else 1, **settings())
         try:
             system.start()
             # PARS_CHAOS_PG_OUTAGE=0 leaves out the PostgreSQL outage (longer than a restart).
-            faults = chaos_faults(rounds, smtp_seconds=20,
-                                  postgres_seconds=float(os.environ.get("PARS_CHAOS_PG_OUTAGE", 6)))
+            faults = cluster_faults(smtp_seconds=20) if args.cluster else chaos_faults(
+                rounds, smtp_seconds=20, postgres_seconds=float(os.environ.get("PARS_CHAOS_PG_OUTAGE", 6)))
             ok, report = chaos(system, size, faults, duration=max(60, size / 40),
                                settle_timeout=float(os.environ.get("PARS_CHAOS_SETTLE", 900)))
         finally:

@@ -30,13 +30,13 @@ CLOCK_ANCHOR = time.time()
 
 
 class RunningSystem:
-    def __init__(self, stack: Any, root: Path, **settings: str) -> None:
+    def __init__(self, stack: Any, root: Path, replicas: int = 1, **settings: str) -> None:
         self.namespace = "t" + uuid.uuid4().hex[:10]
         self.stack = stack
         self.env = {**stack.env(), "PARS_NAMESPACE": self.namespace, "ADMIN_TOKEN": ADMIN_TOKEN,
                     "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(),
                     "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR), **settings}
-        self.system = System(root / self.namespace, self.env)
+        self.system = System(root / self.namespace, self.env, replicas=replicas)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 
     def start(self) -> RunningSystem:

@@ -235,8 +235,12 @@ class KafkaCluster:
         self.wait_ready()
 
     def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
+        # All at once: the last node stopped alone would wait for a quorum that is gone.
+        threads = [threading.Thread(target=node.stop) for node in self.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def kill(self) -> None:
         for node in self.nodes:
