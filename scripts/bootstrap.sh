@@ -39,7 +39,7 @@ fi
 HELM_VERSION=v3.22.0
 if ! command -v go >/dev/null; then
   if [ ! -x .venv/bin/helm ]; then
-    echo "bootstrap: Go is missing: install Go 1.26 or newer (https://go.dev/dl/) to build Helm $HELM_VERSION" >&2
+    echo "bootstrap: Go is missing: install Go 1.26 or newer to build Helm $HELM_VERSION" >&2
   fi
 elif ! { go version -m .venv/bin/helm 2>/dev/null || true; } | grep -Eq "^[[:space:]]*mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; then
   echo "bootstrap: building Helm $HELM_VERSION into .venv/bin (a few minutes the first time)" >&2

@@ -1,0 +1,340 @@
+"""The Helm chart (deploy/helm/pars) and the operator examples (deploy/helm/examples), checked
+offline: `helm lint`, then the manifests `helm template` renders with the default values, the
+production-like values and a variant, against what the code says (drain time, topic registry,
+modules) and what a production cluster expects (resources, probes, pinned images, secrets only
+from Secrets, disruption budgets, KEDA bounded by partitions)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pars_contracts import topics as registry
+
+REPO = Path(__file__).resolve().parents[2]
+HELM = REPO / ".venv" / "bin" / "helm"
+CHART = REPO / "deploy" / "helm" / "pars"
+EXAMPLES = REPO / "deploy" / "helm" / "examples"
+SERVICE_PY = REPO / "libs" / "runtime" / "src" / "pars_runtime" / "service.py"
+# A Helm built from source assumes an old cluster (v1.20) unless told; the chart asks for >= 1.25.
+KUBE_VERSION = "1.30.0"
+
+MODULES = {"intake": "pars_intake", "validator": "pars_validator", "board-gateway": "pars_gateway",
+           "notifier": "pars_notifier"}
+SECRET_LOOKING = re.compile(r"TOKEN|PASSWORD|SECRET|DATABASE_URL|SASL|CREDENTIAL|API_KEY", re.I)
+RENDERINGS = {
+    "default": (),
+    "production": ("-f", str(CHART / "values-production.yaml")),
+    # Kafka authentication on, KEDA off (fixed replicas), a PARS_NAMESPACE and an SMTP password.
+    "variant": ("--set", "kafka.sasl.enabled=true", "--set", "keda.enabled=false",
+                "--set", "config.parsNamespace=blue", "--set", "smtp.passwordSecret.existingSecret=pars-smtp"),
+}
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    if not HELM.exists():
+        pytest.fail(f"{HELM.relative_to(REPO)} is missing: run scripts/bootstrap.sh (make test does) to build Helm")
+    return subprocess.run([str(HELM), *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@functools.cache
+def render(*args: str) -> tuple[dict[str, Any], ...]:
+    result = helm("template", "pars", str(CHART), "--namespace", "pars", "--kube-version", KUBE_VERSION, *args)
+    assert result.returncode == 0, f"helm template {' '.join(args)} failed:\n{result.stderr}"
+    return tuple(d for d in yaml.safe_load_all(result.stdout) if d)
+
+
+@pytest.fixture(params=list(RENDERINGS), ids=list(RENDERINGS))
+def manifests(request: pytest.FixtureRequest) -> tuple[dict[str, Any], ...]:
+    return render(*RENDERINGS[request.param])
+
+
+def of_kind(docs: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def pod_specs(docs: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, Any]]]:
+    return [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "Job")]
+
+
+def drain_seconds() -> int:
+    """What Service.run gives its workers, then the pool, after SIGTERM (read from the code)."""
+    source = SERVICE_PY.read_text()
+    workers = re.search(r"asyncio\.wait\(workers \+ \[http\], timeout=(\d+)\)", source)
+    pool = re.search(r"asyncio\.wait_for\(pool\.close\(\), (\d+)\)", source)
+    assert workers and pool, "service.py's drain timeouts moved: update drain_seconds() and the chart's shutdown values"
+    return int(workers.group(1)) + int(pool.group(1))
+
+
+def service_topics(service: str) -> set[tuple[str, str]]:
+    return {(group, t.name) for group, (owner, ts) in registry.CONSUMER_GROUPS.items() if owner == service for t in ts}
+
+
+# --- the chart as a whole ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("values", [(), ("-f", str(CHART / "values-production.yaml"))], ids=["default", "production"])
+def test_helm_lint_strict(values: tuple[str, ...]) -> None:
+    result = helm("lint", "--strict", str(CHART), *values)
+    assert result.returncode == 0, f"helm lint failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_renders_every_part(manifests: tuple[dict[str, Any], ...]) -> None:
+    deployments = {d["metadata"]["name"] for d in of_kind(manifests, "Deployment")}
+    assert deployments == {f"pars-{name}" for name in MODULES}
+    assert {d["metadata"]["name"] for d in of_kind(manifests, "Service")} == deployments
+    assert len(of_kind(manifests, "Job")) == 1
+    for deployment in of_kind(manifests, "Deployment"):
+        name = deployment["metadata"]["name"].removeprefix("pars-")
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["command"] == ["python", "-m", MODULES[name]], name  # as docker-compose.yml
+
+
+def test_every_container_has_requests_and_limits(manifests: tuple[dict[str, Any], ...]) -> None:
+    for owner, spec in pod_specs(manifests):
+        for container in spec["containers"] + spec.get("initContainers", []):
+            resources = container.get("resources", {})
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{owner}/{container['name']}: {kind}"
+
+
+def test_long_running_containers_have_probes(manifests: tuple[dict[str, Any], ...]) -> None:
+    for deployment in of_kind(manifests, "Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            where = f"{deployment['metadata']['name']}/{container['name']}"
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            assert env["HTTP_HOST"] == "0.0.0.0" and int(env["HTTP_PORT"]) == ports["http"], where
+            assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, where
+            assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, where
+
+
+def test_images_are_pinned(manifests: tuple[dict[str, Any], ...]) -> None:
+    app_version = str(yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"])
+    for owner, spec in pod_specs(manifests):
+        for container in spec["containers"]:
+            image = container["image"]
+            repository, _, tag = image.rpartition(":")
+            assert repository and "/" not in tag, f"{owner}: {image} has no tag"
+            assert tag and tag != "latest", f"{owner}: {image}"
+            assert tag == app_version, f"{owner}: {image} is not the chart's appVersion {app_version}"
+
+
+def test_secret_looking_variables_come_from_secrets(manifests: tuple[dict[str, Any], ...]) -> None:
+    seen = set()
+    for owner, spec in pod_specs(manifests):
+        for container in spec["containers"]:
+            for var in container.get("env", []):
+                if SECRET_LOOKING.search(var["name"]):
+                    seen.add(var["name"])
+                    assert "value" not in var, f"{owner}: {var['name']} has a plain value"
+                    assert var["valueFrom"]["secretKeyRef"]["name"], f"{owner}: {var['name']}"
+            assert "envFrom" not in container, f"{owner}: envFrom could carry anything"
+    assert {"DATABASE_URL", "ADMIN_TOKEN"} <= seen
+
+
+def test_grace_period_exceeds_the_drain(manifests: tuple[dict[str, Any], ...]) -> None:
+    drain = drain_seconds()
+    for deployment in of_kind(manifests, "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        command = container["lifecycle"]["preStop"]["exec"]["command"]
+        pre_stop = int(command[1]) if command[0] == "sleep" else 0
+        assert spec["terminationGracePeriodSeconds"] > pre_stop + drain, deployment["metadata"]["name"]
+
+
+def test_one_disruption_budget_per_deployment(manifests: tuple[dict[str, Any], ...]) -> None:
+    budgets = [b["spec"]["selector"]["matchLabels"] for b in of_kind(manifests, "PodDisruptionBudget")]
+    deployments = of_kind(manifests, "Deployment")
+    assert len(budgets) == len(deployments)
+    for deployment in deployments:
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        matching = [b for b in budgets if b.items() <= labels.items()]
+        assert len(matching) == 1, deployment["metadata"]["name"]
+
+
+def test_pods_run_unprivileged(manifests: tuple[dict[str, Any], ...]) -> None:
+    for owner, spec in pod_specs(manifests):
+        assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001, owner
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, owner
+            assert context["allowPrivilegeEscalation"] is False, owner
+    assert "USER pars" in (REPO / "deploy" / "Dockerfile").read_text() and "--uid 10001" in (REPO / "deploy" / "Dockerfile").read_text()
+
+
+def test_pods_are_scraped_and_the_service_monitor_is_optional() -> None:
+    for docs in (render(), render(*RENDERINGS["production"])):
+        for deployment in of_kind(docs, "Deployment"):
+            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+            port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+            assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == str(port)
+    assert not of_kind(render(), "ServiceMonitor")
+    (monitor,) = of_kind(render(*RENDERINGS["production"]), "ServiceMonitor")
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+
+
+def test_migration_job_runs_before_the_deployments(manifests: tuple[dict[str, Any], ...]) -> None:
+    (job,) = of_kind(manifests, "Job")
+    assert set(job["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "pars_runtime.migrate"]
+    assert importlib.util.find_spec("pars_runtime.migrate") is not None
+    assert {e["name"] for e in container["env"]} >= {"DATABASE_URL", "PARS_NAMESPACE"}
+
+
+# --- KEDA ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_one_scaled_object_per_consuming_service(rendering: str) -> None:
+    docs = render(*RENDERINGS[rendering])
+    consuming = {owner for owner, _ in registry.CONSUMER_GROUPS.values()}
+    scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in of_kind(docs, "ScaledObject")}
+    assert set(scaled) == {f"pars-{name}" for name in consuming}
+    deployments = {d["metadata"]["name"]: d for d in of_kind(docs, "Deployment")}
+    for name in consuming:
+        spec = scaled[f"pars-{name}"]["spec"]
+        assert "replicas" not in deployments[f"pars-{name}"]["spec"], f"{name}: KEDA's HPA owns the replica count"
+        triggers = {(t["metadata"]["consumerGroup"], t["metadata"]["topic"]) for t in spec["triggers"]}
+        assert all(t["type"] == "kafka" for t in spec["triggers"])
+        assert all(group in registry.CONSUMER_GROUPS for group, _ in triggers), triggers
+        assert triggers == service_topics(name), name
+        partitions = max(registry.BY_NAME[topic].partitions for _, topic in triggers)
+        assert spec["minReplicaCount"] <= spec["maxReplicaCount"] <= partitions, name
+
+
+def test_scaled_objects_follow_the_namespace_prefix() -> None:
+    docs = render("--set", "config.parsNamespace=blue")
+    for scaled in of_kind(docs, "ScaledObject"):
+        for trigger in scaled["spec"]["triggers"]:
+            group, topic = trigger["metadata"]["consumerGroup"], trigger["metadata"]["topic"]
+            assert group.startswith("blue.") and topic.startswith("blue.pars."), (group, topic)
+            assert topic.removeprefix("blue.") in registry.group_topics(group.removeprefix("blue."))
+
+
+def test_kafka_authentication_uses_each_services_user() -> None:
+    docs = render("--set", "kafka.sasl.enabled=true")
+    auths = {a["metadata"]["name"]: a for a in of_kind(docs, "TriggerAuthentication")}
+    for scaled in of_kind(docs, "ScaledObject"):
+        name = scaled["spec"]["scaleTargetRef"]["name"]
+        for trigger in scaled["spec"]["triggers"]:
+            assert trigger["metadata"]["sasl"] == "scram_sha512"
+            auth = auths[trigger["authenticationRef"]["name"]]
+            assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": name, "key": "password"}]
+    for deployment in of_kind(docs, "Deployment"):
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["KAFKA_USERNAME"]["value"] == deployment["metadata"]["name"]  # the KafkaUser pars-<service>
+        assert env["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == deployment["metadata"]["name"]
+
+
+# --- what the chart refuses -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting, message", [
+    ("services.intake.env.ADMIN_TOKEN=plain-token-0123456789", "ADMIN_TOKEN looks secret"),
+    ("config.env.DATABASE_URL=postgresql://pars:hunter2@db/pars", "DATABASE_URL looks secret"),
+    ("services.notifier.env.SMTP_PASSWORD=hunter2", "SMTP_PASSWORD looks secret"),
+    ("config.env.KAFKA_SASL_JAAS=hunter2", "KAFKA_SASL_JAAS looks secret"),
+    ("adminToken.value=plain-token-0123456789", "additional properties 'value' not allowed"),
+    ("database.url=postgresql://pars:hunter2@db/pars", "additional properties 'url' not allowed"),
+    ("smtp.password=hunter2", "additional properties 'password' not allowed"),
+    ("kafka.sasl.password=hunter2", "additional properties 'password' not allowed"),
+    ("image.tag=latest", "/image/tag"),
+    ("keda.maxReplicas.validator=7", "would sit idle"),
+    ("shutdown.terminationGracePeriodSeconds=20", "must exceed preStopSeconds + drainSeconds"),
+])
+def test_chart_refuses(setting: str, message: str) -> None:
+    result = helm("template", "pars", str(CHART), "--kube-version", KUBE_VERSION, "--set", setting)
+    assert result.returncode != 0, f"the chart accepted --set {setting}"
+    assert message in result.stderr, result.stderr
+    assert "hunter2" not in result.stdout and "plain-token" not in result.stdout
+
+
+# --- the generated Kafka files and the operator examples -----------------------------------------
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("pars_helm_generate", REPO / "deploy" / "helm" / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_files_match_the_topic_registry() -> None:
+    for path, expected in _generator().rendered().items():
+        assert path.read_text() == expected, (
+            f"{path.relative_to(REPO)} is out of date with pars_contracts.topics: "
+            "run .venv/bin/python deploy/helm/generate.py and commit the result")
+
+
+def _examples() -> dict[str, list[dict[str, Any]]]:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                by_kind.setdefault(doc["kind"], []).append(doc)
+    return by_kind
+
+
+def test_examples_parse_with_the_expected_kinds() -> None:
+    examples = _examples()
+    api = {"Kafka": "kafka.strimzi.io/v1beta2", "KafkaNodePool": "kafka.strimzi.io/v1beta2",
+           "KafkaTopic": "kafka.strimzi.io/v1beta2", "KafkaUser": "kafka.strimzi.io/v1beta2",
+           "Cluster": "postgresql.cnpg.io/v1"}
+    assert set(examples) == set(api)
+    for kind, docs in examples.items():
+        assert all(d["apiVersion"] == api[kind] for d in docs), kind
+
+    (kafka,) = examples["Kafka"]
+    (pool,) = examples["KafkaNodePool"]
+    assert kafka["metadata"]["annotations"] == {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"}
+    assert pool["spec"]["replicas"] == 3 and set(pool["spec"]["roles"]) == {"controller", "broker"}
+    assert pool["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+    config = kafka["spec"]["kafka"]["config"]
+    assert config["default.replication.factor"] == 3 and config["min.insync.replicas"] == 2
+    assert config["unclean.leader.election.enable"] is False
+    assert [lst["authentication"]["type"] for lst in kafka["spec"]["kafka"]["listeners"]] == ["scram-sha-512"]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+
+    (cluster,) = examples["Cluster"]
+    assert cluster["spec"]["instances"] == 3
+
+    # The chart's defaults point at these: the CNPG app Secret, the Strimzi bootstrap Service, the users.
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["database"]["existingSecret"] == f"{cluster['metadata']['name']}-app"
+    listener = kafka["spec"]["kafka"]["listeners"][0]
+    assert values["kafka"]["bootstrapServers"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
+    users = {u["metadata"]["name"] for u in examples["KafkaUser"]}
+    assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in MODULES}
+
+    topics = {t["spec"]["topicName"]: t["spec"] for t in examples["KafkaTopic"]}
+    dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS}
+    assert set(topics) == {t.name for t in registry.ALL} | dlqs
+    for topic in registry.ALL:
+        assert topics[topic.name]["partitions"] == topic.partitions and topics[topic.name]["replicas"] == 3
+
+
+def test_kafka_users_get_exactly_their_registry_rights() -> None:
+    for user in _examples()["KafkaUser"]:
+        service = user["metadata"]["name"].removeprefix("pars-")
+        rights: dict[tuple[str, str], set[str]] = {}
+        for acl in user["spec"]["authorization"]["acls"]:
+            rights[acl["resource"]["type"], acl["resource"].get("name", "")] = set(acl["operations"])
+        groups = {name for (kind, name), ops in rights.items() if kind == "group" and "Read" in ops}
+        assert groups == {g for g, (owner, _) in registry.CONSUMER_GROUPS.items() if owner == service}, service
+        read = {name for (kind, name), ops in rights.items() if kind == "topic" and "Read" in ops}
+        consumed = {topic for _, topic in service_topics(service)}
+        others_dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS} if service == "intake" else set()
+        assert read == consumed | others_dlqs, service
+        written = {name for (kind, name), ops in rights.items() if kind == "topic" and "Write" in ops}
+        produced = {t.name for t in registry.ALL if service in t.producers}
+        own_dlqs = {registry.dead_letter_topic(g) for g, (owner, _) in registry.CONSUMER_GROUPS.items() if owner == service}
+        # intake's operations dashboard replays dead letters to any consumed topic.
+        replayed = {t.name for _, ts in registry.CONSUMER_GROUPS.values() for t in ts} if service == "intake" else set()
+        assert written == produced | own_dlqs | replayed, service
+        assert all(name.startswith("pars.") for kind, name in rights if kind == "topic"), service
