@@ -1,16 +1,21 @@
 """The operations dashboard in a real browser: under load with a poison message and a board
-backlog, it shows both; a dead letter replayed after its cause is fixed completes its record once."""
+backlog, it shows both; a dead letter replayed after its cause is fixed completes its record once.
+Its charts draw the last hour's records per second, lag and backlog (sampled every second here),
+and it lists every service instance, two validators included."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
+from pars_stack.services import ServiceProcess
 from tests.support.browser import screenshot_path
 from tests.support.kafka import publish, run_sync
 from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, running_system
@@ -18,8 +23,9 @@ from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, r
 pytestmark = pytest.mark.integration
 
 
-# Board time runs a thousand times slower than real time: ABIM's records wait, a backlog.
-ops_system = running_system("ops", BOARD_TIME_SCALE="0.001")
+# Board time runs a thousand times slower than real time: ABIM's records wait, a backlog. The
+# dashboard's charts get a sample every second.
+ops_system = running_system("ops", BOARD_TIME_SCALE="0.001", OPS_SAMPLE_SECONDS="1")
 
 
 def activity_body(board: str, credit_type: str) -> dict:
@@ -52,10 +58,7 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
     run_sync(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [(late_provider, envelope),
                                                                          (late_provider, poison)]))
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{system.url}/ops")
-    page.get_by_label("Admin token").fill(ADMIN_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in(browser, system)
     expect(page.locator("#services")).to_contain_text("board-gateway", timeout=20000)
     expect(page.locator("#services .ok")).to_have_count(4, timeout=30000)
     expect(page.locator("#board")).to_contain_text("ABIM", timeout=30000)
@@ -90,4 +93,99 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
     eventually(lambda: late_client.get("/v1/learner-records", params={"last_name": "O'Keeffe"}).json()["records"],
                what="the sentinel completion")
     assert len(records()) == 1
+    page.close()
+
+
+def signed_in(browser: Browser, system: RunningSystem) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{system.url}/ops")
+    page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def drawn(page: Page, chart: str) -> dict[str, dict[str, Any]]:
+    """Each drawn line of a chart: its number of points and its largest value."""
+    return page.locator(f"#chart-{chart} svg polyline").evaluate_all(
+        "lines => Object.fromEntries(lines.map(l => [l.dataset.series, "
+        "{points: l.getAttribute('points').trim().split(/\\s+/).length, max: Number(l.dataset.max)}]))")
+
+
+def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningSystem, browser: Browser) -> None:
+    system = ops_system
+    client = system.client(system.new_provider(name="Charted Hospital CME")["api_key"])
+    abo = client.post("/v1/activities", json=activity_body("ABO", "ABO MOC Part II")).json()["activity_id"]
+    abim = client.post("/v1/activities", json=activity_body("ABIM", "ABIM Medical Knowledge")).json()["activity_id"]
+    page = signed_in(browser, system)
+    expect(page.locator("#chart-lag svg polyline").first).to_be_attached(timeout=30000)  # flat at zero: no height
+
+    def learners(credit_type: str, learner_id: str) -> list[dict]:
+        return [{"first_name": "Frida", "last_name": "Kahlo", "learner_id": learner_id, "date_of_birth": "07/06",
+                 "completion_date": f"04/{day:02d}/{YEAR}", "credits": "0.25", "credit_types": [credit_type]}
+                for day in range(1, 21)]
+
+    assert client.post(f"/v1/activities/{abo}/learners",
+                       json={"board": "ABO", "learners": learners("ABO MOC Part II", "97979")}).status_code == 202
+    assert client.post(f"/v1/activities/{abim}/learners", json={
+        "board": "ABIM", "learners": learners("ABIM Medical Knowledge", "1000105")}).status_code == 202
+
+    # The validator and the gateway processed records: their stages show a rate above zero.
+    for chart, series in (("records", "validation"), ("records", "board"), ("backlog", "ABIM")):
+        eventually(lambda c=chart, s=series: drawn(page, c).get(s, {}).get("max", 0) > 0, timeout=30,
+                   what=f"a point above zero for {series} in the {chart} chart")
+    eventually(lambda: all(line["points"] >= 3 for chart in ("records", "lag", "backlog")
+                           for line in drawn(page, chart).values()), timeout=30, what="lines of several points")
+    for chart, title in (("records", "Records per second by stage"), ("lag", "Consumer lag by group"),
+                         ("backlog", "Board backlog by board")):
+        figure = page.locator(f"#chart-{chart}")
+        expect(figure.locator("h3")).to_contain_text(title)
+        expect(figure.locator("svg text.time")).to_have_count(4)  # the time axis is labelled
+        assert drawn(page, chart), chart
+    expect(page.locator("#chart-records .legend")).to_contain_text("validation")
+    expect(page.locator("#chart-lag .legend")).to_contain_text("validator")
+    expect(page.locator("#chart-lag .legend")).to_contain_text("intake-upstream")
+    expect(page.locator("#chart-backlog .legend")).to_contain_text("ABIM")
+    for name, process in system.system.services.items():
+        expect(page.locator("#services tbody tr", has_text=process.url)).to_contain_text(name)
+    page.screenshot(path=str(screenshot_path("ops-dashboard-charts")), full_page=True)
+
+    # Any intake instance serves the same history: it is read from the database.
+    with system.admin() as admin:
+        history = admin.get("/v1/admin/ops/history").json()
+    assert [c["id"] for c in history["charts"]] == ["records", "lag", "backlog"]
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def two_validators(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSystem, str]]:
+    """A system with a second validator instance, in the same namespace; intake is told of both."""
+    root = tmp_path_factory.mktemp("ops-two-validators")
+    running = RunningSystem(stack, root, OPS_SAMPLE_SECONDS="1")
+    first = running.system["validator"]
+    second = ServiceProcess(root / "second-validator", "validator",
+                            {k: v for k, v in first.env.items() if k != "HTTP_PORT"})
+    running.system["intake"].env["VALIDATOR_URL"] = f"{first.url},{second.url}"
+    second.spawn()
+    try:
+        running.start()
+        second.wait_ready()
+        yield running, second.url
+    finally:
+        second.stop()
+        running.stop()
+
+
+def test_dashboard_lists_every_instance_of_a_service(two_validators: tuple[RunningSystem, str],
+                                                       browser: Browser) -> None:
+    system, second_url = two_validators
+    page = signed_in(browser, system)
+    services = page.locator("#services")
+    for url in (system.system["validator"].url, second_url):
+        expect(services.locator("tbody tr", has_text=url)).to_contain_text("validator", timeout=30000)
+        expect(services.locator("tbody tr", has_text=url)).to_contain_text("ready", timeout=30000)
+    expect(services.locator("tbody tr", has_text="all 2 instances")).to_contain_text("2 of 2 ready")
+    expect(services.locator(".ok")).to_have_count(5)
+    # Nothing was submitted: the records chart has no data yet, while lag is charted from the start.
+    expect(page.locator("#chart-lag svg polyline").first).to_be_attached(timeout=30000)  # flat at zero: no height
+    expect(page.locator("#chart-records")).to_contain_text("no data yet")
     page.close()

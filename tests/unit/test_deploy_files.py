@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pars_intake.ops.history import CHARTS
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -26,6 +28,13 @@ SERVICES = {
     "validator": "pars_validator",
     "board-gateway": "pars_gateway",
     "notifier": "pars_notifier",
+}
+# The operations page's charts (by id), and the metric and grouping of the Grafana panel of the
+# same title that shows the same thing.
+OPS_PAGE_PANELS = {
+    "records": ("rate(pars_records_total", "by (stage)"),
+    "lag": ("pars_consumer_lag", "by (group)"),
+    "backlog": ("pars_board_backlog", "by (board)"),
 }
 # Prometheus's own series, defined by no service.
 ALLOWED_UNDEFINED = {"up"}
@@ -171,3 +180,14 @@ def test_every_metric_named_exists() -> None:
         if missing:
             unknown[where] = sorted(missing)
     assert not unknown, f"metrics defined by no service (libs/*/src, services/*/src) nor allowed: {unknown}"
+
+
+def test_grafana_charts_what_the_operations_page_charts() -> None:
+    dashboard = json.loads((GRAFANA / "dashboards" / "pars.json").read_text())
+    panels = {p["title"]: p for p in dashboard["panels"] if p["type"] == "timeseries"}
+    assert set(OPS_PAGE_PANELS) == set(CHARTS)
+    for chart, (metric, grouping) in OPS_PAGE_PANELS.items():
+        title = CHARTS[chart][0]
+        assert title in panels, f"the dashboard has no panel {title!r} (the operations page's {chart} chart)"
+        exprs = _exprs(panels[title])
+        assert any(metric in e and grouping in e for e in exprs), f"{title}: {exprs} should chart {metric} {grouping}"

@@ -6,6 +6,7 @@ from pars_runtime.service import Service, main
 
 from .api.app import create_app
 from .handlers import handlers
+from .ops.history import sampler
 from .settings import IntakeSettings
 from .sweep import sweeper
 from .waiters import Waiters
@@ -20,7 +21,7 @@ def build(settings: IntakeSettings) -> Service:
                      handlers(settings, settings.clock(), waiters), strict_types=True),
     ]
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
-                   tasks=[sweeper], http_app=lambda rt: create_app(rt, settings, waiters))
+                   tasks=[sweeper, sampler], http_app=lambda rt: create_app(rt, settings, waiters))
 
 
 if __name__ == "__main__":

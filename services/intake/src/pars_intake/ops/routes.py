@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pars_runtime.deadletters import list_dead_letters, replay
 
 from ..auth import admin_caller
+from .history import last_hour
 from .summary import ServiceUrls, gather
 
 api = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[Depends(admin_caller)])
@@ -29,6 +30,11 @@ class ReplayIn(BaseModel):
 @api.get("/ops/summary", summary="Everything the operations dashboard shows, in one document")
 async def ops_summary(request: Request) -> dict:
     return await gather(request.app.state.rt, URLS)
+
+
+@api.get("/ops/history", summary="The dashboard's charts over the last hour: records/s per stage, lag, backlog")
+async def ops_history(request: Request) -> dict:
+    return await last_hour(request.app.state.rt.pool)
 
 
 @api.get("/dead-letters", summary="Dead letters of every consumer group, with their reason")

@@ -1,6 +1,7 @@
-"""What the operations dashboard shows, gathered from the running system: each service's health
-and counters (its /readyz and /metrics), consumer lag against the high watermarks, the board
-backlog (board-gateway), the e-mail queue (notifier), dead letters and recent uploads.
+"""What the operations dashboard shows, gathered from the running system: each service
+instance's health and counters (its /readyz and /metrics) with their sums per service, consumer
+lag against the high watermarks, the board backlog (board-gateway), the e-mail queue (notifier),
+dead letters and recent uploads.
 
 Intake never reads another service's schema: it asks the services over HTTP and Kafka."""
 
@@ -22,14 +23,27 @@ COUNTERS = ("pars_records_total", "pars_messages_handled_total", "pars_dead_lett
 
 
 class ServiceUrls(BaseSettings):
+    """Where each service's instances listen: INTAKE_URL and the like, each one URL or several
+    separated by commas (one per instance)."""
+
     intake_url: str = "http://127.0.0.1:8000"
     validator_url: str = "http://127.0.0.1:8001"
     board_gateway_url: str = "http://127.0.0.1:8002"
     notifier_url: str = "http://127.0.0.1:8003"
 
-    def by_service(self) -> dict[str, str]:
-        return {"intake": self.intake_url, "validator": self.validator_url,
-                "board-gateway": self.board_gateway_url, "notifier": self.notifier_url}
+    def by_service(self) -> dict[str, list[str]]:
+        return {"intake": split_urls(self.intake_url), "validator": split_urls(self.validator_url),
+                "board-gateway": split_urls(self.board_gateway_url), "notifier": split_urls(self.notifier_url)}
+
+    def instances(self) -> list[tuple[str, str]]:
+        """(service, URL) of every instance, in a stable order."""
+        return [(name, url) for name, urls in self.by_service().items() for url in urls]
+
+
+def split_urls(value: str) -> list[str]:
+    """`http://a:1, http://b:2/` -> ["http://a:1", "http://b:2"]; blanks and repeats dropped."""
+    urls = [u.strip().rstrip("/") for u in value.split(",")]
+    return list(dict.fromkeys(u for u in urls if u))
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -40,18 +54,54 @@ async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str]
         return 0, {"error": type(exc).__name__}
 
 
-async def _service(client: httpx.AsyncClient, name: str, url: str) -> dict[str, Any]:
-    status, ready = await _get_json(client, f"{url}/readyz")
-    counters: list[dict[str, Any]] = []
+async def first_json(client: httpx.AsyncClient, urls: list[str], path: str,
+                     headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """The first instance that answers 200 (every instance reads the same schema, so any will do)."""
+    answer: tuple[int, Any] = (0, {"error": "no instance"})
+    for url in urls:
+        answer = await _get_json(client, f"{url}{path}", headers)
+        if answer[0] == 200:
+            break
+    return answer
+
+
+async def counters_of(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]] | None:
+    """The COUNTERS samples an instance exports at /metrics; None when it cannot be read."""
     try:
-        text = (await client.get(f"{url}/metrics")).text
-        for family in text_string_to_metric_families(text):
-            if family.name + "_total" in COUNTERS or family.name in COUNTERS:
-                counters += [{"name": s.name, "labels": s.labels, "value": s.value}
-                             for s in family.samples if s.name.endswith("_total")]
-    except httpx.HTTPError:
-        pass  # shown as not ready below
-    return {"name": name, "url": url, "ready": status == 200, "checks": ready.get("checks", ready), "counters": counters}
+        response = await client.get(f"{url}/metrics")
+        response.raise_for_status()
+        return [{"name": s.name, "labels": s.labels, "value": s.value}
+                for family in text_string_to_metric_families(response.text)
+                if family.name + "_total" in COUNTERS or family.name in COUNTERS
+                for s in family.samples if s.name.endswith("_total")]
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+async def _instance(client: httpx.AsyncClient, name: str, url: str) -> dict[str, Any]:
+    (status, ready), counters = await asyncio.gather(_get_json(client, f"{url}/readyz"), counters_of(client, url))
+    return {"name": name, "url": url, "ready": status == 200, "checks": ready.get("checks", ready),
+            "counters": counters or [], "totals": totals(counters or [])}
+
+
+def totals(counters: list[dict[str, Any]]) -> dict[str, float]:
+    """Each counter summed over its labels."""
+    sums = dict.fromkeys(COUNTERS, 0.0)
+    for c in counters:
+        sums[c["name"]] = sums.get(c["name"], 0.0) + c["value"]
+    return sums
+
+
+def per_service(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Instances counted, ready instances counted and counters summed, per service."""
+    result: dict[str, dict[str, Any]] = {}
+    for x in instances:
+        entry = result.setdefault(x["name"], {"instances": 0, "ready": 0, "totals": dict.fromkeys(COUNTERS, 0.0)})
+        entry["instances"] += 1
+        entry["ready"] += x["ready"]
+        for name, value in x["totals"].items():
+            entry["totals"][name] = entry["totals"].get(name, 0.0) + value
+    return result
 
 
 async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
@@ -61,17 +111,18 @@ async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
     admin = {"Authorization": f"Bearer {getattr(settings, 'admin_token', '')}"}
     async with httpx.AsyncClient(timeout=3) as client:
         services, board, emails, lag, letters, uploads = await asyncio.gather(
-            asyncio.gather(*(_service(client, n, u) for n, u in by_service.items())),
-            _get_json(client, f"{by_service['board-gateway']}/v1/board-backlog"),
-            _get_json(client, f"{by_service['notifier']}/v1/emails", admin),
-            _safe(measure_lag(settings.kafka_bootstrap_servers, groups), []),
-            _safe(list_dead_letters(settings, limit=200), []),
+            asyncio.gather(*(_instance(client, n, u) for n, u in urls.instances())),
+            first_json(client, by_service["board-gateway"], "/v1/board-backlog"),
+            first_json(client, by_service["notifier"], "/v1/emails", admin),
+            safe(measure_lag(settings.kafka_bootstrap_servers, groups), []),
+            safe(list_dead_letters(settings, limit=200), []),
             rt.pool.fetch("SELECT upload_id, provider_id, file_name, status, records, done, processed, not_processed, "
                           "created_at, completed_at FROM uploads ORDER BY created_at DESC LIMIT 15"),
         )
     return {
         "generated_at": rt.clock.now().isoformat(),
         "services": services,
+        "per_service": per_service(services),
         "lag": [{"group": p.group, "topic": p.topic, "partition": p.partition, "lag": p.lag} for p in lag],
         "board": board[1] if board[0] == 200 else {"error": "board-gateway unreachable"},
         "emails": emails[1] if emails[0] == 200 else {"error": "notifier unreachable"},
@@ -86,7 +137,7 @@ async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
     }
 
 
-async def _safe(awaitable: Any, fallback: Any) -> Any:
+async def safe(awaitable: Any, fallback: Any) -> Any:
     """Kafka away must not take the dashboard down with it: that is when it is needed most."""
     try:
         return await asyncio.wait_for(awaitable, timeout=10)

@@ -1,0 +1,163 @@
+"""The operations dashboard's charts: every OPS_SAMPLE_SECONDS intake samples records per second
+per stage, consumer lag per group and the board backlog into its schema (`ops_samples`), keeps a
+little over an hour of them, and serves the last hour to the page.
+
+Several intake instances may sample at once: a sample's moment is rounded to the interval and is
+part of the key, so the first instance to write a moment's series wins and the others' identical
+rows are dropped (ON CONFLICT DO NOTHING). Every instance therefore serves the same history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pars_contracts.topics import CONSUMER_GROUPS
+from pars_runtime.lag import measure_lag
+from pars_runtime.logs import get_logger
+from pars_runtime.service import Runtime
+
+from .summary import ServiceUrls, counters_of, first_json, safe
+
+log = get_logger(__name__)
+
+# chart id -> (title, unit); the page draws them in this order.
+CHARTS = {
+    "records": ("Records per second by stage", "records/s"),
+    "lag": ("Consumer lag by group", "messages"),
+    "backlog": ("Board backlog by board", "records"),
+}
+SHOWN = timedelta(hours=1)
+KEPT = timedelta(minutes=70)
+
+Sample = tuple[str, str, float]  # chart, series, value
+
+
+class HistorySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    ops_sample_seconds: float = Field(default=10, gt=0, le=600)
+
+
+@lru_cache(maxsize=1)
+def history_settings() -> HistorySettings:
+    return HistorySettings()
+
+
+def increase(before: float, after: float) -> float:
+    """A counter's increase between two readings; lower than before means the process restarted
+    (its counters began again at zero), so all of `after` is new."""
+    return after if after < before else after - before
+
+
+class Rates:
+    """Per-second rates from successive readings of counters, summed over instances.
+
+    `update(at, readings)` takes each reachable instance's counter totals by series (e.g. by
+    stage) read at `at` (seconds) and returns the series' rates since that instance's previous
+    reading. An instance read for the first time gives no rate yet; one not reachable now keeps
+    its previous reading for next time."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[float, Mapping[str, float]]] = {}
+
+    def update(self, at: float, readings: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+        rates: dict[str, float] = defaultdict(float)
+        for instance, now in readings.items():
+            previous = self._last.get(instance)
+            self._last[instance] = (at, now)
+            if previous is None or at <= previous[0]:
+                continue
+            then, before = previous
+            # A series the instance had not counted before started at zero (labelled counters
+            # appear on their first increment).
+            for series in {*before, *now}:
+                rates[series] += increase(before.get(series, 0.0), now.get(series, 0.0)) / (at - then)
+        return dict(rates)
+
+
+def by_stage(counters: list[dict[str, Any]]) -> dict[str, float]:
+    """pars_records_total summed per stage (over outcome and board)."""
+    totals: dict[str, float] = defaultdict(float)
+    for c in counters:
+        if c["name"] == "pars_records_total":
+            totals[c["labels"].get("stage", "")] += c["value"]
+    return dict(totals)
+
+
+async def sample(rt: Runtime, urls: ServiceUrls, rates: Rates) -> list[Sample]:
+    """One moment of every chart. A part that cannot be read now is left out of this moment."""
+    settings = rt.settings
+    groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
+    instances = [url for _, url in urls.instances()]
+    async with httpx.AsyncClient(timeout=3) as client:
+        counters, lag, board = await asyncio.gather(
+            asyncio.gather(*(counters_of(client, url) for url in instances)),
+            safe(measure_lag(settings.kafka_bootstrap_servers, groups), None),
+            first_json(client, urls.by_service()["board-gateway"], "/v1/board-backlog"),
+        )
+    readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}
+    samples = [("records", stage, rate) for stage, rate in rates.update(time.monotonic(), readings).items()]
+    if lag is not None:
+        behind: dict[str, float] = defaultdict(float)
+        for p in lag:
+            behind[p.group.removeprefix(settings.group(""))] += p.lag
+        samples += [("lag", group, n) for group, n in behind.items()]
+    if board[0] == 200:
+        samples += [("backlog", b["board"], b["waiting"]) for b in board[1].get("boards", [])]
+    return samples
+
+
+async def store(pool: asyncpg.Pool, at: datetime, samples: list[Sample]) -> None:
+    """Writes one moment (once, whichever instance comes first) and forgets what is too old."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO ops_samples (at, chart, series, value) SELECT $1, * FROM unnest($2::text[], $3::text[], "
+            "$4::float8[]) ON CONFLICT DO NOTHING",
+            at, [s[0] for s in samples], [s[1] for s in samples], [s[2] for s in samples])
+        await conn.execute("DELETE FROM ops_samples WHERE at < $1", at - KEPT)
+
+
+async def last_hour(pool: asyncpg.Pool) -> dict[str, Any]:
+    """Every chart's series over the last hour: points are [Unix seconds, value]."""
+    now = datetime.now(UTC)
+    rows = await pool.fetch("SELECT extract(epoch FROM at)::float8 AS t, chart, series, value FROM ops_samples "
+                            "WHERE at >= $1 ORDER BY chart, series, at", now - SHOWN)
+    series: dict[str, dict[str, list[list[float]]]] = defaultdict(dict)
+    for r in rows:
+        series[r["chart"]].setdefault(r["series"], []).append([r["t"], r["value"]])
+    return {
+        "now": now.timestamp(), "from": (now - SHOWN).timestamp(), "sample_seconds": history_settings().ops_sample_seconds,
+        "charts": [{"id": chart, "title": title, "unit": unit,
+                    "series": [{"name": name, "points": points} for name, points in sorted(series[chart].items())]}
+                   for chart, (title, unit) in CHARTS.items()],
+    }
+
+
+async def sampler(rt: Runtime, stop: asyncio.Event) -> None:
+    """Background task: samples at each multiple of OPS_SAMPLE_SECONDS (so that the instances'
+    moments coincide) until stopped. A failed sample is logged; the next tick tries again."""
+    every = history_settings().ops_sample_seconds
+    urls, rates = ServiceUrls(), Rates()
+    moment = (time.time() // every + 1) * every
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(moment - time.time(), 0))
+        if stop.is_set():
+            break
+        try:
+            await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, urls, rates))
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the dashboard must not stop intake
+            log.warning("operations sample failed; the next one retries", error=repr(exc))
+        # The next multiple of the interval; one a slow sample overran is skipped.
+        moment = max(moment + every, (time.time() // every + 1) * every)

@@ -1,0 +1,84 @@
+"""The pure parts of the operations dashboard: instance URL lists, rates from counter readings
+(summed over instances, surviving restarts), per-stage totals and per-service sums."""
+
+from __future__ import annotations
+
+import pytest
+
+from pars_intake.ops.history import Rates, by_stage, increase
+from pars_intake.ops.summary import ServiceUrls, per_service, split_urls, totals
+
+
+def test_one_url_as_before() -> None:
+    assert split_urls("http://127.0.0.1:8001") == ["http://127.0.0.1:8001"]
+
+
+def test_a_comma_separated_list_of_instances() -> None:
+    assert split_urls(" http://127.0.0.1:4001/, http://127.0.0.1:4002 ,,http://127.0.0.1:4001") == [
+        "http://127.0.0.1:4001", "http://127.0.0.1:4002"]
+    assert split_urls("") == []
+
+
+def test_service_urls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VALIDATOR_URL", "http://127.0.0.1:4001,http://127.0.0.1:4002")
+    monkeypatch.setenv("INTAKE_URL", "http://127.0.0.1:4000")
+    urls = ServiceUrls()
+    assert urls.by_service()["validator"] == ["http://127.0.0.1:4001", "http://127.0.0.1:4002"]
+    assert urls.instances()[:3] == [("intake", "http://127.0.0.1:4000"), ("validator", "http://127.0.0.1:4001"),
+                                    ("validator", "http://127.0.0.1:4002")]
+    assert [name for name, _ in urls.instances()][3:] == ["board-gateway", "notifier"]
+
+
+def test_increase_takes_a_restart_as_starting_from_zero() -> None:
+    assert increase(10, 25) == 15
+    assert increase(10, 10) == 0
+    assert increase(10, 4) == 4  # restarted, counted 4 since
+
+
+def test_first_reading_gives_no_rate_then_rates_per_second() -> None:
+    rates = Rates()
+    assert rates.update(100.0, {"a": {"validation": 10}}) == {}
+    assert rates.update(110.0, {"a": {"validation": 60}}) == {"validation": 5.0}
+    assert rates.update(120.0, {"a": {"validation": 60}}) == {"validation": 0.0}
+
+
+def test_rates_are_summed_over_instances() -> None:
+    rates = Rates()
+    rates.update(0.0, {"a": {"validation": 0}, "b": {"validation": 100}})
+    assert rates.update(2.0, {"a": {"validation": 10}, "b": {"validation": 110}}) == {"validation": 10.0}
+
+
+def test_a_restarted_instance_counts_its_new_value() -> None:
+    rates = Rates()
+    rates.update(0.0, {"a": {"board": 500}})
+    assert rates.update(10.0, {"a": {"board": 30}}) == {"board": 3.0}
+    # A stage the restarted process has not counted yet is zero, not a negative rate.
+    rates.update(20.0, {"a": {"board": 30, "validation": 7}})
+    assert rates.update(30.0, {"a": {"board": 40}}) == {"board": 1.0, "validation": 0.0}
+
+
+def test_a_stage_first_counted_after_the_first_reading_started_at_zero() -> None:
+    rates = Rates()
+    rates.update(0.0, {"a": {}})
+    assert rates.update(5.0, {"a": {"validation": 30}}) == {"validation": 6.0}
+
+
+def test_an_unreachable_instance_keeps_its_last_reading() -> None:
+    rates = Rates()
+    rates.update(0.0, {"a": {"board": 0}, "b": {"board": 0}})
+    assert rates.update(10.0, {"a": {"board": 10}}) == {"board": 1.0}
+    assert rates.update(20.0, {"a": {"board": 10}, "b": {"board": 40}}) == {"board": 2.0}  # b: 40 over 20 s
+
+
+def test_records_by_stage_and_sums_per_service() -> None:
+    counters = [
+        {"name": "pars_records_total", "labels": {"stage": "validation", "outcome": "valid", "board": "ABIM"}, "value": 3.0},
+        {"name": "pars_records_total", "labels": {"stage": "validation", "outcome": "invalid", "board": "ABO"}, "value": 2.0},
+        {"name": "pars_records_total", "labels": {"stage": "board", "outcome": "Accepted", "board": "ABO"}, "value": 1.0},
+        {"name": "pars_messages_handled_total", "labels": {"group": "validator"}, "value": 4.0},
+    ]
+    assert by_stage(counters) == {"validation": 5.0, "board": 1.0}
+    first = {"name": "validator", "ready": True, "totals": totals(counters)}
+    second = {"name": "validator", "ready": False, "totals": totals(counters[:1])}
+    assert per_service([first, second]) == {"validator": {"instances": 2, "ready": 1, "totals": {
+        "pars_records_total": 9.0, "pars_messages_handled_total": 4.0, "pars_dead_letters_total": 0.0}}}
