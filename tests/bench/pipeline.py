@@ -5,7 +5,8 @@ Measured (figures printed, never asserted):
   - upload: a 2,500-record tab-delimited file (about 10% invalid rows), request to every row's
     first outcome (median and worst of several runs);
   - stream: upstream completions sustained for 60 s with a bounded backlog, to each first outcome,
-    beside the raw Kafka floor (tests/bench/stream.py);
+    beside the raw Kafka floor (tests/bench/stream.py), with one and then two instances of every
+    service;
   - memory: each service's peak RSS over the run.
 `PARS_BENCH_SCALE` (0..1] shrinks the runs for the short version that `make test` runs."""
 
@@ -119,12 +120,16 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                             f"median {statistics.median(durations):.2f} / worst {max(durations):.2f}", "<= 2 (2,500 rows)"))
 
             seconds, warmup, window = max(4.0, 60 * scale), max(2.0, 10 * scale), 4000
-            activities = [client.post("/v1/activities", json={
-                "title": f"Stream bench {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
-                "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
-                    {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]
-                for n in range(max(2, int(130 * scale)))]  # 3,000 completions each: enough for 6,000/s
+
+            def stream_activities() -> list[str]:
+                return [client.post("/v1/activities", json={
+                    "title": f"Stream bench {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+                    "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                        {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]
+                    for n in range(max(2, int(130 * scale)))]  # 3,000 completions each: enough for 6,000/s
+
             bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+            activities = stream_activities()
             profiles = profile(system, seconds + warmup)
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
                                                seconds, warmup, window))
@@ -136,6 +141,16 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             for name in ("intake", "validator", "board-gateway", "notifier"):
                 peak = system.system[name].peak_rss_mb()
                 results.append((f"peak RSS, {name} (MB)", "not running" if peak is None else f"{peak:.0f}", ""))
+
+            # The same stream with a second instance of every service (same groups: the
+            # partitions are shared out between the two). On 2 cores the instances compete for
+            # the same CPUs as the broker and PostgreSQL (docs/operations.md).
+            system.system.scale_to(2)
+            activities = stream_activities()
+            doubled = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
+                                              seconds, warmup, window))
+            results.append((f"stream, 2 instances of every service, {seconds:.0f} s (records/s)", doubled.figure(),
+                            f"{doubled.rate / pipeline.rate:.2f}x one instance on {os.cpu_count()} cores"))
             bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window))
             results.append((f"floor, messages through {HOPS} bare hops sustained {seconds:.0f} s (msg/s)",
                             bare.figure(), f"pipeline = {pipeline.rate / bare.rate:.1%} of floor"))

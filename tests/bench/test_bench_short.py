@@ -20,6 +20,7 @@ def test_bench_runs_and_prints_its_table() -> None:
     assert "latency, one web-service record (ms)" in result.stdout
     assert "upload, 125 tab-delimited rows (s)" in result.stdout
     assert "stream, upstream completions sustained 4 s (records/s)" in result.stdout
+    assert re.search(r"stream, 2 instances of every service, 4 s \(records/s\) +[1-9][0-9,]* ", result.stdout), result.stdout
     assert "floor, messages through 4 bare hops sustained 4 s (msg/s)" in result.stdout
     for service in ("intake", "validator", "board-gateway", "notifier"):
         assert re.search(rf"peak RSS, {service} \(MB\) +[1-9][0-9]* ", result.stdout), result.stdout

@@ -79,6 +79,19 @@ class System:
                                  for i, port in enumerate(taken)] for name, taken in ports_of.items()}
         self.services = {name: instances[0] for name, instances in self.instances.items()}
 
+    def scale_to(self, replicas: int) -> None:
+        """Starts more instances of every service beside the running ones (same environment, so
+        the same consumer groups); waits until they are ready. The running instances keep the
+        URL lists they started with."""
+        for name, instances in self.instances.items():
+            first = instances[0]
+            env = {k: v for k, v in first.env.items() if k != "HTTP_PORT"}
+            instances += [ServiceProcess(first.root, name, env, instance=n) for n in range(len(instances) + 1, replicas + 1)]
+        for process in self.processes:
+            process.spawn()
+        for process in self.processes:
+            process.wait_ready()
+
     def __getitem__(self, name: str) -> ServiceProcess:
         """The first instance of a service."""
         return self.services[name]
