@@ -1,0 +1,41 @@
+"""The short cluster chaos run inside `make test` (the full one: `make chaos`, the harness with
+`--cluster`): three Kafka brokers, two instances of every service. While load flows through every
+path the partition leaders' broker is SIGKILLed and restarted, one instance of each service is
+killed (its group rebalances mid-batch), PostgreSQL restarts and SMTP is away; then nothing may be
+lost or duplicated, no status or e-mail wrong."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pars_stack import Stack
+from tests.chaos.harness import chaos, cluster_faults, settings
+from tests.support.system import RunningSystem
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+SIZE = int(os.environ.get("PARS_CHAOS_CLUSTER_SIZE", "600"))
+
+
+@pytest.fixture(scope="module")
+def cluster_system(tmp_path_factory):  # noqa: ANN001 - its own stack: a cluster, and we kill its brokers
+    root = tmp_path_factory.mktemp("chaos-cluster")
+    stack = Stack(root / "stack", kafka_brokers=3, environ={})
+    stack.start()
+    running = RunningSystem(stack, root, replicas=2, **settings())
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        stack.stop()
+
+
+def test_nothing_lost_or_duplicated_on_a_cluster_under_chaos(cluster_system: RunningSystem) -> None:
+    assert len(cluster_system.system.processes) == 8
+    ok, report = chaos(cluster_system, SIZE, cluster_faults(smtp_seconds=5, short=True), duration=40,
+                       settle_timeout=240)
+    print(report)
+    assert ok, report
+    assert "broker" in report and "SIGKILL intake #2" in report  # the faults really ran
