@@ -7,8 +7,9 @@ PYTEST := .venv/bin/pytest
 install:
 	@scripts/bootstrap.sh
 
+# REPLICAS=2 KAFKA_BROKERS=3: two instances of every service on a three-broker Kafka cluster.
 run: install
-	@$(PY) -m pars_stack.run
+	@PARS_REPLICAS=$(or $(REPLICAS),$(PARS_REPLICAS),1) PARS_KAFKA_BROKERS=$(or $(KAFKA_BROKERS),$(PARS_KAFKA_BROKERS),1) $(PY) -m pars_stack.run
 
 test: install
 	@$(PYTEST) -q -p no:cacheprovider tests
