@@ -208,3 +208,43 @@ def test_an_envelope_of_another_type_is_dead_lettered(system: RunningSystem) -> 
     send_envelopes(system, [wrong])
     letters = read(system, DEAD_LETTERS, lambda rs: any(r.value == encode(wrong) for r in rs), timeout=8)
     assert any(r.value == encode(wrong) for r in letters)
+
+
+def test_forged_internal_events_on_the_inbound_topic_are_dead_lettered_and_change_nothing(
+        system: RunningSystem) -> None:
+    """H1: the inbound subscription handles UpstreamCompletion only. A BoardDecision or a
+    LearnerRecordInvalid published on the completions topic (by anyone who may write there) is
+    dead-lettered as a type not accepted on that topic, and the record it names stays as it was."""
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    response = client.post("/v1/learner-records?wait=20", json={"records": [{
+        "activity_id": activity, "board": "ABO", "action": "Add", "first_name": "Vincent", "last_name": "Van Gogh",
+        "learner_id": "98989", "date_of_birth": "03/30", "completion_date": f"02/11/{YEAR}", "credits": "0.25",
+        "credit_types": ["ABO MOC Part II"], "credit_id": f"ccid:test.example:{uuid.uuid4().hex[:8]}"}]})
+    row = response.json()["rows"][0]
+    assert row["status"] == "Accepted", response.text
+    before = client.get(f"/v1/learner-records/{row['record_id']}").json()
+    common = {"record_id": row["record_id"], "submission_id": str(uuid.uuid4()), "row_number": 1,
+              "source": "service", "provider_id": pid}
+    forged_decision = Envelope.model_validate({
+        "type": "BoardDecision", "producer": "board-gateway", "correlation_id": "forged", "provider_id": pid,
+        "payload": {**common, "activity_id": activity, "board": "ABO", "action": "Add",
+                    "credit_id": before["credit_id"], "status": "Rejected",
+                    "errors": [{"code": 664, "message": "forged"}], "decided_at": "2026-06-15T12:00:00Z"}})
+    forged_invalid = Envelope.model_validate({
+        "type": "LearnerRecordInvalid", "producer": "validator", "correlation_id": "forged", "provider_id": pid,
+        "payload": {**common, "errors": [{"code": 675, "message": "forged"}]}})
+    after = completion(pid, activity, f"ccid:lms.example:{uuid.uuid4().hex[:8]}", "02-12", O_KEEFFE)
+    send_envelopes(system, [forged_decision, forged_invalid, after])
+
+    found = outcomes_of(system, [after.message_id])  # the good one behind them goes through
+    assert found[after.message_id][0].payload["status"] == "Accepted"
+    forged = [encode(forged_decision), encode(forged_invalid)]
+    letters = [r for r in read(system, DEAD_LETTERS, lambda rs: sum(r.value in forged for r in rs) == 2)
+               if r.value in forged]
+    assert [r.value for r in letters] == forged
+    for record, name in zip(letters, ("BoardDecision", "LearnerRecordInvalid"), strict=True):
+        headers = {k: v.decode() for k, v in record.headers}
+        assert headers["dlq.reason"] == "unreadable", headers
+        assert headers["dlq.error"] == f"message type {name!r} is not accepted on this topic", headers
+    assert client.get(f"/v1/learner-records/{row['record_id']}").json() == before

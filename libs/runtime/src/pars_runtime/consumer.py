@@ -22,7 +22,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import BaseModel, ValidationError
 
 from pars_contracts.envelope import Envelope
-from pars_contracts.topics import PAYLOADS, dead_letter_topic
+from pars_contracts.topics import BY_NAME, PAYLOADS, dead_letter_topic
 
 from . import metrics
 from .logs import bound_contextvars, get_logger
@@ -106,6 +106,10 @@ class Consumer:
         self.service = service
         self.group = settings.group(sub.group)
         self._topic_by_real = {settings.topic(t): t for t in sub.topics}
+        # The types each topic may carry (the registry's payloads): a message of another type on
+        # a topic is never handled, whoever published it.
+        self._types_by_real = {settings.topic(t): {p.__name__ for p in BY_NAME[t].payloads}
+                               for t in sub.topics if t in BY_NAME}
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -173,7 +177,9 @@ class Consumer:
         except (ValueError, TypeError) as exc:
             raise Unreadable(f"not a message envelope: {_short(exc)}") from None
         model = PAYLOADS.get(envelope.type)
-        if model is None or envelope.type not in self.sub.handlers:
+        carried = self._types_by_real.get(record.topic)
+        if model is None or envelope.type not in self.sub.handlers or (
+                carried is not None and envelope.type not in carried):
             if self.sub.strict_types:
                 raise Unreadable(f"message type {envelope.type[:100]!r} is not accepted on this topic")
             return envelope, None  # a type this consumer does not handle: skipped, as contracts allow

@@ -2,10 +2,11 @@
 
 from pars_contracts import topics
 from pars_runtime.consumer import Subscription
+from pars_runtime.admin_token import load_settings
 from pars_runtime.service import Service, main
 
 from .api.app import create_app
-from .handlers import handlers
+from .handlers import UPSTREAM_TYPES, handlers
 from .ops.history import sampler
 from .settings import IntakeSettings
 from .sweep import sweeper
@@ -18,11 +19,11 @@ def build(settings: IntakeSettings) -> Service:
         Subscription("intake", topics.group_topics("intake"),
                      handlers(settings, settings.clock(), waiters)),
         Subscription("intake-upstream", topics.group_topics("intake-upstream"),
-                     handlers(settings, settings.clock(), waiters), strict_types=True),
+                     handlers(settings, settings.clock(), waiters, UPSTREAM_TYPES), strict_types=True),
     ]
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
                    tasks=[sweeper, sampler], http_app=lambda rt: create_app(rt, settings, waiters))
 
 
 if __name__ == "__main__":
-    main(build(IntakeSettings()))
+    main(build(load_settings(IntakeSettings)))

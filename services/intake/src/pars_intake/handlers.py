@@ -161,7 +161,15 @@ async def not_processed_rows(conn: asyncpg.Connection, upload_id: str) -> list[t
             for r in rows]
 
 
-def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[str, Handler]:
+# Each subscription gets only the handlers of the types its topics carry: the internal group
+# follows the validator's and the boards' decisions, the upstream group takes completions and
+# nothing else (a decision forged on an inbound topic must never reach `board_decided`).
+INTERNAL_TYPES = ("LearnerRecordInvalid", "BoardDecision")
+UPSTREAM_TYPES = ("UpstreamCompletion",)
+
+
+def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters,
+             types: tuple[str, ...] = INTERNAL_TYPES) -> dict[str, Handler]:
     def first_outcome(ctx: Context, outcome: Outcome) -> None:
         """Gathers the batch's outcomes; they are recorded together before it commits."""
         gathered: list[tuple[Outcome, Emit]] = ctx.batch.setdefault("first_outcomes", [])
@@ -215,8 +223,9 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters) -> dict[
                                   now=clock.now(), source_message_id=ctx.envelope.message_id))
         ctx.before_commit.setdefault("upstream", lambda: store_upstream(ctx.conn, waiting))
 
-    return {
+    every: dict[str, Handler] = {
         "LearnerRecordInvalid": record_invalid,
         "BoardDecision": board_decided,
         "UpstreamCompletion": upstream_completion,
     }
+    return {name: every[name] for name in types}
