@@ -33,7 +33,9 @@ chaos: install
 	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS) --cluster
 
 compose-config:
-	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
+	@ADMIN_TOKEN=$${ADMIN_TOKEN:-check-only-token-0123456789} POSTGRES_PASSWORD=$${POSTGRES_PASSWORD:-check-only} \
+	  GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-check-only} \
+	  docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
 
 clean:
 	rm -rf .stack .pytest_cache

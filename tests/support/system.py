@@ -3,6 +3,7 @@ their own namespace (topics, consumer groups, database schemas), and a small API
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,9 @@ from pars_runtime.clock import Clock
 from pars_stack.services import System
 from pars_stack.smtp import read_messages
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+# A fresh random admin token per test run: not one of the known demo values, which the services
+# refuse outside demo mode (pars_runtime.admin_token).
+ADMIN_TOKEN = "test-admin-" + secrets.token_urlsafe(16)
 # Tests run the system with an injected clock, so dates and deadlines do not depend on the day
 # the suite runs. A test may pass its own PARS_CLOCK_START.
 TODAY = date(2026, 6, 15)

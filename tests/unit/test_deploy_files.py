@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -97,9 +98,49 @@ def test_compose_file_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
+    secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y"}
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, env={**env, **secrets})
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stdout}\n{result.stderr}"
+    # Without its secrets, compose refuses (no default admin token or password to fall back on).
+    for missing in secrets:
+        given = {k: v for k, v in secrets.items() if k != missing}
+        refused = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
+                                 capture_output=True, text=True, timeout=60, env={**env, **given})
+        assert refused.returncode != 0 and missing in refused.stderr + refused.stdout, missing
+
+
+# The one port that may be opened to other hosts, on purpose only (INTAKE_BIND, default loopback).
+OPEN_ON_PURPOSE = "${INTAKE_BIND:-127.0.0.1}:"
+SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET", re.IGNORECASE)
+
+
+def test_compose_publishes_ports_on_loopback_only(compose: dict[str, Any]) -> None:
+    """Mailpit (every e-mail), Prometheus, Grafana and Kafka's plaintext listener are never
+    reachable from other hosts by accident: a published port names 127.0.0.1."""
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            text = str(port)
+            assert text.startswith("127.0.0.1:") or text.startswith(OPEN_ON_PURPOSE), (name, text)
+            assert "0.0.0.0" not in text, (name, text)
+
+
+def test_compose_has_no_default_passwords(compose: dict[str, Any]) -> None:
+    """A password, token or secret comes from the environment with no fallback: `${NAME:?...}`."""
+    envs = [(name, key, str(value)) for name, service in compose["services"].items()
+            for key, value in (service.get("environment") or {}).items()]
+    secrets = [(name, key, value) for name, key, value in envs if SECRET_NAME.search(key)]
+    assert {key for _, key, _ in secrets} >= {"ADMIN_TOKEN", "POSTGRES_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
+    for name, key, value in secrets:
+        assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", value), (name, key, value)
+    for name, key, value in envs:
+        if key == "DATABASE_URL":
+            password = value.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+            assert password.startswith("${") and ":?" in password, (name, value)
+    grafana = compose["services"]["grafana"]["environment"]
+    assert str(grafana.get("GF_AUTH_ANONYMOUS_ENABLED", "false")).lower() == "false"
+    assert not any("enable-lifecycle" in str(a) for a in compose["services"]["prometheus"].get("command", []))
 
 
 def test_the_four_services_share_one_image_and_run_their_module(compose: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ async def _ok() -> None:
 
 def _app() -> Any:
     runtime = SimpleNamespace(pool=_Pool(), check_postgres=_ok, check_kafka=_ok)
-    return create_app(runtime, IntakeSettings(max_json_bytes=1000), None)  # type: ignore[arg-type]
+    return create_app(runtime, IntakeSettings(max_json_bytes=1000, admin_token="unit-test-token-0123456789"), None)  # type: ignore[arg-type]
 
 
 def _send(method: str, url: str, **kw: Any) -> httpx.Response:

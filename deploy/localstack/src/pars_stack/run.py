@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> None:
                   pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
                   smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025), kafka_brokers=args.kafka_brokers)
     admin_token = os.environ.get("ADMIN_TOKEN", "demo-admin-token-0123456789")
-    settings = {"ADMIN_TOKEN": admin_token, "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"),
-                "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+    # A demo on purpose: the services accept the public demo admin token only in demo mode.
+    settings = {"ADMIN_TOKEN": admin_token, "PARS_DEMO_MODE": "1",
+                "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"), "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
     ports = {"intake": env_int("INTAKE_PORT", 8000), "validator": env_int("VALIDATOR_PORT", 8001),
              "board-gateway": env_int("GATEWAY_PORT", 8002), "notifier": env_int("NOTIFIER_PORT", 8003)}
 

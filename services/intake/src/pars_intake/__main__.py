@@ -1,8 +1,8 @@
 """Intake's composition root: the HTTP app and its consumers."""
 
 from pars_contracts import topics
-from pars_runtime.consumer import Subscription
 from pars_runtime.admin_token import load_settings
+from pars_runtime.consumer import Subscription
 from pars_runtime.service import Service, main
 
 from .api.app import create_app

@@ -3,6 +3,7 @@ queues one e-mail per event in PostgreSQL, and sends the queue through SMTP (sen
 
 from pars_contracts import topics
 from pars_contracts.events import BoardBatchDecided, ProviderRegistered, UploadCompleted
+from pars_runtime.admin_token import load_settings
 from pars_runtime.consumer import Context, Subscription
 from pars_runtime.logs import get_logger
 from pars_runtime.service import Service, main
@@ -48,4 +49,4 @@ def build(settings: NotifierSettings) -> Service:
 
 
 if __name__ == "__main__":
-    main(build(NotifierSettings()))
+    main(build(load_settings(NotifierSettings)))

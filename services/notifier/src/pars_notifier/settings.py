@@ -1,9 +1,10 @@
 """The notifier's settings (environment variables, README): SMTP server, sender, retries."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 
+from pars_runtime.admin_token import check_admin_token
 from pars_runtime.settings import ServiceSettings
 
 
@@ -19,11 +20,10 @@ class NotifierSettings(ServiceSettings):
     email_retry_max_seconds: float = Field(default=300.0, gt=0)
     # An e-mail of a provider not (yet) known here waits this many attempts before it is reported.
     email_provider_wait_attempts: int = Field(default=10, ge=1)
-    admin_token: str = "dev-admin-token-change-me"  # GET /v1/emails (the operations dashboard)
+    admin_token: str = ""  # GET /v1/emails (the operations dashboard); required (pars_runtime.admin_token)
+    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
 
-    @field_validator("admin_token")
-    @classmethod
-    def _long_enough(cls, value: str) -> str:
-        if len(value) < 16:
-            raise ValueError("ADMIN_TOKEN must be at least 16 characters")
-        return value
+    @model_validator(mode="after")
+    def _admin_token(self) -> Self:
+        check_admin_token(self.admin_token, self.pars_demo_mode)
+        return self

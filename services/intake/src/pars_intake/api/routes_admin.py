@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pars_contracts import topics
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import BoardPhysiciansAdded, Physician, ProviderRegistered
+from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key, new_api_key
 from ..store import provider_exists
 from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
 
+log = get_logger(__name__)
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
 
 
@@ -39,6 +42,7 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
                       ProviderRegistered(provider_id=provider_id, name=body.name,
                                          notification_emails=body.notification_emails),
                       correlation_id=f"provider:{provider_id}", provider_id=provider_id)
+    audit(request, "created a provider and its first user's API key", provider_id, body.user_email)
     return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
 
 
@@ -52,6 +56,7 @@ async def create_user(provider_id: IdPath, body: UserIn, request: Request) -> di
             raise HTTPException(404, "Provider not found.")
         await conn.execute("INSERT INTO users (user_id, provider_id, email, name, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
                            str(uuid.uuid4()), provider_id, body.email, body.name, hash_key(api_key))
+    audit(request, "created a user's API key", provider_id, body.email)
     return {"provider_id": provider_id, "email": body.email, "api_key": api_key}
 
 
@@ -72,6 +77,15 @@ async def add_physicians(board: IdPath, body: PhysiciansIn, request: Request) ->
                       BoardPhysiciansAdded(board=found.code, physicians=physicians),
                       correlation_id=f"registry:{found.code}")
     return {"board": found.code, "physicians": len(body.physicians)}
+
+
+def audit(request: Request, action: str, provider_id: str, email: str) -> None:
+    """Every admin action that mints an API key is logged: what, for whom, who asked (the admin
+    token's fingerprint and the client's address) and when (the log line's timestamp, and `at`)."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    log.warning("admin audit: " + action, audit=True, provider_id=provider_id, user_email=email,
+                admin=f"admin-token:{hash_key(token)[:12]}", client=request.client.host if request.client else None,
+                at=datetime.now(UTC).isoformat())
 
 
 async def _free_provider_id(conn: asyncpg.Connection) -> str:
