@@ -1,14 +1,16 @@
 """The operations dashboard in a real browser: under load with a poison message and a board
 backlog, it shows both; a dead letter replayed after its cause is fixed completes its record once.
 Its charts draw the last hour's records per second, lag and backlog (sampled every second here),
-and it lists every service instance, two validators included."""
+and it lists every service instance (two validators and two intakes, which chart the same history)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -124,11 +126,17 @@ def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningS
                  "completion_date": f"04/{day:02d}/{YEAR}", "credits": "0.25", "credit_types": [credit_type]}
                 for day in range(1, 21)]
 
+    def validated() -> float:
+        with system.admin() as admin:
+            return admin.get("/v1/admin/ops/summary").json()["per_service"]["validator"]["totals"]["pars_records_total"]
+
+    before = validated()
     assert client.post(f"/v1/activities/{abo}/learners",
                        json={"board": "ABO", "learners": learners("ABO MOC Part II", "97979")}).status_code == 202
     assert client.post(f"/v1/activities/{abim}/learners", json={
         "board": "ABIM", "learners": learners("ABIM Medical Knowledge", "1000105")}).status_code == 202
 
+    eventually(lambda: validated() >= before + 40, timeout=60, what="the validator to count the 40 records")
     # The validator and the gateway processed records: their stages show a rate above zero.
     for chart, series in (("records", "validation"), ("records", "board"), ("backlog", "ABIM")):
         eventually(lambda c=chart, s=series: drawn(page, c).get(s, {}).get("max", 0) > 0, timeout=30,
@@ -157,35 +165,66 @@ def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningS
 
 
 @pytest.fixture(scope="module")
-def two_validators(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSystem, str]]:
-    """A system with a second validator instance, in the same namespace; intake is told of both."""
-    root = tmp_path_factory.mktemp("ops-two-validators")
+def two_instances(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSystem, dict]]:
+    """A system with a second validator and a second intake, in the same namespace; both intakes
+    are told of every instance (comma-separated URLs)."""
+    root = tmp_path_factory.mktemp("ops-two-instances")
     running = RunningSystem(stack, root, OPS_SAMPLE_SECONDS="1")
-    first = running.system["validator"]
-    second = ServiceProcess(root / "second-validator", "validator",
-                            {k: v for k, v in first.env.items() if k != "HTTP_PORT"})
-    running.system["intake"].env["VALIDATOR_URL"] = f"{first.url},{second.url}"
-    second.spawn()
+    seconds = {name: ServiceProcess(root / f"second-{name}", name,
+                                    {k: v for k, v in running.system[name].env.items() if k != "HTTP_PORT"})
+               for name in ("validator", "intake")}
+    lists = {f"{name.upper()}_URL": f"{running.system[name].url},{second.url}" for name, second in seconds.items()}
+    for process in (running.system["intake"], seconds["intake"]):
+        process.env.update(lists)
     try:
+        for second in seconds.values():
+            second.spawn()
         running.start()
-        second.wait_ready()
-        yield running, second.url
+        for second in seconds.values():
+            second.wait_ready()
+        yield running, {name: second.url for name, second in seconds.items()}
     finally:
-        second.stop()
+        for second in seconds.values():
+            second.stop()
         running.stop()
 
 
-def test_dashboard_lists_every_instance_of_a_service(two_validators: tuple[RunningSystem, str],
-                                                       browser: Browser) -> None:
-    system, second_url = two_validators
+def test_dashboard_lists_every_instance_and_sums_them(two_instances: tuple[RunningSystem, dict],
+                                                      browser: Browser) -> None:
+    system, second = two_instances
     page = signed_in(browser, system)
     services = page.locator("#services")
-    for url in (system.system["validator"].url, second_url):
-        expect(services.locator("tbody tr", has_text=url)).to_contain_text("validator", timeout=30000)
-        expect(services.locator("tbody tr", has_text=url)).to_contain_text("ready", timeout=30000)
-    expect(services.locator("tbody tr", has_text="all 2 instances")).to_contain_text("2 of 2 ready")
-    expect(services.locator(".ok")).to_have_count(5)
+    for name in ("validator", "intake"):
+        for url in (system.system[name].url, second[name]):
+            expect(services.locator("tbody tr", has_text=url)).to_contain_text(name, timeout=30000)
+            expect(services.locator("tbody tr", has_text=url)).to_contain_text("ready", timeout=30000)
+    expect(services.locator("tbody tr", has_text="all 2 instances")).to_have_count(2)
+    expect(services.locator("tbody tr", has_text="all 2 instances").first).to_contain_text("2 of 2 ready")
+    expect(services.locator(".ok")).to_have_count(6)
     # Nothing was submitted: the records chart has no data yet, while lag is charted from the start.
     expect(page.locator("#chart-lag svg polyline").first).to_be_attached(timeout=30000)  # flat at zero: no height
     expect(page.locator("#chart-records")).to_contain_text("no data yet")
+
+    # Records spread over both validators; the validators' row of sums counts them all.
+    client = system.client(system.new_provider(name="Twice Validated CME")["api_key"])
+    abo = client.post("/v1/activities", json=activity_body("ABO", "ABO MOC Part II")).json()["activity_id"]
+    rows = [{"first_name": f"Learner{n}", "last_name": "Okafor", "learner_id": f"{97900 + n}", "date_of_birth": "11/15",
+             "completion_date": f"05/05/{YEAR}", "credits": "0.25", "credit_types": ["ABO MOC Part II"]}
+            for n in range(12)]
+    assert client.post(f"/v1/activities/{abo}/learners", json={"board": "ABO", "learners": rows}).status_code == 202
+    validators = services.locator("tbody tr", has_text="all 2 instances").filter(has_text="validator")
+    expect(validators.locator("td").nth(3)).to_have_text("12", timeout=30000)
+    eventually(lambda: drawn(page, "records").get("validation", {}).get("max", 0) > 0, timeout=30,
+               what="the validators' records in the records chart")
+
+    # Both intakes serve the same history: each moment was stored once, whichever sampled it first.
+    def history(url: str) -> dict:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30) as c:
+            found = c.get("/v1/admin/ops/history").json()
+        return {(chart["id"], s["name"]): [p for p in s["points"] if p[0] < cutoff]
+                for chart in found["charts"] for s in chart["series"]}
+
+    cutoff = time.time() - 2  # moments both intakes have stored by now
+    first, other = history(system.url), history(second["intake"])
+    assert first == other and first[("lag", "validator")], (first, other)
     page.close()

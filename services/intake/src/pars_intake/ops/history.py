@@ -103,7 +103,7 @@ async def sample(rt: Runtime, urls: ServiceUrls, rates: Rates) -> list[Sample]:
     async with httpx.AsyncClient(timeout=3) as client:
         counters, lag, board = await asyncio.gather(
             asyncio.gather(*(counters_of(client, url) for url in instances)),
-            safe(measure_lag(settings.kafka_bootstrap_servers, groups), None),
+            safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
             first_json(client, urls.by_service()["board-gateway"], "/v1/board-backlog"),
         )
     readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}
