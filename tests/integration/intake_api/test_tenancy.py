@@ -31,6 +31,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/v1/admin/providers/{provider_id}/users"): "admin",
     ("POST", "/v1/admin/boards/{board}/physicians"): "admin",
     ("GET", "/v1/admin/ops/summary"): "admin",
+    ("GET", "/v1/admin/ops/history"): "admin",
     ("GET", "/v1/admin/dead-letters"): "admin",
     ("POST", "/v1/admin/dead-letters/replay"): "admin",
     ("POST", "/v1/activities"): "create",
