@@ -7,6 +7,7 @@ from intake_helpers import tab_lines
 
 from pars_intake.domain.rows import (
     MAX_BYTES,
+    MAX_FIELD,
     MAX_RECORDS,
     NO_RECORDS,
     NOT_FORMATTED,
@@ -314,3 +315,39 @@ def test_one_bad_row_refuses_the_whole_file():
 
 def test_dos_end_of_file_marker_is_ignored():
     assert len(parse_tab_file(seed_like().encode() + b"\x1a").rows) == 1
+
+
+# Every value is bounded where it enters (review H3): a cell over MAX_FIELD refuses the file with
+# the seed's wording and where the value is, never the value itself.
+@pytest.mark.parametrize("column", range(1, 17))
+def test_a_cell_longer_than_the_field_limit_refuses_the_file(column):
+    cells = ["ABO", "200931446", "ABO", "98989", "Vincent", "Van Gogh", "03/30", "2/10/2019", "Add", "0.25",
+             "ABO MOC Part II", "", "", "", "", ""]
+    cells[column - 1] = "x" * (MAX_FIELD + 1)
+    text = seed_like() + tab_lines(row(*cells))
+    with pytest.raises(FileFormatError) as info:
+        parse_tab_file(text.encode())
+    message = info.value.message
+    assert message.startswith(NOT_FORMATTED)
+    assert f'Line 2: column "{TEMPLATE_B_COLUMNS[column]}" has 301 characters' in message
+    assert "xxxx" not in message
+
+
+def test_a_cell_of_exactly_the_field_limit_is_read():
+    text = seed_like(first="é" * MAX_FIELD)
+    assert parse_tab_file(text.encode()).rows[0].record.first_name == "é" * MAX_FIELD
+
+
+def test_a_huge_cell_is_refused_before_anything_is_built():
+    # The review's 1.2 MB row: nine cells of 131,000 characters (just under csv's own limit).
+    text = tab_lines(row(*(["y" * 131_000] * 9)))
+    with pytest.raises(FileFormatError) as info:
+        parse_tab_file(text.encode())
+    assert "131,000 characters" in info.value.message
+
+
+def test_rows_past_the_record_limit_are_counted_not_kept():
+    line = tab_lines(row("ABO", "200931446", "ABO", "98989", "A", "B", "03/30", "2/10/2019", "Add", "0.25", "T"))
+    with pytest.raises(TooLargeError) as info:
+        parse_tab_file((line * (MAX_RECORDS * 3)).encode())
+    assert info.value.count == MAX_RECORDS * 3

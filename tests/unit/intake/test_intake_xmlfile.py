@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from intake_helpers import assert_valid
 
 from pars_intake.domain.rows import (
+    MAX_FIELD,
     MAX_RECORDS,
+    MAX_XML_CREDIT_TYPES,
     NO_RECORDS,
     NOT_FORMATTED,
     NOT_XML,
     FileFormatError,
     TooLargeError,
 )
-from pars_intake.domain.xmlfile import MAX_DEPTH, MAX_TEXT, parse_xml_file
+from pars_intake.domain.xmlfile import (
+    MAX_ATTRIBUTES,
+    MAX_DEPTH,
+    MAX_MARKUP,
+    MAX_NAMESPACE_DECLARATIONS,
+    MAX_TEXT,
+    parse_xml_file,
+)
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -393,3 +404,82 @@ def test_huge_text_node_is_refused():
 def test_long_text_within_the_file_limit_is_refused():
     refused(document().replace(b"Van Gogh", b"A" * (MAX_TEXT + 1)))
     refused(document().replace(b'moduleID="200608492"', b'moduleID="' + b"9" * 50_000 + b'"'))
+
+
+# Every value is bounded where it enters (review H3), and reading costs time linear in the size
+# (review H4): joined texts, attribute values and credit certificates are bounded per record;
+# attributes, markup and namespace declarations are counted before any value is read.
+def test_a_name_joined_from_many_nodes_is_bounded():
+    given = "".join(f"<n:GivenName>{'v' * 200}</n:GivenName>" for _ in range(2))  # each node is short
+    message = refused(document().replace(b"<n:GivenName>Vincent</n:GivenName>", given.encode()),
+                      message=f"{NOT_FORMATTED} Record 1: First Name has 401 characters; "
+                              f"a value may have at most {MAX_FIELD}.").message
+    assert "vvv" not in message
+
+
+def test_text_split_by_child_elements_is_bounded_after_joining():
+    split = "<n:FamilyName>" + "<b>" + "w" * 250 + "</b>" * 1 + "<b>" + "w" * 250 + "</b></n:FamilyName>"
+    error = refused_with_detail(document().replace(b"<n:FamilyName>Van Gogh</n:FamilyName>", split.encode()))
+    assert "Record 1: Last Name has 500 characters" in error.message
+
+
+def test_an_attribute_value_read_into_a_record_is_bounded():
+    long_id = "9" * (MAX_FIELD + 5)
+    error = refused_with_detail(document().replace(b'moduleID="200608492"', f'moduleID="{long_id}"'.encode()))
+    assert "ACCME Activity ID has 305 characters" in error.message
+
+
+def test_values_of_exactly_the_field_limit_are_read():
+    name = "é" * MAX_FIELD
+    rows = parse_xml_file(document().replace(b"Vincent", name.encode())).rows
+    assert rows[0].record.first_name == name
+
+
+def test_too_many_credit_certificates_in_one_module_are_refused():
+    many = "".join(certificate(credit_id=f"ccid:t:{i}") for i in range(MAX_XML_CREDIT_TYPES + 1))
+    error = refused_with_detail(document(report(modules=module(certificates=many))))
+    assert f"{MAX_XML_CREDIT_TYPES + 1} credit certificates" in error.message
+
+
+def test_many_attributes_on_one_element_are_refused_without_reading_them():
+    attributes = " ".join(f'a{i}=""' for i in range(200_000))  # quadratic to read by name: hours
+    data = document().replace(b"<ar:Activity>", f"<ar:Activity {attributes}>".encode())
+    started = time.perf_counter()
+    refused(data)
+    assert time.perf_counter() - started < 5
+
+
+def test_attributes_up_to_the_limit_are_read():
+    attributes = " ".join(f'a{i}="x"' for i in range(MAX_ATTRIBUTES))
+    assert parse_xml_file(document(report(activity_attrs=" " + attributes))).rows
+
+
+@pytest.mark.parametrize("unit", [b"<!--c-->", b"<?p x?>", b"<x/>"], ids=["comments", "pis", "elements"])
+def test_markup_beyond_any_activity_report_is_refused_before_parsing(unit):
+    data = document().replace(b"</ar:Member>", b"</ar:Member>" + unit * (MAX_MARKUP + 1))
+    started = time.perf_counter()
+    refused(data)
+    assert time.perf_counter() - started < 2
+
+
+def test_namespace_declarations_beyond_the_limit_are_refused():
+    declarations = b"".join(b'<q:a xmlns:q="urn:%d"/>' % i for i in range(MAX_NAMESPACE_DECLARATIONS + 1))
+    refused(document().replace(b"</ar:Member>", b"</ar:Member>" + declarations))
+
+
+def test_a_largest_legitimate_file_reads():
+    """2,500 records of six certificates each (about 285,000 '<') stays within MAX_MARKUP."""
+    from pars_intake.domain.xmlwrite import records_to_xml
+
+    record = parse_xml_file(document()).rows[0].record.model_copy(update={
+        "credit_types": [f"ABO MOC Part {i}" for i in range(6)], "format_errors": []})
+    data = records_to_xml([record] * MAX_RECORDS)
+    assert data.count(b"<") < MAX_MARKUP
+    assert len(parse_xml_file(data).rows) == MAX_RECORDS
+
+
+def refused_with_detail(data: bytes) -> FileFormatError:
+    with pytest.raises(FileFormatError) as info:
+        parse_xml_file(data)
+    assert info.value.message.startswith(NOT_FORMATTED + " ")
+    return info.value

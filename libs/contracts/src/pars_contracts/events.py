@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 from .boards import BOARDS
 from .codes import ErrorDetail
@@ -22,6 +22,7 @@ class Event(BaseModel):
 Action = Literal["Add", "Delete"]
 Status = Literal["Submitted", "Accepted", "Rejected", "Deleted"]
 Source = Literal["web", "service", "upload", "stream"]
+MAX_UPSTREAM_FIELD = 300  # as the web service's text fields (and upload cells)
 
 
 class ProviderRegistered(Event):
@@ -217,32 +218,33 @@ class UpstreamCompletion(Event):
     """The inbound contract for upstream systems (LMS, registration) publishing completions.
 
     The same fields as a web-service record; `credit_id` (`ccid:<domain>:<id>`) is required,
-    as for XML and web-service callers."""
+    as for XML and web-service callers. Every value is bounded as the web service bounds it (a
+    message over a bound is dead-lettered as unreadable), so intake's events are bounded too."""
 
     model_config = ConfigDict(extra="forbid")
 
     provider_id: str = Field(
-        description="The provider's 7-digit ACCME organization id; the envelope's `provider_id` when set.")
-    activity_id: str = Field(description="The 9-digit ACCME activity id of a registered activity.")
-    board: str = Field(description=f"The board or program code: {', '.join(BOARDS)}.")
+        max_length=20, description="The provider's 7-digit ACCME organization id; the envelope's `provider_id` when set.")
+    activity_id: str = Field(max_length=MAX_UPSTREAM_FIELD, description="The 9-digit ACCME activity id of a registered activity.")
+    board: str = Field(max_length=20, description=f"The board or program code: {', '.join(BOARDS)}.")
     action: Literal["Add", "Delete", "add", "delete"] = Field(
         default="Add", description="`Add`, or `Delete` with the same information as the record it deletes.")
     learner_id_type: str | None = Field(
-        default=None, description="The board's own code for certifying boards (`ABIM`...); `NPI` or `LICENSE` for state boards.")
+        default=None, max_length=MAX_UPSTREAM_FIELD, description="The board's own code for certifying boards (`ABIM`...); `NPI` or `LICENSE` for state boards.")
     learner_id: str | None = Field(
-        default=None, description="The learner's board id, state license number or NPI (ABS: optional).")
-    npi: str | None = Field(default=None, description="The learner's 10-digit NPI, optional beside a board id.")
-    first_name: str | None = Field(default=None, description="As the board knows the learner.")
-    last_name: str | None = Field(default=None, description="As the board knows the learner.")
-    date_of_birth: str | None = Field(default=None, description="Month and day of birth, `MM/DD`.")
+        default=None, max_length=MAX_UPSTREAM_FIELD, description="The learner's board id, state license number or NPI (ABS: optional).")
+    npi: str | None = Field(default=None, max_length=MAX_UPSTREAM_FIELD, description="The learner's 10-digit NPI, optional beside a board id.")
+    first_name: str | None = Field(default=None, max_length=MAX_UPSTREAM_FIELD, description="As the board knows the learner.")
+    last_name: str | None = Field(default=None, max_length=MAX_UPSTREAM_FIELD, description="As the board knows the learner.")
+    date_of_birth: str | None = Field(default=None, max_length=MAX_UPSTREAM_FIELD, description="Month and day of birth, `MM/DD`.")
     completion_date: str | None = Field(
-        default=None, description="The US Central calendar date of completion: `YYYY-MM-DD` or `MM/DD/YYYY`.")
-    credits: str | float | int | None = Field(
+        default=None, max_length=MAX_UPSTREAM_FIELD, description="The US Central calendar date of completion: `YYYY-MM-DD` or `MM/DD/YYYY`.")
+    credits: Annotated[str, StringConstraints(max_length=40)] | StrictFloat | StrictInt | None = Field(
         default=None, description="Points earned, as a number or a decimal string (`0.25`, `3.5`).")
-    credit_types: list[str] = Field(
-        default=[], description="1 to 6 credit types the activity offers for the board, e.g. `ABIM Medical Knowledge`.")
+    credit_types: list[Annotated[str, StringConstraints(max_length=MAX_UPSTREAM_FIELD)]] = Field(
+        default=[], max_length=20, description="1 to 6 credit types the activity offers for the board, e.g. `ABIM Medical Knowledge`.")
     credit_id: str = Field(
-        description="The completion's unique id, `ccid:<domain>:<id>` (at most 300 characters); "
+        max_length=MAX_UPSTREAM_FIELD, description="The completion's unique id, `ccid:<domain>:<id>` (at most 300 characters); "
                     "a `Delete` repeats the credit id of the record it deletes.")
 
 

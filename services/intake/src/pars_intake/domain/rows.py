@@ -23,6 +23,10 @@ NO_RECORDS = "The file contains no learner records."
 
 MAX_RECORDS = 2500
 MAX_BYTES = 10 * 1024 * 1024
+# The longest value a record field may hold (as the web service's `Short`): names, ids, dates,
+# credit types. Every value is bounded where it enters, so every event is bounded too.
+MAX_FIELD = 300
+MAX_XML_CREDIT_TYPES = 20  # an XML module may name more than the template's 6, but not without end
 
 TEMPLATE_B = "Learner Template B"
 
@@ -132,6 +136,35 @@ def check_record_count(count: int) -> None:
             limit=MAX_RECORDS,
             count=count,
         )
+
+
+def too_long(where: str, what: str, length: int) -> FileFormatError:
+    """The seed's refusal, saying which value is too long (never quoting it)."""
+    return FileFormatError(f"{NOT_FORMATTED} {where}: {what} has {length:,} characters; "
+                           f"a value may have at most {MAX_FIELD}.")
+
+
+# The record's text fields and how the error message names them.
+FIELD_NAMES = {
+    "board": "Activity Registration", "activity_id": "ACCME Activity ID", "learner_id_type": "Learner ID Type",
+    "learner_id": "Learner ID", "npi": "NPI", "first_name": "First Name", "last_name": "Last Name",
+    "date_of_birth": "Date of Birth", "completion_date": "Date of Completion", "action": "Action",
+    "credits": "Number of Credits", "credit_id": "Credit ID",
+}
+
+
+def check_fields(record: RowInput, where: str) -> None:
+    """Refuses a record holding a value longer than MAX_FIELD, or too many credit types."""
+    for name, label in FIELD_NAMES.items():
+        value = getattr(record, name)
+        if value is not None and len(value) > MAX_FIELD:
+            raise too_long(where, label, len(value))
+    if len(record.credit_types) > MAX_XML_CREDIT_TYPES:
+        raise FileFormatError(f"{NOT_FORMATTED} {where}: {len(record.credit_types):,} credit certificates; "
+                              f"a record may have at most {MAX_XML_CREDIT_TYPES}.")
+    for value in record.credit_types:
+        if len(value) > MAX_FIELD:
+            raise too_long(where, "Activity Certification", len(value))
 
 
 def clean(value: str | None) -> str | None:

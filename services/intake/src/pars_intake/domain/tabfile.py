@@ -22,6 +22,8 @@ from pars_contracts.boards import board
 
 from .rows import (
     DATA_COLUMNS,
+    MAX_FIELD,
+    MAX_RECORDS,
     NO_RECORDS,
     NOT_FORMATTED,
     TEMPLATE_B,
@@ -33,6 +35,7 @@ from .rows import (
     check_record_count,
     check_size,
     clean,
+    too_long,
 )
 
 HEADER_MARK = "1. template"  # the header row's first cell starts with this (any casing)
@@ -47,6 +50,7 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     text = _decode(data)
     found: list[tuple[int, list[str], list[str]]] = []  # (line, the 17 cells, cells 18-19) of each data row
     named_template = False
+    records = 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar='"', strict=False)
     line = 1
     try:
@@ -63,18 +67,23 @@ def parse_tab_file(data: bytes) -> ParsedFile:
             columns = cells[:DATA_COLUMNS]
             if not any(columns):
                 continue  # only error-report columns left: nothing to process
+            for column, cell in zip(TEMPLATE_B_COLUMNS, columns, strict=False):
+                if len(cell) > MAX_FIELD:  # every value bounded where it enters (and in its events)
+                    raise too_long(f"Line {row_number}", f'column "{column}"', len(cell))
             if columns[0].casefold() == TEMPLATE_B.casefold():
                 named_template = True
             elif columns[0]:
                 raise FileFormatError(NOT_FORMATTED)
-            found.append((row_number, columns, [c for c in cells[DATA_COLUMNS:] if c]))
+            records += 1
+            if records <= MAX_RECORDS:  # past the limit only counted: the file is refused below
+                found.append((row_number, columns, [c for c in cells[DATA_COLUMNS:] if c]))
     except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
         raise FileFormatError(NOT_FORMATTED) from exc
     if not found:
         raise FileFormatError(NO_RECORDS)
     if not named_template:
         raise FileFormatError(NOT_FORMATTED)
-    check_record_count(len(found))  # before building records: a flood of rows costs little
+    check_record_count(records)  # before building records: a flood of rows costs little
     return ParsedFile(rows=[ParsedRow(n, columns, _record(columns), ignored) for n, columns, ignored in found])
 
 
