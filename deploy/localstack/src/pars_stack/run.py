@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         system.start()
         data = demo.load(system["intake"].url, admin_token)
         if prometheus.installed():
-            metrics_server = prometheus.Prometheus(root / "prometheus", env_int("PROMETHEUS_PORT", 9090))
+            metrics_server = prometheus.Prometheus(
+                root / "prometheus", env_int("PROMETHEUS_PORT", 9090),
+                {name: [p.url.removeprefix("http://") for p in instances] for name, instances in system.instances.items()})
             metrics_server.start()
             log(f"Prometheus (scraping the services, with the alert rules): {metrics_server.url}")
         else:
