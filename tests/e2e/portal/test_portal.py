@@ -92,21 +92,68 @@ def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, portal_system: 
     page.keyboard.press("Enter")  # the form works from the keyboard
     expect(page.get_by_role("heading", name="Learner Search")).to_be_visible()  # back where it was going
     expect(page.get_by_text("Western Regional Medical Center")).to_be_visible()
-    cookie = next(c for c in ctx.cookies() if c["name"] == "pars_key")
+    # A server-side session: the cookie holds a random session id, never the API key.
+    cookie = next(c for c in ctx.cookies() if c["name"] == "pars_session")
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/")
-    assert "pars_key" not in page.evaluate("document.cookie")
+    assert provider["api_key"] not in str(ctx.cookies()) and len(cookie["value"]) >= 40
+    assert "pars_session" not in page.evaluate("document.cookie")
+    with httpx.Client(base_url=portal_system.url, cookies={"pars_session": cookie["value"]}) as copied:
+        assert copied.get("/v1/activities").status_code == 200
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
-    assert not [c for c in ctx.cookies() if c["name"] == "pars_key"]
+    assert not [c for c in ctx.cookies() if c["name"] == "pars_session"]
     page.goto(f"{portal_system.url}/portal/activities")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     ctx.close()
+    # Signing out revoked the session: the old cookie, copied before, no longer works anywhere.
+    with httpx.Client(base_url=portal_system.url, cookies={"pars_session": cookie["value"]}) as copied:
+        assert copied.get("/v1/activities").status_code == 401
+        assert copied.get("/portal/activities").status_code == 303
 
     # Another site cannot sign a visitor in (login CSRF), nor out.
     forged = httpx.post(f"{portal_system.url}/portal/sign-in", data={"api_key": provider["api_key"]},
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403 and "set-cookie" not in forged.headers
+
+
+def test_api_keys_are_listed_created_and_revoked(browser: Browser, portal_system: RunningSystem) -> None:
+    own = portal_system.new_provider(name="Keys Test Hospital")
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(f"{portal_system.url}/portal/sign-in")
+    page.get_by_label("API key").fill(own["api_key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="API keys").click()
+    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("First key (this session)")
+    assert own["api_key"] not in page.content()
+
+    page.get_by_label("Label").fill("LMS nightly export")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_role("status")).to_contain_text("will not be shown again")
+    new_key = page.get_by_role("textbox", name="API key").input_value()
+    assert new_key.startswith("pars_")
+    expect(rows).to_have_count(2)
+    expect(page.locator("tbody tr", has_text="LMS nightly export")).to_contain_text("Never")
+    with portal_system.client(new_key) as client:
+        assert client.get("/v1/activities").status_code == 200
+        page.goto(f"{portal_system.url}/portal/api-keys")  # the key is shown once only
+        assert new_key not in page.content()
+        expect(page.locator("tbody tr", has_text="LMS nightly export")).not_to_contain_text("Never")
+
+        page.get_by_role("button", name="Revoke LMS nightly export").click()
+        expect(rows).to_have_count(1)
+        assert client.get("/v1/activities").status_code == 401  # revoked at once
+
+    # Revoking the key this session was opened with ends the session.
+    page.get_by_role("button", name="Revoke First key").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(f"{portal_system.url}/portal/api-keys")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    ctx.close()
 
 
 def test_activity_learner_summary_filters_and_exports(page: Page, portal_system: RunningSystem, provider: dict) -> None:
@@ -390,7 +437,7 @@ def test_every_page_fits_a_phone(browser: Browser, context: BrowserContext, port
     record = saved.json()["rows"][0]
     pages = {"summary": "/portal/activities", "detail": f"/portal/activities/{provider['activity']}?board=ABO",
              "record": f"/portal/records/{record['record_id']}", "uploads": "/portal/uploads",
-             "search": "/portal/search?last_name=O%27Keeffe"}
+             "search": "/portal/search?last_name=O%27Keeffe", "keys": "/portal/api-keys"}
     for name, path in pages.items():
         page.goto(portal_system.url + path)
         expect(page.locator("h1")).to_be_visible()

@@ -1,6 +1,10 @@
-"""Who is calling: a provider user by API key (`Authorization: Bearer <key>`), or the admin.
+"""Who is calling: a provider user by API key (`Authorization: Bearer <key>`) or by the portal's
+session cookie, or the admin.
 
-Keys are stored as SHA-256 hashes: a key is 32 random bytes, so a fast hash is enough.
+Keys and session ids are stored as SHA-256 hashes: each is 32 random bytes, so a fast hash is
+enough. A provider's keys live in `api_keys` (several per user, labelled, revocable at once); a
+portal session (`portal_sessions`) ends at sign-out, after PORTAL_SESSION_IDLE_SECONDS unused,
+PORTAL_SESSION_MAX_SECONDS after sign-in, or when the key it was opened with is revoked.
 The two security schemes are declared for the OpenAPI document (and /docs' Authorize button);
 the checks themselves are below, so that every refusal has the same JSON shape."""
 
@@ -26,10 +30,15 @@ class Caller:
     provider_id: str
     user_id: str
     email: str
+    key_id: str | None = None  # the API key used (directly, or to open the portal session)
 
 
 def new_api_key() -> str:
     return "pars_" + secrets.token_urlsafe(32)
+
+
+def new_key_id() -> str:
+    return "k" + secrets.token_hex(8)
 
 
 def hash_key(key: str) -> str:
@@ -45,24 +54,88 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
+# --- portal sessions ------------------------------------------------------------------------------
+
+def loopback(request: Request) -> bool:
+    return (request.url.hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def session_cookie_secure(request: Request) -> bool:
+    """`Secure` outside loopback, whatever the scheme (a TLS proxy may forward plain HTTP)."""
+    return request.url.scheme == "https" or not loopback(request)
+
+
+def session_cookie_name(request: Request) -> str:
+    """`__Host-` (Secure, path /, no Domain: no subdomain can set or shadow it) wherever the cookie is
+    Secure; a plain name only for http on loopback, where browsers may not keep a Secure cookie."""
+    return "__Host-pars_session" if session_cookie_secure(request) else "pars_session"
+
+
+def session_id(request: Request) -> str:
+    return request.cookies.get(session_cookie_name(request), "")[:200]
+
+
+async def session_caller(request: Request) -> Caller | None:
+    """The portal session's user, or None: unknown, expired (idle or absolute), signed out, or its
+    API key revoked. Seeing it moves the idle expiry on."""
+    sid = session_id(request)
+    if not sid:
+        return None
+    config = request.app.state.settings
+    row = await request.app.state.rt.pool.fetchrow(
+        "UPDATE portal_sessions s SET last_seen_at = now() FROM users u, api_keys k "
+        "WHERE s.session_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
+        "AND u.user_id = s.user_id AND k.key_id = s.key_id AND k.revoked_at IS NULL "
+        "RETURNING u.user_id, u.provider_id, u.email, k.key_id",
+        hash_key(sid), float(config.portal_session_idle_seconds))
+    return None if row is None else Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
+
+
+async def key_caller(request: Request, key: str) -> Caller | None:
+    """The user of a valid (not revoked) API key, or None; notes when the key was last used
+    (at most once a minute, so that a busy key does not write on every request)."""
+    if not key or len(key) > 200:
+        return None
+    pool = request.app.state.rt.pool
+    row = await pool.fetchrow(
+        "SELECT u.user_id, u.provider_id, u.email, k.key_id, "
+        "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
+        "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        hash_key(key))
+    if row is None:
+        return None
+    if row["stale"]:
+        await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", row["key_id"])
+    return Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
+
+
+async def authenticate(request: Request) -> Caller:
+    """An API key (`Authorization: Bearer`), or else the portal's session cookie."""
+    if "authorization" in request.headers:
+        caller = await key_caller(request, bearer(request))
+        if caller is None:
+            raise HTTPException(401, "The API key is not valid.", headers={"WWW-Authenticate": "Bearer"})
+        return caller
+    if not session_id(request):
+        bearer(request)  # raises the 401 with its message
+    # The portal's cookie: a data-changing request must come from the portal's own scripts, which
+    # add this header; a form or page of another site cannot (CSRF), on top of SameSite=Strict.
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("x-pars-portal") != "1":
+        raise HTTPException(403, "A browser request that changes data must come from the portal's pages.")
+    caller = await session_caller(request)
+    if caller is None:
+        raise HTTPException(401, "The portal session has ended: sign in again.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
 async def provider_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
 ) -> Caller:
-    if "authorization" in request.headers:
-        token = bearer(request)
-    else:
-        token = request.cookies.get("pars_key", "")
-        # The portal's cookie: a data-changing request must come from the portal's own scripts, which
-        # add this header; a form or page of another site cannot (CSRF), on top of SameSite=Strict.
-        if token and request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("x-pars-portal") != "1":
-            raise HTTPException(403, "A browser request that changes data must come from the portal's pages.")
-    if not token:
-        bearer(request)  # raises the 401 with its message
-    row = await request.app.state.rt.pool.fetchrow(
-        "SELECT user_id, provider_id, email FROM users WHERE api_key_hash = $1", hash_key(token))
-    if row is None:
-        raise HTTPException(401, "The API key is not valid.", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(row["provider_id"], row["user_id"], row["email"])
+    """Every provider route's dependency: who is calling, within the provider's request rate."""
+    caller = await authenticate(request)
+    request.app.state.rate_limits.check(caller.provider_id)
+    return caller
 
 
 async def admin_caller(

@@ -18,6 +18,18 @@ class IntakeSettings(ServiceSettings):
     # The board gateway's HTTP API (`POST /v1/match`, for learner match); empty: learner match answers 503.
     board_gateway_url: str | None = "http://127.0.0.1:8002"
     board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
+    # The portal's server-side sessions: end after this long unused, and this long after sign-in.
+    portal_session_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    portal_session_max_seconds: int = Field(default=12 * 3600, ge=60)
+    # Per provider, per intake process (ratelimit.py): API requests a second, and the burst allowed.
+    rate_limit_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    # Learner match (an identity oracle, so tighter): learners checked a minute and the burst,
+    # learners per call, and wrong answers for one learner id a day before that id is locked.
+    match_learners_per_minute: float = Field(default=60.0, gt=0)
+    match_burst: int = Field(default=200, ge=1)
+    match_max_learners: int = Field(default=100, ge=1, le=500)
+    match_failures_per_learner: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _admin_token(self) -> Self:

@@ -20,9 +20,10 @@ from pars_runtime.service import Runtime
 
 from ..ops import routes as dashboard
 from ..portal import routes as portal
+from ..ratelimit import FailureWindow, TokenBuckets
 from ..settings import IntakeSettings
 from ..waiters import Waiters
-from . import routes_activities, routes_admin, routes_match, routes_records, routes_uploads
+from . import routes_activities, routes_admin, routes_keys, routes_match, routes_records, routes_uploads
 from .common import PROVIDER_ERRORS, errors
 from .models import RecordsIn
 
@@ -38,6 +39,7 @@ TAGS = [
     {"name": "activities", "description": "Register activities; the Activity Learner Summary and Activity Detail."},
     {"name": "learner records", "description": "Web form and web service submissions, Learner Search, delete, match."},
     {"name": "uploads", "description": "Batch uploads of tab-delimited or XML files."},
+    {"name": "api keys", "description": "The provider's own API keys: list, create, revoke."},
     {"name": "admin", "description": "Providers, users and board registries (admin token)."},
 ]
 # Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
@@ -99,8 +101,11 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIA
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS)
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
+    app.state.rate_limits = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.match_limits = TokenBuckets(settings.match_learners_per_minute / 60, settings.match_burst)
+    app.state.match_failures = FailureWindow(settings.match_failures_per_learner, 86400)
     app.include_router(routes_admin.router, responses=errors(400, 401, 403, 422, 503))
-    for router in (routes_activities.router, routes_records.router, routes_match.router):
+    for router in (routes_activities.router, routes_records.router, routes_match.router, routes_keys.router):
         app.include_router(router, responses=PROVIDER_ERRORS)
     # The uploads' own answers: 404 (not the caller's), 409 (busy, duplicate file), 413 (too large).
     app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})

@@ -31,6 +31,7 @@ _ERROR_TEXT = {
     413: "The body is larger than the limit, or holds more than 2,500 records.",
     415: "Send `application/json` or `application/xml`.",
     422: "The request is not valid: `problems` says where and why.",
+    429: "Too many requests from this provider: wait the `Retry-After` seconds.",
     503: "A dependency is unavailable; nothing was stored. Try again.",
 }
 
@@ -40,7 +41,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
 
 
-PROVIDER_ERRORS = errors(400, 401, 422, 503)
+PROVIDER_ERRORS = errors(400, 401, 422, 429, 503)
 IdPath = Annotated[str, Path(max_length=100)]
 Text = Annotated[str | None, Query(max_length=200)]
 Page = Annotated[int, Query(ge=1, le=100000)]

@@ -15,7 +15,7 @@ from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import BoardPhysiciansAdded, Physician, ProviderRegistered
 from pars_runtime.logs import get_logger
 
-from ..auth import admin_caller, hash_key, new_api_key
+from ..auth import admin_caller, hash_key, new_api_key, new_key_id
 from ..store import provider_exists
 from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
@@ -36,8 +36,7 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
                                provider_id, body.name, _json(body.notification_emails))
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, f"Provider {provider_id} already exists.") from None
-        await conn.execute("INSERT INTO users (user_id, provider_id, email, name, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
-                           str(uuid.uuid4()), provider_id, body.user_email, body.user_name, hash_key(api_key))
+        await add_user(conn, provider_id, body.user_email, body.user_name, api_key)
         await publish(conn, request, topics.PROVIDERS.name, provider_id,
                       ProviderRegistered(provider_id=provider_id, name=body.name,
                                          notification_emails=body.notification_emails),
@@ -51,11 +50,10 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
 async def create_user(provider_id: IdPath, body: UserIn, request: Request) -> dict:
     """Adds a user to a provider; answers with the user's API key (shown once)."""
     api_key = new_api_key()
-    async with rt(request).pool.acquire() as conn:
+    async with rt(request).pool.acquire() as conn, conn.transaction():
         if not await provider_exists(conn, provider_id):
             raise HTTPException(404, "Provider not found.")
-        await conn.execute("INSERT INTO users (user_id, provider_id, email, name, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
-                           str(uuid.uuid4()), provider_id, body.email, body.name, hash_key(api_key))
+        await add_user(conn, provider_id, body.email, body.name, api_key)
     audit(request, "created a user's API key", provider_id, body.email)
     return {"provider_id": provider_id, "email": body.email, "api_key": api_key}
 
@@ -77,6 +75,15 @@ async def add_physicians(board: IdPath, body: PhysiciansIn, request: Request) ->
                       BoardPhysiciansAdded(board=found.code, physicians=physicians),
                       correlation_id=f"registry:{found.code}")
     return {"board": found.code, "physicians": len(body.physicians)}
+
+
+async def add_user(conn: asyncpg.Connection, provider_id: str, email: str, name: str | None, api_key: str) -> None:
+    """A user with their first API key."""
+    user_id = str(uuid.uuid4())
+    await conn.execute("INSERT INTO users (user_id, provider_id, email, name) VALUES ($1, $2, $3, $4)",
+                       user_id, provider_id, email, name)
+    await conn.execute("INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash) VALUES ($1, $2, $3, $4, $5)",
+                       new_key_id(), user_id, provider_id, "First key", hash_key(api_key))
 
 
 def audit(request: Request, action: str, provider_id: str, email: str) -> None:

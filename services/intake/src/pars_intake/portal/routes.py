@@ -3,12 +3,16 @@ Manually, record details with Delete, Batch Upload with Upload History, and Lear
 
 Pages are rendered here from the JSON API's own route functions (one implementation of every
 query and rule); the little JavaScript in `assets/portal.js` calls the JSON API with `fetch` for
-what changes data (Save, Delete, Upload), sending `X-PARS-Portal: 1`. Signing in stores the API
-key in an HttpOnly, SameSite=Strict cookie `pars_key`, which the API accepts (auth.py). The
-portal's own form posts (sign in, sign out) are refused when they come from another site."""
+what changes data (Save, Delete, Upload), sending `X-PARS-Portal: 1`. Signing in with an API key
+opens a server-side session (`portal_sessions`: a random id, stored as its SHA-256, expiring) whose
+id goes in an HttpOnly, SameSite=Strict cookie (`__Host-pars_session`, Secure, outside loopback),
+which the API accepts too (auth.py); the API key itself never goes in a cookie. Signing out deletes
+the session. The portal's own form posts (sign in, sign out, API keys) are refused when they come
+from another site."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -23,13 +27,11 @@ from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.values import parse_completion_date
 from pars_runtime.clock import CENTRAL
 
-from ..api import routes_activities, routes_records, routes_uploads
+from ..api import routes_activities, routes_keys, routes_records, routes_uploads
 from ..api.common import rt
-from ..auth import Caller, hash_key, provider_caller
+from ..auth import Caller, hash_key, key_caller, session_caller, session_cookie_name, session_cookie_secure, session_id
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-COOKIE = "pars_key"
-SESSION_SECONDS = 12 * 3600
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
@@ -70,16 +72,13 @@ templates.globals.update(
 # --- signing in -------------------------------------------------------------------------------
 
 async def signed_in(request: Request) -> dict[str, str] | None:
-    """The signed-in user and provider, or None."""
-    if not request.cookies.get(COOKIE):
-        return None
-    try:
-        caller = await provider_caller(request)
-    except HTTPException:
+    """The signed-in user and provider (the portal session's), or None."""
+    caller = await session_caller(request)
+    if caller is None:
         return None
     name = await rt(request).pool.fetchval("SELECT name FROM providers WHERE provider_id = $1", caller.provider_id)
     return {"provider_id": caller.provider_id, "user_id": caller.user_id, "email": caller.email,
-            "provider_name": name or ""}
+            "provider_name": name or "", "key_id": caller.key_id or ""}
 
 
 class NotSignedIn(Exception):
@@ -98,7 +97,7 @@ SignedIn = Annotated[dict[str, str], Depends(user)]
 
 
 def as_caller(who: dict[str, str]) -> Caller:
-    return Caller(who["provider_id"], who["user_id"], who["email"])
+    return Caller(who["provider_id"], who["user_id"], who["email"], who.get("key_id") or None)
 
 
 def from_this_site(request: Request) -> bool:
@@ -165,14 +164,22 @@ async def sign_in(request: Request) -> Response:
     if not from_this_site(request):
         return render("sign_in.html", 403, title="Sign in", next=target,
                       error="Sign in from this site's own sign-in page.")
-    known = len(key) <= 200 and await rt(request).pool.fetchval(
-        "SELECT 1 FROM users WHERE api_key_hash = $1", hash_key(key))
-    if not known:
+    caller = await key_caller(request, key)
+    if caller is None:
         return render("sign_in.html", 401, title="Sign in", next=target,
                       error="The API key is not valid. Check it and try again." if key else "Enter your API key.")
+    config = request.app.state.settings
+    sid = secrets.token_urlsafe(32)
+    async with rt(request).pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM portal_sessions WHERE expires_at < now() OR "
+                           "last_seen_at < now() - make_interval(secs => $1)", float(config.portal_session_idle_seconds))
+        await conn.execute(
+            "INSERT INTO portal_sessions (session_hash, user_id, provider_id, key_id, expires_at) "
+            "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))", hash_key(sid), caller.user_id,
+            caller.provider_id, caller.key_id, float(config.portal_session_max_seconds))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, key, max_age=SESSION_SECONDS, path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(session_cookie_name(request), sid, max_age=config.portal_session_max_seconds, path="/",
+                        httponly=True, samesite="strict", secure=session_cookie_secure(request))
     return response
 
 
@@ -180,9 +187,51 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     if not from_this_site(request):
         return render("error.html", 403, title="Sign out", message="Sign out from this site's own pages.")
+    sid = session_id(request)
+    if sid:
+        await rt(request).pool.execute("DELETE FROM portal_sessions WHERE session_hash = $1", hash_key(sid))
     response = RedirectResponse("/portal/sign-in?signed_out=1", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.delete_cookie(session_cookie_name(request), path="/", httponly=True, samesite="strict",
+                           secure=session_cookie_secure(request))
     return response
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+@router.get("/api-keys")
+async def keys_page(request: Request, who: SignedIn) -> Response:
+    return render("api_keys.html", who=who, tab="keys", title="API keys",
+                  keys=await routes_keys.list_keys(request, as_caller(who)))
+
+
+@router.post("/api-keys")
+async def create_key_form(request: Request, who: SignedIn) -> Response:
+    """Creates a key and shows it, once, on the answer page (never stored or shown again)."""
+    if not from_this_site(request):
+        return render("error.html", 403, who=who, title="API keys", message="Create keys from this site's own pages.")
+    label = str((await request.form()).get("label") or "").strip()[:100]
+    if not label:
+        return render("api_keys.html", 422, who=who, tab="keys", title="API keys", error="Enter a label for the key.",
+                      keys=await routes_keys.list_keys(request, as_caller(who)))
+    try:
+        created = await routes_keys.create_key(request, as_caller(who), label)
+    except HTTPException as exc:
+        return error_page(who, exc, "API keys")
+    return render("api_keys.html", 201, who=who, tab="keys", title="API keys", created=created,
+                  keys=await routes_keys.list_keys(request, as_caller(who)))
+
+
+@router.post("/api-keys/{key_id}/revoke")
+async def revoke_key_form(key_id: str, request: Request, who: SignedIn) -> Response:
+    if not from_this_site(request):
+        return render("error.html", 403, who=who, title="API keys", message="Revoke keys from this site's own pages.")
+    try:
+        await routes_keys.revoke_key(request, as_caller(who), key_id[:100])
+    except HTTPException as exc:
+        return error_page(who, exc, "API keys")
+    if key_id == who.get("key_id"):  # the key of this very session: the session ended with it
+        return RedirectResponse("/portal/sign-in?signed_out=1", status_code=303)
+    return RedirectResponse("/portal/api-keys?revoked=1", status_code=303)
 
 
 # --- Activity Learner Summary and Activity Detail ------------------------------------------------

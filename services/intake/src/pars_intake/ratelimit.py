@@ -1,0 +1,80 @@
+"""Per-provider limits: token buckets in this process.
+
+A bucket holds up to `burst` tokens and refills at `rate` tokens a second; a request takes one
+(a learner-match call takes one per learner). An empty bucket answers 429 with `Retry-After`,
+the seconds until enough tokens are back. The buckets live in each intake process: N intake
+instances behind a load balancer let a provider do N times the configured rate (size the
+settings for that, or put the buckets in a shared store)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from fastapi import HTTPException
+
+MAX_KEYS = 100_000  # buckets kept (least recently used dropped): bounded memory whatever the callers
+
+
+class TokenBuckets:
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
+
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
+        now = self.clock()
+        tokens, at = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens >= cost:
+            self._buckets[key] = (tokens - cost, now)
+            wait = 0.0
+        else:
+            self._buckets[key] = (tokens, now)
+            wait = (min(cost, self.burst) - tokens) / self.rate if self.rate > 0 else 3600.0
+        while len(self._buckets) > MAX_KEYS:
+            self._buckets.popitem(last=False)
+        return wait
+
+    def check(self, key: str, cost: float = 1.0, what: str = "requests") -> None:
+        """Raises the 429 when the key's bucket cannot pay `cost`."""
+        wait = self.take(key, cost)
+        if wait > 0:
+            raise too_many(wait, what)
+
+
+def too_many(wait: float, what: str) -> HTTPException:
+    seconds = max(1, math.ceil(wait))
+    return HTTPException(429, f"Too many {what} from this provider: try again in {seconds} s.",
+                         headers={"Retry-After": str(seconds)})
+
+
+class FailureWindow:
+    """Counts failures per key within a sliding window (learner match: wrong answers for one
+    learner id); a key with `limit` failures in the window is locked until the oldest expires."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+
+    def _recent(self, key: str) -> list[float]:
+        cutoff = self.clock() - self.window
+        kept = [t for t in self._failures.get(key, []) if t > cutoff]
+        if kept:
+            self._failures[key] = kept
+            self._failures.move_to_end(key)
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def locked_for(self, key: str) -> float:
+        recent = self._recent(key)
+        return recent[0] + self.window - self.clock() if len(recent) >= self.limit else 0.0
+
+    def fail(self, key: str) -> None:
+        self._failures.setdefault(key, []).append(self.clock())
+        self._failures.move_to_end(key)
+        while len(self._failures) > MAX_KEYS:
+            self._failures.popitem(last=False)
