@@ -10,6 +10,9 @@ HANDLER_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 DEAD_LETTERS = Counter("pars_dead_letters_total", "Messages sent to a dead-letter topic", ["group", "topic"])
 OUTBOX_SENT = Counter("pars_outbox_sent_total", "Outbox messages relayed to Kafka", ["schema"])
+OUTBOX_SET_ASIDE = Counter(
+    "pars_outbox_set_aside_total", "Outbox messages Kafka refuses for good, moved to outbox_set_aside",
+    ["schema", "topic"])
 RECORDS = Counter("pars_records_total", "Learner records by stage and outcome", ["stage", "outcome", "board"])
 ERRORS_BY_CODE = Counter("pars_record_errors_total", "Record errors by code", ["stage", "code"])
 CONSUMER_LAG = Gauge("pars_consumer_lag", "Messages behind the high watermark", ["group", "topic", "partition"])

@@ -2,49 +2,172 @@
 
 One relay sends at a time per schema (an advisory lock), so messages leave in commit order and
 per-key ordering holds even with several instances. A crash after sending but before the delete
-sends the rows again: consumers deduplicate by message id, so that is safe."""
+sends the rows again: consumers deduplicate by message id, so that is safe.
+
+A row Kafka refuses for good (larger than its topic's `max.message.bytes`, invalid, or one that
+cannot be serialized) would otherwise roll every batch back and hold every row behind it forever:
+such a row is moved to `outbox_set_aside` with its reason, logged as an ERROR and counted
+(`pars_outbox_set_aside_total`, alert OutboxMessageSetAside), and the rest go on in order. A row is
+measured before it is sent, so an oversized one never reaches the broker; a refusal by the broker
+itself is confirmed by sending the row alone before it is set aside (a batch-mate is never)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
+
+from pars_contracts import topics as registry
 
 from . import metrics
 from .logs import get_logger
 from .messages import OUTBOX_CHANNEL
+from .settings import ServiceSettings
 
 log = get_logger(__name__)
 
+BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588  # Kafka's message.max.bytes when a topic sets none
+# What a record costs beyond its key, value and headers (record and batch framing), rounded up.
+RECORD_OVERHEAD_BYTES = 512
+# Refusals that the same message would get again on every retry.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError, RecordTooLargeError, CorruptRecordException, InvalidTopicError,
+    UnsupportedForMessageFormatError, TypeError, ValueError, UnicodeError)
+
+
+def topic_limits(settings: ServiceSettings) -> Callable[[str], int]:
+    """Each topic's max.message.bytes as the registry creates it (the broker's default otherwise)."""
+    limits = {settings.topic(t.name): t.max_message_bytes for t in registry.ALL if t.max_message_bytes}
+    return lambda topic: limits.get(topic, BROKER_DEFAULT_MAX_MESSAGE_BYTES)
+
+
+def record_size(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """An upper bound of the bytes a record takes in its batch (uncompressed)."""
+    return len(key) + len(value) + sum(len(k) + len(v) for k, v in headers) + RECORD_OVERHEAD_BYTES
+
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str, batch_size: int = 1000) -> None:
+    """`producer` is the relay's own (a broker's refusal breaks an idempotent aiokafka producer:
+    the next send gets OutOfOrderSequenceNumber), so the relay can replace it: `new_producer`
+    makes and starts a fresh one. Without `new_producer` the given producer is used as it is."""
+
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer | None, schema: str, batch_size: int = 1000,
+                 max_message_bytes: Callable[[str], int] | None = None,
+                 new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
         self.pool = pool
         self.producer = producer
         self.schema = schema
         self.batch_size = batch_size
+        # The topic's max.message.bytes (by the topic's full name).
+        self.max_message_bytes = max_message_bytes or (lambda _topic: BROKER_DEFAULT_MAX_MESSAGE_BYTES)
+        self.new_producer = new_producer
+        self._owns_producer = False
         self._wake = asyncio.Event()
 
     async def relay_once(self) -> int:
+        if self.producer is None:
+            await self._replace_producer()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"outbox:{self.schema}")
             rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self.batch_size
+                "SELECT id, topic, key, message_id, value, headers, created_at FROM outbox ORDER BY id LIMIT $1",
+                self.batch_size,
             )
             if not rows:
                 return 0
-            pending = []
-            for row in rows:
-                headers = [(k, str(v).encode()) for k, v in orjson.loads(row["headers"]).items()]
-                pending.append(await self.producer.send(
-                    row["topic"], row["value"], key=row["key"].encode(), headers=headers))
-            await asyncio.gather(*pending)
+            aside = await self._send(rows)
+            if aside:
+                await conn.executemany(
+                    "INSERT INTO outbox_set_aside (id, topic, key, message_id, value, headers, created_at, reason) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                    [(r["id"], r["topic"], r["key"], r["message_id"], r["value"], r["headers"], r["created_at"],
+                      reason) for r, reason in aside])
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
-        metrics.OUTBOX_SENT.labels(self.schema).inc(len(rows))
+        for row, reason in aside:
+            log.error("outbox message set aside: Kafka refuses it for good", schema=self.schema, topic=row["topic"],
+                      message_id=row["message_id"], outbox_id=row["id"], bytes=len(row["value"]), reason=reason)
+            metrics.OUTBOX_SET_ASIDE.labels(self.schema, row["topic"]).inc()
+        metrics.OUTBOX_SENT.labels(self.schema).inc(len(rows) - len(aside))
         return len(rows)
+
+    async def _send(self, rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, str]]:
+        """Sends the rows in order; returns those refused for good, with the reason. Raises on
+        anything else (Kafka away...): the transaction rolls back and the batch is sent again."""
+        aside: dict[int, str] = {}
+        pending: list[tuple[asyncpg.Record, Any]] = []
+        for row in rows:
+            reason = self._refusal(row)
+            if reason:
+                aside[row["id"]] = reason
+                continue
+            try:
+                pending.append((row, await self._produce(row)))
+            except PERMANENT_ERRORS as exc:  # refused by the client itself (size, serialization): nothing sent
+                aside[row["id"]] = _reason(exc)
+        results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+        failed = [i for i, result in enumerate(results) if isinstance(result, BaseException)]
+        if not failed:
+            return [(row, aside[row["id"]]) for row in rows if row["id"] in aside]
+        if not any(isinstance(results[i], PERMANENT_ERRORS) for i in failed):
+            if any(isinstance(results[i], (OutOfOrderSequenceNumber, ProducerFenced)) for i in failed):
+                await self._replace_producer()  # a broken producer never recovers on its own
+            raise results[failed[0]]  # type: ignore[misc]  # Kafka away: the whole batch again
+        # The broker refused a message for good, which also broke the producer's sequence. From the
+        # first failure on, the rows are sent again one at a time by a fresh producer (a row sent
+        # twice is deduplicated by its consumers); a row the broker refuses alone is set aside.
+        await self._replace_producer()
+        for row, _ in pending[failed[0]:]:
+            try:
+                await (await self._produce(row))
+            except PERMANENT_ERRORS as exc:
+                aside[row["id"]] = _reason(exc)
+                await self._replace_producer()
+        return [(row, aside[row["id"]]) for row in rows if row["id"] in aside]
+
+    def _refusal(self, row: asyncpg.Record) -> str | None:
+        """Why Kafka would refuse the row for good, when the relay can tell before sending it."""
+        try:
+            size, limit = record_size(*_record(row)), self.max_message_bytes(row["topic"])
+        except PERMANENT_ERRORS as exc:
+            return _reason(exc)
+        return f"too large: about {size} bytes, the topic takes at most {limit}" if size > limit else None
+
+    async def _produce(self, row: asyncpg.Record) -> Any:
+        assert self.producer is not None
+        key, value, headers = _record(row)
+        return await self.producer.send(row["topic"], value, key=key, headers=headers)
+
+    async def _replace_producer(self) -> None:
+        if self.new_producer is None:
+            if self.producer is None:
+                raise RuntimeError("the outbox relay has no producer")
+            log.error("outbox relay cannot replace its producer after a refusal", schema=self.schema)
+            return
+        old, owned = self.producer, self._owns_producer
+        self.producer, self._owns_producer = await self.new_producer(), True
+        if old is not None and owned:
+            with contextlib.suppress(Exception):
+                await old.stop()
+
+    async def close(self) -> None:
+        if self.producer is not None and self._owns_producer:
+            producer, self.producer, self._owns_producer = self.producer, None, False
+            with contextlib.suppress(Exception):
+                await producer.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = await self.pool.acquire()
@@ -71,6 +194,16 @@ class OutboxRelay:
                 await listener.remove_listener(OUTBOX_CHANNEL, lambda *_: None)
             with contextlib.suppress(Exception):
                 await self.pool.release(listener)
+            await self.close()
+
+
+def _record(row: asyncpg.Record) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    headers = [(str(k), str(v).encode()) for k, v in orjson.loads(row["headers"]).items()]
+    return row["key"].encode(), bytes(row["value"]), headers
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -22,7 +22,7 @@ from .consumer import Consumer, Subscription
 from .kafka import ensure_topics, make_consumer, make_producer
 from .logs import configure_logging, get_logger
 from .ops import ops_app
-from .relay import OutboxRelay
+from .relay import OutboxRelay, topic_limits
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -88,7 +88,14 @@ class Service:
         server = _HttpServer(uvicorn.Config(
             app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
             lifespan="off", access_log=False))
-        relay = OutboxRelay(pool, producer, schema)
+        async def relay_producer() -> AIOKafkaProducer:
+            # The relay's own: one a broker refusal broke is replaced without touching the consumers'.
+            fresh = make_producer(self.settings, f"{self.name}-relay")
+            await fresh.start()
+            return fresh
+
+        relay = OutboxRelay(pool, None, schema, max_message_bytes=topic_limits(self.settings),
+                            new_producer=relay_producer)
         workers = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
         workers += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group}") for c in rt.consumers]
         workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
