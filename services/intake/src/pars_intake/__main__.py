@@ -8,6 +8,7 @@ from pars_runtime.service import Service, main
 from .api.app import create_app
 from .handlers import UPSTREAM_TYPES, handlers
 from .ops.history import sampler
+from .parsing import FileParser
 from .settings import IntakeSettings
 from .sweep import sweeper
 from .waiters import Waiters
@@ -21,8 +22,9 @@ def build(settings: IntakeSettings) -> Service:
         Subscription("intake-upstream", topics.group_topics("intake-upstream"),
                      handlers(settings, settings.clock(), waiters, UPSTREAM_TYPES), strict_types=True),
     ]
+    parser = FileParser(settings.parse_workers)  # one process pool per service, owned by its task
     return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
-                   tasks=[sweeper, sampler], http_app=lambda rt: create_app(rt, settings, waiters))
+                   tasks=[sweeper, sampler, parser.run], http_app=lambda rt: create_app(rt, settings, waiters, parser))
 
 
 if __name__ == "__main__":

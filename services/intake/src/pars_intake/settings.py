@@ -14,6 +14,7 @@ class IntakeSettings(ServiceSettings):
     pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
     max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
+    parse_workers: int = Field(default=2, ge=1, le=4)  # processes that parse uploads and XML bodies (parsing.py)
     public_url: str = "http://127.0.0.1:8000"
     # The board gateway's HTTP API (`POST /v1/match`, for learner match); empty: learner match answers 503.
     board_gateway_url: str | None = "http://127.0.0.1:8002"

@@ -19,6 +19,7 @@ from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
 from ..ops import routes as dashboard
+from ..parsing import FileParser
 from ..portal import routes as portal
 from ..ratelimit import FailureWindow, TokenBuckets
 from ..settings import IntakeSettings
@@ -97,10 +98,11 @@ def _printable(value: object, limit: int = 300) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode()[:limit]
 
 
-def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters) -> ASGIApp:
+def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS)
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
+    app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
     app.state.rate_limits = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.match_limits = TokenBuckets(settings.match_learners_per_minute / 60, settings.match_burst)
     app.state.match_failures = FailureWindow(settings.match_failures_per_learner, 86400)

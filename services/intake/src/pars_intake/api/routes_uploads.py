@@ -11,7 +11,6 @@ file it came from."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -26,13 +25,12 @@ from pars_runtime.logs import bind_contextvars
 
 from ..auth import Caller, provider_caller
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
-from ..domain.rows import FileFormatError, ParsedFile, TooLargeError, content_digest
-from ..domain.tabfile import parse_tab_file
-from ..domain.xmlfile import parse_xml_file
+from ..domain.rows import FileFormatError, TooLargeError, content_digest
 from ..handlers import error_report_name, not_processed_rows
 from ..submit import submit_rows
 from ..sweep import sweep
 from .common import IdPath, rt, settings
+from .parsing import parse_file
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -63,8 +61,13 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
 
 
-def _parse(data: bytes, file_format: str) -> ParsedFile:
-    return parse_xml_file(data) if file_format == "xml" else parse_tab_file(data)
+_BUSY = "SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'"
+
+
+def _refuse_if_busy(busy: str | None) -> None:
+    if busy:
+        raise HTTPException(409, f"Your file {busy} is still processing. Only one file may be uploaded at a "
+                                 "time: upload a new file once it has completed.")
 
 
 @router.post("", status_code=202, summary="Upload a tab-delimited (Learner Template B) or XML file")
@@ -81,26 +84,24 @@ async def upload(
     provider's uploads is processing, or the same file again within 30 days (`409`)."""
     file_name = _file_name(file.filename)
     file_format = _format_of(file_name, format)
+    runtime = rt(request)
+    # One upload at a time, checked before the file is read or parsed: a provider cannot make
+    # intake parse file after file while one is processing. Checked again under the lock below.
+    await sweep(runtime.pool, settings(request), runtime.clock.now(), caller.provider_id)
+    _refuse_if_busy(await runtime.pool.fetchval(_BUSY, caller.provider_id))
     data = await file.read(settings(request).max_upload_bytes + 1)
     try:
-        parsed = await asyncio.to_thread(_parse, data, file_format)
+        parsed = await parse_file(request, data, file_format)
     except TooLargeError as exc:
         raise HTTPException(413, str(exc)) from None
     except FileFormatError as exc:
         raise HTTPException(422, exc.message) from None
     digest = content_digest(parsed)
-    runtime = rt(request)
     now = runtime.clock.now()
-    # An upload whose rows never got an outcome must not block this one forever (sweep.py).
-    await sweep(runtime.pool, settings(request), now, caller.provider_id)
     async with runtime.pool.acquire() as conn, conn.transaction():
         # Serializes this provider's uploads: the checks below and the insert see one state.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upload:{caller.provider_id}")
-        busy = await conn.fetchval("SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'",
-                                   caller.provider_id)
-        if busy:
-            raise HTTPException(409, f"Your file {busy} is still processing. Only one file may be uploaded at a "
-                                     "time: upload a new file once it has completed.")
+        _refuse_if_busy(await conn.fetchval(_BUSY, caller.provider_id))
         if not allow_duplicate:
             earlier = await conn.fetchrow(
                 "SELECT file_name, created_at FROM uploads WHERE provider_id = $1 AND sha256 = $2 AND created_at > $3 "

@@ -2,12 +2,12 @@
 MedBiquitous activity report when the Content-Type is XML (`application/xml`, `text/xml`,
 `...+xml`). Both become the same rows, answered the same way.
 
-The XML goes through the upload parser (no DTDs, entities or network; depth and text limits);
+The XML goes through the upload parser (no DTDs, entities or network; depth, text, markup and
+attribute limits), in the service's parser processes, off the event loop;
 a document that cannot be read is refused whole (422, the seed's message) and nothing is stored."""
 
 from __future__ import annotations
 
-import asyncio
 from email.message import Message
 from typing import Any
 
@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from ..domain.rows import FileFormatError, RowInput, TooLargeError
-from ..domain.xmlfile import parse_xml_file
 from .models import RecordsIn
+from .parsing import parse_file
 from .submissions import row_fields
 
 OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -50,7 +50,7 @@ async def records_body(request: Request) -> list[RowInput]:
         raise HTTPException(415, "Send the records as application/json or as application/xml.")
     body = await request.body()
     if _is_xml(media_type):
-        return await _xml_rows(body)
+        return await _xml_rows(request, body)
     try:
         parsed = RecordsIn.model_validate_json(body)
     except ValidationError as exc:
@@ -59,9 +59,9 @@ async def records_body(request: Request) -> list[RowInput]:
     return [RowInput(activity_id=r.activity_id, board=r.board, **row_fields(r)) for r in parsed.records]
 
 
-async def _xml_rows(body: bytes) -> list[RowInput]:
+async def _xml_rows(request: Request, body: bytes) -> list[RowInput]:
     try:
-        parsed = await asyncio.to_thread(parse_xml_file, body)
+        parsed = await parse_file(request, body, "xml")
     except TooLargeError as exc:
         raise HTTPException(413, exc.message) from None
     except FileFormatError as exc:

@@ -116,6 +116,14 @@ class TooLargeError(Exception):
         self.limit = limit
         self.count = count
 
+    def __reduce__(self) -> tuple:
+        # Pickled whole: the parser runs in another process (pars_intake.parsing).
+        return (_too_large, (self.message, self.limit, self.count))
+
+
+def _too_large(message: str, limit: int, count: int) -> TooLargeError:
+    return TooLargeError(message, limit=limit, count=count)
+
 
 def check_size(data: bytes) -> None:
     """Refuse an oversized file before spending any work on it."""
