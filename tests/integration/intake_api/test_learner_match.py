@@ -24,17 +24,21 @@ def test_identities_are_checked_against_the_boards_registry(system: RunningSyste
     with system.client(provider["api_key"]) as client:
         response = client.post("/v1/learner-match", json={"board": "nc", "learners": [
             identity("Traci", "Test", "999993", "07/01"),
-            identity("Traci", "Test", "999998", "07/01"),  # the seed's "Manual Entry Errors": 664
-            identity("Traci", "Test", "000000", "07/01"),
-            identity("TRACI", "Tést", "999993", "7-1"),  # names fold case and accents; 7-1 is 07/01
+            identity("Traci", "Test", "999998", "07/01"),  # the seed's "Manual Entry Errors": 664 on submission
+            identity("Traci", "Test", "000000", "07/01"),  # 661 on submission
         ]})
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["board"] == "NC"
+        # The caller learns only match or not (718), never the board's reason (no DOB or id oracle).
         assert [(r["row"], r["match"], [e["code"] for e in r["errors"]]) for r in answer["results"]] == [
-            (1, True, []), (2, False, [664]), (3, False, [661]), (4, True, [])]
-        assert answer["results"][1]["errors"][0]["message"] == ERROR_MESSAGES[664]
-        assert gateway.questions[-1]["learners"][3]["date_of_birth"] == "07/01"
+            (1, True, []), (2, False, [718]), (3, False, [718])]
+        assert answer["results"][1]["errors"][0]["message"] == ERROR_MESSAGES[718]
+        # Names fold case and accents; 7-1 is 07/01. One identity once a call.
+        folded = client.post("/v1/learner-match", json={"board": "NC", "learners": [
+            identity("TRACI", "Tést", "999993", "7-1")]}).json()
+        assert folded["results"][0]["match"] is True
+        assert gateway.questions[-1]["learners"][0]["date_of_birth"] == "07/01"
 
         abs_answer = client.post("/v1/learner-match", json={"board": "ABS", "learners": [
             identity("John", "Smith", None, "04/04"), identity("Alice", "Walker", None, "02/02")]}).json()

@@ -48,6 +48,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/uploads"): "list",
     ("GET", "/v1/uploads/{upload_id}"): "own",
     ("GET", "/v1/uploads/{upload_id}/errors"): "own",
+    ("GET", "/v1/api-keys"): "list",
+    ("POST", "/v1/api-keys"): "create",
+    ("DELETE", "/v1/api-keys/{key_id}"): "own",
 }
 # What a valid request to an "own" operation sends besides the path (so that only ownership can refuse it).
 OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -79,9 +82,11 @@ def first(system: RunningSystem) -> dict[str, str]:
         assert upload.status_code == 202, upload.text
         eventually(lambda: client.get(f"/v1/uploads/{upload.json()['upload_id']}").json()["status"] == "completed",
                    what="A's upload to complete")
+        key_id = client.get("/v1/api-keys").json()["api_keys"][0]["key_id"]
     return {"api_key": provider["api_key"], "provider_id": provider["provider_id"], "activity_id": activity,
             "record_id": row["record_id"], "submission_id": saved.json()["submission_id"],
-            "upload_id": upload.json()["upload_id"], "board": "NC"}
+            "upload_id": upload.json()["upload_id"], "board": "NC",
+            "key_id": key_id}
 
 
 @pytest.fixture(scope="module")

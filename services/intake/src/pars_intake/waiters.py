@@ -1,44 +1,81 @@
 """Lets `?wait=` requests return as soon as their rows have outcomes.
 
-The consumer wakes waiters of this process after its commit; a short poll covers outcomes
-handled by another intake instance."""
+One poller per process checks every waiting submission in a single query per tick (0.25 s),
+however many requests wait, so waiting requests do not each hold a database connection or run a
+query of their own. The consumer wakes the poller after its commit (outcomes handled here show
+at once); the tick covers outcomes handled by another intake instance. The poller runs only
+while someone waits."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+TICK_SECONDS = 0.25
+# Submissions none of whose rows still lacks an outcome, among those asked for.
+DONE_SQL = ("SELECT s.id FROM unnest($1::text[]) AS s(id) WHERE NOT EXISTS "
+            "(SELECT 1 FROM records r WHERE r.submission_id = s.id AND r.outcome IS NULL)")
+
+
+class Fetcher(Protocol):
+    async def fetch(self, query: str, *args: object) -> list: ...
 
 
 class Waiters:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._poke = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._pool: Fetcher | None = None
+        self.queries = 0  # how many checks ran (tests)
 
     def wake(self, submission_id: str) -> None:
-        for event in self._events.get(submission_id, ()):
-            event.set()
+        if submission_id in self._events:
+            self._poke.set()
 
     def wake_all(self, submission_ids: list[str]) -> None:
-        for submission_id in submission_ids:
-            self.wake(submission_id)
+        if any(s in self._events for s in submission_ids):
+            self._poke.set()
 
-    async def wait_until(self, submission_id: str, done: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+    async def wait(self, pool: Fetcher, submission_id: str, timeout: float) -> bool:
+        """True once none of the submission's rows lacks an outcome; False after `timeout` s."""
+        self._pool = pool
         event = asyncio.Event()
         self._events[submission_id].add(event)
+        self._poke.set()  # the first check at once
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(), name="intake-waiters")
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while True:
-                event.clear()
-                if await done():
-                    return True
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return False
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=min(remaining, 0.25))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=max(timeout, 0.001))
+            if not event.is_set() and timeout <= 0:
+                return await self._check_now(pool, submission_id)
+            return event.is_set()
         finally:
             self._events[submission_id].discard(event)
             if not self._events[submission_id]:
                 del self._events[submission_id]
+
+    async def _check_now(self, pool: Fetcher, submission_id: str) -> bool:
+        self.queries += 1
+        return bool(await pool.fetch(DONE_SQL, [submission_id]))
+
+    async def _poll(self) -> None:
+        while self._events:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), timeout=TICK_SECONDS)
+            self._poke.clear()
+            waiting = list(self._events)
+            if not waiting or self._pool is None:
+                continue
+            try:
+                self.queries += 1
+                done = [r[0] for r in await self._pool.fetch(DONE_SQL, waiting)]
+            except Exception:  # noqa: BLE001 - the database is away: the waiters time out, the next tick retries
+                await asyncio.sleep(TICK_SECONDS)
+                continue
+            for submission_id in done:
+                for event in self._events.get(submission_id, ()):
+                    event.set()

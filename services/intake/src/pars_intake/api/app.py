@@ -61,7 +61,7 @@ class RequestGuard:
             return await self.app(scope, receive, send)
         correlation = dict(scope["headers"]).get(b"x-correlation-id", b"")[:100].decode("latin-1") or None
         with bound_contextvars(correlation_id=correlation, path=scope["path"]):
-            await self._guarded(scope, receive, send)
+            await self._guarded(scope, receive, _with_security_headers(scope["path"], send))
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
@@ -81,6 +81,35 @@ class RequestGuard:
             return message
 
         await self.app(scope, limited, send)
+
+
+# The API's answers hold PII (JSON, CSV): never cached by intermediaries, never sniffed as another type.
+API_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+# The operations dashboard (its page has an inline script and styles, and holds the admin token in
+# sessionStorage): no framing (clickjacking), nothing loaded or sent anywhere but this origin.
+OPS_HEADERS = (
+    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                 b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+                                 b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
+
+
+def _with_security_headers(path: str, send: Send) -> Send:
+    """Adds the headers of the path's kind to the answer, unless the route set them itself."""
+    extra = API_HEADERS if path.startswith("/v1/") else OPS_HEADERS if path == "/ops" or path.startswith("/ops/") else ()
+    if not extra:
+        return send
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {name.lower() for name, _ in headers}
+            message = {**message, "headers": headers + [(k, v) for k, v in extra if k not in present]}
+        await send(message)
+
+    return sending
 
 
 def _too_large(limit: int) -> str:

@@ -3,13 +3,15 @@ CSV exports and the submission outcome view."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import Path, Query, Request
-from fastapi.responses import Response
+from fastapi import HTTPException, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from pars_contracts.boards import BOARDS, BoardKind
@@ -80,10 +82,46 @@ def central_date(moment: datetime | None) -> str | None:
     return moment.astimezone(CENTRAL).date().isoformat() if moment else None
 
 
+# What every JSON and CSV answer of the API carries (PII must not sit in shared caches; a browser
+# must not guess a type other than the one declared). The app adds them to every /v1 answer.
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+MAX_EXPORT = 100_000  # rows in one CSV export
+EXPORT_CHUNK = 500
+EXPORTS_AT_ONCE = 3  # per process: each holds a database connection while it streams
+_exports = asyncio.Semaphore(EXPORTS_AT_ONCE)
+
+
 def csv_response(header: list[str], rows: list[list[Any]], file_name: str) -> Response:
     return Response(to_csv(header, [[("" if v is None else str(v)) for v in r] for r in rows]),
                     media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{file_name}"', **NO_STORE})
+
+
+def stream_csv(request: Request, query: str, args: Sequence[Any], header: list[str],
+               row_of: Callable[[asyncpg.Record], list[Any]], file_name: str) -> StreamingResponse:
+    """A CSV export streamed from a server-side cursor, EXPORT_CHUNK rows at a time: memory stays
+    small however many rows match (at most MAX_EXPORT, which `query` must LIMIT). At most
+    EXPORTS_AT_ONCE stream at a time in a process; another gets 429 with Retry-After."""
+    if _exports.locked():
+        raise HTTPException(429, "Too many exports are running: try again in a few seconds.",
+                            headers={"Retry-After": "5"})
+    pool = rt(request).pool
+    head = to_csv(header, [])
+
+    async def body() -> AsyncIterator[bytes]:
+        async with _exports, pool.acquire() as conn, conn.transaction(readonly=True):
+            yield head.encode()
+            chunk: list[list[str]] = []
+            async for record in conn.cursor(query, *args, prefetch=EXPORT_CHUNK):
+                chunk.append([("" if v is None else str(v)) for v in row_of(record)])
+                if len(chunk) >= EXPORT_CHUNK:
+                    yield to_csv(header, chunk)[len(head):].encode()
+                    chunk = []
+            if chunk:
+                yield to_csv(header, chunk)[len(head):].encode()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{file_name}"', **NO_STORE})
 
 
 def paged(items_name: str, rows: list[Any], total: int, page: int, page_size: int) -> dict[str, Any]:
@@ -91,11 +129,8 @@ def paged(items_name: str, rows: list[Any], total: int, page: int, page_size: in
 
 
 async def wait_for_outcomes(request: Request, submission_id: str, seconds: float) -> bool:
-    async def done() -> bool:
-        return not await rt(request).pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM records WHERE submission_id = $1 AND outcome IS NULL)", submission_id)
-
-    return await request.app.state.waiters.wait_until(submission_id, done, seconds)
+    """`?wait=`: the process's one poller checks every waiting submission together (waiters.py)."""
+    return await request.app.state.waiters.wait(rt(request).pool, submission_id, seconds)
 
 
 async def rows_of_submission(conn: asyncpg.Connection | asyncpg.Pool, submission_id: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from ..domain.rows import RowInput
 from ..store import activity_from_row
 from .common import (
     CSV_RESPONSE,
+    MAX_EXPORT,
     RECORD_CSV_HEADER,
     RECORD_SELECT,
     WAITED,
@@ -28,7 +29,6 @@ from .common import (
     Text,
     Wait,
     central_date,
-    csv_response,
     errors,
     like,
     paged,
@@ -36,6 +36,7 @@ from .common import (
     record_csv_row,
     record_view,
     rt,
+    stream_csv,
 )
 from .models import ActivityIn, ActivityLearnersIn, RegistrationIn
 from .submissions import answer_submission, row_fields
@@ -107,8 +108,11 @@ async def activity_summary(
     the (US Central) date learners were last updated. `title` and `provider_activity_id` match
     anywhere, case-insensitively."""
     code = _board_code(board)
-    limit, offset = (100_000, 0) if format == "csv" else (page_size, (page - 1) * page_size)
+    limit, offset = page_size, (page - 1) * page_size
     filters = (caller.provider_id, reporting_year, like(title), like(provider_activity_id), code)
+    if format == "csv":
+        return stream_csv(request, SUMMARY_EXPORT, (*filters, MAX_EXPORT, 0), SUMMARY_CSV_HEADER, _summary_csv_row,
+                          "activity_learner_summary.csv")
     pool = rt(request).pool
     rows = await pool.fetch(SUMMARY, *filters, limit, offset)
     items = [{
@@ -118,17 +122,21 @@ async def activity_summary(
         "submitted": r["submitted"], "accepted": r["accepted"], "rejected": r["rejected"],
         "learners_last_updated": central_date(r["last_updated"]),
     } for r in rows]
-    if format == "csv":
-        header = ["ACCME Activity ID", "Activity Title", "Activity Type", "Provider Activity ID", "Reporting Year",
-                  "Boards or Programs", "Learners Last Updated", "Submitted", "Accepted", "Rejected"]
-        return csv_response(header, [[i["activity_id"], i["title"], i["activity_type"], i["provider_activity_id"],
-                                      i["reporting_year"], ", ".join(i["boards"]), i["learners_last_updated"],
-                                      i["submitted"], i["accepted"], i["rejected"]] for i in items],
-                            "activity_learner_summary.csv")
     total = rows[0]["total"] if rows else 0
     if not rows and offset:  # a page past the end still tells the total
         total = await pool.fetchval("SELECT count(*) FROM activities a " + SUMMARY_FILTERS, *filters)
     return JSONResponse(paged("activities", items, total, page, page_size))
+
+
+SUMMARY_EXPORT = SUMMARY.replace("count(*) OVER () AS total, ", "", 1)
+SUMMARY_CSV_HEADER = ["ACCME Activity ID", "Activity Title", "Activity Type", "Provider Activity ID", "Reporting Year",
+                      "Boards or Programs", "Learners Last Updated", "Submitted", "Accepted", "Rejected"]
+
+
+def _summary_csv_row(r: asyncpg.Record) -> list[Any]:
+    return [r["activity_id"], r["title"], r["activity_type"], r["provider_activity_id"], r["reporting_year"],
+            ", ".join(g["board"] for g in orjson.loads(r["registrations"])), central_date(r["last_updated"]),
+            r["submitted"], r["accepted"], r["rejected"]]
 
 
 def _board_code(board: str | None) -> str | None:
@@ -149,13 +157,13 @@ async def activity_detail(activity_id: IdPath, request: Request, caller: CallerD
     pool = rt(request).pool
     activity = activity_from_row(await _own_activity(pool, caller, activity_id))
     code = _board_code(board)
-    rows = await pool.fetch(
-        RECORD_SELECT + "AND r.activity_id = $2 AND r.status <> 'Deleted' AND ($3::text IS NULL OR upper(r.board) = $3) "
-        "ORDER BY upper(r.board), lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id",
-        caller.provider_id, activity_id, code)
-    records = [record_view(r) for r in rows]
+    query = (RECORD_SELECT + "AND r.activity_id = $2 AND r.status <> 'Deleted' AND ($3::text IS NULL OR "
+             "upper(r.board) = $3) ORDER BY upper(r.board), lower(r.last_name), lower(r.first_name), "
+             "r.completion_date, r.record_id LIMIT $4")
     if format == "csv":
-        return csv_response(RECORD_CSV_HEADER, [record_csv_row(i) for i in records], f"activity_{activity_id}.csv")
+        return stream_csv(request, query, (caller.provider_id, activity_id, code, MAX_EXPORT), RECORD_CSV_HEADER,
+                          lambda r: record_csv_row(record_view(r)), f"activity_{activity_id}.csv")
+    records = [record_view(r) for r in await pool.fetch(query, caller.provider_id, activity_id, code, MAX_EXPORT)]
     by_board: dict[str, list[dict]] = {}
     for item in records:
         by_board.setdefault(item["board"], []).append(item)

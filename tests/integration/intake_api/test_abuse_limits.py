@@ -1,0 +1,139 @@
+"""Abuse limits over HTTP: the per-provider rate limit (429 with Retry-After, other providers
+unaffected), streamed CSV exports of many rows, and the API's no-store/nosniff headers."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from pars_contracts.codes import ERROR_MESSAGES
+from tests.support.system import RunningSystem
+
+from .fake_gateway import FakeGateway
+from .helpers import register_activity
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def limited(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """A system with small limits: 10 requests at once, then one every two seconds; learner match
+    60 learners at once, then one a second, at most 50 a call, 3 wrong answers per learner id a day."""
+    running = RunningSystem(stack, tmp_path_factory.mktemp("limits"), BOARD_GATEWAY_URL=gateway.url,
+                            RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="10", MATCH_LEARNERS_PER_MINUTE="60",
+                            MATCH_BURST="60", MATCH_MAX_LEARNERS="50", MATCH_FAILURES_PER_LEARNER="3").start()
+    yield running
+    running.stop()
+
+
+def test_a_provider_over_its_rate_gets_429_with_retry_after(limited: RunningSystem) -> None:
+    system = limited
+    busy, quiet = system.new_provider(), system.new_provider()
+    with system.client(busy["api_key"]) as client, system.client(quiet["api_key"]) as other:
+        answers = [client.get("/v1/api-keys") for _ in range(15)]
+        refused = [a for a in answers if a.status_code == 429]
+        assert len(refused) >= 4, [a.status_code for a in answers]
+        assert all(a.status_code in (200, 429) for a in answers)
+        assert int(refused[0].headers["Retry-After"]) >= 1
+        assert "Too many requests" in refused[0].json()["detail"]
+        assert other.get("/v1/api-keys").status_code == 200  # per provider: a neighbour is not slowed
+        # The bucket refills: after Retry-After the provider is served again.
+        time.sleep(int(refused[-1].headers["Retry-After"]) + 0.2)
+        assert client.get("/v1/api-keys").status_code == 200
+
+
+def insert_records(system: RunningSystem, provider_id: str, activity_id: str, count: int) -> None:
+    async def insert() -> None:
+        conn = await asyncpg.connect(system.env["DATABASE_URL"])
+        try:
+            schema = f"{system.namespace}_intake"
+            await conn.execute(
+                f"INSERT INTO {schema}.records (record_id, submission_id, row_number, provider_id, source, activity_id, "
+                "board, action, learner_id, first_name, last_name, date_of_birth, completion_date, credits, "
+                "credit_types, outcome, status) "
+                "SELECT 'bulk-' || $1 || '-' || n, 'bulk-' || $1, n, $1, 'service', $2, 'NC', 'Add', "
+                "lpad(n::text, 7, '0'), 'Learner', 'Bulkexport', '01/01', date '2019-06-01', '1', "
+                "'[\"AMA PRA Category 1 Credit\"]'::jsonb, 'Valid', 'Accepted' FROM generate_series(1, $3) n",
+                provider_id, activity_id, count)
+        finally:
+            await conn.close()
+
+    asyncio.run(insert())
+
+
+def test_exports_stream_many_rows(system: RunningSystem) -> None:
+    provider = system.new_provider()
+    rows = 30_000
+    with system.client(provider["api_key"]) as client:
+        activity = register_activity(client, {"NC": ["AMA PRA Category 1 Credit"]})
+        insert_records(system, provider["provider_id"], activity, rows)
+        with client.stream("GET", "/v1/learner-records", params={"last_name": "Bulkexport", "format": "csv"}) as answer:
+            assert answer.status_code == 200
+            assert "content-length" not in answer.headers  # streamed, not built whole
+            assert answer.headers["cache-control"] == "no-store"
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            chunks = [chunk for chunk in answer.iter_bytes()]
+        table = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+        assert table[0][:3] == ["ACCME Activity ID", "Activity Title", "Board"]
+        assert len(table) == rows + 1 and {r[4] for r in table[1:]} == {"Bulkexport"}
+        assert len({r[5] for r in table[1:]}) == rows  # every learner once
+        detail = client.get(f"/v1/activities/{activity}", params={"format": "csv"})
+        assert detail.status_code == 200 and len(detail.text.splitlines()) == rows + 1
+        summary = client.get("/v1/activities", params={"format": "csv", "reporting_year": 2019})
+        assert summary.status_code == 200
+        assert list(csv.reader(io.StringIO(summary.text)))[1][0] == activity
+        assert list(csv.reader(io.StringIO(summary.text)))[1][-2] == str(rows)  # Accepted
+        listed = client.get("/v1/activities")
+        assert listed.headers["cache-control"] == "no-store" and listed.headers["x-content-type-options"] == "nosniff"
+
+
+def test_learner_match_is_no_date_of_birth_oracle(limited: RunningSystem) -> None:
+    """Traci Test, NC license 999993, was born on 07/01 (the gateway's seed registry). Trying all
+    366 dates of birth for her id, one a call, never reveals it: three wrong answers lock her id
+    for the day, after which even the right date is answered 429."""
+    system = limited
+    with system.client(system.new_provider()["api_key"]) as client:
+        def ask(*learners: dict) -> httpx.Response:
+            return client.post("/v1/learner-match", json={"board": "NC", "learners": list(learners)})
+
+        def traci(dob: str, first: str = "Traci", last: str = "Test", learner_id: str = "999993") -> dict:
+            return {"first_name": first, "last_name": last, "learner_id": learner_id, "date_of_birth": dob}
+
+        assert ask(traci("07/01"), traci("07/02")).status_code == 422  # one identity once a call
+        days = [date(2024, 1, 1) + timedelta(days=n) for n in range(366)]
+        answers = [ask(traci(day.strftime("%m/%d"))) for day in days]
+        served = [a for a in answers if a.status_code == 200]
+        assert len(served) == 3 and all(a.status_code == 429 for a in answers[3:])
+        assert all(a.json()["results"][0] == {"row": 1, "match": False, "errors": [
+            {"code": 718, "message": ERROR_MESSAGES[718]}]} for a in served)
+        assert answers[days.index(date(2024, 7, 1))].status_code == 429
+        # Once the provider's request rate allows again, her id is still locked for the day.
+        time.sleep(int(answers[-1].headers["Retry-After"]) + 0.5)
+        locked = ask(traci("07/01"))
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3600
+        assert "wrong answers for this learner" in locked.json()["detail"] and "results" not in locked.json()
+
+
+def test_learner_match_calls_are_capped_and_rate_limited(limited: RunningSystem) -> None:
+    system = limited
+    with system.client(system.new_provider()["api_key"]) as client:
+        def unknown(n: int) -> dict:
+            return {"first_name": "No", "last_name": "Body", "learner_id": f"77{n:05d}", "date_of_birth": "01/01"}
+
+        too_many = client.post("/v1/learner-match", json={"board": "NC", "learners": [unknown(n) for n in range(51)]})
+        assert too_many.status_code == 422 and "At most 50" in too_many.json()["detail"]
+        first = client.post("/v1/learner-match", json={"board": "NC", "learners": [unknown(n) for n in range(50)]})
+        assert first.status_code == 200  # 50 of the burst of 60 learners
+        assert {r["errors"][0]["code"] for r in first.json()["results"]} == {718}  # unknown ids: no 661
+        second = client.post("/v1/learner-match",
+                             json={"board": "NC", "learners": [unknown(n) for n in range(100, 150)]})
+        assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
+        assert "learner matches" in second.json()["detail"]
