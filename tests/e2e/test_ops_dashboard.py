@@ -19,7 +19,8 @@ from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_stack.services import ServiceProcess
 from tests.support.browser import screenshot_path
-from tests.support.kafka import publish, run_sync
+from pars_runtime.kafka import ensure_provider_topics
+from tests.support.kafka import publish, run_sync, service_settings
 from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,8 @@ def test_dashboard_shows_backlog_and_dead_letters_and_replays_one(ops_system: Ru
         provider_id=late_provider, activity_id=next_activity, board="ABO", action="Add", first_name="Vincent",
         last_name="Van Gogh", learner_id="98989", date_of_birth="03/30", completion_date=f"02/10/{YEAR}",
         credits="0.25", credit_types=["ABO MOC Part II"], credit_id=f"ccid:lms.example:{uuid.uuid4().hex}")
-    inbound = f"{system.namespace}.{topics.UPSTREAM_COMPLETIONS.name}"
+    inbound = f"{system.namespace}.{topics.completions_topic(late_provider)}"
+    run_sync(ensure_provider_topics(service_settings(system.env, pars_namespace=system.namespace), [late_provider]))
     envelope = wrap(completion, producer="lms", correlation_id="lms", provider_id=late_provider)
     poison = envelope.model_copy(update={"message_id": str(uuid.uuid4()), "payload": {"not": "a completion"}})
     run_sync(publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], inbound, [(late_provider, envelope),

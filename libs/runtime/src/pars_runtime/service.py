@@ -16,6 +16,8 @@ import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
+from pars_contracts import topics as registry
+
 from . import db
 from .clock import Clock
 from .consumer import Consumer, Subscription
@@ -78,8 +80,15 @@ class Service:
         rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock())
         for sub in self.subscriptions:
             group = self.settings.group(sub.group)
-            kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics],
-                                           self.name, sub.offset_reset)
+            per_provider = [registry.BY_NAME[t] for t in sub.topics if registry.BY_NAME[t].per_provider]
+            if per_provider:  # one topic per provider: all of them, as they are created
+                if len(per_provider) != len(sub.topics) or len(per_provider) > 1:
+                    raise ValueError(f"{sub.group}: a per-provider topic is subscribed to alone")
+                kafka_consumer = make_consumer(self.settings, group, [], self.name, sub.offset_reset,
+                                               pattern=registry.topic_pattern(per_provider[0], self.settings.pars_namespace))
+            else:
+                kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics],
+                                               self.name, sub.offset_reset)
             rt.consumers.append(Consumer(sub, self.settings, pool, producer, kafka_consumer, self.name))
         if self.on_start:
             await self.on_start(rt)

@@ -94,7 +94,7 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
             else:
                 await count(row["upload_id"], o.outcome in PROCESSED)
         if row["source"] == "stream" and row["source_message_id"]:
-            emit(topics.UPSTREAM_OUTCOMES.name, row["provider_id"], UpstreamOutcome(
+            emit(topics.outcomes_topic(row["provider_id"]), row["provider_id"], UpstreamOutcome(
                 source_message_id=row["source_message_id"], provider_id=row["provider_id"], record_id=o.record_id,
                 credit_id=row["credit_id"], status=o.status if o.outcome in PROCESSED else None, errors=o.errors),
                 provider_id=row["provider_id"], correlation_id=row["submission_id"])
@@ -209,7 +209,7 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters,
         await submit_many(conn, settings, waiting)
 
     async def upstream_completion(ctx: Context, event: UpstreamCompletion) -> None:
-        problem = upstream_problem(event, ctx.envelope.provider_id)
+        problem = upstream_problem(event, ctx.envelope.provider_id, ctx.topic_provider_id)
         if problem:
             raise DeadLetter(problem)
         known: dict[str, bool] = ctx.batch.setdefault("providers", {})
