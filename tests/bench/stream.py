@@ -23,6 +23,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from pars_contracts import topics
+from tests.support.kafka import auth
+
 HOPS = 4  # upstream -> submitted -> validated -> decisions -> outcomes
 PER_ACTIVITY = 3000  # bench learners in the ABO registry: each (activity, learner) completes once
 
@@ -105,17 +108,17 @@ def completion_messages(namespace: str, provider_id: str, activities: list[str],
                     "provider_id": provider_id, "payload": payload}
         return provider_id.encode(), orjson.dumps(envelope)
 
-    return f"{namespace}.pars.upstream.completions.v1", message
+    return f"{namespace}.{topics.completions_topic(provider_id)}", message
 
 
 async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activities: list[str], year: int,
                       seconds: float, warmup: float, window: int) -> Sustained:
     inbound, message = completion_messages(namespace, provider_id, activities, year)
-    outcomes = f"{namespace}.pars.upstream.outcomes.v1"
-    far_end = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest")
+    outcomes = f"{namespace}.{topics.outcomes_topic(provider_id)}"
+    far_end = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, auto_offset_reset="latest")
     await far_end.start()
     await far_end.seek_to_end()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), linger_ms=5, acks="all")
     await producer.start()
     try:
         return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
@@ -129,7 +132,7 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     """Messages per second through HOPS bare consume -> produce hops, driven like the stream."""
     run = uuid.uuid4().hex[:8]
     topics = [f"bench-floor-{run}-{i}" for i in range(HOPS + 1)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, 6, 1) for t in topics])
@@ -138,9 +141,9 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     stop = asyncio.Event()
 
     async def hop(source: str, target: str) -> None:
-        consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"{source}-g",
+        consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=f"{source}-g",
                                     auto_offset_reset="earliest", enable_auto_commit=False)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), linger_ms=5, acks="all", enable_idempotence=True)
         await consumer.start()
         await producer.start()
         try:
@@ -155,9 +158,9 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
             await consumer.stop()
 
     hops = [asyncio.create_task(hop(a, b)) for a, b in zip(topics, topics[1:], strict=False)]
-    far_end = AIOKafkaConsumer(topics[-1], bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    far_end = AIOKafkaConsumer(topics[-1], bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, auto_offset_reset="earliest")
     await far_end.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), linger_ms=5, acks="all")
     await producer.start()
     payload = b"x" * size
     try:

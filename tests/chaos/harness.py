@@ -44,7 +44,7 @@ from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_runtime.messages import decode
-from tests.support.kafka import publish
+from tests.support.kafka import auth, publish
 from tests.support.system import YEAR, RunningSystem
 
 SERVICES = ("intake", "validator", "board-gateway", "notifier")
@@ -251,7 +251,7 @@ def send_service(run: Run, duration: float, started: float) -> None:
 
 def send_upstream(run: Run, duration: float, started: float) -> None:
     bootstrap = run.system.env["KAFKA_BOOTSTRAP_SERVERS"]
-    topic = run.system.env["PARS_NAMESPACE"] + "." + topics.UPSTREAM_COMPLETIONS.name
+    namespace = run.system.env["PARS_NAMESPACE"]
     items = []
     for r in run.rows:
         if r.path != "upstream":
@@ -262,7 +262,13 @@ def send_upstream(run: Run, duration: float, started: float) -> None:
                                           provider_id=p.provider_id)))
     for batch in paced(chunks(items, CHUNK), duration, started):
         # A retry resends the same message ids: the inbox makes a second delivery a no-op.
-        retrying(lambda b=batch: asyncio.run(asyncio.wait_for(publish(bootstrap, topic, b), 30)))
+        retrying(lambda b=batch: asyncio.run(asyncio.wait_for(publish_per_provider(bootstrap, namespace, b), 30)))
+
+
+async def publish_per_provider(bootstrap: str, namespace: str, items: list[tuple[str, Any]]) -> None:
+    """Each completion onto its provider's own topic (keyed by the provider id)."""
+    for pid in sorted({pid for pid, _ in items}):
+        await publish(bootstrap, f"{namespace}.{topics.completions_topic(pid)}", [i for i in items if i[0] == pid])
 
 
 def find_upload(client: httpx.Client, file_name: str) -> str | None:
@@ -366,7 +372,7 @@ async def partition_leaders(bootstrap: str, namespace: str) -> list[int]:
     """The leader of every partition of the system's topics."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap), request_timeout_ms=10000)
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if t.startswith(namespace + ".")]
@@ -500,7 +506,7 @@ def quiesce(run: Run, timeout: float) -> dict[str, int]:
 def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every message on the topic, from the beginning to its end as it is now."""
     async def go() -> list[Any]:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, **auth(bootstrap), auto_offset_reset="earliest",
                                     enable_auto_commit=False, group_id=None)
         await consumer.start()
         seen: list[Any] = []

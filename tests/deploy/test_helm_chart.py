@@ -74,7 +74,8 @@ def drain_seconds() -> int:
 
 
 def service_topics(service: str) -> set[tuple[str, str]]:
-    return {(group, t.name) for group, (owner, ts) in registry.CONSUMER_GROUPS.items() if owner == service for t in ts}
+    return {(group, t.name) for group, (owner, ts) in registry.CONSUMER_GROUPS.items() if owner == service for t in ts
+            if not t.per_provider}  # made per provider at run time: no fixed name
 
 
 # --- the chart as a whole ---------------------------------------------------------------------
@@ -314,8 +315,9 @@ def test_examples_parse_with_the_expected_kinds() -> None:
 
     topics = {t["spec"]["topicName"]: t["spec"] for t in examples["KafkaTopic"]}
     dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS}
-    assert set(topics) == {t.name for t in registry.ALL} | dlqs
-    for topic in registry.ALL:
+    fixed = [t for t in registry.ALL if not t.per_provider]  # per-provider ones: made by intake at run time
+    assert set(topics) == {t.name for t in fixed} | dlqs
+    for topic in fixed:
         assert topics[topic.name]["partitions"] == topic.partitions and topics[topic.name]["replicas"] == 3
 
 
@@ -329,12 +331,15 @@ def test_kafka_users_get_exactly_their_registry_rights() -> None:
         assert groups == {g for g, (owner, _) in registry.CONSUMER_GROUPS.items() if owner == service}, service
         read = {name for (kind, name), ops in rights.items() if kind == "topic" and "Read" in ops}
         consumed = {topic for _, topic in service_topics(service)}
+        # intake reads and writes every provider's upstream topics (a prefix ACL).
+        upstream = {registry.UPSTREAM_PREFIX} if service == "intake" else set()
         others_dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS} if service == "intake" else set()
-        assert read == consumed | others_dlqs, service
+        assert read == consumed | others_dlqs | upstream, service
         written = {name for (kind, name), ops in rights.items() if kind == "topic" and "Write" in ops}
-        produced = {t.name for t in registry.ALL if service in t.producers}
+        produced = {t.name for t in registry.ALL if service in t.producers and not t.per_provider}
         own_dlqs = {registry.dead_letter_topic(g) for g, (owner, _) in registry.CONSUMER_GROUPS.items() if owner == service}
         # intake's operations dashboard replays dead letters to any consumed topic.
-        replayed = {t.name for _, ts in registry.CONSUMER_GROUPS.values() for t in ts} if service == "intake" else set()
-        assert written == produced | own_dlqs | replayed, service
+        replayed = {t.name for _, ts in registry.CONSUMER_GROUPS.values() for t in ts
+                    if not t.per_provider} if service == "intake" else set()
+        assert written == produced | own_dlqs | replayed | upstream, service
         assert all(name.startswith("pars.") for kind, name in rights if kind == "topic"), service

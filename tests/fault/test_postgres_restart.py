@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from pars_runtime.deadletters import list_dead_letters
-from pars_runtime.settings import ServiceSettings
-from tests.support.kafka import run_sync
+from tests.support.kafka import run_sync, service_settings
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
@@ -67,6 +66,5 @@ def test_postgres_restart_mid_load_dead_letters_and_loses_nothing(system: Runnin
     rows = outcomes()
     assert len(rows) == BATCHES * PER_BATCH
     assert {r.get("status") for r in rows} == {"Accepted"}, [r for r in rows if r.get("status") != "Accepted"][:3]
-    settings = ServiceSettings(kafka_bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"],
-                               pars_namespace=system.namespace)
+    settings = service_settings(system.env, pars_namespace=system.namespace)
     assert run_sync(list_dead_letters(settings)) == []

@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_stack import Stack
 from pars_stack.kafka import KafkaCluster
+from tests.support.kafka import auth, service_settings
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -29,7 +30,7 @@ def cluster_stack(tmp_path_factory):
 
 async def leader_of(bootstrap: str, topic: str) -> tuple[int, list[int], list[int]]:
     """(leader, replicas, in-sync replicas) of the topic's partition 0."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -40,7 +41,7 @@ async def leader_of(bootstrap: str, topic: str) -> tuple[int, list[int], list[in
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), acks="all", enable_idempotence=True,
                                 request_timeout_ms=30000)
     await producer.start()
     try:
@@ -51,7 +52,7 @@ async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
 
 
 async def read_all(bootstrap: str, topic: str, expected: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"g-{uuid.uuid4().hex}",
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=f"g-{uuid.uuid4().hex}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     values: list[bytes] = []
@@ -75,7 +76,7 @@ def test_three_brokers_replicate_and_survive_the_leaders_hard_kill(cluster_stack
     topic = f"replicated-{uuid.uuid4().hex[:8]}"
 
     async def scenario() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
         await admin.start()
         try:
             assert len((await admin.describe_cluster())["brokers"]) == 3
@@ -112,15 +113,13 @@ def test_three_brokers_replicate_and_survive_the_leaders_hard_kill(cluster_stack
 def test_services_create_their_topics_with_three_replicas(cluster_stack: Stack) -> None:
     from pars_contracts import topics as registry
     from pars_runtime.kafka import ensure_topics
-    from pars_runtime.settings import ServiceSettings
 
     namespace = "c" + uuid.uuid4().hex[:8]
-    settings = ServiceSettings(kafka_bootstrap_servers=cluster_stack.kafka.bootstrap_servers,
-                               pars_namespace=namespace, kafka_replication_factor=None)
+    settings = service_settings(cluster_stack.env(), pars_namespace=namespace, kafka_replication_factor=None)
 
     async def scenario() -> None:
         await ensure_topics(settings, ["pars.validator"])
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **auth(settings.kafka_bootstrap_servers))
         await admin.start()
         try:
             names = [settings.topic(t.name) for t in registry.ALL]

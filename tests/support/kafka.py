@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,32 @@ from pars_contracts.envelope import Envelope
 from pars_runtime.messages import decode, encode
 
 
+def auth(bootstrap: str) -> dict[str, Any]:
+    """The options that connect an aiokafka client to this address as the stack's admin (a
+    super user): the tests read and write every topic as an auditor would. For a Kafka given in
+    the environment, its KAFKA_* security settings."""
+    from pars_runtime.kafka_security import env_options
+    from pars_stack.kafka import admin_options
+
+    return admin_options(bootstrap) or env_options(os.environ)
+
+
+def service_settings(env: dict[str, str], **settings: Any) -> Any:
+    """ServiceSettings for a client in the test process that talks to the system as its admin:
+    the environment's Kafka address and credentials (KAFKA_*), plus `settings`."""
+    from pars_runtime.settings import ServiceSettings
+
+    kafka = {k.lower(): v for k, v in env.items() if k.startswith("KAFKA_") and k != "KAFKA_REPLICATION_FACTOR"}
+    if not kafka.get("kafka_username"):
+        options = auth(env["KAFKA_BOOTSTRAP_SERVERS"])
+        if options:
+            kafka.update(kafka_security_protocol=options["security_protocol"], kafka_username=options["sasl_plain_username"],
+                         kafka_password=options["sasl_plain_password"])
+    return ServiceSettings(**{**kafka, **settings})
+
+
 async def publish(bootstrap: str, topic: str, items: list[tuple[str, Envelope]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for key, envelope in items:
@@ -25,7 +50,7 @@ async def publish(bootstrap: str, topic: str, items: list[tuple[str, Envelope]])
 async def read_until(bootstrap: str, topics: list[str], done: Callable[[list[Envelope]], bool],
                      timeout: float = 30) -> list[Envelope]:
     """Reads the topics from the beginning until `done(messages)` or the timeout; returns all read."""
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, **auth(bootstrap), auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
     seen: list[Envelope] = []

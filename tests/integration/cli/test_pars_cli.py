@@ -76,16 +76,18 @@ def test_upload_follows_progress_then_errors_search_and_export(system: RunningSy
 
 
 def test_admin_lists_and_replays_dead_letters(system: RunningSystem) -> None:
-    from pars_contracts.topics import UPSTREAM_COMPLETIONS
-    from tests.support.kafka import run_sync
+    from pars_contracts.topics import completions_topic
+    from tests.support.kafka import auth, run_sync
+
+    pid = system.new_provider()["provider_id"]
 
     async def poison() -> None:
         from aiokafka import AIOKafkaProducer
 
-        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"])
+        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], **auth(system.env["KAFKA_BOOTSTRAP_SERVERS"]))
         await producer.start()
         try:
-            await producer.send_and_wait(f"{system.namespace}.{UPSTREAM_COMPLETIONS.name}", b"not json at all",
+            await producer.send_and_wait(f"{system.namespace}.{completions_topic(pid)}", b"not json at all",
                                          key=b"cli-test")
         finally:
             await producer.stop()
@@ -99,3 +101,15 @@ def test_admin_lists_and_replays_dead_letters(system: RunningSystem) -> None:
     assert "Replayed" in replayed.stdout
     nothing = pars(system, "admin", "dlq", "replay")
     assert nothing.returncode != 0 and "--all" in nothing.stderr
+
+
+def test_admin_creates_lists_and_revokes_upstream_credentials(system: RunningSystem) -> None:
+    pid = system.new_provider()["provider_id"]
+    created = pars(system, "admin", "upstream", "create", pid)
+    assert created.returncode == 0, created.stderr
+    username = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("username:"))
+    assert "password:" in created.stdout and f"{system.namespace}.pars.upstream.completions.{pid}.v1" in created.stdout
+    listed = pars(system, "admin", "upstream", "list")
+    assert username in listed.stdout and pid in listed.stdout and "password" not in listed.stdout
+    revoked = pars(system, "admin", "upstream", "revoke", username)
+    assert revoked.returncode == 0 and f"Revoked {username}" in revoked.stdout

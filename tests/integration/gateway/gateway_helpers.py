@@ -18,6 +18,7 @@ from pars_contracts.boards import board
 from pars_contracts.envelope import Envelope, wrap
 from pars_contracts.events import LearnerRecordValidated
 from pars_runtime.messages import decode, encode
+from tests.support.kafka import auth
 from tests.support.system import RunningSystem, system_clock
 
 YEAR = date.today().year
@@ -98,7 +99,7 @@ def board_records(system: RunningSystem, provider_id: str) -> list[asyncpg.Recor
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -130,7 +131,7 @@ def decisions_by_record(system: RunningSystem, provider_id: str) -> dict[str, li
 
 
 async def _publish(bootstrap: str, topic: str, key: str, envelope: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(topic, encode(envelope), key=key.encode())

@@ -17,12 +17,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from pars_contracts.envelope import Envelope
+from pars_contracts.topics import completions_topic, outcomes_topic
 from pars_runtime.messages import decode, encode
+from tests.support.kafka import auth
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 YEAR = date.today().year
-COMPLETIONS, OUTCOMES = "pars.upstream.completions.v1", "pars.upstream.outcomes.v1"
 DEAD_LETTERS = "pars.dlq.intake-upstream.v1"
 VAN_GOGH = {"board": "ABO", "learner_id_type": "ABO", "learner_id": "98989", "first_name": "Vincent",
             "last_name": "Van Gogh", "date_of_birth": "03/30", "credits": 0.25, "credit_types": ["ABO MOC Part II"]}
@@ -49,24 +50,24 @@ def topic(system: RunningSystem, name: str) -> str:
     return f"{system.namespace}.{name}"
 
 
-def send(system: RunningSystem, items: list[tuple[bytes | None, bytes]]) -> None:
-    """(key, value) pairs onto the completions topic, as an upstream system publishes them."""
+def send(system: RunningSystem, pid: str, items: list[tuple[bytes | None, bytes]]) -> None:
+    """(key, value) pairs onto a provider's completions topic, as its upstream system publishes them."""
 
     async def go() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all",
+        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], **auth(system.env["KAFKA_BOOTSTRAP_SERVERS"]), acks="all",
                                     enable_idempotence=True)
         await producer.start()
         try:
             for key, value in items:
-                await producer.send_and_wait(topic(system, COMPLETIONS), value, key=key)
+                await producer.send_and_wait(topic(system, completions_topic(pid)), value, key=key)
         finally:
             await producer.stop()
 
     asyncio.run(go())
 
 
-def send_envelopes(system: RunningSystem, envelopes: list[Envelope]) -> None:
-    send(system, [((e.provider_id or "").encode(), encode(e)) for e in envelopes])
+def send_envelopes(system: RunningSystem, pid: str, envelopes: list[Envelope]) -> None:
+    send(system, pid, [((e.provider_id or "").encode(), encode(e)) for e in envelopes])
 
 
 def read(system: RunningSystem, name: str, done: Callable[[list[ConsumerRecord]], bool],
@@ -74,7 +75,7 @@ def read(system: RunningSystem, name: str, done: Callable[[list[ConsumerRecord]]
     """A topic's records from the beginning, once `done(records)` holds (or the timeout)."""
 
     async def go() -> list[ConsumerRecord]:
-        consumer = AIOKafkaConsumer(topic(system, name), bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"],
+        consumer = AIOKafkaConsumer(topic(system, name), bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], **auth(system.env["KAFKA_BOOTSTRAP_SERVERS"]),
                                     auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
         await consumer.start()
         seen: list[ConsumerRecord] = []
@@ -91,7 +92,7 @@ def read(system: RunningSystem, name: str, done: Callable[[list[ConsumerRecord]]
     return asyncio.run(go())
 
 
-def outcomes_of(system: RunningSystem, message_ids: list[str], timeout: float = 30) -> dict[str, list[Envelope]]:
+def outcomes_of(system: RunningSystem, pid: str, message_ids: list[str], timeout: float = 30) -> dict[str, list[Envelope]]:
     """The outcome envelopes per source message id, once each id has one."""
 
     def by_source(records: list[ConsumerRecord]) -> dict[str, list[Envelope]]:
@@ -103,7 +104,7 @@ def outcomes_of(system: RunningSystem, message_ids: list[str], timeout: float = 
                 found.setdefault(envelope.payload["source_message_id"], []).append(envelope)
         return found
 
-    records = read(system, OUTCOMES, lambda rs: len(by_source(rs)) == len(message_ids), timeout)
+    records = read(system, outcomes_topic(pid), lambda rs: len(by_source(rs)) == len(message_ids), timeout)
     found = by_source(records)
     assert set(found) == set(message_ids), f"outcomes missing for {set(message_ids) - set(found)}"
     return found
@@ -130,9 +131,9 @@ def test_completions_become_records_and_their_first_outcomes_are_published(syste
     invalid = completion(pid, activity, f"ccid:lms.example:{tag}-3", "01-12", VAN_GOGH, payload__credits="0.3")
     refused = completion(pid, activity, f"ccid:lms.example:{tag}-4", "01-12", O_KEEFFE, payload__date_of_birth="12/01")
     duplicate = completion(pid, activity, f"ccid:lms.example:{tag}-1", "01-11", VAN_GOGH)
-    send_envelopes(system, [accepted, submitted, invalid, refused, accepted, duplicate])  # `accepted` twice
+    send_envelopes(system, pid, [accepted, submitted, invalid, refused, accepted, duplicate])  # `accepted` twice
 
-    found = outcomes_of(system, [e.message_id for e in (accepted, submitted, invalid, refused, duplicate)])
+    found = outcomes_of(system, pid, [e.message_id for e in (accepted, submitted, invalid, refused, duplicate)])
     assert len(found[accepted.message_id]) == 1  # a redelivered event changes nothing
 
     def outcome(e: Envelope) -> tuple[Any, list[int]]:
@@ -154,8 +155,8 @@ def test_completions_become_records_and_their_first_outcomes_are_published(syste
 
     # A Delete repeats the credit id (lower-case actions are accepted as the XML's are).
     delete = completion(pid, activity, accepted.payload["credit_id"], "01-11", VAN_GOGH, payload__action="delete")
-    send_envelopes(system, [delete])
-    found = outcomes_of(system, [delete.message_id])
+    send_envelopes(system, pid, [delete])
+    found = outcomes_of(system, pid, [delete.message_id])
     assert (found[delete.message_id][0].payload["status"], found[delete.message_id][0].payload["errors"]) == (
         "Deleted", [])
 
@@ -178,15 +179,15 @@ def test_unreadable_and_foreign_events_are_dead_lettered_with_their_reason(syste
         (orjson.dumps(no_credit_id), "unreadable", "UpstreamCompletion payload invalid"),
         (orjson.dumps(unknown_field), "unreadable", "UpstreamCompletion payload invalid"),
         (encode(completion("7654321", activity, "ccid:x:1", "02-03", VAN_GOGH)), "rejected",
-         "unknown provider '7654321'"),
+         "provider_id '7654321' is not this topic's provider"),
         (encode(good(4, provider_id="7654321")), "rejected", "envelope provider_id and payload provider_id differ"),
         (encode(good(5, provider_id=None, payload__provider_id="12345")), "rejected", "provider_id must be the 7-digit"),
         (encode(good(6, provider_id=None, payload__last_name="Van\x00Gogh")), "rejected", "NUL"),
     ]
     after = good(7)  # a good event behind the bad ones is not blocked
-    send(system, [(pid.encode(), value) for value, _, _ in bad] + [(pid.encode(), encode(after))])
+    send(system, pid, [(pid.encode(), value) for value, _, _ in bad] + [(pid.encode(), encode(after))])
 
-    found = outcomes_of(system, [after.message_id])
+    found = outcomes_of(system, pid, [after.message_id])
     assert found[after.message_id][0].payload["status"] == "Accepted"
     values = [value for value, _, _ in bad]
     letters = [r for r in read(system, DEAD_LETTERS, lambda rs: sum(r.value in values for r in rs) == len(bad))
@@ -195,7 +196,7 @@ def test_unreadable_and_foreign_events_are_dead_lettered_with_their_reason(syste
     for record, (_, reason, error) in zip(letters, bad, strict=True):
         headers = {k: v.decode() for k, v in record.headers}
         assert headers["dlq.reason"] == reason and error in headers["dlq.error"], headers
-        assert headers["dlq.topic"] == topic(system, COMPLETIONS)
+        assert headers["dlq.topic"] == topic(system, completions_topic(pid))
         assert record.key == pid.encode()
     stored = client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]
     assert [r["credit_id"] for r in stored] == [after.payload["credit_id"]]  # nothing else became a record
@@ -205,7 +206,7 @@ def test_an_envelope_of_another_type_is_dead_lettered(system: RunningSystem) -> 
     provider, _, activity = setup_provider(system)
     wrong = completion(provider["provider_id"], activity, "ccid:x:wrong-type", "03-01", VAN_GOGH,
                        type="UpstreamCompletionV2")
-    send_envelopes(system, [wrong])
+    send_envelopes(system, provider["provider_id"], [wrong])
     letters = read(system, DEAD_LETTERS, lambda rs: any(r.value == encode(wrong) for r in rs), timeout=8)
     assert any(r.value == encode(wrong) for r in letters)
 
@@ -235,9 +236,9 @@ def test_forged_internal_events_on_the_inbound_topic_are_dead_lettered_and_chang
         "type": "LearnerRecordInvalid", "producer": "validator", "correlation_id": "forged", "provider_id": pid,
         "payload": {**common, "errors": [{"code": 675, "message": "forged"}]}})
     after = completion(pid, activity, f"ccid:lms.example:{uuid.uuid4().hex[:8]}", "02-12", O_KEEFFE)
-    send_envelopes(system, [forged_decision, forged_invalid, after])
+    send_envelopes(system, pid, [forged_decision, forged_invalid, after])
 
-    found = outcomes_of(system, [after.message_id])  # the good one behind them goes through
+    found = outcomes_of(system, pid, [after.message_id])  # the good one behind them goes through
     assert found[after.message_id][0].payload["status"] == "Accepted"
     forged = [encode(forged_decision), encode(forged_invalid)]
     letters = [r for r in read(system, DEAD_LETTERS, lambda rs: sum(r.value in forged for r in rs) == 2)

@@ -12,26 +12,27 @@ from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_runtime.deadletters import list_dead_letters, replay
-from pars_runtime.settings import ServiceSettings
-from tests.support.kafka import publish, read_until
+from pars_runtime.kafka import ensure_provider_topics
+from tests.support.kafka import auth, publish, read_until, service_settings
 from tests.support.system import YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
 
 
 async def test_poison_and_unknown_provider_are_dead_lettered_then_replayed_once(system: RunningSystem) -> None:
-    settings = ServiceSettings(kafka_bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"],
-                               pars_namespace=system.namespace)
+    settings = service_settings(system.env, pars_namespace=system.namespace)
     bootstrap = settings.kafka_bootstrap_servers
-    inbound = settings.topic(topics.UPSTREAM_COMPLETIONS.name)
     provider_id = f"{uuid.uuid4().int % 9000000 + 1000000}"
+    inbound = settings.topic(topics.completions_topic(provider_id))
+    # Its topics exist before the provider does (as an operator's mistake would have it).
+    await ensure_provider_topics(settings, [provider_id])
     completion = UpstreamCompletion(
         provider_id=provider_id, activity_id="300000001", board="ABO", action="Add", first_name="Vincent",
         last_name="Van Gogh", learner_id="98989", date_of_birth="03/30", completion_date=f"02/10/{YEAR}",
         credits="0.25", credit_types=["ABO MOC Part II"], credit_id=f"ccid:lms.example:{uuid.uuid4().hex}")
     envelope = wrap(completion, producer="lms", correlation_id="lms-batch-1", provider_id=provider_id)
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap))
     await producer.start()
     try:
         await producer.send_and_wait(inbound, b"{not json", key=provider_id.encode())  # poison
@@ -53,7 +54,7 @@ async def test_poison_and_unknown_provider_are_dead_lettered_then_replayed_once(
         # The cause is fixed: the provider is registered. Replay brings the record in, once.
         system.new_provider(provider_id=provider_id)
         assert await replay(settings, producer, {rejected.id}) == [rejected.id]
-        outcomes_topic = settings.topic(topics.UPSTREAM_OUTCOMES.name)
+        outcomes_topic = settings.topic(topics.outcomes_topic(provider_id))
 
         def outcomes_of(messages: list) -> list:
             return [m for m in messages if m.payload.get("source_message_id") == envelope.message_id]

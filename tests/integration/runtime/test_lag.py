@@ -6,6 +6,7 @@ import pytest
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime.lag import measure_lag
+from tests.support.kafka import auth
 from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -15,7 +16,7 @@ async def test_lag_covers_every_group_and_partition(system: RunningSystem) -> No
     ns = system.namespace
     system.new_provider()  # at least one message on pars.providers.v1, read by the notifier
     groups = {f"{ns}.{g}": [f"{ns}.{t.name}" for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
-    lags = await measure_lag(system.env["KAFKA_BOOTSTRAP_SERVERS"], groups)
+    lags = await measure_lag(system.env["KAFKA_BOOTSTRAP_SERVERS"], groups, **auth(system.env["KAFKA_BOOTSTRAP_SERVERS"]))
     assert {p.group for p in lags} == set(groups)
     assert all(p.end >= p.committed >= 0 for p in lags)
     notifier = [p for p in lags if p.group == f"{ns}.notifier" and p.topic.endswith("pars.providers.v1")]
@@ -27,5 +28,5 @@ def test_lag_drains_to_zero(system: RunningSystem) -> None:
 
     ns = system.namespace
     groups = {f"{ns}.notifier": [f"{ns}.pars.providers.v1"]}
-    eventually(lambda: sum(p.lag for p in run_sync(measure_lag(system.env["KAFKA_BOOTSTRAP_SERVERS"], groups))) == 0,
+    eventually(lambda: sum(p.lag for p in run_sync(measure_lag(system.env["KAFKA_BOOTSTRAP_SERVERS"], groups, **auth(system.env["KAFKA_BOOTSTRAP_SERVERS"])))) == 0,
                what="the notifier to catch up")

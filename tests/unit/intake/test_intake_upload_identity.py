@@ -69,7 +69,13 @@ def test_an_upstream_completion_becomes_a_trimmed_row() -> None:
     (completion(provider_id="１２３４５６７"), None, "provider_id must be the 7-digit ACCME organization id"),
     (completion(last_name="O'\x00Laughlin"), None, "text fields must not contain NUL characters"),
     (completion(credit_types=["ABIM\x00"]), None, "text fields must not contain NUL characters"),
+    (completion(provider_id="7654321"), None,
+     "provider_id '7654321' is not this topic's provider '1234567': a credential reports only for its own providers"),
 ])
 def test_what_makes_an_upstream_completion_a_dead_letter(event: UpstreamCompletion, envelope_provider: str | None,
                                                          problem: str | None) -> None:
-    assert upstream_problem(event, envelope_provider) == problem
+    assert upstream_problem(event, envelope_provider, "1234567") == problem
+
+
+def test_a_completion_off_a_providers_own_topic_is_a_dead_letter() -> None:
+    assert upstream_problem(completion(), None, None) == "completions are accepted only on a provider's own topic"

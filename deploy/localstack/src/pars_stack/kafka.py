@@ -2,6 +2,13 @@
 or a cluster of three such nodes (replication factor 3, min.insync.replicas 2, no unclean leader
 election) for the replicated runs.
 
+Secured as a deployment is: clients (and the brokers among themselves) authenticate with
+SASL/SCRAM-SHA-512 on the one client listener, the controller listener with SASL/PLAIN, and
+KRaft's StandardAuthorizer allows nothing without an ACL (`allow.everyone.if.no.acl.found=false`).
+Two super users: the stack's admin (`pars-admin`, whose SCRAM credential is written at storage
+format time; it creates the services' users, their ACLs and topics) and the controller's own.
+Their random passwords live in `credentials.json` beside the data, made on the first start.
+
 The jars come from Maven (deploy/kafka/pom.xml) into a cache outside git, once per machine.
 """
 
@@ -11,11 +18,14 @@ import asyncio
 import base64
 import fcntl
 import hashlib
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import threading
 import uuid
+import weakref
 from pathlib import Path
 
 from .util import Component, free_port, log
@@ -63,6 +73,42 @@ def fetch_jars() -> Path:
     return libs
 
 
+ADMIN_USER = "pars-admin"
+CONTROLLER_USER = "pars-controller"
+SCRAM = "SCRAM-SHA-512"
+
+
+def credentials(root: Path) -> dict[str, str]:
+    """The super users' passwords (admin, controller), made once per data directory."""
+    path = root / "credentials.json"
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"admin": secrets.token_urlsafe(24), "controller": secrets.token_urlsafe(24)}))
+        tmp.chmod(0o600)
+        tmp.rename(path)
+    return json.loads(path.read_text())
+
+
+def client_env(bootstrap_servers: str, password: str) -> dict[str, str]:
+    """The environment that points a client at the stack's Kafka as its admin."""
+    return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SCRAM_MECHANISM": SCRAM, "KAFKA_USERNAME": ADMIN_USER, "KAFKA_PASSWORD": password}
+
+
+_RUNNING: weakref.WeakSet = weakref.WeakSet()  # every Kafka and KafkaCluster of this process
+
+
+def admin_options(bootstrap_servers: str) -> dict[str, str]:
+    """The aiokafka options that connect to one of this process's local Kafkas as its admin (for
+    test helpers that were given only an address); {} for a Kafka we did not start."""
+    for kafka in list(_RUNNING):
+        if kafka.bootstrap_servers == bootstrap_servers or bootstrap_servers in kafka.bootstrap_servers.split(","):
+            return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": SCRAM,
+                    "sasl_plain_username": ADMIN_USER, "sasl_plain_password": kafka.credentials["admin"]}
+    return {}
+
+
 def _cluster_id() -> str:
     # Kafka's Uuid text form: URL-safe base64 of 16 random bytes, no padding, not starting with '-'.
     while True:
@@ -103,6 +149,7 @@ class Kafka(Component):
         self.cluster = cluster
         self.data = self.root / "data"
         self.libs: Path | None = None
+        _RUNNING.add(self)
 
     def _logs(self) -> list[Path]:
         return [self.log_file, self.root / "server.log"]
@@ -120,8 +167,16 @@ class Kafka(Component):
     def _ports(self) -> list[int]:
         return [self.port, self.controller_port]
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        return credentials(self.cluster.root if self.cluster else self.root)
+
+    def client_env(self) -> dict[str, str]:
+        return client_env(self.bootstrap_servers, self.credentials["admin"])
+
     def _properties(self) -> str:
         nodes = self.cluster.nodes if self.cluster else [self]
+        secret = self.credentials
         # Replicated: a write is acknowledged once two of three replicas have it, and a replica
         # that fell behind never becomes leader (no unclean election), so an acknowledged
         # message survives the hard kill of any one broker.
@@ -132,11 +187,27 @@ class Kafka(Component):
             # Static quorum: the voters' addresses live only in this file (not in the metadata
             # log as with --standalone), so a restart on other ports keeps working.
             "controller.quorum.voters": ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "CLIENT",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            # Clients and brokers: SCRAM (users live in the metadata log, created by the admin).
+            "listener.name.client.sasl.enabled.mechanisms": SCRAM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM,
+            "listener.name.client.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{ADMIN_USER}" password="{secret["admin"]}";',
+            # The controller quorum: PLAIN (KRaft controllers cannot use SCRAM), one user.
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config":
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{CONTROLLER_USER}" password="{secret["controller"]}" '
+                f'user_{CONTROLLER_USER}="{secret["controller"]}";',
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{ADMIN_USER};User:{CONTROLLER_USER}",
             "log.dirs": str(self.data),
             "num.partitions": "6",
             "auto.create.topics.enable": "false",  # services declare their topics
@@ -165,14 +236,19 @@ class Kafka(Component):
         (self.root / "server.properties").write_text(self._properties())
         (self.root / "log4j.properties").write_text(LOG4J.format(path=self.root / "server.log"))
         if (self.data / "meta.properties").exists():
+            if not (self.data / ".scram").exists():
+                raise RuntimeError(f"{self.data} was formatted before Kafka had authentication: remove it "
+                                   "(make clean) to start again with SASL/SCRAM and ACLs")
             return  # formatted before: never reformat, the data stays
         log(f"formatting {self.name} KRaft storage (first run only)...")
         cluster_id = self.cluster.cluster_id() if self.cluster else _cluster_id()
         subprocess.run(
-            self._java("kafka.tools.StorageTool") + ["format", "--ignore-formatted", "-t", cluster_id,
-                                                     "-c", str(self.root / "server.properties")],
+            self._java("kafka.tools.StorageTool") + [
+                "format", "--ignore-formatted", "-t", cluster_id, "-c", str(self.root / "server.properties"),
+                "--add-scram", f"{SCRAM}=[name={ADMIN_USER},password={self.credentials['admin']}]"],
             check=True, stdout=subprocess.DEVNULL, cwd=self.root,
         )
+        (self.data / ".scram").write_text("the admin's SCRAM credential was written at format time\n")
 
     def _java(self, main: str) -> list[str]:
         return ["java", "-Xms256m", "-Xmx512m", "-Djava.awt.headless=true",
@@ -186,7 +262,7 @@ class Kafka(Component):
         # The port opening is not enough: wait until the broker answers metadata and lists
         # itself (it is unfenced), so topics can be created right away.
         # In a cluster, this node must list itself: a restarted broker is ready once registered.
-        return super()._ready() and _has_broker(self.bootstrap_servers, self.node_id)
+        return super()._ready() and _has_broker(self.bootstrap_servers, self.node_id, self.credentials["admin"])
 
 
 class KafkaCluster:
@@ -201,6 +277,7 @@ class KafkaCluster:
     def __init__(self, root: Path, size: int = 3) -> None:
         self.root = Path(root).resolve()
         self.nodes = [Kafka(self.root / f"node-{i}", node_id=i, cluster=self) for i in range(1, size + 1)]
+        _RUNNING.add(self)
 
     def cluster_id(self) -> str:
         """One id for every node's storage, kept beside them for later starts."""
@@ -213,6 +290,13 @@ class KafkaCluster:
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(n.bootstrap_servers for n in self.nodes)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return credentials(self.root)
+
+    def client_env(self) -> dict[str, str]:
+        return client_env(self.bootstrap_servers, self.credentials["admin"])
 
     @property
     def running(self) -> bool:
@@ -252,11 +336,13 @@ class KafkaCluster:
             node.restart()
 
 
-def _has_broker(bootstrap: str, node_id: int) -> bool:
+def _has_broker(bootstrap: str, node_id: int, password: str) -> bool:
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
+                                    security_protocol="SASL_PLAINTEXT", sasl_mechanism=SCRAM,
+                                    sasl_plain_username=ADMIN_USER, sasl_plain_password=password)
         try:
             await admin.start()
             brokers = (await admin.describe_cluster())["brokers"]

@@ -5,9 +5,12 @@ when its `/readyz` answers 200 (PostgreSQL and Kafka really reached)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import signal
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -75,7 +78,11 @@ class System:
                 for name, taken in ports_of.items()}
         # One anchor for all, so their injected clocks (PARS_CLOCK_START) agree to the microsecond.
         env = {"PARS_CLOCK_ANCHOR": repr(time.time()), **env}
-        self.instances = {name: [ServiceProcess(Path(root), name, {**urls, **env}, port, i + 1)
+        # With an authenticating Kafka, `env` holds the admin's credentials: each service gets a
+        # SCRAM user of its own instead (created on start, with the registry's ACLs).
+        self.admin_env = env
+        self.kafka_users = {name: self._kafka_user(env, name) for name in MODULES}
+        self.instances = {name: [ServiceProcess(Path(root), name, {**urls, **env, **self.kafka_users[name]}, port, i + 1)
                                  for i, port in enumerate(taken)] for name, taken in ports_of.items()}
         self.services = {name: instances[0] for name, instances in self.instances.items()}
 
@@ -92,6 +99,45 @@ class System:
         for process in self.processes:
             process.wait_ready()
 
+    @staticmethod
+    def _kafka_user(env: dict[str, str], service: str) -> dict[str, str]:
+        if not env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper().startswith("SASL"):
+            return {}
+        from pars_runtime.kafka_security import service_user
+
+        return {"KAFKA_USERNAME": service_user(env.get("PARS_NAMESPACE", "").lower(), service),
+                "KAFKA_PASSWORD": secrets.token_urlsafe(24)}
+
+    def provision_kafka(self) -> None:
+        """Creates each service's SCRAM user and its ACLs (what the topic registry gives it), as
+        the stack's admin; a no-op without authentication. Idempotent."""
+        if not any(self.kafka_users.values()):
+            return
+        from pars_runtime.kafka_security import Admin, create_acls, env_options, service_acls, upsert_scram_user
+
+        namespace = self.admin_env.get("PARS_NAMESPACE", "").lower()
+        mechanism = self.admin_env.get("KAFKA_SCRAM_MECHANISM", "SCRAM-SHA-512")
+
+        async def go() -> None:
+            async with Admin(self.admin_env["KAFKA_BOOTSTRAP_SERVERS"], **env_options(self.admin_env)) as admin:
+                for service, creds in self.kafka_users.items():
+                    await upsert_scram_user(admin, creds["KAFKA_USERNAME"], creds["KAFKA_PASSWORD"], mechanism)
+                    await create_acls(admin, service_acls(namespace, service, creds["KAFKA_USERNAME"]))
+
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                asyncio.run(go())
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=run)  # a loop of its own: we may be inside one
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
+
     def __getitem__(self, name: str) -> ServiceProcess:
         """The first instance of a service."""
         return self.services[name]
@@ -101,6 +147,7 @@ class System:
         return [p for instances in self.instances.values() for p in instances]
 
     def start(self) -> None:
+        self.provision_kafka()
         for process in self.processes:
             process.spawn()
         for process in self.processes:

@@ -52,9 +52,16 @@ class External:
 
 class ExternalKafka(External):
     name = "kafka"
+    SECURITY = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SCRAM_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD",
+                "KAFKA_SSL_CAFILE")
 
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(self, bootstrap_servers: str, environ: Mapping[str, str] | None = None) -> None:
         self.bootstrap_servers = bootstrap_servers
+        # Its credentials, as given (an admin's: the launcher creates the services' users with them).
+        self.security = {k: v for k, v in (environ or {}).items() if k in self.SECURITY}
+
+    def client_env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, **self.security}
 
 
 class ExternalPostgres(External):
@@ -95,7 +102,7 @@ class Stack:
         self.postgres: Postgres | ExternalPostgres
         self.smtp: SmtpCatcher | ExternalSmtp
         if env.get("KAFKA_BOOTSTRAP_SERVERS"):
-            self.kafka = ExternalKafka(env["KAFKA_BOOTSTRAP_SERVERS"])
+            self.kafka = ExternalKafka(env["KAFKA_BOOTSTRAP_SERVERS"], env)
         elif kafka_brokers > 1:
             self.kafka = KafkaCluster(self.data_dir / "kafka-cluster", kafka_brokers)
         else:
@@ -135,9 +142,10 @@ class Stack:
             c.stop()
 
     def env(self) -> dict[str, str]:
-        """Environment variables that point a service at this stack."""
+        """Environment variables that point a service at this stack. Kafka's are the stack admin's
+        credentials (a super user): `System` gives each service a user of its own instead."""
         env = {
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            **self.kafka.client_env(),
             "DATABASE_URL": self.postgres.database_url,
             "SMTP_HOST": self.smtp.host,
             "SMTP_PORT": str(self.smtp.port),

@@ -138,6 +138,10 @@ def _channel(name: str, description: str, message_names: list[str], producers: t
         "description": description,
         "messages": {n: {"$ref": MESSAGES + n} for n in message_names},
         "bindings": {"kafka": {"topic": name, **kafka, "bindingVersion": KAFKA}},
+        **({"parameters": {"provider_id": {
+            "description": "The provider's 7-digit ACCME organization id: one topic per provider, which only "
+                           "upstream credentials bound to that provider may write (or read, for outcomes)."}}}
+           if "{provider_id}" in name else {}),
         "x-producers": list(producers),
         "x-consumers": list(consumers),
         "x-key": key,

@@ -22,7 +22,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import BaseModel, ValidationError
 
 from pars_contracts.envelope import Envelope
-from pars_contracts.topics import BY_NAME, PAYLOADS, dead_letter_topic
+from pars_contracts.topics import BY_NAME, PAYLOADS, dead_letter_topic, per_provider
 
 from . import metrics
 from .logs import bound_contextvars, get_logger
@@ -46,6 +46,10 @@ class Context:
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
     batch: dict[str, Any] = field(default_factory=dict)
     before_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # The topic the message came from, without the namespace; for a per-provider topic, whose
+    # provider it is (decided by who may write there: the broker's ACLs).
+    topic: str = ""
+    topic_provider_id: str | None = None
 
     def emit(self, topic: str, key: str, event: BaseModel, **kw: Any) -> Envelope:
         return self.emitter.emit(topic, key, event, **kw)
@@ -110,6 +114,7 @@ class Consumer:
         # a topic is never handled, whoever published it.
         self._types_by_real = {settings.topic(t): {p.__name__ for p in BY_NAME[t].payloads}
                                for t in sub.topics if t in BY_NAME}
+        self._prefix = f"{settings.pars_namespace}." if settings.pars_namespace else ""
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -178,6 +183,9 @@ class Consumer:
             raise Unreadable(f"not a message envelope: {_short(exc)}") from None
         model = PAYLOADS.get(envelope.type)
         carried = self._types_by_real.get(record.topic)
+        found = self._per_provider(record.topic)
+        if found is not None:
+            carried = {p.__name__ for p in found[0].payloads}
         if model is None or envelope.type not in self.sub.handlers or (
                 carried is not None and envelope.type not in carried):
             if self.sub.strict_types:
@@ -214,7 +222,10 @@ class Consumer:
             for record, envelope, payload in todo:
                 emitter = Emitter(self.service, self.settings.topic, envelope.correlation_id,
                                   envelope.message_id, envelope.provider_id)
-                ctx = Context(conn, envelope, emitter, callbacks, batch, before_commit)
+                found = self._per_provider(record.topic)
+                ctx = Context(conn, envelope, emitter, callbacks, batch, before_commit,
+                              topic=record.topic.removeprefix(self._prefix),
+                              topic_provider_id=found[1] if found else None)
                 with bound_contextvars(correlation_id=envelope.correlation_id, message_id=envelope.message_id):
                     await self.sub.handlers[envelope.type](ctx, payload)
                 emitted.append(emitter)
@@ -281,8 +292,14 @@ class Consumer:
         metrics.DEAD_LETTERS.labels(self.group, self._logical(record.topic)).inc()
         log.warning("dead letter", group=self.group, topic=record.topic, offset=record.offset, reason=reason, error=error)
 
+    def _per_provider(self, real_topic: str) -> Any:
+        if self._prefix and not real_topic.startswith(self._prefix):
+            return None
+        return per_provider(real_topic.removeprefix(self._prefix))
+
     def _logical(self, real_topic: str) -> str:
-        return self._topic_by_real.get(real_topic, real_topic)
+        found = self._per_provider(real_topic)
+        return found[0].name if found else self._topic_by_real.get(real_topic, real_topic)
 
 
 def _short(exc: Exception) -> str:

@@ -64,13 +64,14 @@ def _view(record, group: str) -> DeadLetter:  # noqa: ANN001 - aiokafka Consumer
 
 async def _read(settings: ServiceSettings, topics: dict[str, str], limit: int) -> list[tuple[object, str]]:
     """All records of the given DLQ topics (real name -> group), oldest first, at most `limit` each."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_options())
     await admin.start()
     try:
         known = await partitions_of(admin, list(topics))
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_options(),
+                                enable_auto_commit=False,
                                 group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:

@@ -25,13 +25,16 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         linger_ms=2,
         max_request_size=MAX_REQUEST_BYTES,
         request_timeout_ms=30000,
+        **settings.kafka_options(),
     )
 
 
 def make_consumer(settings: ServiceSettings, group: str, topics: list[str], client_id: str,
-                  offset_reset: str = "earliest") -> AIOKafkaConsumer:
+                  offset_reset: str = "earliest", pattern: str | None = None) -> AIOKafkaConsumer:
+    """`pattern`: subscribe to every topic matching it (the per-provider topics), looking for new
+    ones every second, instead of to `topics`."""
     # At-least-once: auto-commit off; the consumer loop commits after the effects are durable.
-    return AIOKafkaConsumer(
+    consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group,
@@ -43,20 +46,25 @@ def make_consumer(settings: ServiceSettings, group: str, topics: list[str], clie
         max_poll_interval_ms=300000,
         fetch_max_bytes=MAX_REQUEST_BYTES * 2,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        **({"metadata_max_age_ms": 1000} if pattern else {}),
+        **settings.kafka_options(),
     )
+    if pattern:
+        consumer.subscribe(pattern=pattern)
+    return consumer
 
 
 async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
     """Create every registry topic and the given groups' dead-letter topics if missing, with the
     replication the cluster allows (KAFKA_REPLICATION_FACTOR, else three or fewer brokers)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_options())
     await admin.start()
     try:
         replicas = settings.kafka_replication_factor or min(3, len((await admin.describe_cluster())["brokers"]))
         wanted = [
             NewTopic(settings.topic(t.name), t.partitions, replicas,
                      topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else {})
-            for t in registry.ALL
+            for t in registry.ALL if not t.per_provider
         ]
         wanted += [
             NewTopic(settings.topic(registry.dead_letter_topic(g)), 1, replicas,
@@ -71,5 +79,26 @@ async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
             except TopicAlreadyExistsError:
                 pass  # another service created them first
             log.info("topics created", topics=[t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+async def ensure_provider_topics(settings: ServiceSettings, provider_ids: list[str]) -> list[str]:
+    """Creates each provider's own upstream topics (completions in, outcomes out) if missing;
+    returns their names. Intake calls it when a provider or an upstream credential is created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_options())
+    await admin.start()
+    try:
+        replicas = settings.kafka_replication_factor or min(3, len((await admin.describe_cluster())["brokers"]))
+        wanted = [NewTopic(settings.topic(t.for_provider(pid)), t.partitions, replicas)
+                  for pid in provider_ids for t in registry.ALL if t.per_provider]
+        existing = set(await admin.list_topics())
+        for topic in [t for t in wanted if t.name not in existing]:
+            try:
+                await admin.create_topics([topic])
+                log.info("provider topic created", topic=topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in wanted]
     finally:
         await admin.close()

@@ -3,7 +3,9 @@ has committed versus the end of each partition it reads."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -29,14 +31,19 @@ async def partitions_of(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[s
             for t in described if not t.get("error_code")}
 
 
-async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> list[PartitionLag]:
+async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]], **options: Any) -> list[PartitionLag]:
     """`groups`: real group name -> the real topics it reads. A partition the group has not
-    committed on yet counts from offset 0 (auto_offset_reset is earliest everywhere)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    committed on yet counts from offset 0 (auto_offset_reset is earliest everywhere). `options`:
+    the clients' credentials (`ServiceSettings.kafka_options()`)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **options)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None, **options)
     await admin.start()
     await consumer.start()
     try:
+        if any("{provider_id}" in t for ts in groups.values() for t in ts):
+            # A per-provider topic (the registry's `{provider_id}` template): every provider's.
+            existing = await admin.list_topics()
+            groups = {g: [r for t in ts for r in _expand(t, existing)] for g, ts in groups.items()}
         known = await partitions_of(admin, sorted({t for ts in groups.values() for t in ts}))
         result = []
         for group, topics in groups.items():
@@ -53,3 +60,11 @@ async def measure_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> l
     finally:
         await consumer.stop()
         await admin.close()
+
+
+def _expand(topic: str, existing: list[str]) -> list[str]:
+    if "{provider_id}" not in topic:
+        return [topic]
+    head, tail = topic.split("{provider_id}")
+    pattern = re.compile(re.escape(head) + "[0-9]{7}" + re.escape(tail))
+    return sorted(t for t in existing if pattern.fullmatch(t))

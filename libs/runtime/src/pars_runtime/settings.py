@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pars_runtime.clock import Clock
@@ -21,6 +22,15 @@ class ServiceSettings(BaseSettings):
     # Replicas of each topic the services create; unset: three, or as many brokers as there are
     # when fewer (the single-node local stack gets one).
     kafka_replication_factor: int | None = Field(default=None, ge=1)
+    # How the services authenticate to Kafka (names fixed by the Helm chart): PLAINTEXT (no
+    # authentication: only where nothing else can reach the broker), SASL_PLAINTEXT or SASL_SSL
+    # with a SCRAM user of the service's own, whose ACLs the topic registry decides.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    kafka_scram_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    # The CA bundle that signed the brokers' certificates (SASL_SSL / SSL); unset: the system's.
+    kafka_ssl_cafile: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
@@ -38,6 +48,14 @@ class ServiceSettings(BaseSettings):
         if value and not value.replace("_", "").isalnum():
             raise ValueError("PARS_NAMESPACE may hold only letters, digits and underscores")
         return value.lower()
+
+    def kafka_options(self) -> dict[str, Any]:
+        """Keyword arguments for every aiokafka client: the security protocol and credentials."""
+        from pars_runtime.kafka_security import client_options
+
+        return client_options(self.kafka_security_protocol, self.kafka_scram_mechanism, self.kafka_username,
+                              self.kafka_password.get_secret_value() if self.kafka_password else None,
+                              self.kafka_ssl_cafile)
 
     def clock(self) -> Clock:
         return Clock(self.pars_clock_start, self.pars_clock_anchor)

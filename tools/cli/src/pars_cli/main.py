@@ -22,6 +22,9 @@ admin = typer.Typer(help="Admin tasks (needs the admin token).", no_args_is_help
 dlq = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 admin.add_typer(dlq, name="dlq")
+upstream = typer.Typer(help="Upstream credentials: the Kafka users providers' systems publish with.",
+                       no_args_is_help=True)
+admin.add_typer(upstream, name="upstream")
 console = Console()
 
 Url = Annotated[str, typer.Option("--url", envvar="PARS_URL", help="intake's base URL")]
@@ -192,3 +195,36 @@ def dlq_replay(ids: Annotated[list[str] | None, typer.Argument(help="dead-letter
     body = {"all": True} if replay_all else {"ids": ids}
     result = admin_api(url, admin_token).json("POST", "/v1/admin/dead-letters/replay", json=body)
     console.print(f"Replayed {len(result['replayed'])} dead letter(s)")
+
+
+@upstream.command("create")
+def upstream_create(provider_ids: Annotated[list[str], typer.Argument(help="the providers it may report for")],
+                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Create a Kafka credential bound to these providers; prints its password once."""
+    made = admin_api(url, admin_token).json("POST", "/v1/admin/upstream-credentials",
+                                            json={"provider_ids": provider_ids})
+    console.print(f"username: {made['username']}")
+    console.print(f"password: {made['password']}   (shown once: store it now)")
+    console.print(f"SASL: {made['security_protocol']} {made['sasl_mechanism']}; consumer groups start with "
+                  f"{made['consumer_group_prefix']}")
+    for pid, names in made["topics"].items():
+        console.print(f"provider {pid}: publish to {names['completions']}, read outcomes from {names['outcomes']}")
+
+
+@upstream.command("list")
+def upstream_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Every upstream credential, its providers and whether it is revoked (never passwords)."""
+    found = admin_api(url, admin_token).json("GET", "/v1/admin/upstream-credentials")["credentials"]
+    table = Table("credential", "providers", "created", "revoked")
+    for c in found:
+        table.add_row(c["credential_id"], ", ".join(c["provider_ids"]), str(c["created_at"])[:19],
+                      str(c["revoked_at"] or "")[:19])
+    console.print(table if found else "No upstream credentials.")
+
+
+@upstream.command("revoke")
+def upstream_revoke(credential_id: Annotated[str, typer.Argument(help="the credential (its username)")],
+                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+    """Revoke a credential: its Kafka user and ACLs are removed at once."""
+    admin_api(url, admin_token).json("DELETE", f"/v1/admin/upstream-credentials/{credential_id}")
+    console.print(f"Revoked {credential_id}")

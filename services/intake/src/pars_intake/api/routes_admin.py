@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pars_contracts import topics
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import BoardPhysiciansAdded, Physician, ProviderRegistered
+from pars_runtime.kafka import ensure_provider_topics
 from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key, new_api_key, new_key_id
 from ..store import provider_exists
 from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, UserIn
+from .routes_upstream import router as upstream_router
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin_caller)])
@@ -41,6 +43,8 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
                       ProviderRegistered(provider_id=provider_id, name=body.name,
                                          notification_emails=body.notification_emails),
                       correlation_id=f"provider:{provider_id}", provider_id=provider_id)
+    # Its own upstream topics, so that credentials bound to it can publish right away.
+    await ensure_provider_topics(rt(request).settings, [provider_id])
     audit(request, "created a provider and its first user's API key", provider_id, body.user_email)
     return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
 
@@ -104,3 +108,6 @@ async def _free_provider_id(conn: asyncpg.Connection) -> str:
 
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
+
+
+router.include_router(upstream_router)  # /v1/admin/upstream-credentials

@@ -16,12 +16,21 @@ from .rows import RowInput, clean
 _PROVIDER_ID = re.compile(r"[0-9]{7}")
 
 
-def upstream_problem(event: UpstreamCompletion, envelope_provider_id: str | None) -> str | None:
-    """Why the event is a dead letter, or None when it may enter the pipeline."""
+def upstream_problem(event: UpstreamCompletion, envelope_provider_id: str | None,
+                     topic_provider_id: str | None) -> str | None:
+    """Why the event is a dead letter, or None when it may enter the pipeline.
+
+    The provider is the topic's: only credentials bound to that provider may write it (the
+    broker's ACLs), so a message naming another provider is refused whatever it claims."""
     if envelope_provider_id is not None and envelope_provider_id != event.provider_id:
         return "envelope provider_id and payload provider_id differ"
     if not _PROVIDER_ID.fullmatch(event.provider_id):
         return "provider_id must be the 7-digit ACCME organization id"
+    if topic_provider_id is None:
+        return "completions are accepted only on a provider's own topic"
+    if event.provider_id != topic_provider_id:
+        return (f"provider_id {event.provider_id[:20]!r} is not this topic's provider {topic_provider_id!r}: "
+                "a credential reports only for its own providers")
     texts = [v for v in event.model_dump().values() if isinstance(v, str)] + list(event.credit_types)
     if any("\x00" in t for t in texts):
         return "text fields must not contain NUL characters"
