@@ -5,6 +5,7 @@ creates its topics from it, so there is one place that says what flows where."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -23,6 +24,12 @@ class Topic:
     description: str
     partitions: int = 6
     max_message_bytes: int | None = None
+    # One topic per provider (`name` holds `{provider_id}`): created when an upstream credential
+    # for the provider is, so that the broker's ACLs decide who reports for whom.
+    per_provider: bool = False
+
+    def for_provider(self, provider_id: str) -> str:
+        return self.name.replace("{provider_id}", provider_id)
 
 
 PROVIDERS = Topic(
@@ -56,12 +63,16 @@ UPLOADS_COMPLETED = Topic(
     ("intake",), ("notifier",), "Uploads whose rows all have their first outcome.",
     max_message_bytes=16 * 1024 * 1024)
 UPSTREAM_COMPLETIONS = Topic(
-    "pars.upstream.completions.v1", (ev.UpstreamCompletion,), "provider id",
+    "pars.upstream.completions.{provider_id}.v1", (ev.UpstreamCompletion,), "provider id",
     ("upstream systems",), ("intake",),
-    "Inbound: learner completions published by providers' systems (JSON envelope).")
+    "Inbound, one topic per provider: learner completions published by that provider's systems (JSON "
+    "envelope). Only an upstream credential bound to the provider may write it (broker ACL); intake takes the "
+    "provider from the topic and dead-letters a message claiming another.", per_provider=True)
 UPSTREAM_OUTCOMES = Topic(
-    "pars.upstream.outcomes.v1", (ev.UpstreamOutcome,), "provider id",
-    ("intake",), ("upstream systems",), "Outbound: the first outcome of each upstream completion.")
+    "pars.upstream.outcomes.{provider_id}.v1", (ev.UpstreamOutcome,), "provider id",
+    ("intake",), ("upstream systems",),
+    "Outbound, one topic per provider: the first outcome of each of its upstream completions; only its "
+    "credentials may read it.", partitions=1, per_provider=True)
 
 ALL: tuple[Topic, ...] = (
     PROVIDERS, ACTIVITIES, RECORDS_SUBMITTED, RECORDS_VALIDATED, RECORDS_INVALID,
@@ -79,6 +90,38 @@ CONSUMER_GROUPS: dict[str, tuple[str, tuple[Topic, ...]]] = {
     "board-gateway": ("board-gateway", (RECORDS_VALIDATED, BOARD_REGISTRY)),
     "notifier": ("notifier", (PROVIDERS, UPLOADS_COMPLETED, BOARD_BATCHES)),
 }
+
+
+UPSTREAM_PREFIX = "pars.upstream."  # every upstream topic's name starts so (intake's prefix ACLs)
+
+
+_PER_PROVIDER = {t.name.split("{provider_id}")[0]: t for t in (UPSTREAM_COMPLETIONS, UPSTREAM_OUTCOMES)}
+PROVIDER_ID = re.compile(r"[0-9]{7}")
+
+
+def per_provider(name: str) -> tuple[Topic, str] | None:
+    """The per-provider registry topic a (namespace-free) topic name is, and its provider id."""
+    for prefix, topic in _PER_PROVIDER.items():
+        rest = name.removeprefix(prefix)
+        if rest != name and rest.endswith(".v1") and PROVIDER_ID.fullmatch(rest[:-3]):
+            return topic, rest[:-3]
+    return None
+
+
+def topic_pattern(topic: Topic, namespace: str = "") -> str:
+    """The regular expression matching every provider's instance of a per-provider topic."""
+    head, tail = topic.name.split("{provider_id}")
+    return "^" + re.escape(f"{namespace}.{head}" if namespace else head) + "[0-9]{7}" + re.escape(tail) + "$"
+
+
+def completions_topic(provider_id: str) -> str:
+    """The topic one provider's upstream systems publish completions to."""
+    return UPSTREAM_COMPLETIONS.for_provider(provider_id)
+
+
+def outcomes_topic(provider_id: str) -> str:
+    """The topic one provider's upstream systems read their outcomes from."""
+    return UPSTREAM_OUTCOMES.for_provider(provider_id)
 
 
 def group_topics(group: str) -> list[str]:
