@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from pars_contracts import topics
+from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import (
     ActivityRegistered,
     BoardDecision,
@@ -20,6 +21,11 @@ from pars_runtime.consumer import Context, Handler
 from . import ledger_store as store
 from .domain.rules import History, credit_id_for, validate
 
+
+def metric_board(given: str | None) -> str:
+    """A metric label only from the catalog: a provider's free text would add a series per value."""
+    found = catalog_board(given or "")
+    return found.code if found else "unknown"
 
 def key_of(row: LearnerRecordSubmitted) -> str:
     return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
@@ -59,7 +65,7 @@ def handlers(clock: Clock) -> dict[str, Handler]:
             learner_entries=ledger.entries_for_learner(row.provider_id, key),
         )
         outcome = validate(row, activity, history, clock.today())
-        board = (row.board or "").upper()[:10]
+        board = metric_board(row.board)
         if isinstance(outcome, LearnerRecordInvalid):
             ctx.emit(topics.RECORDS_INVALID.name, key, outcome)
             metrics.RECORDS.labels("validation", "invalid", board).inc()
