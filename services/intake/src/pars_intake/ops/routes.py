@@ -5,11 +5,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from pars_runtime.deadletters import list_dead_letters, replay
+from pars_runtime.deadletters import MAX_LIMIT, page_dead_letters, replay
 
 from ..auth import admin_caller
 from .history import last_hour
@@ -37,10 +37,13 @@ async def ops_history(request: Request) -> dict:
     return await last_hour(request.app.state.rt.pool)
 
 
-@api.get("/dead-letters", summary="Dead letters of every consumer group, with their reason")
-async def dead_letters(request: Request) -> dict:
-    letters = await list_dead_letters(request.app.state.rt.settings)
-    return {"dead_letters": [d.as_dict() for d in letters]}
+@api.get("/dead-letters", summary="Dead letters of every consumer group, with their reason (paged)")
+async def dead_letters(request: Request, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+                       cursor: Annotated[str | None, Query(max_length=20000)] = None) -> dict:
+    """The newest `limit` dead letters of each partition (only those offsets are read, and each
+    message's preview is cut to 300 bytes); `next` is the cursor of the older page, or null."""
+    letters, older = await page_dead_letters(request.app.state.rt.settings, limit, cursor)
+    return {"dead_letters": [d.as_dict() for d in letters], "next": older}
 
 
 @api.post("/dead-letters/replay", summary="Replay dead letters to their original topics (idempotent)")

@@ -115,7 +115,7 @@ async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
             first_json(client, by_service["board-gateway"], "/v1/board-backlog"),
             first_json(client, by_service["notifier"], "/v1/emails", admin),
             safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
-            safe(list_dead_letters(settings, limit=200), []),
+            safe(list_dead_letters(settings, limit=20), []),
             rt.pool.fetch("SELECT upload_id, provider_id, file_name, status, records, done, processed, not_processed, "
                           "created_at, completed_at FROM uploads ORDER BY created_at DESC LIMIT 15"),
         )
