@@ -80,14 +80,18 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
 
     # What the notifier is told: the upload summary (with the error report) and the board's batch.
     def summary_of(found: list) -> list:  # noqa: ANN001
-        return [e for e in found if e.payload["upload_id"] == upload_id]
+        return [e for e in found if e.payload["upload_id"] == upload_id and e.type == "UploadCompleted"]
 
-    completion = summary_of(events(system, "pars.uploads.completed.v1", summary_of))[0].payload
+    found = events(system, "pars.uploads.completed.v1", summary_of)
+    completion = summary_of(found)[0].payload
     assert (completion["file_name"], completion["records"], completion["processed"], completion["not_processed"]) \
         == (name, 6, 5, 1)
     assert completion["errors_by_code"] == {"690": 1}
     assert completion["error_report_file_name"] == "200930149_May_Learners_errors.txt"
-    assert "Test9\tAccount9" in completion["error_report_tsv"]
+    # The report itself travels before the completion, in bounded parts (here one).
+    assert completion["error_report_parts"] == 1 and "error_report_tsv" not in completion
+    [part] = [e.payload for e in found if e.type == "UploadErrorReportPart" and e.payload["upload_id"] == upload_id]
+    assert (part["part"], part["parts"]) == (1, 1) and "Test9\tAccount9" in part["tsv"]
 
     def rejections(found: list) -> list:  # noqa: ANN001
         return [r for e in found if e.payload["provider_id"] == provider["provider_id"] for r in e.payload["rejected"]]

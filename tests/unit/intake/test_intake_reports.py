@@ -71,6 +71,15 @@ def test_cells_never_break_the_line_or_the_columns():
     ("\t=1", "' =1"),
     ("\r=1", "' =1"),
     ("  =1+1", "'  =1+1"),
+    # Review L1: any leading whitespace or control character, not only spaces, tab and CR.
+    ("\n=1+1", "' =1+1"),
+    ("\x0b=1+1", "'\x0b=1+1"),
+    ("\x0c@SUM(A1)", "'\x0c@SUM(A1)"),
+    ("\x00+1+1", "'\x00+1+1"),
+    ("\u00a0\u2003=1+1", "'\u00a0\u2003=1+1"),
+    ("\x1f \x85-2+3", "'\x1f \x85-2+3"),
+    ("\x0b12", "\x0b12"),
+    (" \x01 \x02=1", "' \x01 \x02=1"),
     ("-", "'-"),
     ("-1", "-1"),
     ("-0.5", "-0.5"),
@@ -160,3 +169,20 @@ def test_to_tsv_generic():
 def test_excel_bytes_has_a_bom():
     assert excel_bytes("é") == b"\xef\xbb\xbf\xc3\xa9"
     assert parse_tab_file(excel_bytes(SEED_DELETE_EXAMPLE)).rows[0].record.last_name == "Van Gogh"
+
+
+def test_report_parts_are_bounded_whole_lines_that_join_back():
+    import orjson
+
+    from pars_intake.domain.reports import report_parts
+
+    lines = [f"row {n}\t{'é' * (n % 50)}\t\"q\"\x01\r\n" for n in range(2000)]
+    text = "".join(lines)
+    parts = report_parts(text, 4096)
+    assert "".join(parts) == text and len(parts) > 10
+    assert all(len(orjson.dumps(p)) - 2 <= 4096 for p in parts)
+    assert all(p.endswith("\r\n") for p in parts)  # whole lines
+    assert report_parts("", 4096) == []
+    long_line = "\x01" * 5000 + "\r\n"  # longer than a part alone (JSON escapes count): cut, in order
+    cut = report_parts(long_line, 600)
+    assert "".join(cut) == long_line and all(len(orjson.dumps(p)) - 2 <= 600 for p in cut)

@@ -22,6 +22,14 @@ def upload(**changes: object) -> UploadCompleted:
     return UploadCompleted.model_validate({**examples.load("UploadCompleted").payload, **changes})
 
 
+# The error report as the notifier joins it from the upload's UploadErrorReportPart events.
+REPORT = examples.load("UploadErrorReportPart").payload["tsv"]
+
+
+def upload_summary(e: UploadCompleted) -> compose.Draft:
+    return compose.upload_summary(e, REPORT)
+
+
 def batch(**learner: object) -> BoardBatchDecided:
     payload = examples.load("BoardBatchDecided").payload
     return BoardBatchDecided.model_validate({**payload, "rejected": [{**payload["rejected"][0], **learner}]})
@@ -50,7 +58,7 @@ def header_lines(draft: compose.Draft) -> list[str]:
 
 
 def test_upload_summary_says_what_happened_and_attaches_the_error_report() -> None:
-    draft = compose.upload_summary(upload())
+    draft = upload_summary(upload())
     assert draft.key == "upload:2b9e5d7c-8a14-4f63-b0c2-9d6e3a1f7b85" and draft.kind == "upload_summary"
     assert draft.extra_recipients == ["johnny.tester@wrmc.example.org"]
     msg = sent(draft)
@@ -76,7 +84,7 @@ def test_upload_summary_says_what_happened_and_attaches_the_error_report() -> No
 
 
 def test_an_upload_without_errors_has_no_attachment() -> None:
-    msg = sent(compose.upload_summary(upload(processed=10, not_processed=0, errors_by_code={})))
+    msg = sent(upload_summary(upload(processed=10, not_processed=0, errors_by_code={})))
     assert "Every record was processed." in msg.get_body(("plain",)).get_content()
     assert list(msg.iter_attachments()) == []
 
@@ -103,7 +111,7 @@ def test_rejection_summary_is_one_table_of_the_rejected_learners() -> None:
                                   "evil.txt\rBcc: victim@example.org", "evil.txt\x00\x0bBcc: victim@example.org",
                                   "evil.txt\u2028Bcc: victim@example.org"])
 def test_a_file_name_cannot_inject_headers(name: str) -> None:
-    draft = compose.upload_summary(upload(file_name=name, error_report_file_name=name + "_errors.txt"))
+    draft = upload_summary(upload(file_name=name, error_report_file_name=name + "_errors.txt"))
     msg = sent(draft)
     assert not any(line.lower().startswith("bcc") for line in header_lines(draft))
     assert "\r" not in msg["Subject"] and "\n" not in msg["Subject"]
@@ -152,7 +160,7 @@ def test_recipients_keep_the_valid_addresses_once() -> None:
 
 
 def test_the_message_is_7_bit_and_the_dot_stuffing_keeps_a_lone_dot_line_inside() -> None:
-    draft = compose.upload_summary(upload(file_name="Núñez.txt"))
+    draft = upload_summary(upload(file_name="Núñez.txt"))
     draft = compose.Draft(**{**draft.__dict__, "text": "line\n.\n..two\n"})
     data = wire(draft)
     assert all(b < 128 for b in data)

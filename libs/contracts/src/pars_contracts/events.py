@@ -177,8 +177,26 @@ class BoardBatchDecided(Event):
     rejected: list[RejectedLearner]
 
 
+class UploadErrorReportPart(Event):
+    """Part of an upload's error report (intake -> notifier), published before the upload's
+    UploadCompleted with the same key, so that it arrives first. The parts' `tsv`, joined in order,
+    are the tab-delimited error report; each part holds whole lines and is at most
+    `MAX_REPORT_PART_CHARS` characters of JSON, so every event stays small whatever the report."""
+
+    upload_id: str
+    provider_id: str
+    part: int = Field(ge=1)
+    parts: int = Field(ge=1)
+    tsv: str
+
+
+MAX_REPORT_PART_CHARS = 256 * 1024
+
+
 class UploadCompleted(Event):
-    """Every row of an upload has its first outcome (intake -> notifier)."""
+    """Every row of an upload has its first outcome (intake -> notifier). It carries counts and
+    references only: the error report travels in `error_report_parts` UploadErrorReportPart
+    events published just before it (and is at `GET /v1/uploads/{upload_id}/errors`)."""
 
     upload_id: str
     provider_id: str
@@ -192,7 +210,7 @@ class UploadCompleted(Event):
     not_processed: int
     errors_by_code: dict[int, int]
     error_report_file_name: str
-    error_report_tsv: str  # the not-processed rows, as the tab-delimited error report
+    error_report_parts: int = 0  # the UploadErrorReportPart events before this one (0: nothing to report)
 
 
 class BoardPhysiciansAdded(Event):

@@ -59,9 +59,9 @@ BOARD_REGISTRY = Topic(
     ("intake",), ("board-gateway",), "Physicians added to a board's simulated registry.",
     partitions=1)
 UPLOADS_COMPLETED = Topic(
-    "pars.uploads.completed.v1", (ev.UploadCompleted,), "provider id",
-    ("intake",), ("notifier",), "Uploads whose rows all have their first outcome.",
-    max_message_bytes=16 * 1024 * 1024)
+    "pars.uploads.completed.v1", (ev.UploadErrorReportPart, ev.UploadCompleted), "provider id",
+    ("intake",), ("notifier",),
+    "Uploads whose rows all have their first outcome, each after its error report in parts (bounded events).")
 UPSTREAM_COMPLETIONS = Topic(
     "pars.upstream.completions.{provider_id}.v1", (ev.UpstreamCompletion,), "provider id",
     ("upstream systems",), ("intake",),

@@ -14,10 +14,12 @@ from pars_contracts import topics
 from pars_contracts.codes import ErrorDetail
 from pars_contracts.envelope import Envelope
 from pars_contracts.events import (
+    MAX_REPORT_PART_CHARS,
     BoardDecision,
     LearnerRecordInvalid,
     Status,
     UploadCompleted,
+    UploadErrorReportPart,
     UpstreamCompletion,
     UpstreamOutcome,
 )
@@ -26,7 +28,7 @@ from pars_runtime.clock import Clock
 from pars_runtime.consumer import Context, DeadLetter, Handler
 from pars_runtime.settings import ServiceSettings
 
-from .domain.reports import error_report_tsv
+from .domain.reports import error_report_tsv, report_parts
 from .domain.upstream import upstream_problem, upstream_row
 from .store import provider_exists
 from .submit import Submission, submit_many
@@ -120,12 +122,19 @@ async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str
     failed = await not_processed_rows(conn, upload_id)
     by_code = Counter(e.code for _, errs in failed for e in errs)
     metrics.UPLOAD_SECONDS.observe((completed["completed_at"] - completed["created_at"]).total_seconds())
+    # The report travels in bounded parts, on the completion's topic and key so they arrive first;
+    # the completion itself carries counts and references only (review H3).
+    parts = report_parts(error_report_tsv(failed), MAX_REPORT_PART_CHARS) if failed else []
+    for number, text in enumerate(parts, 1):
+        emit(topics.UPLOADS_COMPLETED.name, completed["provider_id"], UploadErrorReportPart(
+            upload_id=upload_id, provider_id=completed["provider_id"], part=number, parts=len(parts), tsv=text),
+            provider_id=completed["provider_id"], correlation_id=upload_id)
     emit(topics.UPLOADS_COMPLETED.name, completed["provider_id"], UploadCompleted(
         upload_id=upload_id, provider_id=completed["provider_id"], uploader_email=completed["user_email"],
         file_name=completed["file_name"], file_format=completed["file_format"], uploaded_at=completed["created_at"],
         completed_at=completed["completed_at"], records=completed["records"], processed=completed["processed"],
         not_processed=completed["not_processed"], errors_by_code=dict(by_code),
-        error_report_file_name=error_report_name(completed["file_name"]), error_report_tsv=error_report_tsv(failed)),
+        error_report_file_name=error_report_name(completed["file_name"]), error_report_parts=len(parts)),
         provider_id=completed["provider_id"], correlation_id=upload_id)
 
 

@@ -64,7 +64,8 @@ def recipients(*lists: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def upload_summary(e: UploadCompleted) -> Draft:
+def upload_summary(e: UploadCompleted, report: str = "") -> Draft:
+    """`report`: the tab-delimited error report, joined from the upload's UploadErrorReportParts."""
     errors = [(code, ERROR_MESSAGES.get(code, ""), count) for code, count in sorted(e.errors_by_code.items())]
     ctx = {"e": e, "errors": errors}
     outcome = f"{e.processed} processed, {e.not_processed} not processed"
@@ -76,7 +77,7 @@ def upload_summary(e: UploadCompleted) -> Draft:
         html=_env.get_template("upload_summary.html.j2").render(ctx),
         attachment_name=header_safe(e.error_report_file_name, 120) if e.not_processed else None,
         # As the portal's download: UTF-8 with a BOM, so that Excel keeps the accents.
-        attachment=e.error_report_tsv.encode("utf-8-sig") if e.not_processed else None,
+        attachment=report.encode("utf-8-sig") if e.not_processed else None,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import asyncpg
 import orjson
 
-from pars_contracts.events import ProviderRegistered
+from pars_contracts.events import ProviderRegistered, UploadErrorReportPart
 
 from .compose import Draft
 
@@ -101,3 +101,20 @@ async def recent(conn: asyncpg.Connection | asyncpg.Pool, limit: int, status: st
         "created_at, next_attempt_at, sent_at, jsonb_array_length(coalesce(recipients, '[]'::jsonb)) AS recipients "
         "FROM emails WHERE ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR provider_id = $3) "
         "ORDER BY created_at DESC LIMIT $1", limit, status, provider_id)
+
+
+async def save_report_part(conn: asyncpg.Connection, p: UploadErrorReportPart) -> None:
+    await conn.execute(
+        "INSERT INTO upload_report_parts (upload_id, part, parts, tsv) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT DO NOTHING", p.upload_id, p.part, p.parts, p.tsv)
+
+
+async def upload_report(conn: asyncpg.Connection, upload_id: str, parts: int) -> str | None:
+    """The error report joined from its parts, or None while one is missing."""
+    rows = await conn.fetch("SELECT tsv FROM upload_report_parts WHERE upload_id = $1 AND part <= $2 ORDER BY part",
+                            upload_id, parts)
+    return "".join(r["tsv"] for r in rows) if len(rows) == parts else None
+
+
+async def drop_report(conn: asyncpg.Connection, upload_id: str) -> None:
+    await conn.execute("DELETE FROM upload_report_parts WHERE upload_id = $1", upload_id)

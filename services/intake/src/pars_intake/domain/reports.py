@@ -24,6 +24,8 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
+import orjson
+
 from pars_contracts.codes import ErrorDetail
 
 from .rows import DATA_COLUMNS, TEMPLATE_B_COLUMNS
@@ -33,10 +35,15 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _LINE_BREAKING = re.compile(r"[\t\r\n]")
 
 
+# Every whitespace and control character a spreadsheet may skip before a formula (review L1).
+_SKIPPED = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*")
+
+
 def neutralize(value: object) -> str:
     """One cell as safe spreadsheet text."""
     text = "" if value is None else str(value)
-    starts_formula = text.lstrip(" ").startswith(_FORMULA_START) or text.startswith(("\t", "\r"))
+    stripped = text[_SKIPPED.match(text).end():]  # type: ignore[union-attr]  # "*" always matches
+    starts_formula = stripped.startswith(_FORMULA_START) or text.startswith(("\t", "\r"))
     if starts_formula and not _PLAIN_NUMBER.fullmatch(text.strip()):
         text = "'" + text
     return _LINE_BREAKING.sub(" ", text)
@@ -88,3 +95,28 @@ def _write(header: Sequence[object], rows: Iterable[Sequence[object]], delimiter
     for row in rows:
         writer.writerow([neutralize(cell) for cell in row])
     return buffer.getvalue()
+
+
+def report_parts(text: str, limit: int) -> list[str]:
+    """The report in consecutive parts of whole lines, each at most `limit` characters once
+    JSON-encoded (escapes counted), so that each event carrying one is bounded. Joined in order,
+    the parts are the text. A line longer than the limit alone (none is: every cell is bounded
+    at entry) is cut, still in order."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines(keepends=True):
+        cost = len(orjson.dumps(line)) - 2
+        if current and size + cost > limit:
+            parts.append("".join(current))
+            current, size = [], 0
+        while cost > limit:  # cut by characters: at most 6 JSON characters each
+            step = max(1, limit // 6)
+            parts.append(line[:step])
+            line = line[step:]
+            cost = len(orjson.dumps(line)) - 2
+        current.append(line)
+        size += cost
+    if current:
+        parts.append("".join(current))
+    return parts
