@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.support.system import RunningSystem
 
 
@@ -17,12 +19,22 @@ def test_identities_are_checked_against_the_real_registry(gateway_system: Runnin
             identity("Traci", "Test", "999993", "07/01"),
             identity("Traci", "Test", "999998", "07/01"),  # the seed's manual entry error: 664
             identity("Traci", "Test", "000000", "07/01"),
-            identity("TRACI", "Tést", "999993", "7-1"),
+            identity("TRACI", "Tést", "1234567893", "7-1"),  # her NPI; names fold case and accents; 7-1 is 07/01
         ]})
         assert answer.status_code == 200, answer.text
+        # The provider learns only match or not (718), not the board's reason (664, 661).
         assert [(r["match"], [e["code"] for e in r["errors"]]) for r in answer.json()["results"]] == [
-            (True, []), (False, [664]), (False, [661]), (True, [])]
+            (True, []), (False, [718]), (False, [718]), (True, [])]
         surgeons = client.post("/v1/learner-match", json={"board": "ABS", "learners": [
             identity("John", "Smith", None, "04/04"), identity("Alice", "Walker", None, "02/02")]}).json()
         assert [[e["code"] for e in r["errors"]] for r in surgeons["results"]] == [[718], []]
         assert client.get("/v1/activities").json()["total"] == 0  # nothing was stored
+
+
+def test_the_gateways_match_body_is_bounded(gateway_system: RunningSystem) -> None:
+    url = gateway_system.system["board-gateway"].url + "/v1/match"
+    too_big = httpx.post(url, content=b'{"board": "NC", "learners": [' + b" " * (2 * 1024 * 1024) + b"]}",
+                         headers={"Content-Type": "application/json"}, timeout=30)
+    assert too_big.status_code == 413
+    assert httpx.post(url, json={"board": "NC", "learners": [identity("Traci", "Test", "999993", "07/01")]},
+                      timeout=30).json()["results"][0]["match"] is True

@@ -28,3 +28,11 @@ def test_check_admin_token_names_what_to_set() -> None:
     with pytest.raises(ValueError, match="set a random secret"):
         check_admin_token("demo-admin-token-0123456789", demo_mode=False)
     assert check_admin_token("demo-admin-token-0123456789", demo_mode=True)
+
+
+def test_the_notifier_refuses_smtp_auth_without_tls() -> None:
+    base = {"admin_token": "a-long-random-secret-xyz"}
+    with pytest.raises(ValueError, match="clear text"):
+        NotifierSettings(**base, smtp_username="mailer", smtp_password="secret")
+    assert NotifierSettings(**base, smtp_username="mailer", smtp_password="secret", smtp_tls="starttls").smtp_username
+    assert NotifierSettings(**base).smtp_tls == "none"  # no credentials: the local catcher

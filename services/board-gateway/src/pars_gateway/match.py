@@ -41,10 +41,29 @@ class Question(BaseModel):
     learners: list[Learner] = Field(min_length=1, max_length=500)
 
 
+MAX_BODY = 1024 * 1024  # 500 learners of 6 fields of at most 300 characters fit well below
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None once it is larger than MAX_BODY (read no further)."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
 def match_route(rt: Runtime):  # noqa: ANN201 - a Starlette endpoint
     async def match(request: Request) -> JSONResponse:
+        body = await _bounded_body(request)
+        if body is None:
+            return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)
         try:
-            question = Question.model_validate_json(await request.body())
+            question = Question.model_validate_json(body)
         except ValidationError as exc:
             return JSONResponse({"detail": "The request is not valid.", "problems": exc.errors(include_url=False,
                                  include_input=False)[:20]}, status_code=422)

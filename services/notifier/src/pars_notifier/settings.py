@@ -26,4 +26,7 @@ class NotifierSettings(ServiceSettings):
     @model_validator(mode="after")
     def _admin_token(self) -> Self:
         check_admin_token(self.admin_token, self.pars_demo_mode)
+        if (self.smtp_username or self.smtp_password) and self.smtp_tls == "none":
+            raise ValueError("SMTP_USERNAME/SMTP_PASSWORD need SMTP_TLS=starttls or tls: "
+                             "the credentials would travel in clear text")
         return self
