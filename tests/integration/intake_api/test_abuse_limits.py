@@ -137,3 +137,14 @@ def test_learner_match_calls_are_capped_and_rate_limited(limited: RunningSystem)
                              json={"board": "NC", "learners": [unknown(n) for n in range(100, 150)]})
         assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
         assert "learner matches" in second.json()["detail"]
+
+
+def test_ops_page_and_api_answers_carry_security_headers(system: RunningSystem) -> None:
+    page = httpx.get(f"{system.url}/ops", timeout=30)
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    refused = httpx.get(f"{system.url}/v1/activities", timeout=30)  # even an error answer
+    assert refused.status_code == 401 and refused.headers["cache-control"] == "no-store"
+    assert refused.headers["x-content-type-options"] == "nosniff"
