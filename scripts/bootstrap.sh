@@ -24,6 +24,7 @@ export VIRTUAL_ENV="$PWD/.venv"
 need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
+command -v kcat >/dev/null || need+=(kcat)  # a Kafka client not ours: tests/security's hostile publisher
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${need[*]} with apt-get" >&2
