@@ -38,7 +38,10 @@ class RunningSystem:
         self.stack = stack
         self.env = {**stack.env(), "PARS_NAMESPACE": self.namespace, "ADMIN_TOKEN": ADMIN_TOKEN,
                     "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(),
-                    "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR), **settings}
+                    "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR),
+                    # Tests poll the API much faster than a provider would: the per-provider rate
+                    # limit is tested on a system of its own (tests/integration/intake_api/test_abuse_limits.py).
+                    "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "5000", **settings}
         self.system = System(root / self.namespace, self.env, replicas=replicas)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 
