@@ -34,6 +34,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/admin/ops/history"): "admin",
     ("GET", "/v1/admin/dead-letters"): "admin",
     ("POST", "/v1/admin/dead-letters/replay"): "admin",
+    ("POST", "/v1/admin/upstream-credentials"): "admin",
+    ("GET", "/v1/admin/upstream-credentials"): "admin",
+    ("DELETE", "/v1/admin/upstream-credentials/{credential_id}"): "admin",
     ("POST", "/v1/activities"): "create",
     ("GET", "/v1/activities"): "list",
     ("GET", "/v1/activities/{activity_id}"): "own",
@@ -86,7 +89,7 @@ def first(system: RunningSystem) -> dict[str, str]:
     return {"api_key": provider["api_key"], "provider_id": provider["provider_id"], "activity_id": activity,
             "record_id": row["record_id"], "submission_id": saved.json()["submission_id"],
             "upload_id": upload.json()["upload_id"], "board": "NC",
-            "key_id": key_id}
+            "key_id": key_id, "credential_id": "no-such-credential"}
 
 
 @pytest.fixture(scope="module")
