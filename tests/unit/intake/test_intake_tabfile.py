@@ -351,3 +351,13 @@ def test_rows_past_the_record_limit_are_counted_not_kept():
     with pytest.raises(TooLargeError) as info:
         parse_tab_file((line * (MAX_RECORDS * 3)).encode())
     assert info.value.count == MAX_RECORDS * 3
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_millions_of_lines_are_refused_before_they_are_read(newline):
+    from pars_intake.domain.tabfile import MAX_LINES
+
+    assert len(parse_tab_file((seed_like() + newline * (MAX_LINES - 10)).encode()).rows) == 1
+    with pytest.raises(FileFormatError) as info:
+        parse_tab_file((seed_like() + newline * (MAX_LINES + 1)).encode())
+    assert info.value.message == NOT_FORMATTED

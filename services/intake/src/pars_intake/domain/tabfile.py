@@ -42,12 +42,17 @@ HEADER_MARK = "1. template"  # the header row's first cell starts with this (any
 # C0/C1 control characters other than tab, CR and LF: Excel never writes them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BINARY_SHARE = 0.05  # more than 5% control characters: not a text file
+# Lines (blank ones included) a Template B file may have: forty per record allowed. Counted in C
+# before the row-by-row reading, so a file of millions of blank or empty lines costs little.
+MAX_LINES = 100_000
 
 
 def parse_tab_file(data: bytes) -> ParsedFile:
     """Read a Template B file into rows. Raises FileFormatError or TooLargeError only."""
     check_size(data)
     text = _decode(data)
+    if max(text.count("\n"), text.count("\r")) > MAX_LINES:
+        raise FileFormatError(NOT_FORMATTED)
     found: list[tuple[int, list[str], list[str]]] = []  # (line, the 17 cells, cells 18-19) of each data row
     named_template = False
     records = 0
