@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pars_stack.util import free_port
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -26,7 +27,10 @@ def gateway() -> Iterator[FakeGateway]:
 
 @pytest.fixture(scope="package")
 def system(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    # Two gateway instances, the first never answering (a restarting instance): intake takes them
+    # in turn and falls over to the other, so every learner-match test also proves the failover.
+    gateways = f"http://127.0.0.1:{free_port()},{gateway.url}"
     running = RunningSystem(stack, tmp_path_factory.mktemp("intake_api"), BOARD_TIME_SCALE=str(86400 / DAY_SECONDS),
-                            PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateway.url).start()
+                            PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateways).start()
     yield running
     running.stop()

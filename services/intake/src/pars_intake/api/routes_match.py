@@ -22,6 +22,7 @@ for the provider until the day has passed (429), so dates of birth cannot be tri
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 
 import httpx
@@ -34,6 +35,7 @@ from pars_contracts.values import parse_dob
 from pars_runtime.logs import get_logger
 
 from ..auth import Caller, provider_caller
+from ..ops.summary import split_urls
 from ..ratelimit import too_many
 from .common import settings
 from .models import MatchIn, MatchLearnerIn
@@ -103,16 +105,24 @@ def _identity(board: str, learner: MatchLearnerIn) -> str:
     return f"{board}:{wanted}" if wanted else f"{board}:name:{name}"
 
 
+_turns = itertools.count()
+
+
 async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
     config = settings(request)
-    if not config.board_gateway_url:
+    # BOARD_GATEWAY_URL may list several instances: each call starts at the next one (round
+    # robin, to share the load) and tries the others while one does not answer (restarting).
+    instances = split_urls(config.board_gateway_url or "")
+    if not instances:
         raise HTTPException(503, UNAVAILABLE)
-    url = config.board_gateway_url.rstrip("/") + "/v1/match"
-    try:
-        async with httpx.AsyncClient(timeout=config.board_gateway_timeout) as client:
-            response = await client.post(url, json=question)
-        response.raise_for_status()
-        return GatewayAnswer.model_validate_json(response.content)
-    except (httpx.HTTPError, ValidationError) as exc:
-        log.warning("board gateway match failed", url=url, error=repr(exc)[:300])
-        raise HTTPException(503, UNAVAILABLE) from None
+    start = next(_turns) % len(instances)
+    async with httpx.AsyncClient(timeout=config.board_gateway_timeout) as client:
+        for base in instances[start:] + instances[:start]:
+            url = base + "/v1/match"
+            try:
+                response = await client.post(url, json=question)
+                response.raise_for_status()
+                return GatewayAnswer.model_validate_json(response.content)
+            except (httpx.HTTPError, ValidationError) as exc:
+                log.warning("board gateway match failed", url=url, error=repr(exc)[:300])
+    raise HTTPException(503, UNAVAILABLE)
