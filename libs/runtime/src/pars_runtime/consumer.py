@@ -10,6 +10,7 @@ A batch runs in one transaction for speed; if it fails, its messages are retried
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,7 @@ class Consumer:
         self._types_by_real = {settings.topic(t): {p.__name__ for p in BY_NAME[t].payloads}
                                for t in sub.topics if t in BY_NAME}
         self._prefix = f"{settings.pars_namespace}." if settings.pars_namespace else ""
+        self._lag_series: set[tuple[str, str, str]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -148,7 +150,12 @@ class Consumer:
             log.warning("offsets not committed: Kafka unavailable", group=self.group, error=repr(exc))
 
     async def _measure_lag(self) -> None:
-        """Lag per partition: the high watermark minus this consumer's position (SPEC section 6)."""
+        """Lag per partition: the high watermark minus this consumer's position (SPEC section 6).
+        A partition a rebalance gave to another instance loses its series here: its new owner
+        reports it, and a stale value would count its lag twice in the group's sum."""
+        # Per-provider topics share their registry topic's labels (labels come from the catalog,
+        # never from message content): their lags add up.
+        measured: dict[tuple[str, str, str], int] = {}
         for tp in self.consumer.assignment():
             high = self.consumer.highwater(tp)
             if high is None:
@@ -157,7 +164,14 @@ class Consumer:
                 position = await self.consumer.position(tp)
             except IllegalStateError:
                 continue  # revoked by a rebalance since assignment() was read
-            metrics.CONSUMER_LAG.labels(self.group, self._logical(tp.topic), str(tp.partition)).set(max(high - position, 0))
+            labels = (self.group, self._logical(tp.topic), str(tp.partition))
+            measured[labels] = measured.get(labels, 0) + max(high - position, 0)
+        for labels, lag in measured.items():
+            metrics.CONSUMER_LAG.labels(*labels).set(lag)
+        for labels in self._lag_series - measured.keys():
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(*labels)
+        self._lag_series = set(measured)
 
     async def handle_batch(self, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
