@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, expect
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
+from pars_runtime.kafka import ensure_provider_topics
 from pars_stack.services import ServiceProcess
 from tests.support.browser import screenshot_path
-from pars_runtime.kafka import ensure_provider_topics
 from tests.support.kafka import publish, run_sync, service_settings
 from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, running_system
 
@@ -139,8 +139,8 @@ def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningS
         "board": "ABIM", "learners": learners("ABIM Medical Knowledge", "1000105")}).status_code == 202
 
     eventually(lambda: validated() >= before + 40, timeout=60, what="the validator to count the 40 records")
-    # The validator and the gateway processed records: their stages show a rate above zero.
-    for chart, series in (("records", "validation"), ("records", "board"), ("backlog", "ABIM")):
+    # Intake received the records, the validator and the gateway processed them: each stage shows a rate above zero.
+    for chart, series in (("records", "intake"), ("records", "validation"), ("records", "board"), ("backlog", "ABIM")):
         eventually(lambda c=chart, s=series: drawn(page, c).get(s, {}).get("max", 0) > 0, timeout=30,
                    what=f"a point above zero for {series} in the {chart} chart")
     eventually(lambda: all(line["points"] >= 3 for chart in ("records", "lag", "backlog")

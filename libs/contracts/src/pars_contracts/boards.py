@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -94,3 +95,43 @@ BOARDS: dict[str, Board] = {
 def board(code: str | None) -> Board | None:
     """The board for a code, case-insensitively ("ABPath" and "abpath" are ABPATH)."""
     return BOARDS.get((code or "").strip().upper())
+
+
+# Codes the seed writes for more than one board: both Maine boards are "ME" (document 001,
+# lines 82-83 and the activity summary at 116-117). A row's "ME" means the Maine board its
+# activity is registered with.
+ALIASES: dict[str, tuple[str, ...]] = {"ME": ("ME-MD", "ME-DO")}
+
+
+def alias_boards(code: str | None) -> tuple[str, ...]:
+    """The boards a seed alias stands for ("ME": both Maine boards); () for any other code."""
+    return ALIASES.get((code or "").strip().upper(), ())
+
+
+def resolve_code(code: str | None, registered: Iterable[str]) -> str | None:
+    """The canonical board code a row's code means on an activity registered with `registered`:
+    an alias resolves to the one of its boards the activity registers; None when it registers
+    none or several of them (the row's error). Any other code is returned as given."""
+    meant = alias_boards(code)
+    if not meant:
+        return code
+    found = {b.code for r in registered if (b := board(r)) is not None and b.code in meant}
+    return found.pop() if len(found) == 1 else None
+
+
+def learner_key_id(code: str | None, learner_id: str | None, npi: str | None) -> str | None:
+    """The id that identifies a learner on a board: the learner id, or on a state board the NPI
+    alone (seed 001 line 48: "state licensure number and/or NPI ... either ID")."""
+    given = (learner_id or "").strip()
+    if given:
+        return given
+    found = board(code)
+    state = (found.kind is BoardKind.STATE) if found else bool(alias_boards(code))
+    return ((npi or "").strip() or None) if state else None
+
+
+def metric_label(code: str | None) -> str:
+    """A board as a metric label: only codes of the catalog, so a provider's free text cannot add
+    a series per value (labels live as long as the process)."""
+    found = board(code)
+    return found.code if found else "unknown"

@@ -12,10 +12,11 @@ import asyncpg
 import orjson
 
 from pars_contracts import topics
+from pars_contracts.boards import learner_key_id, metric_label, resolve_code
 from pars_contracts.envelope import wrap
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, Source
 from pars_contracts.values import parse_completion_date
-from pars_runtime import messages
+from pars_runtime import messages, metrics
 from pars_runtime.settings import ServiceSettings
 
 from .domain.rows import RowInput, template_b_cells
@@ -73,9 +74,9 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
                 first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
                 completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
-                credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now,
+                credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email,
                 activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
-            key = topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+            key = _partition_key(row, event.activity)
             envelope = wrap(event, producer="intake", correlation_id=s.upload_id or s.submission_id,
                             provider_id=s.provider_id)
             events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
@@ -96,7 +97,18 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)",
         db_rows)
     await messages.put_many(conn, events)
+    for s in submissions:
+        for _, row, _ in s.rows:
+            metrics.RECORDS.labels("intake", "received", metric_label(row.board)).inc()
     return results
+
+
+def _partition_key(row: RowInput, activity: ActivityRegistered | None) -> str:
+    """One learner on one activity and board, as the validator keys its ledger: "ME" as the
+    Maine board the activity registers, a state learner given only by NPI as that NPI."""
+    code = resolve_code(row.board, [r.board for r in activity.registrations] if activity else []) or row.board
+    return topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
+                             row.last_name, row.date_of_birth)
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:

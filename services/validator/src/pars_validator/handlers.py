@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from pars_contracts import topics
-from pars_contracts.boards import board as catalog_board
+from pars_contracts.boards import learner_key_id, metric_label
 from pars_contracts.events import (
     ActivityRegistered,
     BoardDecision,
@@ -19,16 +19,16 @@ from pars_runtime.clock import Clock
 from pars_runtime.consumer import Context, Handler
 
 from . import ledger_store as store
+from .domain.credit_id import row_board_code
 from .domain.rules import History, credit_id_for, validate
 
 
-def metric_board(given: str | None) -> str:
-    """A metric label only from the catalog: a provider's free text would add a series per value."""
-    found = catalog_board(given or "")
-    return found.code if found else "unknown"
-
-def key_of(row: LearnerRecordSubmitted) -> str:
-    return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+def key_of(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str:
+    """One learner on one activity and board: "ME" keyed as the Maine board it resolves to, a
+    state learner given only by NPI as that NPI, so every spelling of a learner shares a key."""
+    code = row_board_code(row, activity or row.activity)
+    return topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
+                             row.last_name, row.date_of_birth)
 
 
 def batch_ledger(batch: dict[str, Any]) -> store.BatchLedger:
@@ -55,9 +55,9 @@ def handlers(clock: Clock) -> dict[str, Handler]:
         await store.save_activity(ctx.conn, activity)
 
     async def record_submitted(ctx: Context, row: LearnerRecordSubmitted) -> None:
-        key = key_of(row)
         activity = row.activity or await store.load_activity(ctx.conn, row.activity_id)
-        credit_id = credit_id_for(row)
+        key = key_of(row, activity)
+        credit_id = credit_id_for(row, activity)
         ledger = ledger_of(ctx)
         await ledger.cover(ctx.conn, [(row.provider_id, key, credit_id)])  # loaded already, unless alone
         history = History(
@@ -65,7 +65,7 @@ def handlers(clock: Clock) -> dict[str, Handler]:
             learner_entries=ledger.entries_for_learner(row.provider_id, key),
         )
         outcome = validate(row, activity, history, clock.today())
-        board = metric_board(row.board)
+        board = metric_label(row.board)
         if isinstance(outcome, LearnerRecordInvalid):
             ctx.emit(topics.RECORDS_INVALID.name, key, outcome)
             metrics.RECORDS.labels("validation", "invalid", board).inc()
