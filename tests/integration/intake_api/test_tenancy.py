@@ -54,6 +54,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/api-keys"): "list",
     ("POST", "/v1/api-keys"): "create",
     ("DELETE", "/v1/api-keys/{key_id}"): "own",
+    ("GET", "/v1/provider"): "list",
+    ("PUT", "/v1/provider/notification-emails"): "create",
 }
 # What a valid request to an "own" operation sends besides the path (so that only ownership can refuse it).
 OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {

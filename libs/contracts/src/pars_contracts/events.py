@@ -82,6 +82,9 @@ class LearnerRecordSubmitted(Event):
     # Where the row's format already broke a rule (XML: 650 no CreditID, 677 no certificate).
     format_errors: list[ErrorDetail] = []
     submitted_at: datetime
+    # The e-mail of the user whose call, form or upload submitted the row (None: an upstream
+    # event): rejection e-mails fall back to it when the provider has no notification recipients.
+    submitted_by: str | None = None
     # Intake's copy of the activity when it is the provider's (event-carried state): the
     # validator then never depends on the activities topic being read before this one.
     activity: ActivityRegistered | None = None
@@ -113,6 +116,7 @@ class LearnerRecordValidated(Event):
     credit_id: str
     target_record_id: str | None = None  # Delete: the record being deleted
     submitted_at: datetime
+    submitted_by: str | None = None  # as LearnerRecordSubmitted's
 
 
 class LearnerRecordInvalid(Event):
@@ -164,6 +168,7 @@ class RejectedLearner(BaseModel):
     completion_date: date
     code: int
     message: str
+    submitted_by: str | None = None  # who submitted the record (LearnerRecordSubmitted.submitted_by)
 
 
 class BoardBatchDecided(Event):

@@ -35,7 +35,8 @@ def rejected_learner(record: LearnerRecordValidated, verdict: Verdict) -> Reject
     return RejectedLearner(
         record_id=record.record_id, first_name=record.first_name, last_name=record.last_name,
         learner_id=record.learner_id, activity_id=record.activity_id, activity_title=record.activity_title,
-        completion_date=record.completion_date, code=err.code, message=err.message)
+        completion_date=record.completion_date, code=err.code, message=err.message,
+        submitted_by=record.submitted_by)
 
 
 async def run_boards_once(rt: Runtime, limit: int) -> int:

@@ -44,6 +44,8 @@ class Draft:
     html: str
     attachment_name: str | None = None
     attachment: bytes | None = None
+    # Who gets it when the provider has no notification recipients (and extra_recipients none).
+    fallback_recipients: tuple[str, ...] = ()
 
 
 def header_safe(value: str, limit: int = 200) -> str:
@@ -88,6 +90,8 @@ def rejection_summary(e: BoardBatchDecided) -> Draft:
     return Draft(
         key=f"rejections:{e.batch_id}:{e.provider_id}", kind="rejection_summary", provider_id=e.provider_id,
         extra_recipients=[],
+        # A provider without notification recipients: the users who submitted the rejected records.
+        fallback_recipients=tuple(recipients([r.submitted_by for r in e.rejected if r.submitted_by])),
         subject=header_safe(f"PARS: {e.board} rejected {count} learner record{'s' if count != 1 else ''}"
                             f" on {e.decided_at.astimezone(CENTRAL):%m/%d/%Y}"),
         text=_env.get_template("rejection_summary.txt.j2").render(ctx),

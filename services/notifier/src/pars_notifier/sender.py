@@ -167,10 +167,13 @@ async def attempt(conn: asyncpg.Connection, row: asyncpg.Record, s: NotifierSett
         log.warning("e-mail handed over by a sender that stopped: counted as sent, not sent again", key=key)
         return
     to = compose.recipients(orjson.loads(row["extra_recipients"]), orjson.loads(row["provider_emails"]))
+    waited = row["provider_known"] or row["attempts"] + 1 >= s.email_provider_wait_attempts
+    if not to and waited:  # no notification recipients: the submitters of the rejected records
+        to = compose.recipients(orjson.loads(row["fallback_recipients"]))
     if not to:
-        if row["provider_known"] or row["attempts"] + 1 >= s.email_provider_wait_attempts:
-            await store.mark_no_recipient(conn, key, "no valid recipient: the uploader and the provider's "
-                                                     "notification list hold no valid address")
+        if waited:
+            await store.mark_no_recipient(conn, key, "no valid recipient: the uploader, the provider's "
+                                                     "notification list and the submitters hold no valid address")
             metrics.UNDELIVERABLE.labels(kind).inc()
             log.error("e-mail undeliverable: no valid recipient", key=key, kind=kind, provider_id=provider_id)
         else:

@@ -29,10 +29,10 @@ async def queue(conn: asyncpg.Connection, d: Draft, message_id: str, correlation
     """Queue an e-mail once: its key makes a redelivered or repeated event a no-op."""
     status = await conn.execute(
         "INSERT INTO emails (notification_key, kind, provider_id, extra_recipients, subject, body_text, body_html, "
-        "attachment_name, attachment, message_id, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-        "ON CONFLICT DO NOTHING",
+        "attachment_name, attachment, message_id, correlation_id, fallback_recipients) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         d.key, d.kind, d.provider_id, orjson.dumps(d.extra_recipients).decode(), d.subject, d.text, d.html,
-        d.attachment_name, d.attachment, message_id, correlation_id)
+        d.attachment_name, d.attachment, message_id, correlation_id, orjson.dumps(list(d.fallback_recipients)).decode())
     return status.endswith(" 1")
 
 

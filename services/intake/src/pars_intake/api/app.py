@@ -24,7 +24,15 @@ from ..portal import routes as portal
 from ..ratelimit import FailureWindow, TokenBuckets
 from ..settings import IntakeSettings
 from ..waiters import Waiters
-from . import routes_activities, routes_admin, routes_keys, routes_match, routes_records, routes_uploads
+from . import (
+    routes_activities,
+    routes_admin,
+    routes_keys,
+    routes_match,
+    routes_provider,
+    routes_records,
+    routes_uploads,
+)
 from .common import PROVIDER_ERRORS, errors
 from .models import RecordsIn
 
@@ -41,6 +49,7 @@ TAGS = [
     {"name": "learner records", "description": "Web form and web service submissions, Learner Search, delete, match."},
     {"name": "uploads", "description": "Batch uploads of tab-delimited or XML files."},
     {"name": "api keys", "description": "The provider's own API keys: list, create, revoke."},
+    {"name": "provider", "description": "The provider's own settings: who receives its e-mails."},
     {"name": "admin", "description": "Providers, users and board registries (admin token)."},
 ]
 # Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
@@ -136,7 +145,8 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     app.state.match_limits = TokenBuckets(settings.match_learners_per_minute / 60, settings.match_burst)
     app.state.match_failures = FailureWindow(settings.match_failures_per_learner, 86400)
     app.include_router(routes_admin.router, responses=errors(400, 401, 403, 422, 503))
-    for router in (routes_activities.router, routes_records.router, routes_match.router, routes_keys.router):
+    for router in (routes_activities.router, routes_records.router, routes_match.router, routes_keys.router,
+                   routes_provider.router):
         app.include_router(router, responses=PROVIDER_ERRORS)
     # The uploads' own answers: 404 (not the caller's), 409 (busy, duplicate file), 413 (too large).
     app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})

@@ -27,7 +27,7 @@ from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.values import parse_completion_date
 from pars_runtime.clock import CENTRAL
 
-from ..api import routes_activities, routes_keys, routes_records, routes_uploads
+from ..api import routes_activities, routes_keys, routes_provider, routes_records, routes_uploads
 from ..api.common import rt
 from ..auth import Caller, hash_key, key_caller, session_caller, session_cookie_name, session_cookie_secure, session_id
 
@@ -76,9 +76,12 @@ async def signed_in(request: Request) -> dict[str, str] | None:
     caller = await session_caller(request)
     if caller is None:
         return None
-    name = await rt(request).pool.fetchval("SELECT name FROM providers WHERE provider_id = $1", caller.provider_id)
+    row = await rt(request).pool.fetchrow("SELECT name, jsonb_array_length(notification_emails) AS recipients "
+                                          "FROM providers WHERE provider_id = $1", caller.provider_id)
     return {"provider_id": caller.provider_id, "user_id": caller.user_id, "email": caller.email,
-            "provider_name": name or "", "key_id": caller.key_id or ""}
+            "provider_name": row["name"] if row else "", "key_id": caller.key_id or "",
+            # "1": the provider has no notification recipients (every page warns: base.html)
+            "no_recipients": "1" if row is not None and not row["recipients"] else ""}
 
 
 class NotSignedIn(Exception):
@@ -232,6 +235,36 @@ async def revoke_key_form(key_id: str, request: Request, who: SignedIn) -> Respo
     if key_id == who.get("key_id"):  # the key of this very session: the session ended with it
         return RedirectResponse("/portal/sign-in?signed_out=1", status_code=303)
     return RedirectResponse("/portal/api-keys?revoked=1", status_code=303)
+
+
+# --- Notification recipients --------------------------------------------------------------------
+
+@router.get("/notifications")
+async def notifications_page(request: Request, who: SignedIn) -> Response:
+    return render("notifications.html", who=who, tab="notifications", title="Notification recipients",
+                  provider=await routes_provider.provider_settings(request, as_caller(who)),
+                  saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/notifications")
+async def notifications_form(request: Request, who: SignedIn) -> Response:
+    """Saves the recipients given one a line (or separated by commas or semicolons)."""
+    if not from_this_site(request):
+        return render("error.html", 403, who=who, title="Notification recipients",
+                      message="Change recipients from this site's own pages.")
+    given = str((await request.form()).get("notification_emails") or "")[:20000]
+    emails = [e for e in given.replace(",", "\n").replace(";", "\n").split() if e]
+    try:
+        routes_provider.RecipientsIn(notification_emails=emails)
+    except ValueError:
+        bad = [e for e in emails if not routes_provider.valid(e)]
+        problem = (f"Not an e-mail address: {', '.join(bad[:5])}." if bad
+                   else f"Enter at most {routes_provider.MAX_RECIPIENTS} addresses.")
+        return render("notifications.html", 422, who=who, tab="notifications", title="Notification recipients",
+                      provider={**await routes_provider.provider_settings(request, as_caller(who))},
+                      given=given, error=problem)
+    await routes_provider.save_recipients(request, as_caller(who), emails)
+    return RedirectResponse("/portal/notifications?saved=1", status_code=303)
 
 
 # --- Activity Learner Summary and Activity Detail ------------------------------------------------

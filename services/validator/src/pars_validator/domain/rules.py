@@ -123,7 +123,7 @@ def _validated_delete(row: LearnerRecordSubmitted, activity: ActivityRegistered,
         target_record_id=entry.record_id, submitted_at=row.submitted_at)
 
 
-_ID_FIELDS = ("record_id", "submission_id", "upload_id", "row_number", "source", "provider_id")
+_ID_FIELDS = ("record_id", "submission_id", "upload_id", "row_number", "source", "provider_id", "submitted_by")
 
 
 def _ids(row: LearnerRecordSubmitted) -> dict[str, Any]:

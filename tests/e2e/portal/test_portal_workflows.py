@@ -1,0 +1,101 @@
+"""Seed workflows in a real headless Chromium against a real system: the warning a provider
+without notification recipients sees and the page that sets them; the upload page's resources
+(Template B downloaded, filled in and uploaded back); "+ OTHER BOARDS" on a manual-entry row;
+and the learner's records on an activity with their totals and SELECT TO DELETE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.support.system import YEAR, RunningSystem, eventually, running_system
+
+pytestmark = pytest.mark.integration
+
+AMA = "AMA PRA Category 1 Credit"
+ABO = "ABO MOC Part II"
+workflow_system = running_system("portal-workflows", BOARD_TIME_SCALE="3600")
+
+
+def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> str:
+    response = client.post("/v1/activities", json={
+        "title": title, "activity_type": "Course", "provider_activity_id": "WF-1",
+        "start_date": f"{YEAR}-01-01", "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 20,
+        "registrations": [{"board": b, "credit_types": t, "max_points": 20} for b, t in boards.items()]})
+    assert response.status_code == 201, response.text
+    return response.json()["activity_id"]
+
+
+def signed_in(browser: Browser, system: RunningSystem, api_key: str) -> BrowserContext:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(f"{system.url}/portal")
+    page.get_by_label("API key").fill(api_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
+    page.close()
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def provider(workflow_system: RunningSystem) -> Iterator[dict]:
+    created = workflow_system.new_provider(name="Workflow Medical Center")
+    with workflow_system.client(created["api_key"]) as client:
+        yield {**created, "client": client}
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser, workflow_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
+    ctx = signed_in(browser, workflow_system, provider["api_key"])
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    opened = context.new_page()
+    yield opened
+    opened.close()
+
+
+def test_a_provider_without_recipients_is_warned_and_sets_them(browser: Browser,
+                                                               workflow_system: RunningSystem) -> None:
+    lonely = workflow_system.new_provider(name="Lonely CME", notification_emails=[])
+    ctx = signed_in(browser, workflow_system, lonely["api_key"])
+    page = ctx.new_page()
+    page.goto(f"{workflow_system.url}/portal/activities")
+    warning = page.locator("#no-recipients")
+    expect(warning).to_contain_text("Your organization has no notification recipients.")
+    page.goto(f"{workflow_system.url}/portal/uploads")
+    expect(warning).to_be_visible()  # on every page
+    warning.get_by_role("link", name="Set notification recipients").click()
+    expect(page.get_by_role("heading", name="Notification recipients")).to_be_visible()
+    field = page.get_by_label("E-mail addresses (one a line, at most 20)")
+    field.fill("not an address")
+    page.get_by_role("button", name="Save recipients").click()
+    expect(page.get_by_role("alert").filter(has_text="Not an e-mail address")).to_contain_text("not, an, address")
+    field.fill("cme-office@lonely.example.org\nmoc@lonely.example.org")
+    page.get_by_role("button", name="Save recipients").click()
+    expect(page.get_by_role("status")).to_have_text("The notification recipients were saved.")
+    expect(page.locator("#current-recipients li")).to_have_text(["cme-office@lonely.example.org",
+                                                                 "moc@lonely.example.org"])
+    expect(page.locator("#no-recipients")).to_have_count(0)
+    with workflow_system.client(lonely["api_key"]) as client:
+        assert client.get("/v1/provider").json()["notification_emails"] == [
+            "cme-office@lonely.example.org", "moc@lonely.example.org"]
+    ctx.close()
+
+
+def test_a_provider_with_recipients_sees_no_warning(page: Page, workflow_system: RunningSystem) -> None:
+    page.goto(f"{workflow_system.url}/portal/activities")
+    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
+    expect(page.locator("#no-recipients")).to_have_count(0)
+
+
+def downloaded_text(path: str | None) -> str:
+    assert path is not None
+    return Path(path).read_bytes().decode("utf-8-sig")
