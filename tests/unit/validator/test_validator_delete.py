@@ -54,12 +54,22 @@ def test_a_rejected_record_may_be_deleted() -> None:
 
 
 def test_delete_with_the_same_information_finds_its_add_however_spelled() -> None:
-    added = row(credits="4", credit_types=["ABIM Medical Knowledge"], completion_date="01/11/2019")
+    # Seed 001 line 559: a tab Delete carries "the same information as what was entered into
+    # PARS originally"; the name and date of birth are part of it (the derived credit id holds
+    # them, lines 529-530), spelled any way that means the same.
+    added = row(credits="4", credit_types=["ABIM Medical Knowledge"], completion_date="01/11/2019",
+                date_of_birth="10/01")
     deleted = delete_of(credits="4.00", credit_types=["abim medical knowledge"],
                         completion_date="2019-01-11", board="abim", learner_id=" 999925 ",
-                        first_name="", date_of_birth=None)
+                        first_name=" SUSAN ", last_name="o'laughlin", date_of_birth="1-Oct")
     assert credit_id_for(deleted) == credit_id_for(added)
     assert codes(run(deleted, history=History(same_credit_id=stored(added)))) == []
+
+
+@pytest.mark.parametrize("changes", [{"date_of_birth": "12/07"}, {"first_name": "Sue"},
+                                     {"last_name": "Laughlin"}])
+def test_delete_with_another_name_or_birthday_is_another_record(changes: dict[str, str]) -> None:
+    assert credit_id_for(delete_of(**changes)) != credit_id_for(row())
 
 
 def test_state_delete_finds_an_add_that_took_the_default_credit_type() -> None:

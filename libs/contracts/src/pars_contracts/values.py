@@ -101,11 +101,16 @@ def _canonical_number(value: Decimal) -> str:
 
 
 def derive_credit_id(provider_id: str, activity_id: str, board: str, learner_id: str,
-                     completion_date: date, credits: Decimal, credit_types: list[str]) -> str:
+                     completion_date: date, credits: Decimal, credit_types: list[str], *,
+                     first_name: str | None = None, last_name: str | None = None,
+                     date_of_birth: str | None = None) -> str:
     """The credit id of a row that carries none (web form, tab-delimited file).
 
-    Equivalent rows give the same id (4 and 4.00 points, credit types in any case or order),
-    so the same row uploaded twice is a duplicate and a Delete finds the Add it repeats."""
+    Equivalent rows give the same id (4 and 4.00 points, credit types in any case or order,
+    names in any case or accents, 1-Oct and 10/01), so the same row uploaded twice is a
+    duplicate and a Delete with "the same information as ... originally" (seed 001 line 559)
+    finds the Add it repeats. The learner's name and date of birth are part of it: the seed's
+    two accepted Traci Tester records of one day differ only in date of birth (lines 529-530)."""
     canonical = json.dumps([
         provider_id.strip(),
         activity_id.strip(),
@@ -114,5 +119,8 @@ def derive_credit_id(provider_id: str, activity_id: str, board: str, learner_id:
         completion_date.isoformat(),
         _canonical_number(credits),
         sorted(" ".join(t.split()).casefold() for t in credit_types),
+        normalize_name(first_name),
+        normalize_name(last_name),
+        parse_dob(date_of_birth) or normalize_name(date_of_birth),
     ])
     return DERIVED_CREDIT_ID_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -74,7 +74,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
                 first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
                 completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
-                credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email, submitted_by=s.user_email,
+                credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email,
                 activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
             key = _partition_key(row, event.activity)
             envelope = wrap(event, producer="intake", correlation_id=s.upload_id or s.submission_id,

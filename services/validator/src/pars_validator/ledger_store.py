@@ -15,10 +15,16 @@ _ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status
 _ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
 
 
+def _liveness(status: str) -> int:
+    return {"Deleted": 0, "Rejected": 1}.get(status, 2)
+
+
 async def save_activity(conn: asyncpg.Connection, activity: ActivityRegistered) -> None:
+    """Keeps the activity's highest version: a change replaces the copy, an older state does not."""
     await conn.execute(
         "INSERT INTO activities (activity_id, provider_id, data) VALUES ($1, $2, $3) "
-        "ON CONFLICT (activity_id) DO UPDATE SET provider_id = EXCLUDED.provider_id, data = EXCLUDED.data",
+        "ON CONFLICT (activity_id) DO UPDATE SET provider_id = EXCLUDED.provider_id, data = EXCLUDED.data "
+        "WHERE coalesce((activities.data->>'version')::int, 1) <= coalesce((EXCLUDED.data->>'version')::int, 1)",
         activity.activity_id, activity.provider_id, orjson.dumps(activity.model_dump(mode="json")).decode(),
     )
 
@@ -80,11 +86,13 @@ class BatchLedger:
                 homes.append(index[at])
 
     def entry_by_credit_id(self, provider_id: str, credit_id: str) -> LedgerEntry | None:
-        # A live entry wins over deleted ones: a credit id may be reused after its record was deleted.
+        # A live entry wins over a Rejected one, and that over deleted ones: a credit id may be
+        # reused after its record was deleted or rejected, and a Delete with it then targets the
+        # live record (at most one: the unique index), never the rejected one beside it.
         ids = self._by_credit[(provider_id, credit_id)]
         if not ids:
             return None
-        best = max(ids, key=lambda i: (self._entries[i].status != "Deleted", self._rank[i]))
+        best = max(ids, key=lambda i: (_liveness(self._entries[i].status), self._rank[i]))
         return self._entries[best]
 
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pars_contracts.boards import Board, BoardKind, board
+from pars_contracts.boards import Board, BoardKind, board, learner_key_id, resolve_code
 from pars_contracts.codes import ErrorDetail, error
-from pars_contracts.events import LearnerRecordSubmitted
+from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted
 from pars_contracts.values import (
     derive_credit_id,
     normalize_name,
@@ -28,9 +28,18 @@ def _must_give_credit_id(row: LearnerRecordSubmitted) -> bool:
     return row.source == "stream" or any(e.code == MISSING_CREDIT_ID for e in row.format_errors)
 
 
+def row_board_code(row: LearnerRecordSubmitted, activity: ActivityRegistered | None) -> str:
+    """The row's board code, a seed alias ("ME") resolved on its activity's registrations
+    (as given when it does not resolve)."""
+    given = (row.board or "").strip()
+    registered = [r.board for r in activity.registrations] if activity is not None else []
+    return resolve_code(given, registered) or given
+
+
 def _learner_key(row: LearnerRecordSubmitted) -> str | None:
-    """The learner's board id; without one (ABS) the name and date of birth stand in for it."""
-    learner_id = (row.learner_id or "").strip()
+    """The learner's board id (on a state board the NPI alone will do); without one (ABS) the
+    name and date of birth stand in for it."""
+    learner_id = learner_key_id(row.board, row.learner_id, row.npi)
     if learner_id:
         return learner_id
     last_name = normalize_name(row.last_name)
@@ -40,14 +49,16 @@ def _learner_key(row: LearnerRecordSubmitted) -> str | None:
     return f"name:{normalize_name(row.first_name)}|{last_name}|{dob}"
 
 
-def credit_id_for(row: LearnerRecordSubmitted) -> str | None:
-    """The row's credit id, given or derived; None when the fields it derives from are unusable."""
+def credit_id_for(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str | None:
+    """The row's credit id, given or derived; None when the fields it derives from are unusable.
+    `activity` (else the row's own copy) resolves a board alias, so "ME" and "ME-MD" rows of
+    one learner derive one id."""
     if given := given_credit_id(row):
         return given
     if _must_give_credit_id(row):
         return None
     activity_id = (row.activity_id or "").strip()
-    board_code = (row.board or "").strip()
+    board_code = row_board_code(row, activity or row.activity)
     completed = parse_completion_date(row.completion_date)
     points = parse_points(row.credits)
     learner = _learner_key(row)
@@ -55,7 +66,9 @@ def credit_id_for(row: LearnerRecordSubmitted) -> str | None:
         return None
     found = board(board_code)
     return derive_credit_id(row.provider_id, activity_id, found.code if found else board_code,
-                            learner, completed, points, canonical_credit_types(found, row.credit_types))
+                            learner, completed, points, canonical_credit_types(found, row.credit_types),
+                            first_name=row.first_name, last_name=row.last_name,
+                            date_of_birth=row.date_of_birth)
 
 
 def derivation_errors(row: LearnerRecordSubmitted, found: Board | None) -> list[ErrorDetail]:
@@ -63,7 +76,7 @@ def derivation_errors(row: LearnerRecordSubmitted, found: Board | None) -> list[
     if given_credit_id(row) or _must_give_credit_id(row):
         return []
     errors = []
-    if not (row.learner_id or "").strip() and (found is None or found.board_id_required):
+    if not learner_key_id(row.board, row.learner_id, row.npi) and (found is None or found.board_id_required):
         errors.append(error(621))
     elif _learner_key(row) is None:
         errors.append(error(623))

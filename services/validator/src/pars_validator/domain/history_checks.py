@@ -23,8 +23,12 @@ def add_deadline_errors(activity: ActivityRegistered, today: date) -> list[Error
 
 
 def duplicate_errors(history: History) -> list[ErrorDetail]:
+    """603 only for a live record with the row's credit id. A Rejected record never blocks a new
+    one (seed 001 line 476: "A new record with corrected information must be submitted ...
+    removing the rejected record is optional"; line 360: the physician may fix their board
+    account, so the same row may be sent again unchanged)."""
     same = history.same_credit_id
-    return [error(603)] if same is not None and same.status != LedgerStatus.DELETED else []
+    return [error(603)] if same is not None and same.is_active else []
 
 
 def learner_total_errors(found: Board, registration: BoardRegistration, history: History,

@@ -44,6 +44,10 @@ def canonical_id_type(found: Board, given: str | None, learner_id: str | None) -
 def check_learner(row: LearnerRecordSubmitted, found: Board | None,
                   errors: list[ErrorDetail]) -> Learner:
     learner_id = _text(row.learner_id)
+    if learner_id is None and found is not None and found.kind is BoardKind.STATE:
+        # Seed 001 line 48: a state board's learner "can be reported with either ID" (license
+        # and/or NPI); an NPI given only in the NPI field identifies the learner.
+        learner_id = _text(row.npi)
     id_type = None
     if found is not None:
         id_type = canonical_id_type(found, row.learner_id_type, learner_id)

@@ -17,7 +17,8 @@ class LedgerStatus(StrEnum):
     DELETE_PENDING = "DeletePending"
 
 
-# Entries that count toward a learner's points; Rejected and Deleted ones earn nothing.
+# Entries that count toward a learner's points and hold their credit id (603); Rejected and
+# Deleted ones earn nothing and block nothing (seed 001 line 476).
 ACTIVE_STATUSES = frozenset({LedgerStatus.PENDING, LedgerStatus.SUBMITTED,
                              LedgerStatus.ACCEPTED, LedgerStatus.DELETE_PENDING})
 # Only a record the board has decided can be deleted (801 otherwise).

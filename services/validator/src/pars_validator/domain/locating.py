@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pars_contracts.boards import Board, board
-from pars_contracts.codes import ErrorDetail, error
+from pars_contracts.boards import Board, alias_boards, board, resolve_code
+from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail, error
 from pars_contracts.events import Action, ActivityRegistered, BoardRegistration
 
 _ACTIVITY_ID = re.compile(r"[0-9]{9}")
@@ -39,7 +39,26 @@ def check_activity(activity_id: str | None, provider_id: str, activity: Activity
     return activity
 
 
-def check_board(code: str | None, errors: list[ErrorDetail]) -> Board | None:
+def check_board(code: str | None, activity: ActivityRegistered | None,
+                errors: list[ErrorDetail]) -> Board | None:
+    """The row's board. The seed's "ME" (both Maine boards, document 001 lines 82-83) is the
+    Maine board the activity is registered with: 670 when it registers neither, 713 saying why
+    when it registers both. Without a known activity (690) an alias is no error of its own."""
+    meant = alias_boards(code)
+    if meant:
+        if activity is None:
+            return None
+        resolved = resolve_code(code, [r.board for r in activity.registrations])
+        if resolved is not None:
+            return board(resolved)
+        registered = [b for b in meant if any(board(r.board) is board(b) for r in activity.registrations)]
+        if len(registered) > 1:
+            errors.append(ErrorDetail(code=713, message=(
+                f"{ERROR_MESSAGES[713]} \"{(code or '').strip()}\" names {' and '.join(meant)}, and this "
+                f"activity is registered with both: give {' or '.join(meant)}.")))
+        else:
+            errors.append(error(670))
+        return None
     found = board(code)
     if found is None:
         errors.append(error(713))

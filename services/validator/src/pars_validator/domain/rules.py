@@ -54,7 +54,7 @@ def _validate(row: LearnerRecordSubmitted, given_activity: ActivityRegistered | 
     errors = list(row.format_errors)
     action = check_action(row.action, errors)
     activity = check_activity(row.activity_id, row.provider_id, given_activity, errors)
-    found = check_board(row.board, errors)
+    found = check_board(row.board, activity, errors)
     registration = check_registration(activity, found, errors)
     if row.source == "stream" and not given_credit_id(row):
         errors.append(error(650))
@@ -68,7 +68,7 @@ def _validate_add(row: LearnerRecordSubmitted, action: Action | None,
                   registration: BoardRegistration | None, history: History, today: date,
                   errors: list[ErrorDetail]) -> Outcome:
     """An Add, or a row whose action is not known: every field is checked."""
-    credit_id = credit_id_for(row)
+    credit_id = credit_id_for(row, activity)
     learner = check_learner(row, found, errors)
     completed = check_completion_date(row.completion_date, found, activity, today, errors)
     points = check_points(row.credits, found, registration, errors)
@@ -97,7 +97,7 @@ def _validate_delete(row: LearnerRecordSubmitted, activity: ActivityRegistered |
                      found: Board | None, history: History, today: date,
                      errors: list[ErrorDetail]) -> Outcome:
     """A Delete needs only what finds its record: a credit id, given or derivable."""
-    credit_id = credit_id_for(row)
+    credit_id = credit_id_for(row, activity)
     errors += derivation_errors(row, found)
     entry, entry_errors = delete_errors(history, today)
     if credit_id is not None or not errors:
