@@ -84,7 +84,8 @@ def test_providers_list_create_and_revoke_their_own_keys(system: RunningSystem) 
     with system.client(first["api_key"]) as client, system.client(other["api_key"]) as stranger:
         listed = client.get("/v1/api-keys").json()["api_keys"]
         assert [(k["label"], k["current"]) for k in listed] == [("First key", True)]
-        assert set(listed[0]) == {"key_id", "label", "user_email", "created_at", "last_used_at", "current"}
+        assert set(listed[0]) == {"key_id", "label", "kind", "sandbox", "user_email", "created_at", "last_used_at",
+                                    "current"}
         assert listed[0]["last_used_at"] is not None
         created = client.post("/v1/api-keys", json={"label": "LMS nightly export"})
         assert created.status_code == 201, created.text

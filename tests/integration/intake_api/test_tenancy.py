@@ -57,6 +57,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/provider"): "list",
     ("PUT", "/v1/provider/notification-emails"): "create",
 }
+# The operations a web-service credential (software's, not a person's) may call; every other
+# provider operation refuses it (403). A sandbox credential may call only the first.
+WEB_SERVICE = [("POST", "/v1/learner-records"), ("GET", "/v1/submissions/{submission_id}")]
 # What a valid request to an "own" operation sends besides the path (so that only ownership can refuse it).
 OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/activities/{activity_id}/learners"): {"json": {"board": "NC", "learners": [NC_LEARNER]}},
@@ -171,3 +174,22 @@ def test_creating_cannot_touch_another_providers_data(system: RunningSystem, fir
         mine = register_activity(other, {"NC": ["AMA PRA Category 1 Credit"]}, year=2020, title="B only")
         assert mine not in owner.get("/v1/activities", params={"format": "csv"}).text
         assert owner.get(f"/v1/learner-records/{first['record_id']}").json()["status"] == "Accepted"
+
+
+def test_web_service_credentials_reach_only_the_web_service(system: RunningSystem, first: dict[str, str],
+                                                            second: str) -> None:
+    with system.client(second) as other:
+        credentials = {sandbox: other.post("/v1/api-keys", json={"label": "LMS", "kind": "web-service",
+                                                                  "sandbox": sandbox}).json()["api_key"]
+                       for sandbox in (False, True)}
+    for sandbox, key in credentials.items():
+        allowed = WEB_SERVICE[:1] if sandbox else WEB_SERVICE
+        for (method, path), kind in ACCESS.items():
+            if kind == "admin" or (method, path) in allowed:
+                continue
+            refused = httpx.request(method, system.url + fill(path, first), headers={"Authorization": f"Bearer {key}"})
+            assert refused.status_code == 403, (sandbox, method, path, refused.text)
+            assert "credential" in refused.json()["detail"] and "Traci" not in refused.text
+    # The web service's own read is scoped like a person's: another provider's submission is 404.
+    with system.client(credentials[False]) as service:
+        assert service.get(f"/v1/submissions/{first['submission_id']}").status_code == 404

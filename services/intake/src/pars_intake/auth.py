@@ -31,10 +31,22 @@ class Caller:
     user_id: str
     email: str
     key_id: str | None = None  # the API key used (directly, or to open the portal session)
+    kind: str = "portal"  # "portal": a person's key; "web-service": software's credential (web service only)
+    sandbox: bool = False  # a web-service credential for Sandbox PARS: validated and answered, never stored
 
 
-def new_api_key() -> str:
-    return "pars_" + secrets.token_urlsafe(32)
+KEY_PREFIXES = {("portal", False): "pars_", ("web-service", False): "pars_ws_", ("web-service", True): "pars_sandbox_"}
+WEB_SERVICE_ONLY = ("This is a web-service credential: it submits learner records through the web service "
+                    "(POST /v1/learner-records) and reads their submissions, nothing else. Use a user's API key "
+                    "for the portal and the other routes.")
+SANDBOX_ONLY = ("This is a Sandbox PARS credential: submissions are validated and answered but never stored, "
+                "so there is nothing to read with it.")
+
+
+def new_api_key(kind: str = "portal", sandbox: bool = False) -> str:
+    """A secret whose prefix says its kind: `pars_` (a person's key), `pars_ws_` (web service),
+    `pars_sandbox_` (web service, Sandbox PARS). The prefix is a hint for people; the stored row decides."""
+    return KEY_PREFIXES[(kind, sandbox)] + secrets.token_urlsafe(32)
 
 
 def new_key_id() -> str:
@@ -85,7 +97,7 @@ async def session_caller(request: Request) -> Caller | None:
     row = await request.app.state.rt.pool.fetchrow(
         "UPDATE portal_sessions s SET last_seen_at = now() FROM users u, api_keys k "
         "WHERE s.session_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
-        "AND u.user_id = s.user_id AND k.key_id = s.key_id AND k.revoked_at IS NULL "
+        "AND u.user_id = s.user_id AND k.key_id = s.key_id AND k.revoked_at IS NULL AND k.kind = 'portal' "
         "RETURNING u.user_id, u.provider_id, u.email, k.key_id",
         hash_key(sid), float(config.portal_session_idle_seconds))
     return None if row is None else Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
@@ -98,7 +110,7 @@ async def key_caller(request: Request, key: str) -> Caller | None:
         return None
     pool = request.app.state.rt.pool
     row = await pool.fetchrow(
-        "SELECT u.user_id, u.provider_id, u.email, k.key_id, "
+        "SELECT u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, "
         "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
         "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         hash_key(key))
@@ -106,7 +118,7 @@ async def key_caller(request: Request, key: str) -> Caller | None:
         return None
     if row["stale"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", row["key_id"])
-    return Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
+    return Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"], row["kind"], row["sandbox"])
 
 
 async def authenticate(request: Request) -> Caller:
@@ -132,9 +144,32 @@ async def authenticate(request: Request) -> Caller:
 async def provider_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
 ) -> Caller:
-    """Every provider route's dependency: who is calling, within the provider's request rate."""
+    """Every provider route's dependency: who is calling (a person's key or portal session, never a
+    web-service credential), within the provider's request rate."""
+    caller = await authenticate(request)
+    if caller.kind != "portal":
+        raise HTTPException(403, WEB_SERVICE_ONLY)
+    request.app.state.rate_limits.check(caller.provider_id)
+    return caller
+
+
+async def web_service_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
+    """The web service's submit route: a person's key, or a web-service credential (sandbox too)."""
     caller = await authenticate(request)
     request.app.state.rate_limits.check(caller.provider_id)
+    return caller
+
+
+async def web_service_reader(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
+    """Reading a submission's outcomes: as `web_service_caller`, but not a sandbox credential
+    (it stores nothing, and must not read the provider's real submissions)."""
+    caller = await web_service_caller(request)
+    if caller.sandbox:
+        raise HTTPException(403, SANDBOX_ONLY)
     return caller
 
 

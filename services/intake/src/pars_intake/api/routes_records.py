@@ -15,7 +15,7 @@ from pars_contracts.boards import BoardKind
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import Status
 
-from ..auth import Caller, provider_caller
+from ..auth import Caller, provider_caller, web_service_caller, web_service_reader
 from ..domain.rows import RowInput
 from .common import (
     CSV_RESPONSE,
@@ -47,18 +47,24 @@ CallerDep = Annotated[Caller, Depends(provider_caller)]
 
 @router.post("/v1/learner-records", summary="Submit learner records (web service: JSON or XML)",
              responses={**WAITED, **errors(413, 415)}, openapi_extra=OPENAPI_BODY, status_code=202)
-async def submit_records(request: Request, caller: CallerDep, rows: Annotated[list[RowInput], Depends(records_body)],
+async def submit_records(request: Request, caller: Annotated[Caller, Depends(web_service_caller)],
+                         rows: Annotated[list[RowInput], Depends(records_body)],
                          wait: Wait = 0) -> Response:
     """Each record names its activity, board and action. Send JSON `{"records": [...]}`, or a
     MedBiquitous activity report with `Content-Type: application/xml`. Answers `202` with one
     entry per row; with `?wait=` `200` once every row has its first outcome: its status
-    (`Submitted`, `Accepted`, `Deleted`) or its errors (the web form's immediate "Errors:")."""
+    (`Submitted`, `Accepted`, `Deleted`) or its errors (the web form's immediate "Errors:").
+
+    Takes a user's API key or a web-service credential. With a sandbox credential (Sandbox PARS)
+    every row is validated and answered at once (`200`, `"sandbox": true`, no submission or record
+    ids), and nothing is stored, sent to a board or counted."""
     return await answer_submission(request, caller, "service", rows, wait)
 
 
 @router.get("/v1/submissions/{submission_id}", summary="A submission's rows and their outcomes",
             responses=errors(404))
-async def submission(submission_id: IdPath, request: Request, caller: CallerDep) -> dict:
+async def submission(submission_id: IdPath, request: Request,
+                     caller: Annotated[Caller, Depends(web_service_reader)]) -> dict:
     owner = await rt(request).pool.fetchval("SELECT provider_id FROM submissions WHERE submission_id = $1", submission_id)
     if owner != caller.provider_id:
         raise HTTPException(404, "Submission not found.")

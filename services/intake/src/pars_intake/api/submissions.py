@@ -15,6 +15,7 @@ from ..auth import Caller
 from ..domain.rows import RowInput
 from ..submit import submit_rows
 from .common import rows_of_submission, rt, settings, wait_for_outcomes
+from .sandbox import answer_sandbox
 
 log = get_logger(__name__)
 
@@ -29,6 +30,8 @@ def row_fields(learner: Any) -> dict[str, Any]:
 
 async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],
                             wait: float, target_record_id: str | None = None) -> JSONResponse:
+    if caller.sandbox:  # Sandbox PARS: validated and answered, never stored (api/sandbox.py)
+        return await answer_sandbox(request, caller, rows)
     runtime = rt(request)
     async with runtime.pool.acquire() as conn, conn.transaction():
         submission_id, submitted = await submit_rows(

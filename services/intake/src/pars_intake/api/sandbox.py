@@ -1,0 +1,157 @@
+"""Sandbox PARS (seed S1 350, 462): a sandbox web-service credential's submission is validated and
+answered exactly as in production, and nothing is stored, sent to a board or counted.
+
+How (docs/seed-decisions.md, "Sandbox PARS"): the validator's own pure rules (`pars_validator.
+domain.rules.validate`) run here, in the request, on the same row events intake would publish,
+with the activity snapshot intake would attach, and with the provider's credit ledger read from
+the validator's schema in a READ ONLY transaction by the validator's own reader (`BatchLedger`).
+Earlier rows of the same call are seen by later ones exactly as in the validator (kept in memory,
+never flushed). A row that passes is then answered as its board would at once: a direct board's
+verdict comes from the board gateway's read-only `POST /v1/match` (the board's own codes), under
+the provider's learner-match limits (it tells as much as a match would); a board that decides
+within a day answers `Submitted`; a valid Delete answers `Deleted`.
+
+Nothing here writes: no submission, record, outbox message, ledger entry or metric."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from pars_contracts import topics
+from pars_contracts.boards import Processing
+from pars_contracts.boards import board as catalog_board
+from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.events import (
+    ActivityRegistered,
+    LearnerRecordInvalid,
+    LearnerRecordSubmitted,
+    LearnerRecordValidated,
+)
+from pars_runtime.logs import get_logger
+from pars_validator.domain.rules import History, credit_id_for, validate
+from pars_validator.ledger_store import BatchLedger, load_activity
+
+from ..auth import Caller
+from ..domain.rows import RowInput
+from ..ratelimit import too_many
+from ..store import activity_snapshots
+from .common import rt, settings
+from .routes_match import _ask_gateway
+
+log = get_logger(__name__)
+
+
+def _event(caller: Caller, submission_id: str, row_number: int, row: RowInput, now: Any,
+           activity: ActivityRegistered | None) -> LearnerRecordSubmitted:
+    """The event intake would publish for this row (submit.submit_many), with a throwaway id."""
+    return LearnerRecordSubmitted(
+        record_id=str(uuid.uuid4()), submission_id=submission_id, upload_id=None, row_number=row_number,
+        source="service", provider_id=caller.provider_id, activity_id=row.activity_id, board=row.board,
+        action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
+        first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
+        completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
+        credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=now, activity=activity)
+
+
+def _key(row: LearnerRecordSubmitted) -> str:
+    return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+
+
+async def validate_rows(request: Request, caller: Caller, rows: list[RowInput],
+                        ) -> list[LearnerRecordInvalid | LearnerRecordValidated]:
+    """Every row's validation outcome, as the validator would decide it now; reads only."""
+    runtime, config = rt(request), settings(request)
+    submission_id, now, today = str(uuid.uuid4()), runtime.clock.now(), runtime.clock.today()
+    validator_schema = config.schema_name("validator")
+    ledger = BatchLedger()
+    async with runtime.pool.acquire() as conn, conn.transaction(readonly=True):
+        snapshots = await activity_snapshots(conn, {(caller.provider_id, r.activity_id.strip())
+                                                    for r in rows if r.activity_id})
+        events = [_event(caller, submission_id, n, row, now,
+                         snapshots.get((caller.provider_id, (row.activity_id or "").strip())))
+                  for n, row in enumerate(rows, start=1)]
+        # The validator's tables, read with the validator's own code (still READ ONLY).
+        await conn.execute(f"SET LOCAL search_path TO \"{validator_schema}\"")
+        await ledger.cover(conn, [(e.provider_id, _key(e), credit_id_for(e)) for e in events])
+        activities = {e.record_id: e.activity or await load_activity(conn, e.activity_id) for e in events}
+    outcomes: list[LearnerRecordInvalid | LearnerRecordValidated] = []
+    for e in events:  # in order, later rows seeing earlier ones, as the validator's handler does
+        credit_id = credit_id_for(e)
+        history = History(
+            same_credit_id=ledger.entry_by_credit_id(e.provider_id, credit_id) if credit_id else None,
+            learner_entries=ledger.entries_for_learner(e.provider_id, _key(e)))
+        outcome = validate(e, activities[e.record_id], history, today)
+        if isinstance(outcome, LearnerRecordValidated):
+            if outcome.action == "Add":
+                ledger.add_pending(outcome, _key(e))  # in memory only: never flushed
+            else:
+                ledger.changed(outcome.target_record_id, "DeletePending")
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def board_answers(request: Request, caller: Caller,
+                        valid: list[LearnerRecordValidated]) -> dict[str, tuple[str | None, list[dict]]]:
+    """Record id -> (status, errors) as each board would answer at once; asks nothing of a board
+    that decides within a day, and sends nothing anywhere."""
+    answers: dict[str, tuple[str | None, list[dict]]] = {}
+    direct: dict[str, list[LearnerRecordValidated]] = defaultdict(list)
+    for r in valid:
+        found = catalog_board(r.board)
+        if r.action == "Delete":
+            answers[r.record_id] = ("Deleted", [])
+        elif found is not None and found.processing is Processing.DIRECT:
+            direct[found.code].append(r)
+        else:
+            answers[r.record_id] = ("Submitted", [])
+    if not direct:
+        return answers
+    # A direct board's verdict says as much about a learner as learner match does: same limits.
+    failures = request.app.state.match_failures
+    identities = {r.record_id: f"{caller.provider_id}:{r.board}:{(r.learner_id or r.npi or '').upper()}"
+                  for records in direct.values() for r in records}
+    locked = max((failures.locked_for(i) for i in identities.values()), default=0.0)
+    if locked > 0:
+        raise too_many(locked, "wrong answers for this learner")
+    request.app.state.match_limits.check(caller.provider_id, len(identities), "learner matches")
+    for code, records in direct.items():
+        learners = [{"learner_id": r.learner_id, "learner_id_type": r.learner_id_type, "npi": r.npi,
+                     "first_name": r.first_name, "last_name": r.last_name, "date_of_birth": r.date_of_birth}
+                    for r in records]
+        answer = await _ask_gateway(request, {"board": code, "learners": learners})
+        for r, result in zip(records, answer.results, strict=False):
+            if result.match:
+                answers[r.record_id] = ("Accepted", [])
+            else:
+                failures.fail(identities[r.record_id])
+                code_ = result.code or 718
+                answers[r.record_id] = (None, [{"code": code_, "message": result.message or ERROR_MESSAGES[code_]}])
+    return answers
+
+
+async def answer_sandbox(request: Request, caller: Caller, rows: list[RowInput]) -> JSONResponse:
+    """The production answer's shape (`?wait=` complete), with `"sandbox": true`, no submission id
+    and no record ids: nothing was stored."""
+    outcomes = await validate_rows(request, caller, rows)
+    boards = await board_answers(request, caller, [o for o in outcomes if isinstance(o, LearnerRecordValidated)])
+    answered = []
+    for outcome in outcomes:
+        item: dict[str, Any] = {"row": outcome.row_number, "record_id": None, "credit_id": outcome.credit_id}
+        if isinstance(outcome, LearnerRecordInvalid):
+            item["errors"] = [e.model_dump() for e in outcome.errors]
+        else:
+            status, errors = boards.get(outcome.record_id, (None, [{"code": 998, "message": ERROR_MESSAGES[998]}]))
+            if status is None:
+                item["errors"] = errors
+            else:
+                item["status"] = status
+        answered.append(item)
+    log.info("sandbox submission answered", provider_id=caller.provider_id, key_id=caller.key_id, rows=len(rows),
+             valid=sum(1 for a in answered if "status" in a))
+    return JSONResponse(status_code=200, content={"submission_id": None, "complete": True, "sandbox": True,
+                                                  "rows": answered})
