@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, running_system
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +99,49 @@ def test_a_provider_with_recipients_sees_no_warning(page: Page, workflow_system:
 def downloaded_text(path: str | None) -> str:
     assert path is not None
     return Path(path).read_bytes().decode("utf-8-sig")
+
+
+def test_the_upload_page_offers_template_b_schema_samples_and_instructions(
+        page: Page, workflow_system: RunningSystem, provider: dict) -> None:
+    activity = register(provider["client"], "Template B Rounds", {"ABO": [ABO]})
+    page.goto(f"{workflow_system.url}/portal/uploads")
+    resources = page.locator("#resources")
+    with page.expect_download() as template:
+        resources.get_by_role("link", name="Download tab-delimited participant file template").click()
+    assert template.value.suggested_filename == "learner_template_b.txt"
+    text = downloaded_text(template.value.path())
+    header = text.rstrip("\r\n").split("\t")
+    assert header[0] == "1. Template (DO NOT ALTER OR DELETE THIS COLUMN)"  # the seed's header row
+    assert header[7] == "8. Date of Birth (MM/DD) -" and header[11] == "12. Activity Certification (1st)"
+    assert len(header) == 17 and text.count("\n") == 1
+    with page.expect_download() as schema:
+        resources.get_by_role("link", name="Download XML Schema").click()
+    assert schema.value.suggested_filename == "activityreport.xsd"
+    assert 'targetNamespace = "http://ns.medbiq.org/activityreport/v1/"' in downloaded_text(schema.value.path())
+    with page.expect_download() as sample:
+        resources.get_by_role("link", name="adding learners").click()
+    assert "<ar:ActivityReports" in downloaded_text(sample.value.path())
+
+    # The template, filled in with one learner, uploads cleanly.
+    row = ["Learner Template B", "ABO", activity, "ABO", "98989", "Vincent", "Van Gogh", "03/30", f"02/10/{YEAR}",
+           "Add", "0.25", ABO]
+    filled = Path(str(template.value.path()) + "-filled.txt")
+    filled.write_text(text + "\t".join(row) + "\r\n", encoding="utf-8")
+    page.get_by_label("File", exact=True).set_input_files(str(filled))
+    page.get_by_role("button", name="Upload file").click()
+    expect(page.locator("#upload-message")).to_contain_text("1 record(s) processed, 0 record(s) not processed",
+                                                            timeout=60_000)
+    records = provider["client"].get(f"/v1/activities/{activity}").json()["records_by_board"]["ABO"]
+    assert [(r["learner_id"], r["status"]) for r in records] == [("98989", "Accepted")]
+
+    page.get_by_role("link", name="Tab-delimited and XML file instructions").click()
+    expect(page.get_by_role("heading", name="Batch upload file instructions")).to_be_visible()
+    expect(page.locator("#tab-instructions")).to_contain_text("1. Template (DO NOT ALTER OR DELETE THIS COLUMN)")
+    expect(page.locator("#xml-instructions")).to_contain_text("MedBiquitous Activity Report v1 schema")
+    # Only the resources are served: nothing else of the package.
+    with httpx.Client(base_url=workflow_system.url,
+                      cookies={c["name"]: c["value"] for c in page.context.cookies()}) as browser_like:
+        assert browser_like.get("/portal/resources/../routes.py").status_code == 404
+        assert browser_like.get("/portal/resources/README.md").status_code == 404
+        zipped = browser_like.get("/portal/resources/medbiquitous-activityreport-v1-schemas.zip")
+        assert zipped.status_code == 200 and zipped.content[:2] == b"PK"

@@ -12,7 +12,9 @@ from another site."""
 
 from __future__ import annotations
 
+import io
 import secrets
+import zipfile
 from datetime import date, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -47,6 +49,8 @@ SEARCH_FIELDS = ("activity_title", "last_name", "submitted_from", "submitted_to"
                  "activity_id", "provider_activity_id", "learner_id", "id_type", "status", "completed_from",
                  "completed_to")
 STATUSES = ("Submitted", "Accepted", "Rejected", "Deleted")
+TEMPLATE_B_HEADER = resources.files("pars_intake.portal").joinpath(
+    "resources/learner_template_b.txt").read_text(encoding="utf-8").rstrip("\r\n").split("\t")
 
 
 def us_date(value: str | None) -> str:
@@ -338,6 +342,58 @@ async def record_page(record_id: str, request: Request, who: SignedIn) -> Respon
 
 
 # --- Batch Upload -------------------------------------------------------------------------------
+
+# The upload page's resources (seed S1 228, 284, 413, 647-657), committed in `resources/` (its
+# README.md names their sources): Template B, sample XML files, the MedBiquitous schemas.
+RESOURCE_TYPES = {".txt": "text/tab-separated-values; charset=utf-8", ".xml": "application/xml",
+                  ".xsd": "application/xml"}
+SCHEMA_ZIP = "medbiquitous-activityreport-v1-schemas.zip"
+
+
+def resource_files() -> dict[str, bytes]:
+    """Every servable resource by its path under resources/ (nothing else can be asked for)."""
+    found: dict[str, bytes] = {}
+
+    def walk(folder: Any, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif any(entry.name.endswith(ext) for ext in RESOURCE_TYPES):
+                found[prefix + entry.name] = entry.read_bytes()
+
+    walk(resources.files("pars_intake.portal").joinpath("resources"), "")
+    return found
+
+
+def schema_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, body in sorted(resource_files().items()):
+            if path.startswith("medbiquitous/"):
+                archive.writestr(path, body)
+    return out.getvalue()
+
+
+@router.get("/resources/{path:path}")
+async def resource(path: str, who: SignedIn) -> Response:
+    if path == SCHEMA_ZIP:
+        body, media = schema_zip(), "application/zip"
+    else:
+        files = resource_files()
+        if path not in files:
+            raise HTTPException(404, "Not found.")
+        body, media = files[path], RESOURCE_TYPES[path[path.rindex("."):]]
+    name = path.rsplit("/", 1)[-1]
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache"})
+
+
+@router.get("/uploads/instructions")
+async def upload_instructions(who: SignedIn) -> Response:
+    return render("upload_instructions.html", who=who, tab="uploads", title="Batch upload file instructions",
+                  columns=TEMPLATE_B_HEADER, schema_zip=SCHEMA_ZIP)
+
 
 @router.get("/uploads")
 async def uploads_page(request: Request, who: SignedIn) -> Response:
