@@ -171,7 +171,10 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = await self.pool.acquire()
-        await listener.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+        def wake(*_: Any) -> None:
+            self._wake.set()
+
+        await listener.add_listener(OUTBOX_CHANNEL, wake)
         failures = 0
         try:
             while not stop.is_set():
@@ -191,7 +194,7 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), timeout=0.5)
         finally:
             with contextlib.suppress(Exception):
-                await listener.remove_listener(OUTBOX_CHANNEL, lambda *_: None)
+                await listener.remove_listener(OUTBOX_CHANNEL, wake)  # the same callback, or it stays
             with contextlib.suppress(Exception):
                 await self.pool.release(listener)
             await self.close()
