@@ -19,7 +19,8 @@ class _Pool:
     """Knows one API key; anything that would store something fails the test."""
 
     async def fetchrow(self, *_: Any) -> dict:
-        return {"user_id": "u", "provider_id": "1234567", "email": "staff@example.org", "key_id": "k", "stale": False}
+        return {"user_id": "u", "provider_id": "1234567", "email": "staff@example.org", "key_id": "k", "stale": False,
+                "kind": "portal", "sandbox": False}
 
     def acquire(self) -> None:
         raise AssertionError("nothing may be stored")
