@@ -249,3 +249,28 @@ def test_forged_internal_events_on_the_inbound_topic_are_dead_lettered_and_chang
         assert headers["dlq.reason"] == "unreadable", headers
         assert headers["dlq.error"] == f"message type {name!r} is not accepted on this topic", headers
     assert client.get(f"/v1/learner-records/{row['record_id']}").json() == before
+
+
+def test_a_refused_event_does_not_make_its_batch_be_redone_one_by_one(system: RunningSystem) -> None:
+    """Review L4: an event refused for its provider (DeadLetter) is set aside inside its batch's
+    transaction; the other events of the batch are handled with it, not retried one at a time."""
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    tag = uuid.uuid4().hex[:8]
+    log_file = system.system["intake"].log_file
+    redone_before = log_file.read_text().count("retrying messages one by one")
+    good = [completion(pid, activity, f"ccid:lms.example:{tag}-{n}", f"04-{n:02d}", VAN_GOGH) for n in range(1, 21)]
+    refused = [completion(pid, activity, f"ccid:lms.example:{tag}-x{n}", f"05-{n:02d}", VAN_GOGH,
+                          provider_id="7654321") for n in range(1, 6)]
+    mixed = [event for pair in zip(good[:5], refused, strict=True) for event in pair] + good[5:]
+    send_envelopes(system, pid, mixed)
+
+    found = outcomes_of(system, pid, [e.message_id for e in good])
+    assert {found[e.message_id][0].payload["status"] for e in good} == {"Accepted"}
+    values = [encode(e) for e in refused]
+    letters = read(system, DEAD_LETTERS, lambda rs: sum(r.value in values for r in rs) == len(values))
+    assert sorted(r.value for r in letters if r.value in values) == sorted(values)
+    assert all(dict(r.headers)["dlq.reason"] == b"rejected" for r in letters if r.value in values)
+    assert log_file.read_text().count("retrying messages one by one") == redone_before
+    stored = {r["credit_id"] for r in client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]}
+    assert stored >= {e.payload["credit_id"] for e in good} and not stored & {e.payload["credit_id"] for e in refused}

@@ -93,7 +93,10 @@ INFRASTRUCTURE_ERRORS = (
 
 class DeadLetter(Exception):
     """Raised by a handler for a message no retry can fix (e.g. an unknown provider): it goes
-    to the dead-letter topic at once, with this reason, and can be replayed after a fix."""
+    to the dead-letter topic at once, with this reason, and can be replayed after a fix.
+
+    Raise it before the handler has written anything: the rest of the batch then goes on in the
+    same transaction (one bad message among 500 does not make the others be redone one by one)."""
 
 
 class Unreadable(Exception):
@@ -216,6 +219,7 @@ class Consumer:
         emitted: list[Emitter] = []
         batch: dict[str, Any] = {}
         before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        refused: list[tuple[ConsumerRecord, Envelope, str]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = set(await conn.fetchval(
                 "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
@@ -241,9 +245,18 @@ class Consumer:
                               topic=record.topic.removeprefix(self._prefix),
                               topic_provider_id=found[1] if found else None)
                 with bound_contextvars(correlation_id=envelope.correlation_id, message_id=envelope.message_id):
-                    await self.sub.handlers[envelope.type](ctx, payload)
+                    try:
+                        await self.sub.handlers[envelope.type](ctx, payload)
+                    except DeadLetter as exc:
+                        refused.append((record, envelope, str(exc)))
+                        continue
                 emitted.append(emitter)
                 outcomes.append((record, envelope, "handled"))
+            if refused:
+                # Not handled: out of the inbox again, so that a redelivery (a crash before the
+                # dead letter below is sent) decides it again instead of skipping it as a duplicate.
+                await conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2::text[])",
+                                   self.group, [e.message_id for _, e, _ in refused])
             while before_commit:  # work may register more work (counters of the outcomes written)
                 await before_commit.pop(next(iter(before_commit)))()
             # One outbox write for the whole batch, in message order (per-key order is kept).
@@ -252,6 +265,10 @@ class Consumer:
             metrics.MESSAGES_HANDLED.labels(self.group, self._logical(record.topic), envelope.type, outcome).inc()
         for callback in callbacks:
             callback()
+        # After the batch's commit and before its offsets' (the caller commits them).
+        for record, envelope, reason in refused:
+            metrics.MESSAGES_HANDLED.labels(self.group, self._logical(record.topic), envelope.type, "rejected").inc()
+            await self._dead_letter(record, "rejected", reason, 1)
 
     async def _with_retries(self, item: tuple[ConsumerRecord, Envelope, Any]) -> None:
         record = item[0]
@@ -260,10 +277,7 @@ class Consumer:
         outage_wait = 0.2
         while True:
             try:
-                await self._in_transaction([item])
-                return
-            except DeadLetter as exc:
-                await self._dead_letter(record, "rejected", str(exc), attempt + 1)
+                await self._in_transaction([item])  # a DeadLetter is dead-lettered in there
                 return
             except INFRASTRUCTURE_ERRORS as exc:
                 # The database away is no fault of the message: wait for it as long as it takes,
