@@ -168,6 +168,10 @@ def main() -> None:
     print(f"{'measure'.ljust(width)}  {'figure':40}  target")
     for name, figure, target in results:
         print(f"{name.ljust(width)}  {figure:40}  {target}")
+    if any(name.startswith("stream, 2 instances") for name, _, _ in results):
+        print(f"\nTwo instances of every service share this machine's {os.cpu_count()} cores with the first ones, the "
+              "broker and PostgreSQL: a second instance adds throughput only where it gets cores of its own "
+              "(docs/operations.md).")
     sys.stdout.flush()
 
 
