@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pars_contracts.boards import BOARDS, BoardKind, Processing, board
-from pars_contracts.codes import ERROR_MESSAGES, error
+from pars_contracts.codes import ERROR_DESCRIPTIONS, ERROR_MESSAGES, error, resolution, with_resolution
 from pars_contracts.topics import record_key
 
 REPO = Path(__file__).resolve().parents[3]
@@ -49,10 +49,27 @@ def test_catalog_has_every_seed_code_with_its_exact_message():
 
 
 def test_catalog_is_the_seed_plus_the_project_codes():
-    assert set(ERROR_MESSAGES) == set(seed_error_codes()) | {801, 802}
+    assert set(ERROR_MESSAGES) == set(seed_error_codes()) | {801, 802, 803}  # 803: docs/seed-decisions.md
     assert ERROR_MESSAGES[801] == "Record is awaiting board processing and cannot be deleted yet."
     assert ERROR_MESSAGES[802] == ("Learner record is not valid for this board: learner id type, credit type "
                                    "or board code does not belong to the board.")
+
+
+def test_every_code_has_its_description_of_how_to_resolve_it():
+    # The seed's "Description" column, copied into the catalog (the test does not read the seed for these).
+    assert set(ERROR_DESCRIPTIONS) == set(ERROR_MESSAGES)
+    assert all(text.strip() and text == text.strip() for text in ERROR_DESCRIPTIONS.values())
+    assert resolution(664) == "Either the date of birth or the ID is entered incorrectly."
+    assert resolution(672) == (
+        "Learners cannot be entered before the activity date listed in PARS. You should confirm that the activity "
+        "date listed in PARS is correct and make any changes if necessary, or you should resubmit with the correct "
+        "completion date.")
+    assert resolution(718).endswith("(Currently only ABS does not require the board ID)")
+    assert resolution(998) == ("Contact the ACCME for more information regarding this error. This is typically a "
+                               "processing error.")
+    assert resolution(123) == ""
+    assert with_resolution([{"code": 664, "message": "m"}]) == [
+        {"code": 664, "message": "m", "resolution": "Either the date of birth or the ID is entered incorrectly."}]
 
 
 def test_678_names_the_repeated_certificate():

@@ -201,10 +201,19 @@ def test_nineteen_column_error_report_reuploads():
     assert all(r.record.credit_types == ["ABPath MOC Part II"] for r in parsed.rows)
 
 
-def test_more_than_nineteen_cells_is_not_formatted():
+def test_more_than_twenty_one_cells_is_not_formatted():
+    # Columns 18-21 are the error report's (code, message, how to resolve, board decision date).
     with pytest.raises(FileFormatError) as info:
-        parse_tab_file(tab_lines(row(*["x"] * 19)).encode())
+        parse_tab_file(tab_lines(row(*["x"] * 21)).encode())
     assert info.value.message == NOT_FORMATTED
+
+
+def test_the_error_reports_four_columns_are_ignored():
+    cells = ["ABO", "200931446", "ABO", "98989", "Vincent", "Van Gogh", "03/30", "2/10/2019", "Add", "0.25",
+             "ABO MOC Part II", "", "", "", "", ""]
+    parsed = parse_tab_file(tab_lines(row(*cells, "664", "Diplomate date ...", "Either the date of birth ...",
+                                          "01/17/2020")).encode())
+    assert parsed.rows[0].record.last_name == "Van Gogh" and parsed.rows[0].record.credit_types == ["ABO MOC Part II"]
 
 
 def test_excel_quoted_cells_are_unquoted():
@@ -307,10 +316,14 @@ def test_other_template_is_not_formatted():
     assert info.value.message == NOT_FORMATTED
 
 
-def test_one_bad_row_refuses_the_whole_file():
-    text = seed_like() + tab_lines(["Some notes", "x"])
-    with pytest.raises(FileFormatError):
-        parse_tab_file(text.encode())
+# Seed 001 line 221: "PARS will not reject entire files due to data entry errors": a row whose
+# column 1 is not the template (a note, a totals row, a typo) is that row's error 803.
+@pytest.mark.parametrize("first", ["Some notes", "Learner Template A", "Totals"])
+def test_a_stray_row_is_that_rows_error_not_the_files(first):
+    text = seed_like() + tab_lines([first, "ABO", "200931446"])
+    parsed = parse_tab_file(text.encode())
+    assert [[e.code for e in r.record.format_errors] for r in parsed.rows] == [[], [803]]
+    assert parsed.rows[1].columns[0] == first  # the error report shows the row as given
 
 
 def test_dos_end_of_file_marker_is_ignored():

@@ -3,7 +3,8 @@
 Excel is the tool providers use, so this reader takes what Excel produces: UTF-8 with or
 without BOM, "Unicode Text" (UTF-16 with BOM), ANSI (Windows-1252), any line ending, trailing
 empty columns, blank lines, quoted cells ("O""Laughlin") and the downloaded error report itself
-(columns 18-19 ignored). The file is refused whole only when it is not Template B at all.
+(columns 18-19 ignored). The file is refused whole only when it is not Template B at all: a
+single row whose column 1 holds something else is that row's error 803.
 
 A row whose first cell is empty but that has data in columns 2-17 is kept as a record (its
 missing values become errors in the error report, as the seed's "Deleting Records" picture of a
@@ -19,6 +20,7 @@ import io
 import re
 
 from pars_contracts.boards import board
+from pars_contracts.codes import ErrorDetail, error
 
 from .rows import (
     DATA_COLUMNS,
@@ -45,6 +47,7 @@ _BINARY_SHARE = 0.05  # more than 5% control characters: not a text file
 # Lines (blank ones included) a Template B file may have: forty per record allowed. Counted in C
 # before the row-by-row reading, so a file of millions of blank or empty lines costs little.
 MAX_LINES = 100_000
+NOT_TEMPLATE_B_ROW = 803  # the project's code for a row whose column 1 is not the template
 
 
 def parse_tab_file(data: bytes) -> ParsedFile:
@@ -77,8 +80,6 @@ def parse_tab_file(data: bytes) -> ParsedFile:
                     raise too_long(f"Line {row_number}", f'column "{column}"', len(cell))
             if columns[0].casefold() == TEMPLATE_B.casefold():
                 named_template = True
-            elif columns[0]:
-                raise FileFormatError(NOT_FORMATTED)
             records += 1
             if records <= MAX_RECORDS:  # past the limit only counted: the file is refused below
                 found.append((row_number, columns, [c for c in cells[DATA_COLUMNS:] if c]))
@@ -90,6 +91,15 @@ def parse_tab_file(data: bytes) -> ParsedFile:
         raise FileFormatError(NOT_FORMATTED)
     check_record_count(records)  # before building records: a flood of rows costs little
     return ParsedFile(rows=[ParsedRow(n, columns, _record(columns), ignored) for n, columns, ignored in found])
+
+
+def _template_errors(first_cell: str) -> list[ErrorDetail]:
+    """A row whose column 1 names something other than the template (a note, a totals row, a
+    typo) is that row's error, not the file's (seed 001 line 221: "PARS will not reject entire
+    files due to data entry errors"). An empty column 1 is no error of its own."""
+    if not first_cell or first_cell.casefold() == TEMPLATE_B.casefold():
+        return []
+    return [error(NOT_TEMPLATE_B_ROW)]
 
 
 def _decode(data: bytes) -> str:
@@ -139,4 +149,5 @@ def _record(columns: list[str]) -> RowInput:
         action=clean(columns[9]),
         credits=clean(columns[10]),
         credit_types=[v for v in columns[11:DATA_COLUMNS] if v],
+        format_errors=_template_errors(columns[0]),
     )

@@ -1,0 +1,1 @@
+"""The seed's learner-reporting workflows end to end (docs/seed-decisions.md)."""
