@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, expect
 
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -230,7 +230,7 @@ def test_add_learners_manually_shows_errors_per_row(page: Page, portal_system: R
     expect(rows.nth(1).get_by_label(AMA)).to_be_checked()  # the board's first credit type by default
     page.get_by_role("button", name="Save").click()
 
-    error = f"999998 - 664: {ERROR_MESSAGES[664]}"
+    error = f"999998 - 664: {ERROR_MESSAGES[664]}How to resolve 664: {resolution(664)}"
     expect(rows).to_have_count(1, timeout=15000)  # the saved row left the form
     expect(rows.first.get_by_label("Learner ID #")).to_have_value("999998")
     expect(rows.first.locator(".row-errors")).to_have_text(error)
@@ -336,7 +336,7 @@ def test_batch_upload_with_progress_history_and_error_report(page: Page, portal_
         page.get_by_role("link", name="Download errors of nc_may_learners.txt (CSV)").click()
     assert info.value.suggested_filename == "nc_may_learners_errors.csv"
     report = list(csv.reader(io.StringIO(downloaded(info.value))))
-    assert report[0][-2:] == ["18. Error Code", "19. Error Message"]
+    assert report[0][17:19] == ["18. Error Code", "19. Error Message"]
     assert sorted((r[4], r[17], r[18]) for r in report[1:]) == [
         ("123456", "661", ERROR_MESSAGES[661]), ("999998", "664", ERROR_MESSAGES[664])]
 

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -113,7 +113,7 @@ def test_learner_match_is_no_date_of_birth_oracle(limited: RunningSystem) -> Non
         served = [a for a in answers if a.status_code == 200]
         assert len(served) == 3 and all(a.status_code == 429 for a in answers[3:])
         assert all(a.json()["results"][0] == {"row": 1, "match": False, "errors": [
-            {"code": 718, "message": ERROR_MESSAGES[718]}]} for a in served)
+            {"code": 718, "message": ERROR_MESSAGES[718], "resolution": resolution(718)}]} for a in served)
         assert answers[days.index(date(2024, 7, 1))].status_code == 429
         # Once the provider's request rate allows again, her id is still locked for the day.
         time.sleep(int(answers[-1].headers["Retry-After"]) + 0.5)

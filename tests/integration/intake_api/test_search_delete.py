@@ -10,7 +10,7 @@ import io
 import httpx
 import pytest
 
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.support.system import RunningSystem, eventually
 
 from .helpers import add_learners, codes, learner, register_activity, status_of, wait_for_status
@@ -103,7 +103,7 @@ def test_record_detail(system: RunningSystem, searched: dict) -> None:
             "last_name": "Account9", "learner_id": "1000113", "learner_id_type": "ABIM", "date_of_birth": "10/01",
             "completion_date": "2019-02-02", "credits": "2", "credit_types": [ABIM_MK], "status": "Rejected",
             "date_submitted": TODAY}
-        assert record["errors"] == [{"code": 665, "message": ERROR_MESSAGES[665]}]
+        assert record["errors"] == [{"code": 665, "message": ERROR_MESSAGES[665], "resolution": resolution(665)}]
         assert record["credit_id"].startswith("ccid:")
         assert client.get("/v1/learner-records/no-such-record").status_code == 404
 
@@ -145,7 +145,7 @@ def test_a_submitted_record_cannot_be_deleted_until_the_board_decides(system: Ru
             refused = delete(client, row["record_id"])
             if codes(refused) == [801]:
                 break
-        assert refused["errors"] == [{"code": 801, "message": ERROR_MESSAGES[801]}]
+        assert refused["errors"] == [{"code": 801, "message": ERROR_MESSAGES[801], "resolution": resolution(801)}]
         assert status_of(client, row["record_id"]) in ("Submitted", "Accepted")  # not deleted
 
 
@@ -155,5 +155,5 @@ def test_a_record_of_a_past_reporting_year_cannot_be_deleted(system: RunningSyst
         row = add_learners(client, activity, "NC", learner("Traci", "Test", "999993", "07/01", "05/25/2019", 5))[0]
         assert row["status"] == "Accepted"  # 2019 still takes records until March 31, 2020
         refused = delete(client, row["record_id"])
-        assert refused["errors"] == [{"code": 706, "message": ERROR_MESSAGES[706]}]
+        assert refused["errors"] == [{"code": 706, "message": ERROR_MESSAGES[706], "resolution": resolution(706)}]
         eventually(lambda: status_of(client, row["record_id"]) == "Accepted", what="the record to stay Accepted")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.support.kafka import read_until
 from tests.support.system import RunningSystem, eventually
 
@@ -32,7 +32,7 @@ def test_abpath_learners_are_submitted_and_a_wrong_nc_birthday_is_an_immediate_e
         wrong = add_learners(client, activity, "NC", learner("Traci", "Test", "999998", "07/01", "05/25/2019", 5,
                                                               "AMA PRA Category 1 Credit"))
         assert wrong == [{"row": 1, "record_id": wrong[0]["record_id"], "credit_id": wrong[0]["credit_id"],
-                          "errors": [{"code": 664, "message": ERROR_MESSAGES[664]}]}]
+                          "errors": [{"code": 664, "message": ERROR_MESSAGES[664], "resolution": resolution(664)}]}]
         right = add_learners(client, activity, "NC", learner("Traci", "Test", "999993", "07/01", "05/25/2019", 5,
                                                               "AMA PRA Category 1 Credit"))
         assert right[0]["status"] == "Accepted"

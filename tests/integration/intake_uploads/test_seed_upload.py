@@ -9,10 +9,12 @@ report), while 664 is the board's: those rows are processed (Submitted), then Re
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
 
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_runtime.clock import CENTRAL
 from tests.support.system import RunningSystem, eventually
 
@@ -54,11 +56,12 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     view = completed(client, upload_id)
     assert (view["records"], view["processed"], view["not_processed"], view["progress"]) == (6, 5, 1, 1.0)
 
-    # The error report: the file's own 17 columns plus 18 and 19, only the not-processed row.
-    report = error_rows(client, upload_id)
+    # The error report: the file's own 17 columns plus 18 to 21; the not-processed row (and, once
+    # ABPATH has decided, its rejections: below).
+    report = [r for r in error_rows(client, upload_id) if r[17] != "664"]
     assert len(report) == 1
     assert report[0][:17] == seed_rows(activity)[5] + [""] * 5
-    assert report[0][17:] == ["690", "ACCME activity ID does not exist"]
+    assert report[0][17:] == ["690", "ACCME activity ID does not exist", resolution(690), ""]
     csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "690,ACCME activity ID does not exist" in csv.content.decode("utf-8-sig")
@@ -112,18 +115,48 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     text = rejection.get_body(("plain",)).get_content()
     assert "Test5 Account5" in text and "Test8 Account8" in text and "664" in text
 
-    # Correct the downloaded report (the activity id) and upload it as it is: Test9 goes through.
+    # The error report now is the seed's: ABPATH's 664 rows (with the board's decision date) and the 690.
+    report = error_rows(client, upload_id)
+    assert [(r[6], r[17], r[18]) for r in report] == [
+        ("Account5", "664", ERROR_MESSAGES[664]), ("Account8", "664", ERROR_MESSAGES[664]),
+        ("Account9", "690", ERROR_MESSAGES[690])]
+    assert [r[19] for r in report] == [resolution(664), resolution(664), resolution(690)]
+    decided = {rejected["errors"][0]["code"]: rejected for rejected in records(client, "Account5")}
+    assert decided[664]["errors"][0]["resolution"] == resolution(664)
+    assert report[0][20] == report[1][20] and re.fullmatch(r"01/1[67]/2020", report[0][20]) and report[2][20] == ""
+    csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"}).content.decode("utf-8-sig")
+    assert f"664,{ERROR_MESSAGES[664]},{resolution(664)},{report[0][20]}" in csv
+
+    # The upload's history line now and its processed learners (the seed's "Records Processed (View)").
+    view = client.get(f"/v1/uploads/{upload_id}").json()
+    assert {k: view[k] for k in ("added", "deleted", "accepted", "rejected", "still_submitted", "not_processed")} \
+        == {"added": 5, "deleted": 0, "accepted": 3, "rejected": 2, "still_submitted": 0, "not_processed": 1}
+    learners = client.get(f"/v1/uploads/{upload_id}/learners").json()
+    assert [(r["row"], r["last_name"], r["status"]) for r in learners["records"]] == [
+        (2, "Account2", "Accepted"), (3, "Account3", "Accepted"), (4, "Account4", "Accepted"),
+        (5, "Account5", "Rejected"), (6, "Account8", "Rejected")]
+    assert learners["deleted_rows"] == [] and learners["upload"]["upload_id"] == upload_id
+
+    # Correct the downloaded report (the activity id, the Excel-mangled birthdays) and upload it as it
+    # is, its four error columns included: all three go through.
     downloaded = client.get(f"/v1/uploads/{upload_id}/errors").content
-    corrected = downloaded.replace(UNKNOWN_ACTIVITY.encode(), activity.encode())
+    corrected = (downloaded.replace(UNKNOWN_ACTIVITY.encode(), activity.encode())
+                 .replace(b"\tJun-70\t", b"\t06/15\t").replace(b"\tSep-66\t", b"\t09/12\t"))
     again = accepted_upload(client, "200930149_May_Learners_errors.txt", corrected)
     view = completed(client, again)
-    assert (view["records"], view["processed"], view["not_processed"]) == (1, 1, 0)
+    assert (view["records"], view["processed"], view["not_processed"]) == (3, 3, 0)
     eventually(lambda: status_of("Account9") == "Accepted", what="ABPATH to accept Test9 (DOB 1-Oct)")
+    for last in ("Account5", "Account8"):
+        eventually(lambda last=last: "Accepted" in [r["status"] for r in records(client, last)],
+                   what=f"ABPATH to accept the corrected {last}")
 
-    # The seed's history line: time, file name, records, processed, not processed.
+    # The seed's history line: time, file name, records, processed, not processed; and what became of them.
     history = client.get("/v1/uploads").json()["uploads"]
     assert [(h["file_name"], h["records"], h["processed"], h["not_processed"]) for h in history] == [
-        ("200930149_May_Learners_errors.txt", 1, 1, 0), (name, 6, 5, 1)]
+        ("200930149_May_Learners_errors.txt", 3, 3, 0), (name, 6, 5, 1)]
+    assert [(h["added"], h["accepted"], h["rejected"], h["still_submitted"]) for h in history] == [
+        (3, 3, 0, 0), (5, 3, 2, 0)]
+    assert error_rows(client, again) == []  # the corrected rows were all accepted
     uploaded_at = datetime.fromisoformat(history[1]["uploaded_at"])
     assert uploaded_at.astimezone(CENTRAL).date() == date(2020, 1, 16)  # the system's (US Central) today
 

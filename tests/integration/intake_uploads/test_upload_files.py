@@ -72,7 +72,7 @@ def test_files_as_excel_writes_them(system: RunningSystem) -> None:
     mangled = completed(client, accepted_upload(client, "mangled.txt", tab_text(
         [van_gogh(activity, "Mar-53", "2/11/2019")]).encode()))
     assert mangled["not_processed"] == 1
-    assert [r[17:] for r in error_rows(client, mangled["upload_id"])] == [
+    assert [r[17:19] for r in error_rows(client, mangled["upload_id"])] == [
         ["664", "Diplomate date of birth does not match Board record for this diplomate ID."]]
 
     # The same rows re-saved in another encoding are the same file: a duplicate, unless confirmed.

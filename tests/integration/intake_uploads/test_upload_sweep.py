@@ -44,7 +44,7 @@ def test_rows_without_outcome_get_998_and_the_upload_completes(system: RunningSy
 
         view = completed(client, stuck, timeout=30)  # reading the upload sweeps the overdue rows
         assert (view["records"], view["processed"], view["not_processed"]) == (2, 0, 2)
-        assert [r[17:] for r in error_rows(client, stuck)] == [GENERAL_ERROR, GENERAL_ERROR]
+        assert [r[17:19] for r in error_rows(client, stuck)] == [GENERAL_ERROR, GENERAL_ERROR]
         accepted_upload(client, "next.txt", tab_text([van_gogh("01/04", "1")]).encode())
     finally:
         validator.start()

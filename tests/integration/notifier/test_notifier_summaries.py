@@ -74,11 +74,12 @@ def test_a_completed_upload_is_summarized_by_email_with_its_error_report(system:
     report = attachment.get_payload(decode=True)
     assert report == client.get(f"/v1/uploads/{upload_id}/errors").content  # the portal's download, byte for byte
     lines = [line.split("\t") for line in report.decode("utf-8-sig").splitlines()]
-    assert lines[0][17:] == ["18. Error Code", "19. Error Message"]
+    assert lines[0][17:] == ["18. Error Code", "19. Error Message", "20. How to Resolve", "21. Board Decision Date"]
     assert sorted((r[4], r[8], r[17]) for r in lines[1:]) == [
         ("1000105", f"01/14/{YEAR}", "602"), ("97979", f"01/12/{YEAR}", "675"),
         ("97979", f"01/13/{YEAR}", "690"), ("97979", f"01/15/{YEAR}", "664")]
-    assert all(r[18] for r in lines[1:])
+    assert all(r[18] and r[19] for r in lines[1:])
+    assert "        How to resolve: Either the date of birth or the ID is entered incorrectly." in body
 
     sent = by_key(system, provider["provider_id"])[f"upload:{upload_id}"]
     assert (sent["kind"], sent["status"], sent["confirmed"], sent["recipients"]) == ("upload_summary", "sent", True, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from test_intake_tabfile import SEED_DELETE_EXAMPLE, SEED_ERROR_REPORT
@@ -28,12 +29,13 @@ def reupload(report: str):
     return [r.record for r in parse_tab_file(report.encode()).rows]
 
 
-def test_header_has_the_19_columns_of_the_spec():
-    assert len(TEMPLATE_B_COLUMNS) == 19
+def test_header_has_the_19_columns_of_the_spec_and_the_projects_two():
+    assert len(TEMPLATE_B_COLUMNS) == 21
     assert TEMPLATE_B_COLUMNS[0] == "1. Template"
     assert TEMPLATE_B_COLUMNS[3:5] == ["4. Learner ID Type", "5. Learner ID"]
     assert TEMPLATE_B_COLUMNS[16:] == [
-        "17. Activity Certification (6th)", "18. Error Code", "19. Error Message"]
+        "17. Activity Certification (6th)", "18. Error Code", "19. Error Message", "20. How to Resolve",
+        "21. Board Decision Date"]
     assert error_report_tsv([]) == "\t".join(TEMPLATE_B_COLUMNS) + "\r\n"
 
 
@@ -44,15 +46,25 @@ def test_report_rows_carry_codes_and_messages():
     lines = report.split("\r\n")
     assert lines[-1] == "" and len(lines) == 4  # CRLF after every line, Excel style
     first = lines[1].split("\t")
-    assert len(first) == 19
+    assert len(first) == 21
     assert first[:12] == ["Learner Template B", "ABPATH", "200608132", "ABPATH", "1000109",
                           "Test5", "Account5", "Jun-70", "10/6/2019", "Add", "12",
                           "ABPath MOC Part II"]
     assert first[17:] == ["664", "Diplomate date of birth does not match Board record for this "
-                                 "diplomate ID."]
+                                 "diplomate ID.", "Either the date of birth or the ID is entered incorrectly.", ""]
     third = lines[2].split("\t")
     assert third[17] == "690; 631"
     assert third[18] == "ACCME activity ID does not exist | Missing activity completion date."
+    assert third[19].startswith("There is no 9-digit ACCME activity ID listed by the accredited provider.")
+    assert " | The completion date is not included in the upload." in third[19]
+
+
+def test_a_board_rejection_carries_its_decision_date_and_reads_back():
+    parsed = parse_tab_file(SEED_ERROR_REPORT.encode())
+    report = error_report_tsv([(parsed.rows[0].columns, [error(664)], date(2020, 1, 17))])
+    assert report.split("\r\n")[1].split("\t")[17::3] == ["664", "01/17/2020"]
+    again = parse_tab_file(report.encode())  # re-uploaded as it is
+    assert [r.record for r in again.rows] == [parsed.rows[0].record]
 
 
 def test_cells_never_break_the_line_or_the_columns():

@@ -42,7 +42,11 @@ class BoardRegistration(BaseModel):
 
 
 class ActivityRegistered(Event):
-    """An activity as registered or updated (intake -> validator); the validator keeps a copy."""
+    """An activity as registered or changed (intake -> validator); the validator keeps a copy.
+
+    A change (`PATCH /v1/activities/{id}`) publishes the whole new state again with the next
+    `version`: a consumer keeps the highest version it has seen, so a redelivered older state
+    never undoes a change."""
 
     activity_id: str = Field(pattern=r"^\d{9}$")
     provider_id: str
@@ -54,6 +58,7 @@ class ActivityRegistered(Event):
     reporting_year: int
     ama_credits: Decimal
     registrations: list[BoardRegistration]
+    version: int = Field(default=1, ge=1, description="1 when registered, one more at each change.")
 
 
 class LearnerRecordSubmitted(Event):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
 import orjson
@@ -24,7 +25,7 @@ from pars_contracts.events import (
     UpstreamOutcome,
 )
 from pars_runtime import metrics
-from pars_runtime.clock import Clock
+from pars_runtime.clock import CENTRAL, Clock
 from pars_runtime.consumer import Context, DeadLetter, Handler
 from pars_runtime.settings import ServiceSettings
 
@@ -120,7 +121,7 @@ async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str
     if completed is None:
         return
     failed = await not_processed_rows(conn, upload_id)
-    by_code = Counter(e.code for _, errs in failed for e in errs)
+    by_code = Counter(e.code for _, errs, _ in failed for e in errs)
     metrics.UPLOAD_SECONDS.observe((completed["completed_at"] - completed["created_at"]).total_seconds())
     # The report travels in bounded parts, on the completion's topic and key so they arrive first;
     # the completion itself carries counts and references only (review H3).
@@ -162,11 +163,16 @@ def error_report_name(file_name: str) -> str:
     return f"{stem}_errors.txt"
 
 
-async def not_processed_rows(conn: asyncpg.Connection, upload_id: str) -> list[tuple[list[str], list[ErrorDetail]]]:
+async def not_processed_rows(conn: asyncpg.Connection, upload_id: str,
+                             ) -> list[tuple[list[str], list[ErrorDetail], date | None]]:
+    """The upload's rows for its error report: those PARS or a direct board refused, and those a
+    deferred board rejected later (with the US Central date of the board's decision)."""
     rows = await conn.fetch(
-        "SELECT columns, errors FROM records WHERE upload_id = $1 AND outcome IN ('Invalid', 'Refused') "
-        "ORDER BY row_number", upload_id)
-    return [(orjson.loads(r["columns"]), [ErrorDetail.model_validate(e) for e in orjson.loads(r["errors"])])
+        "SELECT columns, errors, CASE WHEN outcome IN ('Invalid', 'Refused') THEN NULL ELSE rejected_at END "
+        "AS rejected_at FROM records WHERE upload_id = $1 AND (outcome IN ('Invalid', 'Refused') "
+        "OR status = 'Rejected') ORDER BY row_number", upload_id)
+    return [(orjson.loads(r["columns"]), [ErrorDetail.model_validate(e) for e in orjson.loads(r["errors"])],
+             r["rejected_at"].astimezone(CENTRAL).date() if r["rejected_at"] else None)
             for r in rows]
 
 
@@ -211,8 +217,9 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters,
         else:  # Rejected by the board: the record stays, with the board's error
             await flush_outcomes(ctx)
             await ctx.conn.execute(
-                "UPDATE records SET status = 'Rejected', errors = $2, updated_at = now() WHERE record_id = $1",
-                d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode())
+                "UPDATE records SET status = 'Rejected', errors = $2, rejected_at = $3, updated_at = now() "
+                "WHERE record_id = $1", d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode(),
+                d.decided_at)
 
     async def store_upstream(conn: asyncpg.Connection, waiting: list[Submission]) -> None:
         await submit_many(conn, settings, waiting)

@@ -14,7 +14,8 @@ def activity_from_row(row: asyncpg.Record) -> ActivityRegistered:
         provider_activity_id=row["provider_activity_id"], title=row["title"], activity_type=row["activity_type"],
         start_date=row["start_date"], end_date=row["end_date"], reporting_year=row["reporting_year"],
         ama_credits=row["ama_credits"],
-        registrations=[BoardRegistration.model_validate(r) for r in orjson.loads(row["registrations"])])
+        registrations=[BoardRegistration.model_validate(r) for r in orjson.loads(row["registrations"])],
+        version=row["version"])
 
 
 async def activity_snapshots(conn: asyncpg.Connection, wanted: set[tuple[str, str]],

@@ -12,7 +12,7 @@ from email.utils import format_datetime, parseaddr
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pars_contracts.boards import board
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_contracts.events import BoardBatchDecided, UploadCompleted
 from pars_runtime.clock import CENTRAL
 
@@ -21,6 +21,7 @@ _env = Environment(loader=PackageLoader("pars_notifier", "templates"),
                    keep_trailing_newline=True)
 _env.filters["central"] = lambda at: at.astimezone(CENTRAL).strftime("%m/%d/%Y %I:%M %p %Z")
 _env.filters["us_date"] = lambda day: day.strftime("%m/%d/%Y")
+_env.filters["resolution"] = resolution  # how to resolve an error code (the seed's description)
 # A plain Internet address: ASCII local part and a dotted domain, nothing a header could misread.
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
 # Dot-stuffing (RFC 5321 4.5.2): a line that starts with "." gets a second one.

@@ -15,6 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from pars_contracts.boards import BOARDS, BoardKind
+from pars_contracts.codes import with_resolution
 from pars_contracts.envelope import wrap
 from pars_runtime import messages
 from pars_runtime.clock import CENTRAL
@@ -143,11 +144,11 @@ async def rows_of_submission(conn: asyncpg.Connection | asyncpg.Pool, submission
         if r["outcome"] is None:
             item["status"] = "Pending"
         elif r["outcome"] in ("Invalid", "Refused"):
-            item["errors"] = orjson.loads(r["errors"])
+            item["errors"] = with_resolution(orjson.loads(r["errors"]))
         else:
             item["status"] = r["status"] or r["outcome"]
             if r["status"] == "Rejected":
-                item["errors"] = orjson.loads(r["errors"])
+                item["errors"] = with_resolution(orjson.loads(r["errors"]))
         result.append(item)
     return result
 
@@ -175,7 +176,8 @@ def record_view(r: asyncpg.Record) -> dict[str, Any]:
         "learner_id_type": r["learner_id_type"], "npi": r["npi"], "date_of_birth": r["date_of_birth"],
         "completion_date": r["completion_date"].isoformat() if r["completion_date"] else None,
         "credits": r["credits"], "credit_types": orjson.loads(r["credit_types"]), "credit_id": r["credit_id"],
-        "status": r["status"], "errors": orjson.loads(r["errors"]) if r["status"] == "Rejected" else [],
+        "status": r["status"],
+        "errors": with_resolution(orjson.loads(r["errors"])) if r["status"] == "Rejected" else [],
         "date_submitted": central_date(r["submitted_at"]), "submitted_at": r["submitted_at"].isoformat(),
         "updated_at": r["updated_at"].isoformat(),
     }
@@ -183,11 +185,12 @@ def record_view(r: asyncpg.Record) -> dict[str, Any]:
 
 RECORD_CSV_HEADER = ["ACCME Activity ID", "Activity Title", "Board", "First Name", "Last Name", "Learner ID",
                      "Learner ID Type", "NPI", "DOB", "Date Completed", "Date Submitted", "Credits", "Credit Types",
-                     "Status", "Error"]
+                     "Status", "Error", "How to Resolve"]
 
 
 def record_csv_row(i: dict[str, Any]) -> list[Any]:
     return [i["activity_id"], i["activity_title"], i["board"], i["first_name"], i["last_name"], i["learner_id"],
             i["learner_id_type"], i["npi"], i["date_of_birth"], i["completion_date"], i["date_submitted"],
             i["credits"], "; ".join(i["credit_types"]), i["status"],
-            "; ".join(f"{e['code']}: {e['message']}" for e in i["errors"])]
+            "; ".join(f"{e['code']}: {e['message']}" for e in i["errors"]),
+            " | ".join(e.get("resolution") or "" for e in i["errors"])]

@@ -92,6 +92,21 @@ class ActivityIn(Strict):
     registrations: list[RegistrationIn] = Field(min_length=1, max_length=20)
 
 
+class ActivityChangeIn(Strict):
+    """A change to an activity: only the fields given change. `registrations`, when given, is the
+    activity's whole new list of boards (add a board, change its credit types or maximum points;
+    a board left out is removed, which is refused while it has learner records)."""
+
+    provider_activity_id: Short | None = None
+    title: Title | None = None
+    activity_type: Name | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    reporting_year: int | None = Field(None, ge=2000, le=2100)
+    ama_credits: Decimal | None = Field(None, ge=0, le=10000, description="AMA PRA Category 1 Credits™.")
+    registrations: list[RegistrationIn] | None = Field(None, min_length=1, max_length=20)
+
+
 class LearnerIn(Strict):
     """One learner row of the web form / web service. Values are checked by the PARS rules,
     which answer per row (`?wait=`), so a wrong date or number is not a 422 here."""

@@ -38,7 +38,7 @@ from .common import (
     rt,
     stream_csv,
 )
-from .models import ActivityIn, ActivityLearnersIn, RegistrationIn
+from .models import ActivityChangeIn, ActivityIn, ActivityLearnersIn, RegistrationIn
 from .submissions import answer_submission, row_fields
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
@@ -63,6 +63,63 @@ async def register_activity(body: ActivityIn, request: Request, caller: CallerDe
         activity = activity_from_row(row)
         await publish(conn, request, topics.ACTIVITIES.name, activity_id, activity,
                       correlation_id=f"activity:{activity_id}", provider_id=caller.provider_id)
+    return activity.model_dump(mode="json")
+
+
+# Learner records that tie a board to an activity: stored ones (any status but Deleted) and rows
+# still on their way (no outcome yet).
+BOARD_RECORDS = (
+    "SELECT upper(board) AS board, count(*) AS records FROM records WHERE provider_id = $1 AND activity_id = $2 "
+    "AND upper(board) = ANY($3::text[]) AND ((status IS NOT NULL AND status <> 'Deleted') OR outcome IS NULL) "
+    "GROUP BY upper(board) ORDER BY upper(board)")
+
+
+@router.patch("/{activity_id}", summary="Change an activity (title, type, dates, credits, registrations)",
+              responses=errors(404, 409, 422))
+async def change_activity(activity_id: IdPath, body: ActivityChangeIn, request: Request, caller: CallerDep) -> dict:
+    """Changes the fields given; the activity's `version` goes up by one and the validator gets the
+    whole new state (records submitted from then on are checked against it, so a row refused with
+    670 or 672 passes once the activity is corrected and the row sent again). Records already
+    decided keep their status. `registrations` replaces the list of boards: add a board, change its
+    credit types or maximum points; removing a board that has learner records is refused (`409`)."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("title", "activity_type", "start_date", "end_date", "reporting_year", "ama_credits",
+                  "registrations"):
+        if field in changes and changes[field] is None:
+            raise HTTPException(422, f"The activity's {field.replace('_', ' ')} cannot be emptied.")
+    async with rt(request).pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow("SELECT * FROM activities WHERE activity_id = $1 AND provider_id = $2 FOR UPDATE",
+                                  activity_id, caller.provider_id)
+        if row is None:
+            raise HTTPException(404, "Activity not found.")
+        current = activity_from_row(row)
+        start, end = changes.get("start_date", current.start_date), changes.get("end_date", current.end_date)
+        if end < start:
+            raise HTTPException(422, "The activity's end date is before its start date.")
+        registrations = [r.model_dump(mode="json") for r in current.registrations]
+        if body.registrations is not None:
+            registrations = [_registration(r) for r in body.registrations]
+            if len({r["board"] for r in registrations}) < len(registrations):
+                raise HTTPException(422, "Register each board or program once.")
+            removed = sorted({r.board for r in current.registrations} - {r["board"] for r in registrations})
+            held = await conn.fetch(BOARD_RECORDS, caller.provider_id, activity_id, removed) if removed else []
+            if held:
+                boards = ", ".join(f"{h['board']} ({h['records']} learner record{'s' if h['records'] != 1 else ''})"
+                                   for h in held)
+                raise HTTPException(409, f"A board with learner records cannot be removed from the activity: {boards}. "
+                                         "Delete its learner records first, or keep the board.")
+        row = await conn.fetchrow(
+            "UPDATE activities SET provider_activity_id = $3, title = $4, activity_type = $5, start_date = $6, "
+            "end_date = $7, reporting_year = $8, ama_credits = $9, registrations = $10, version = version + 1, "
+            "updated_at = now() WHERE activity_id = $1 AND provider_id = $2 RETURNING *",
+            activity_id, caller.provider_id,
+            changes.get("provider_activity_id", current.provider_activity_id), changes.get("title", current.title),
+            changes.get("activity_type", current.activity_type), start, end,
+            changes.get("reporting_year", current.reporting_year), changes.get("ama_credits", current.ama_credits),
+            orjson.dumps(registrations).decode())
+        activity = activity_from_row(row)
+        await publish(conn, request, topics.ACTIVITIES.name, activity_id, activity,
+                      correlation_id=f"activity:{activity_id}:v{activity.version}", provider_id=caller.provider_id)
     return activity.model_dump(mode="json")
 
 

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pars_contracts.boards import board as catalog_board
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_contracts.values import parse_dob
 from pars_runtime.logs import get_logger
 
@@ -94,7 +94,8 @@ async def learner_match(body: MatchIn, request: Request, caller: Annotated[Calle
     log.info("learner match", provider_id=caller.provider_id, user_id=caller.user_id, board=found.code,
              learners=len(learners), matched=sum(r.match for r in answer.results))
     return {"board": found.code, "results": [
-        {"row": n, "match": r.match, "errors": [] if r.match else [{"code": NO_MATCH, "message": ERROR_MESSAGES[NO_MATCH]}]}
+        {"row": n, "match": r.match, "errors": [] if r.match else [
+            {"code": NO_MATCH, "message": ERROR_MESSAGES[NO_MATCH], "resolution": resolution(NO_MATCH)}]}
         for n, r in enumerate(answer.results, start=1)]}
 
 

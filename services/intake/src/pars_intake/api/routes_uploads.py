@@ -29,7 +29,7 @@ from ..domain.rows import FileFormatError, TooLargeError, content_digest
 from ..handlers import error_report_name, not_processed_rows
 from ..submit import submit_rows
 from ..sweep import sweep
-from .common import IdPath, rt, settings
+from .common import RECORD_SELECT, IdPath, errors, record_view, rt, settings
 from .parsing import parse_file
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -127,11 +127,26 @@ async def upload(
             "message": f"Your file ({file_name}) is processing. We'll send you an e-mail when it is complete."}
 
 
+# What became of an upload's rows, now (seed: "Records Processed (View)"; "the number of
+# participants added or deleted"): Adds processed, Deletes processed, and the added records'
+# current statuses (a deferred board's later decisions included); `rejected` rows are in the error report.
+UPLOAD_WITH_COUNTS = (
+    "SELECT u.*, c.* FROM uploads u CROSS JOIN LATERAL ("
+    " SELECT count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted')) AS added,"
+    " count(*) FILTER (WHERE r.outcome = 'Deleted') AS deleted,"
+    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Accepted') AS accepted,"
+    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Rejected') AS rejected,"
+    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Submitted') AS still_submitted"
+    " FROM records r WHERE r.upload_id = u.upload_id) c ")
+
+
 def _upload_view(r: asyncpg.Record) -> dict:
     return {
         "upload_id": r["upload_id"], "file_name": r["file_name"], "format": r["file_format"], "status": r["status"],
         "uploaded_at": r["created_at"].isoformat(), "completed_at": r["completed_at"] and r["completed_at"].isoformat(),
         "records": r["records"], "processed": r["processed"], "not_processed": r["not_processed"],
+        "added": r["added"], "deleted": r["deleted"], "accepted": r["accepted"], "rejected": r["rejected"],
+        "still_submitted": r["still_submitted"],
         "progress": round(r["done"] / r["records"], 4) if r["records"] else 1.0,
     }
 
@@ -142,13 +157,13 @@ async def upload_history(request: Request, caller: CallerDep) -> dict:
     await sweep(rt(request).pool, settings(request), now, caller.provider_id)
     since = now - timedelta(days=HISTORY_DAYS)
     rows = await rt(request).pool.fetch(
-        "SELECT * FROM uploads WHERE provider_id = $1 AND created_at > $2 ORDER BY created_at DESC",
+        UPLOAD_WITH_COUNTS + "WHERE u.provider_id = $1 AND u.created_at > $2 ORDER BY u.created_at DESC",
         caller.provider_id, since)
     return {"uploads": [_upload_view(r) for r in rows]}
 
 
 async def _own_upload(request: Request, caller: Caller, upload_id: str) -> asyncpg.Record:
-    row = await rt(request).pool.fetchrow("SELECT * FROM uploads WHERE upload_id = $1 AND provider_id = $2",
+    row = await rt(request).pool.fetchrow(UPLOAD_WITH_COUNTS + "WHERE u.upload_id = $1 AND u.provider_id = $2",
                                           upload_id, caller.provider_id)
     if row is None:
         raise HTTPException(404, "Upload not found.")
@@ -163,13 +178,35 @@ async def upload_status(upload_id: IdPath, request: Request, caller: CallerDep) 
     return _upload_view(await _own_upload(request, caller, upload_id))
 
 
+@router.get("/{upload_id}/learners", summary="The upload's processed learners (the history's View)",
+            responses=errors(404))
+async def upload_learners(upload_id: IdPath, request: Request, caller: CallerDep) -> dict:
+    """The learner records the upload added, in file order, each with its current status (and a
+    rejection's errors with how to resolve them); its processed deletes are in `deleted_rows`."""
+    upload_row = await _own_upload(request, caller, upload_id)
+    pool = rt(request).pool
+    records = await pool.fetch(RECORD_SELECT.replace("SELECT ", "SELECT r.row_number, ", 1)
+                               + "AND r.upload_id = $2 ORDER BY r.row_number", caller.provider_id, upload_id)
+    deletes = await pool.fetch(
+        "SELECT row_number, first_name, last_name, learner_id, board, activity_id, target_record_id FROM records "
+        "WHERE provider_id = $1 AND upload_id = $2 AND outcome = 'Deleted' ORDER BY row_number",
+        caller.provider_id, upload_id)
+    return {"upload": _upload_view(upload_row),
+            "records": [{"row": r["row_number"], **record_view(r)} for r in records],
+            "deleted_rows": [{"row": d["row_number"], "first_name": d["first_name"], "last_name": d["last_name"],
+                              "learner_id": d["learner_id"], "board": (d["board"] or "").upper(),
+                              "activity_id": d["activity_id"], "record_id": d["target_record_id"]} for d in deletes]}
+
+
 @router.get("/{upload_id}/errors", summary="The error report: the not-processed rows (tab-delimited, or CSV)",
             responses={200: {"content": {"text/tab-separated-values": {}, "text/csv": {}},
                              "description": "Tab-delimited, or CSV with `format=csv`."}})
 async def upload_errors(upload_id: IdPath, request: Request, caller: CallerDep,
                         format: Annotated[Literal["tab", "csv"], Query()] = "tab") -> Response:
-    """The not-processed rows: the file's 17 columns plus `18. Error Code` and `19. Error
-    Message`. Corrected, it can be uploaded again as it is (columns 18 and 19 are ignored)."""
+    """The not-processed rows, and the rows a board rejected after they were processed: the
+    file's 17 columns plus `18. Error Code`, `19. Error Message`, `20. How to Resolve` and
+    `21. Board Decision Date` (a board's rejection only). Corrected, it can be uploaded again as it
+    is (columns 18 to 21 are ignored)."""
     upload_row = await _own_upload(request, caller, upload_id)
     async with rt(request).pool.acquire() as conn:
         rows = await not_processed_rows(conn, upload_id)

@@ -9,7 +9,9 @@ error report to correct it. Tabs, CRs and LFs inside a cell become spaces, so th
 stays one line. Lines end with CRLF, as Excel writes them.
 
 The tab-delimited error report is itself a Template B file: uploaded again as it is, it reads
-back to the same records (columns 18-19 are ignored). The one difference is a neutralized cell,
+back to the same records (columns 18-21 are ignored). Column 20 says how to resolve each error
+(the catalog's description, from the seed's "List of Error codes"); column 21 is the date a board
+rejected the record, for the rows a deferred board rejected after the upload was processed. The one difference is a neutralized cell,
 which comes back with its leading `'` (e.g. a last name "=HYPERLINK(...)" becomes
 "'=HYPERLINK(...)"): the value was never a name PARS could accept, and keeping the mark is the
 price of never handing a live formula to a spreadsheet.
@@ -23,10 +25,11 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 import orjson
 
-from pars_contracts.codes import ErrorDetail
+from pars_contracts.codes import ErrorDetail, resolution
 
 from .rows import DATA_COLUMNS, TEMPLATE_B_COLUMNS
 
@@ -49,24 +52,32 @@ def neutralize(value: object) -> str:
     return _LINE_BREAKING.sub(" ", text)
 
 
-def error_report_rows(rows: Iterable[tuple[list[str], list[ErrorDetail]]]) -> list[list[str]]:
-    """Header + per row its 17 Template B cells, the error codes and the error messages."""
+# One report row: the file's cells, the errors, and for a board's later rejection its date.
+ReportRow = tuple[list[str], list[ErrorDetail]] | tuple[list[str], list[ErrorDetail], date | None]
+
+
+def error_report_rows(rows: Iterable[ReportRow]) -> list[list[str]]:
+    """Header + per row its 17 Template B cells, the error codes, the error messages, how to
+    resolve them and (board rejections) the board's decision date."""
     table = [list(TEMPLATE_B_COLUMNS)]
-    for columns, errors in rows:
+    for row in rows:
+        columns, errors = row[0], row[1]
+        decided = row[2] if len(row) > 2 else None
         cells = (list(columns) + [""] * DATA_COLUMNS)[:DATA_COLUMNS]
         codes = "; ".join(str(e.code) for e in errors)
         messages = " | ".join(e.message for e in errors)
-        table.append([*cells, codes, messages])
+        guidance = " | ".join(resolution(e.code) for e in errors)
+        table.append([*cells, codes, messages, guidance, decided.strftime("%m/%d/%Y") if decided else ""])
     return table
 
 
-def error_report_tsv(rows: Iterable[tuple[list[str], list[ErrorDetail]]]) -> str:
+def error_report_tsv(rows: Iterable[ReportRow]) -> str:
     """The not-processed rows as the tab-delimited error report (re-uploadable)."""
     table = error_report_rows(rows)
     return to_tsv(table[0], table[1:])
 
 
-def error_report_csv(rows: Iterable[tuple[list[str], list[ErrorDetail]]]) -> str:
+def error_report_csv(rows: Iterable[ReportRow]) -> str:
     """The same report as CSV (what the seed's "Download Errors" gives)."""
     table = error_report_rows(rows)
     return to_csv(table[0], table[1:])

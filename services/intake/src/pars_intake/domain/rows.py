@@ -51,8 +51,12 @@ TEMPLATE_B_COLUMNS: list[str] = [
     "17. Activity Certification (6th)",
     "18. Error Code",
     "19. Error Message",
+    # The project's own error-report columns, ignored on upload like 18 and 19: how to resolve each
+    # error (the seed's "Description"), and the date a board rejected the record (board rejections).
+    "20. How to Resolve",
+    "21. Board Decision Date",
 ]
-DATA_COLUMNS = 17  # columns 18 and 19 belong to the error report and are ignored on upload
+DATA_COLUMNS = 17  # columns 18 to 21 belong to the error report and are ignored on upload
 MAX_CREDIT_TYPES = 6  # columns 12-17
 
 

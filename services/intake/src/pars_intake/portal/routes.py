@@ -39,7 +39,8 @@ HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
 }
-ASSETS = {"portal.css": "text/css; charset=utf-8", "portal.js": "text/javascript; charset=utf-8"}
+ASSETS = {"portal.css": "text/css; charset=utf-8", "portal.js": "text/javascript; charset=utf-8",
+          "activity.js": "text/javascript; charset=utf-8"}
 ATTESTATION = (
     "In submitting learner completion data for this CME activity, you: 1) attest that you have obtained permission "
     "from each learner to provide ACCME with the completion data; 2) agree to allow ACCME to release information "
@@ -175,6 +176,9 @@ async def sign_in(request: Request) -> Response:
     if caller is None:
         return render("sign_in.html", 401, title="Sign in", next=target,
                       error="The API key is not valid. Check it and try again." if key else "Enter your API key.")
+    if caller.kind != "portal":  # software's credential: the web service only, never the portal
+        return render("sign_in.html", 403, title="Sign in", next=target,
+                      error="This is a web-service credential: it cannot open the portal. Sign in with your own API key.")
     config = request.app.state.settings
     sid = secrets.token_urlsafe(32)
     async with rt(request).pool.acquire() as conn, conn.transaction():
@@ -330,6 +334,24 @@ async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Resp
                       {"board": selected["board"], "format": "csv"}))
 
 
+@router.get("/activities/{activity_id}/edit")
+async def activity_edit_page(activity_id: str, request: Request, who: SignedIn) -> Response:
+    """Edit the activity (PATCH /v1/activities/{id} from activity.js): its facts and, per board of
+    the catalog, whether it is registered, its credit types and maximum points."""
+    try:
+        data = await api_json(routes_activities.activity_detail(activity_id[:100], request, as_caller(who)))
+    except HTTPException as exc:
+        return error_page(who, exc, "Edit activity")
+    current = {r["board"]: r for r in data["registrations"]}
+    boards = [{"code": b.code, "name": b.name, "registered": b.code in current,
+               "max_points": current[b.code]["max_points"] if b.code in current else "",
+               "credit_types": [{"name": t.name, "offered": t.name in current.get(b.code, {}).get("credit_types", [])}
+                                for t in b.credit_types]}
+              for b in sorted(BOARDS.values(), key=lambda b: (b.code not in current, b.code))]
+    return render("activity_edit.html", who=who, tab="activities", title=f"Edit activity — {data['title']}",
+                  activity=data, boards=boards)
+
+
 @router.get("/records/{record_id}")
 async def record_page(record_id: str, request: Request, who: SignedIn) -> Response:
     try:
@@ -399,6 +421,18 @@ async def upload_instructions(who: SignedIn) -> Response:
 async def uploads_page(request: Request, who: SignedIn) -> Response:
     history = await routes_uploads.upload_history(request, as_caller(who))
     return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history["uploads"])
+
+
+@router.get("/uploads/{upload_id}/learners")
+async def upload_learners_page(upload_id: str, request: Request, who: SignedIn) -> Response:
+    """The upload history's "View": the learners the upload processed, with their status now."""
+    try:
+        data = await routes_uploads.upload_learners(upload_id[:100], request, as_caller(who))
+    except HTTPException as exc:
+        return error_page(who, exc, "Processed learners")
+    return render("upload_learners.html", who=who, tab="uploads", title=f"Processed learners — "
+                  f"{data['upload']['file_name']}", upload=data["upload"], records=data["records"],
+                  deleted_rows=data["deleted_rows"])
 
 
 # --- Learner Search -----------------------------------------------------------------------------

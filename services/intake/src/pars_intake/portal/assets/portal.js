@@ -93,7 +93,8 @@ function setupAddLearners(section) {
       const row = formRows[i], list = row.querySelector(".row-errors");
       if (outcome.errors && outcome.errors.length && !outcome.status) {
         const id = learnerOf(row).learner_id || `Learner ${i + 1}`;
-        const lines = outcome.errors.map((e) => `${id} - ${e.code}: ${e.message}`);
+        const lines = outcome.errors.flatMap((e) => [`${id} - ${e.code}: ${e.message}`].concat(
+          e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : []));
         showLines(list, lines); list.hidden = false; row.classList.add("has-errors");
         messages.push(...lines);
       } else {
@@ -127,7 +128,8 @@ function setupDelete(button) {
     const outcome = Array.isArray(data.rows) ? data.rows[0] : null;
     if (!outcome) { showLines(errors, problemText(data)); button.disabled = false; return; }
     if (outcome.errors && outcome.errors.length) {
-      showLines(errors, outcome.errors.map((e) => `${e.code}: ${e.message}`), "The record was not deleted:");
+      showLines(errors, outcome.errors.flatMap((e) => [`${e.code}: ${e.message}`].concat(
+        e.resolution ? [`How to resolve: ${e.resolution}`] : [])), "The record was not deleted:");
       button.disabled = false; return;
     }
     status.textContent = outcome.status === "Deleted" ? "The record was deleted." : "The delete is being processed.";
