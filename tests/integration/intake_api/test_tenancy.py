@@ -40,6 +40,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/v1/activities"): "create",
     ("GET", "/v1/activities"): "list",
     ("GET", "/v1/activities/{activity_id}"): "own",
+    ("PATCH", "/v1/activities/{activity_id}"): "own",
     ("POST", "/v1/activities/{activity_id}/learners"): "own",
     ("POST", "/v1/learner-records"): "create",
     ("GET", "/v1/learner-records"): "list",
@@ -51,6 +52,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/uploads"): "list",
     ("GET", "/v1/uploads/{upload_id}"): "own",
     ("GET", "/v1/uploads/{upload_id}/errors"): "own",
+    ("GET", "/v1/uploads/{upload_id}/learners"): "own",
     ("GET", "/v1/api-keys"): "list",
     ("POST", "/v1/api-keys"): "create",
     ("DELETE", "/v1/api-keys/{key_id}"): "own",
@@ -63,6 +65,7 @@ WEB_SERVICE = [("POST", "/v1/learner-records"), ("GET", "/v1/submissions/{submis
 # What a valid request to an "own" operation sends besides the path (so that only ownership can refuse it).
 OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/activities/{activity_id}/learners"): {"json": {"board": "NC", "learners": [NC_LEARNER]}},
+    ("PATCH", "/v1/activities/{activity_id}"): {"json": {"title": "Renamed by another provider"}},
 }
 
 
