@@ -327,8 +327,11 @@ async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Resp
     wanted = text(request, "board").upper()
     selected = next((r for r in registrations if r["board"] == wanted), registrations[0])
     catalog = BOARDS.get(selected["board"])
+    # "+ Other boards" on a manual-entry row: each other registered board, its id types and credit types
+    others = [{**r, "id_types": BOARDS[r["board"]].learner_id_types if r["board"] in BOARDS else (r["board"],)}
+              for r in registrations if r["board"] != selected["board"]]
     return render("detail.html", who=who, tab="activities", title=f"Activity Detail — {data['title']}",
-                  activity=data, registrations=registrations, selected=selected, catalog=catalog,
+                  activity=data, registrations=registrations, selected=selected, catalog=catalog, others=others,
                   records=data["records_by_board"].get(selected["board"], []),
                   export_url=f"/v1/activities/{data['activity_id']}?" + urlencode(
                       {"board": selected["board"], "format": "csv"}))

@@ -68,8 +68,37 @@ function setupAddLearners(section) {
       row.remove(); renumber();
       (next ? next.querySelector("input") : $("add-row")).focus();
     });
+    const toggle = row.querySelector(".other-boards-toggle");
+    if (toggle) toggle.addEventListener("click", () => openOtherBoards(row, toggle));
     rows.append(row); renumber();
     row.querySelector("input").focus();
+  }
+  // "+ Other boards": the activity's other boards, each with its own learner id, id type and credit
+  // types; the row's name, date of birth and date completed go with each, its credits prefilled.
+  function openOtherBoards(row, toggle) {
+    let panel = row.querySelector(".other-boards");
+    if (!panel) {
+      panel = $("other-boards-template").content.firstElementChild.cloneNode(true);
+      panel.hidden = true; toggle.after(panel);
+    }
+    const open = panel.hidden;
+    panel.hidden = !open; toggle.setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    const credits = row.querySelector("[data-field=credits]").value.trim();
+    panel.querySelectorAll("[data-other-field=credits]").forEach((input) => { if (!input.value) input.value = credits; });
+    panel.querySelector("[data-report-to]").focus();
+  }
+  function otherBoardsOf(row) {
+    const base = learnerOf(row);
+    return [...row.querySelectorAll("[data-other-board]")]
+      .filter((part) => !part.dataset.saved && part.querySelector("[data-report-to]").checked)
+      .map((part) => {
+        const learner = {...base};
+        part.querySelectorAll("[data-other-field]").forEach((input) => { learner[input.dataset.otherField] = input.value.trim(); });
+        if (!learner.credits) learner.credits = base.credits;
+        learner.credit_types = [...part.querySelectorAll("[data-other-credit-type]:checked")].map((box) => box.value);
+        return {board: part.dataset.otherBoard, row, part, learner};
+      });
   }
   function learnerOf(row) {
     const learner = {};
@@ -77,39 +106,77 @@ function setupAddLearners(section) {
     learner.credit_types = [...row.querySelectorAll("[data-credit-type]:checked")].map((box) => box.value);
     return learner;
   }
+  // Save: the selected board's rows in one call, then one call per other board chosen on a row
+  // ("+ Other boards"). A row goes once every board it was sent to has it; a row with errors stays,
+  // the boards that already took it marked saved (Save again sends only the rest).
   async function saveRows() {
     const formRows = [...rows.querySelectorAll(".learner-row")];
     status.textContent = ""; errors.replaceChildren();
     if (!formRows.length) { showLines(errors, ["Add at least one learner row before saving."]); return; }
+    const batches = new Map([[section.dataset.board, formRows.filter((row) => !row.dataset.saved)
+      .map((row) => ({board: section.dataset.board, row, part: null, learner: learnerOf(row)}))]]);
+    for (const row of formRows) {
+      for (const entry of otherBoardsOf(row)) {
+        if (!batches.has(entry.board)) batches.set(entry.board, []);
+        batches.get(entry.board).push(entry);
+      }
+    }
     save.disabled = true; status.textContent = "Saving and validating with the board…";
-    const {status: code, data} = await api("POST",
-      `/v1/activities/${encodeURIComponent(section.dataset.activity)}/learners?wait=10`,
-      {board: section.dataset.board, learners: formRows.map(learnerOf)});
-    save.disabled = false; status.textContent = "";
-    if (!Array.isArray(data.rows)) { showLines(errors, problemText(data)); return; }
-    const messages = [];
-    let saved = 0, pending = 0;
-    data.rows.forEach((outcome, i) => {
-      const row = formRows[i], list = row.querySelector(".row-errors");
-      if (outcome.errors && outcome.errors.length && !outcome.status) {
-        const id = learnerOf(row).learner_id || `Learner ${i + 1}`;
-        const lines = outcome.errors.flatMap((e) => [`${id} - ${e.code}: ${e.message}`].concat(
-          e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : []));
-        showLines(list, lines); list.hidden = false; row.classList.add("has-errors");
+    const rowLines = new Map(), messages = [], parts = [];
+    let anySaved = false;
+    for (const [board, entries] of batches) {
+      if (!entries.length) continue;
+      const main = board === section.dataset.board;
+      const {data} = await api("POST",
+        `/v1/activities/${encodeURIComponent(section.dataset.activity)}/learners?wait=10`,
+        {board, learners: entries.map((e) => e.learner)});
+      if (!Array.isArray(data.rows)) {
+        const lines = problemText(data).map((line) => main ? line : `${board}: ${line}`);
         messages.push(...lines);
-      } else {
-        if (outcome.status === "Pending") pending += 1; else saved += 1;
+        for (const e of entries) rowLines.set(e.row, (rowLines.get(e.row) || []).concat(main ? [] : lines));
+        continue;
+      }
+      let saved = 0, pending = 0;
+      data.rows.forEach((outcome, i) => {
+        const {row, part, learner} = entries[i];
+        if (outcome.errors && outcome.errors.length && !outcome.status) {
+          const id = (main ? learner.learner_id : (learner.learner_id ? `${board} ${learner.learner_id}` : board))
+            || `Learner ${formRows.indexOf(row) + 1}`;
+          const lines = outcome.errors.flatMap((e) => [`${id} - ${e.code}: ${e.message}`].concat(
+            e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : []));
+          rowLines.set(row, (rowLines.get(row) || []).concat(lines));
+          messages.push(...lines);
+        } else {
+          if (outcome.status === "Pending") pending += 1; else saved += 1;
+          if (part) {
+            part.dataset.saved = "1";
+            part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
+            part.querySelector(".other-saved").textContent = `Saved for ${board}: ${outcome.status}.`;
+          } else {
+            row.dataset.saved = "1";
+          }
+        }
+      });
+      anySaved = anySaved || saved + pending > 0;
+      const suffix = main ? "" : ` for ${board}`;
+      if (saved) parts.push(`${saved} learner record(s) saved${suffix}.`);
+      if (pending) parts.push(`${pending} still being processed${suffix}: they will appear in the list shortly.`);
+    }
+    save.disabled = false;
+    for (const row of formRows) {
+      const list = row.querySelector(".row-errors"), lines = rowLines.get(row) || [];
+      if (lines.length) {
+        showLines(list, lines, row.dataset.saved ? `Saved for ${section.dataset.board}; not saved:` : "");
+        list.hidden = false; row.classList.add("has-errors");
+      } else if (row.dataset.saved || !batches.get(section.dataset.board).some((e) => e.row === row)) {
         row.remove();
       }
-    });
+    }
     renumber();
-    const parts = [];
-    if (saved) parts.push(`${saved} learner record(s) saved.`);
-    if (pending) parts.push(`${pending} still being processed: they will appear in the list shortly.`);
     status.textContent = parts.join(" ");
     showLines(errors, messages, messages.length ? "Errors:" : "");
-    if (saved || pending) await refreshSections(["records"]);
-    const firstError = rows.querySelector(".has-errors input");
+    if (anySaved) await refreshSections(["records"]);
+    const firstError = rows.querySelector(".has-errors input:not(:disabled)");
     if (firstError) firstError.focus();
   }
   $("add-row").addEventListener("click", addRow);
