@@ -157,3 +157,46 @@ def test_a_single_board_activity_offers_no_other_boards(page: Page, boards_syste
     page.get_by_role("button", name="+ Add learners manually").click()
     expect(page.locator(".learner-row")).to_have_count(1)
     expect(page.get_by_role("button", name="+ Other boards")).to_have_count(0)
+
+
+def test_the_learners_records_on_the_activity_with_totals_and_select_to_delete(
+        page: Page, boards_system: RunningSystem, provider: dict, traci_on_abo: str) -> None:
+    client = provider["client"]
+    activity = register(client, "Maine-style Thursday Testing", {"ABO": [ABO], "NC": [AMA]})
+    traci = {"first_name": "Traci", "last_name": "Test", "date_of_birth": "07/01"}
+    saved = []
+    for board, learner_id, completed, credits, types in (
+            ("ABO", traci_on_abo, f"03/05/{YEAR}", "5", [ABO]), ("NC", "999993", f"03/05/{YEAR}", "3", [AMA]),
+            ("NC", "999993", f"04/07/{YEAR}", "2", [AMA])):
+        answer = client.post(f"/v1/activities/{activity}/learners", params={"wait": 15}, json={"board": board, "learners": [
+            {**traci, "learner_id": learner_id, "completion_date": completed, "credits": credits,
+             "credit_types": types}]})
+        assert answer.status_code == 200 and answer.json()["rows"][0]["status"] == "Accepted", answer.text
+        saved.append(answer.json()["rows"][0]["record_id"])
+
+    page.goto(f"{boards_system.url}/portal/records/{saved[0]}")
+    section = page.locator("#learner-records")
+    expect(section.get_by_role("heading", name="Learner Records")).to_be_visible()
+    rows = section.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(section.get_by_text("Total Credits/Points Earned: 10")).to_be_visible()
+    expect(rows.nth(1)).to_contain_text("NC")
+    expect(rows.nth(1).locator("td.num")).to_have_text(["3", "3"])  # entered, accepted
+    rows.nth(0).get_by_role("checkbox").check()
+    rows.nth(1).get_by_role("checkbox").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    section.get_by_role("button", name="Delete selected").click()
+
+    expect(page.locator("#delete-selected-status")).to_have_text("2 record(s) deleted.", timeout=20000)
+    expect(rows.nth(0)).to_contain_text("Deleted")
+    expect(rows.nth(1)).to_contain_text("Deleted")
+    expect(rows.nth(2)).to_contain_text("Accepted")
+    expect(rows.nth(0).get_by_role("checkbox")).to_have_count(0)  # nothing left to delete there
+    expect(rows.nth(0).locator("td.num")).to_have_text(["5", "0"])
+    expect(section.get_by_text("Total Credits/Points Earned: 2")).to_be_visible()
+    expect(page.locator("#record-facts")).to_contain_text("Deleted")
+
+    assert [client.get(f"/v1/learner-records/{r}").json()["status"] for r in saved] == [
+        "Deleted", "Deleted", "Accepted"]
+    listed = client.get(f"/v1/learner-records/{saved[2]}/learner").json()
+    assert listed["total_accepted_credits"] == "2" and len(listed["records"]) == 3

@@ -46,6 +46,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/v1/learner-records"): "list",
     ("GET", "/v1/learner-records/{record_id}"): "own",
     ("DELETE", "/v1/learner-records/{record_id}"): "own",
+    ("GET", "/v1/learner-records/{record_id}/learner"): "own",
     ("GET", "/v1/submissions/{submission_id}"): "own",
     ("POST", "/v1/learner-match"): "stateless",
     ("POST", "/v1/uploads"): "create",

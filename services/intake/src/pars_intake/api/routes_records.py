@@ -4,6 +4,7 @@ and delete. Every query is scoped to the caller's provider."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 import asyncpg
@@ -135,6 +136,43 @@ def _board_code(name: str, value: str, kind: BoardKind) -> str:
 @router.get("/v1/learner-records/{record_id}", summary="A learner record", responses=errors(404))
 async def record_detail(record_id: IdPath, request: Request, caller: CallerDep) -> dict:
     return record_view(await _own_record(request, caller, record_id))
+
+
+LEARNER_RECORDS = (RECORD_SELECT + "AND r.activity_id = $2 AND (r.learner_id = $3 OR (lower(r.first_name) = "
+                   "lower($4) AND lower(r.last_name) = lower($5))) ORDER BY r.submitted_at, r.record_id LIMIT 1000")
+
+
+def _decimal(value: str | None) -> Decimal:
+    try:
+        return Decimal(value or "0")
+    except InvalidOperation:
+        return Decimal(0)
+
+
+@router.get("/v1/learner-records/{record_id}/learner", summary="The learner's records on the record's activity",
+            responses=errors(404))
+async def learner_records(record_id: IdPath, request: Request, caller: CallerDep) -> dict:
+    """Every record (any board, Deleted ones too) on this record's activity of the same learner:
+    the same learner id, or the same first and last name. Each with its entered credits and the
+    credits accepted (its credits once Accepted, else 0); the totals (seed: "Total Credits/Points
+    Earned", accepted only); `deletable`: Accepted or Rejected (a Submitted record must be decided
+    first)."""
+    r = await _own_record(request, caller, record_id)
+    rows = await rt(request).pool.fetch(LEARNER_RECORDS, caller.provider_id, r["activity_id"], r["learner_id"],
+                                        r["first_name"] or "", r["last_name"] or "")
+    records = [{**record_view(row), "entered_credits": row["credits"],
+                "accepted_credits": row["credits"] if row["status"] == "Accepted" else "0",
+                "deletable": row["status"] in ("Accepted", "Rejected")} for row in rows]
+    accepted = sum((_decimal(i["credits"]) for i in records if i["status"] == "Accepted"), Decimal(0))
+    entered = sum((_decimal(i["credits"]) for i in records if i["status"] != "Deleted"), Decimal(0))
+    return {"learner": {"first_name": r["first_name"], "last_name": r["last_name"], "learner_id": r["learner_id"],
+                        "npi": r["npi"]},
+            "activity_id": r["activity_id"], "activity_title": r["activity_title"], "records": records,
+            "total_entered_credits": _number(entered), "total_accepted_credits": _number(accepted)}
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 @router.delete("/v1/learner-records/{record_id}", summary="Delete a learner record", responses={**WAITED, **errors(404)},

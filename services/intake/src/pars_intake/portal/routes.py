@@ -359,11 +359,12 @@ async def activity_edit_page(activity_id: str, request: Request, who: SignedIn) 
 async def record_page(record_id: str, request: Request, who: SignedIn) -> Response:
     try:
         record = await api_json(routes_records.record_detail(record_id[:100], request, as_caller(who)))
+        learner = await routes_records.learner_records(record_id[:100], request, as_caller(who))
     except HTTPException as exc:
         return error_page(who, exc, "Learner record")
     board = BOARDS.get(record["board"])
     return render("record.html", who=who, tab="activities", title="Learner record", record=record,
-                  board_name=board.name if board else record["board"])
+                  board_name=board.name if board else record["board"], learner=learner)
 
 
 # --- Batch Upload -------------------------------------------------------------------------------

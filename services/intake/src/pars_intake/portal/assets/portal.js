@@ -204,6 +204,40 @@ function setupDelete(button) {
   });
 }
 
+// --- Record details: the learner's records on the activity, Delete selected ----------------------
+function setupDeleteSelected(button) {
+  button.addEventListener("click", async () => {
+    const status = $("delete-selected-status"), errors = $("delete-selected-errors");
+    const chosen = [...document.querySelectorAll("[data-select-record]:checked")];
+    errors.replaceChildren(); errors.hidden = true; status.hidden = false;
+    if (!chosen.length) { status.textContent = "Select the records to delete first."; return; }
+    if (!window.confirm(`Delete ${chosen.length} learner record(s)? They will be removed from the boards' records.`)) return;
+    button.disabled = true; status.textContent = "Deleting…";
+    const lines = [];
+    let deleted = 0, pending = 0;
+    for (const box of chosen) {  // the existing delete, one record at a time
+      const label = box.closest("tr").querySelector("td:nth-child(2)").textContent + " " +
+        box.closest("tr").querySelector("td:nth-child(3)").textContent;
+      const {data} = await api("DELETE", `/v1/learner-records/${encodeURIComponent(box.value)}?wait=10`);
+      const outcome = Array.isArray(data.rows) ? data.rows[0] : null;
+      if (!outcome) { lines.push(...problemText(data).map((line) => `${label}: ${line}`)); continue; }
+      if (outcome.errors && outcome.errors.length) {
+        lines.push(...outcome.errors.flatMap((e) => [`${label} - ${e.code}: ${e.message}`].concat(
+          e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : [])));
+      } else if (outcome.status === "Deleted") deleted += 1; else pending += 1;
+    }
+    button.disabled = false;
+    await refreshSections(["record-facts", "learner-records"]);
+    const fresh = $("delete-selected-status"), freshErrors = $("delete-selected-errors");
+    fresh.hidden = false;
+    fresh.textContent = `${deleted} record(s) deleted.` + (pending ? ` ${pending} being processed.` : "");
+    if (lines.length) { freshErrors.hidden = false; showLines(freshErrors, lines, "Not deleted:"); }
+    const again = $("delete-selected"), single = $("delete-record");
+    if (again) setupDeleteSelected(again);
+    if (single) setupDelete(single);
+  });
+}
+
 // --- Batch Upload ---------------------------------------------------------------------------------
 function setupUpload(form) {
   const file = $("upload-file"), button = $("upload-button"), errors = $("upload-errors");
@@ -266,6 +300,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (section) setupAddLearners(section);
   const del = $("delete-record");
   if (del) setupDelete(del);
+  const selected = $("delete-selected");
+  if (selected) setupDeleteSelected(selected);
   const upload = $("upload-form");
   if (upload) setupUpload(upload);
 });
