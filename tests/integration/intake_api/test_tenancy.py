@@ -29,6 +29,7 @@ TAB_ROW = "\t".join(["Learner Template B", "NC", "{activity}", "LICENSE", "99999
 ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/v1/admin/providers"): "admin",
     ("POST", "/v1/admin/providers/{provider_id}/users"): "admin",
+    ("PUT", "/v1/admin/providers/{provider_id}/rems"): "admin",
     ("POST", "/v1/admin/boards/{board}/physicians"): "admin",
     ("GET", "/v1/admin/ops/summary"): "admin",
     ("GET", "/v1/admin/ops/history"): "admin",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pars_contracts.boards import BOARDS, BoardKind, Processing, board
+from pars_contracts.boards import BOARDS, BoardKind, Processing, board, is_rems
 from pars_contracts.codes import ERROR_DESCRIPTIONS, ERROR_MESSAGES, error, resolution, with_resolution
 from pars_contracts.topics import record_key
 
@@ -105,8 +105,18 @@ NAMES = {
 }
 
 
-def test_board_catalog_has_the_eleven_boards():
-    assert {code: b.name for code, b in BOARDS.items()} == NAMES
+def test_board_catalog_has_the_eleven_boards_and_the_rems_program():
+    assert {code: b.name for code, b in BOARDS.items()} == NAMES | {"REMS": "Opioid Analgesic REMS"}
+
+
+def test_rems_is_a_program_decided_at_once_without_board_id_or_date_of_birth():
+    rems = BOARDS["REMS"]
+    assert rems.kind is BoardKind.PROGRAM and rems.processing is Processing.DIRECT
+    assert [t.name for t in rems.credit_types] == ["OA REMS Registered Prescriber", "OA REMS Non-Prescriber"]
+    assert not any(t.patient_safety or t.practice_assessment for t in rems.credit_types)
+    assert rems.learner_id_types == ("NPI",) and rems.default_credit_type is None
+    assert not rems.dob_required and not rems.board_id_required
+    assert is_rems(" rems ") and not is_rems("ABIM") and not is_rems(None)
 
 
 @pytest.mark.parametrize("code", sorted(NAMES))

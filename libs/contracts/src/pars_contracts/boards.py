@@ -15,6 +15,9 @@ class Processing(StrEnum):
 class BoardKind(StrEnum):
     CERTIFYING = "certifying"
     STATE = "state"
+    # Not a board: a program ACCME reports to for the FDA (docs/rems.md). Its records are accepted
+    # at once, with no registry to match the learner against.
+    PROGRAM = "program"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,10 @@ class Board:
 
     @property
     def learner_id_types(self) -> tuple[str, ...]:
-        """Accepted learner id types: the board's own code, or NPI/LICENSE for state boards."""
+        """Accepted learner id types: the board's own code, NPI/LICENSE for state boards, NPI for a
+        program (its learners need no board id: docs/rems.md)."""
+        if self.kind is BoardKind.PROGRAM:
+            return ("NPI",)
         return ("NPI", "LICENSE") if self.kind is BoardKind.STATE else (self.code,)
 
     def credit_type(self, value: str) -> CreditType | None:
@@ -50,6 +56,7 @@ class Board:
 
 
 AMA = CreditType("AMA PRA Category 1 Credit")
+REMS_CODE = "REMS"
 PS = {"patient_safety": True}
 PA = {"practice_assessment": True}
 
@@ -88,6 +95,11 @@ BOARDS: dict[str, Board] = {
               (AMA, CreditType("Controlled Substance")), default_credit_type=AMA.name),
         Board("TN", "Tennessee Board of Medical Examiners", BoardKind.STATE, Processing.DIRECT,
               (AMA, CreditType("Controlled Substance Prescribing")), default_credit_type=AMA.name),
+        # Opioid Analgesic REMS (seed 001 lines 116, 230, 258-266; docs/rems.md): the completion
+        # categories ACCME reports to the FDA; no board id and no date of birth.
+        Board(REMS_CODE, "Opioid Analgesic REMS", BoardKind.PROGRAM, Processing.DIRECT,
+              (CreditType("OA REMS Registered Prescriber"), CreditType("OA REMS Non-Prescriber")),
+              dob_required=False, board_id_required=False),
     )
 }
 
@@ -101,6 +113,12 @@ def board(code: str | None) -> Board | None:
 # lines 82-83 and the activity summary at 116-117). A row's "ME" means the Maine board its
 # activity is registered with.
 ALIASES: dict[str, tuple[str, ...]] = {"ME": ("ME-MD", "ME-DO")}
+
+
+def is_rems(code: str | None) -> bool:
+    """Whether a row's board code names the Opioid Analgesic REMS program."""
+    found = board(code)
+    return found is not None and found.kind is BoardKind.PROGRAM
 
 
 def alias_boards(code: str | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import asyncpg
 
-from pars_contracts.boards import BOARDS
+from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.events import LearnerRecordValidated
 
 from . import store
@@ -47,7 +47,20 @@ class SimulatedBoard:
         return ACCEPT
 
 
-ADAPTERS: dict[str, BoardAdapter] = {code: SimulatedBoard(code) for code in BOARDS}
+class ProgramBoard:
+    """A program, not a board: Opioid Analgesic REMS (docs/rems.md). ACCME itself is the recipient
+    and there is no registry to match the learner against, so every record the validator passed
+    is accepted at once, and a delete is acknowledged."""
+
+    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+        return [ACCEPT] * len(records)
+
+    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+        return ACCEPT
+
+
+ADAPTERS: dict[str, BoardAdapter] = {
+    code: ProgramBoard() if b.kind is BoardKind.PROGRAM else SimulatedBoard(code) for code, b in BOARDS.items()}
 
 
 def adapter(code: str) -> BoardAdapter | None:

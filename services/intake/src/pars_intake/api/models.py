@@ -65,6 +65,12 @@ class ProviderIn(Strict):
     notification_emails: list[Email] = Field(default=[], max_length=20)
     user_email: Email
     user_name: Short | None = None
+    rems_participant: bool = Field(
+        False, description="Whether the provider takes part in the Opioid Analgesic REMS program (docs/rems.md).")
+
+
+class RemsParticipationIn(Strict):
+    rems_participant: bool = Field(description="Whether the provider takes part in the Opioid Analgesic REMS program.")
 
 
 class UserIn(Strict):

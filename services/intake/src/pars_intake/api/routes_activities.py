@@ -39,6 +39,7 @@ from .common import (
     stream_csv,
 )
 from .models import ActivityChangeIn, ActivityIn, ActivityLearnersIn, RegistrationIn
+from .rems import refuse_unless_participant
 from .submissions import answer_submission, row_fields
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
@@ -53,6 +54,8 @@ async def register_activity(body: ActivityIn, request: Request, caller: CallerDe
     registrations = [_registration(r) for r in body.registrations]
     if len({r["board"] for r in registrations}) < len(registrations):
         raise HTTPException(422, "Register each board or program once.")
+    await refuse_unless_participant(rt(request).pool, caller.provider_id, (r["board"] for r in registrations),
+                                    "an activity cannot be registered for it.")
     async with rt(request).pool.acquire() as conn, conn.transaction():
         activity_id = str(await conn.fetchval("SELECT nextval('activity_ids')"))
         row = await conn.fetchrow(
@@ -101,6 +104,9 @@ async def change_activity(activity_id: IdPath, body: ActivityChangeIn, request: 
             registrations = [_registration(r) for r in body.registrations]
             if len({r["board"] for r in registrations}) < len(registrations):
                 raise HTTPException(422, "Register each board or program once.")
+            await refuse_unless_participant(
+                conn, caller.provider_id, {r["board"] for r in registrations} - {r.board for r in current.registrations},
+                "an activity cannot be registered for it.")
             removed = sorted({r.board for r in current.registrations} - {r["board"] for r in registrations})
             held = await conn.fetch(BOARD_RECORDS, caller.provider_id, activity_id, removed) if removed else []
             if held:

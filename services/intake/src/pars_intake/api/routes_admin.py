@@ -19,7 +19,7 @@ from pars_runtime.logs import get_logger
 from ..auth import admin_caller, hash_key, new_api_key, new_key_id
 from ..store import provider_exists
 from .common import IdPath, errors, publish, rt
-from .models import PhysiciansIn, ProviderIn, UserIn
+from .models import PhysiciansIn, ProviderIn, RemsParticipationIn, UserIn
 from .routes_upstream import router as upstream_router
 
 log = get_logger(__name__)
@@ -34,8 +34,9 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
     async with rt(request).pool.acquire() as conn, conn.transaction():
         provider_id = body.provider_id or await _free_provider_id(conn)
         try:
-            await conn.execute("INSERT INTO providers (provider_id, name, notification_emails) VALUES ($1, $2, $3)",
-                               provider_id, body.name, _json(body.notification_emails))
+            await conn.execute("INSERT INTO providers (provider_id, name, notification_emails, rems_participant) "
+                               "VALUES ($1, $2, $3, $4)",
+                               provider_id, body.name, _json(body.notification_emails), body.rems_participant)
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, f"Provider {provider_id} already exists.") from None
         await add_user(conn, provider_id, body.user_email, body.user_name, api_key)
@@ -46,7 +47,22 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
     # Its own upstream topics, so that credentials bound to it can publish right away.
     await ensure_provider_topics(rt(request).settings, [provider_id])
     audit(request, "created a provider and its first user's API key", provider_id, body.user_email)
-    return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key}
+    return {"provider_id": provider_id, "name": body.name, "user_email": body.user_email, "api_key": api_key,
+            "rems_participant": body.rems_participant}
+
+
+@router.put("/providers/{provider_id}/rems", summary="Set whether a provider takes part in Opioid Analgesic REMS",
+            responses=errors(404))
+async def set_rems_participation(provider_id: IdPath, body: RemsParticipationIn, request: Request) -> dict:
+    """Only a participant may flag activities for REMS and report REMS learners (docs/rems.md).
+    Its REMS activities and records stay as they are when participation ends; new REMS rows are refused."""
+    updated = await rt(request).pool.fetchval(
+        "UPDATE providers SET rems_participant = $2 WHERE provider_id = $1 RETURNING provider_id",
+        provider_id, body.rems_participant)
+    if updated is None:
+        raise HTTPException(404, "Provider not found.")
+    audit(request, f"set REMS participation to {str(body.rems_participant).lower()}", provider_id, "")
+    return {"provider_id": provider_id, "rems_participant": body.rems_participant}
 
 
 @router.post("/providers/{provider_id}/users", status_code=201, summary="Add a user to a provider",

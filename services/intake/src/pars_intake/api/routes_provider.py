@@ -44,6 +44,7 @@ class RecipientsIn(BaseModel):
 def provider_view(row: dict) -> dict:
     emails = orjson.loads(row["notification_emails"])
     return {"provider_id": row["provider_id"], "name": row["name"], "notification_emails": emails,
+            "rems_participant": bool(row.get("rems_participant")),
             "warning": None if emails else
             "No notification recipients: rejection e-mails go only to the users who submitted the rejected "
             "records, and rejections of records sent by upstream systems reach no one."}
@@ -51,8 +52,8 @@ def provider_view(row: dict) -> dict:
 
 async def provider_settings(request: Request, caller: Caller) -> dict:
     row = await rt(request).pool.fetchrow(
-        "SELECT provider_id, name, notification_emails::text AS notification_emails FROM providers "
-        "WHERE provider_id = $1", caller.provider_id)
+        "SELECT provider_id, name, notification_emails::text AS notification_emails, rems_participant "
+        "FROM providers WHERE provider_id = $1", caller.provider_id)
     if row is None:
         raise HTTPException(404, "Provider not found.")
     return provider_view(dict(row))
@@ -73,7 +74,7 @@ async def save_recipients(request: Request, caller: Caller, emails: list[str]) -
     async with rt(request).pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "UPDATE providers SET notification_emails = $2::jsonb WHERE provider_id = $1 "
-            "RETURNING provider_id, name, notification_emails::text AS notification_emails",
+            "RETURNING provider_id, name, notification_emails::text AS notification_emails, rems_participant",
             caller.provider_id, orjson.dumps(unique).decode())
         if row is None:
             raise HTTPException(404, "Provider not found.")

@@ -31,6 +31,7 @@ from ..submit import submit_rows
 from ..sweep import sweep
 from .common import RECORD_SELECT, IdPath, errors, record_view, rt, settings
 from .parsing import parse_file
+from .rems import NOT_PARTICIPATING, is_participant, of_submission_type
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -77,6 +78,9 @@ async def upload(
                                                  "and 2,500 records.")],
     format: Annotated[Literal["tab", "xml"] | None, Form(description="Overrides the file name's extension.")] = None,
     allow_duplicate: Annotated[bool, Form(description="Send a file uploaded in the last 30 days again.")] = False,
+    submission_type: Annotated[Literal["board", "rems"], Form(
+        description="`board` (licensing or specialty boards) or `rems` (Opioid Analgesic REMS: only a participating "
+                    "provider; every row names REMS). A row of the other type is that row's error 713.")] = "board",
 ) -> dict:
     """Answers `202` with the upload id at once; the rows are processed in the background (see
     `GET /v1/uploads/{upload_id}`). Refused whole, with nothing stored: a file that cannot be
@@ -85,6 +89,9 @@ async def upload(
     file_name = _file_name(file.filename)
     file_format = _format_of(file_name, format)
     runtime = rt(request)
+    if submission_type == "rems" and not await is_participant(runtime.pool, caller.provider_id):
+        raise HTTPException(403, NOT_PARTICIPATING.format(what="learners cannot be uploaded for it, and the file "
+                                                               "was not stored."))
     # One upload at a time, checked before the file is read or parsed: a provider cannot make
     # intake parse file after file while one is processing. Checked again under the lock below.
     await sweep(runtime.pool, settings(request), runtime.clock.now(), caller.provider_id)
@@ -121,7 +128,8 @@ async def upload(
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "Another upload is processing.") from None
         await submit_rows(conn, settings(request), provider_id=caller.provider_id, source="upload",
-                          rows=[(r.row_number, r.record, r.columns) for r in parsed.rows], now=now,
+                          rows=[(r.row_number, of_submission_type(r.record, submission_type == "rems"), r.columns)
+                                for r in parsed.rows], now=now,
                           user_email=caller.email, upload_id=upload_id, submission_id=upload_id)
     return {"upload_id": upload_id, "status": "processing", "file_name": file_name, "records": len(parsed.rows),
             "message": f"Your file ({file_name}) is processing. We'll send you an e-mail when it is complete."}

@@ -15,6 +15,7 @@ from ..auth import Caller
 from ..domain.rows import RowInput
 from ..submit import submit_rows
 from .common import rows_of_submission, rt, settings, wait_for_outcomes
+from .rems import refuse_unless_participant
 from .sandbox import answer_sandbox
 
 log = get_logger(__name__)
@@ -30,6 +31,8 @@ def row_fields(learner: Any) -> dict[str, Any]:
 
 async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],
                             wait: float, target_record_id: str | None = None) -> JSONResponse:
+    await refuse_unless_participant(rt(request).pool, caller.provider_id, (r.board for r in rows),
+                                    "learners cannot be reported for it, and no record was stored.")
     if caller.sandbox:  # Sandbox PARS: validated and answered, never stored (api/sandbox.py)
         return await answer_sandbox(request, caller, rows)
     runtime = rt(request)

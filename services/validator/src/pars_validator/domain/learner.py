@@ -28,8 +28,8 @@ def _text(value: str | None) -> str | None:
 
 
 def default_id_type(found: Board, learner_id: str | None) -> str:
-    if found.kind is BoardKind.CERTIFYING:
-        return found.code
+    if found.kind is not BoardKind.STATE:  # a certifying board's own code; a program's NPI
+        return found.learner_id_types[0]
     return "NPI" if _NPI.fullmatch(learner_id or "") else "LICENSE"
 
 
