@@ -97,7 +97,7 @@ def first(system: RunningSystem) -> dict[str, str]:
                    what="A's upload to complete")
         key_id = client.get("/v1/api-keys").json()["api_keys"][0]["key_id"]
     return {"api_key": provider["api_key"], "provider_id": provider["provider_id"], "activity_id": activity,
-            "record_id": row["record_id"], "submission_id": saved.json()["submission_id"],
+            "record_id": row["record_id"], "credit_id": row["credit_id"], "submission_id": saved.json()["submission_id"],
             "upload_id": upload.json()["upload_id"], "board": "NC",
             "key_id": key_id, "credential_id": "no-such-credential"}
 
@@ -162,11 +162,13 @@ def test_creating_cannot_touch_another_providers_data(system: RunningSystem, fir
     with system.client(second) as other, system.client(first["api_key"]) as owner:
         # A record naming A's activity is answered exactly like an unknown activity (690).
         response = other.post("/v1/learner-records", params={"wait": 20},
-                              json={"records": [{**NC_ROW, "activity_id": first["activity_id"]}]})
+                              json={"records": [{**NC_ROW, "activity_id": first["activity_id"],
+                                                 "credit_id": "ccid:tenant-b.example:1"}]})
         assert response.status_code == 200 and codes(response.json()["rows"][0]) == [690], response.text
-        # A Delete repeating A's record (same information, same derived credit id) finds nothing (605... or 690).
+        # A Delete repeating A's record (same information, A's credit id) finds nothing (605... or 690).
         delete = other.post("/v1/learner-records", params={"wait": 20},
-                            json={"records": [{**NC_ROW, "activity_id": first["activity_id"], "action": "Delete"}]})
+                            json={"records": [{**NC_ROW, "activity_id": first["activity_id"], "action": "Delete",
+                                               "credit_id": first["credit_id"]}]})
         assert 690 in codes(delete.json()["rows"][0]), delete.text
         # An upload naming A's activity: its rows are B's, and refused as unknown (690).
         upload = other.post("/v1/uploads", files={"file": ("b.txt", TAB_ROW.format(activity=first["activity_id"]).encode())})

@@ -228,6 +228,7 @@ def test_me_rows_and_an_npi_only_state_learner_by_web_service_upload_and_upstrea
     provider, client, activity = setup(system, {"ME-MD": [AMA], "NC": [AMA]})
     pid = provider["provider_id"]
     nora = {"activity_id": activity, "board": "ME", "action": "Add",
+            "credit_id": f"ccid:lms.example:{uuid.uuid4().hex[:8]}",
             **learner("Nora", "Npi", None, "10/10", 2, AMA, npi="1122334455")}
     [by_service] = web_service(client, nora)
     assert by_service["status"] == "Accepted", by_service

@@ -93,18 +93,29 @@ def test_670_activity_not_registered_for_the_board() -> None:
     assert codes(run(submitted)) == [670]
 
 
-def test_650_stream_row_without_credit_id() -> None:
-    assert codes(run(row(source="stream"))) == [650]
-    assert codes(run(row(source="stream", credit_id="  "))) == [650]
+@pytest.mark.parametrize("source", ["stream", "service"])
+def test_650_stream_or_web_service_row_without_credit_id(source: str) -> None:
+    # A12 (seed 001 495): the JSON web service, like XML and the stream, names its credit id.
+    assert codes(run(row(source=source))) == [650]
+    assert codes(run(row(source=source, credit_id="  "))) == [650]
+    outcome = run(row(source=source))
+    assert isinstance(outcome, LearnerRecordInvalid) and outcome.credit_id is None
 
 
-def test_stream_row_with_credit_id_keeps_it() -> None:
-    outcome = valid(run(row(source="stream", credit_id=" ccid:lms.example.org:42 ")))
+@pytest.mark.parametrize("source", ["stream", "service"])
+def test_650_web_service_delete_without_credit_id_names_no_other_error(source: str) -> None:
+    outcome = run(row(source=source, action="Delete", credit_types=[], credits=""))
+    assert codes(outcome) == [650]
+
+
+@pytest.mark.parametrize("source", ["stream", "service"])
+def test_stream_or_web_service_row_with_credit_id_keeps_it(source: str) -> None:
+    outcome = valid(run(row(source=source, credit_id=" ccid:lms.example.org:42 ")))
     assert outcome.credit_id == "ccid:lms.example.org:42"
 
 
-@pytest.mark.parametrize("source", ["web", "upload", "service"])
-def test_rows_without_credit_id_get_a_derived_one(source: str) -> None:
+@pytest.mark.parametrize("source", ["web", "upload"])
+def test_web_form_and_upload_rows_without_credit_id_get_a_derived_one(source: str) -> None:
     assert valid(run(row(source=source))).credit_id.startswith(DERIVED_CREDIT_ID_PREFIX)
 
 

@@ -148,8 +148,8 @@ def plausible_adds(draw: st.DrawFn) -> LearnerRecordSubmitted:
     given_id = draw(st.one_of(st.none(), st.just("ccid:lms.example:7")))
     return LearnerRecordSubmitted(
         record_id="rec-1", submission_id="sub-1", row_number=1,
-        source=draw(st.sampled_from(["web", "upload", "service"])) if given_id is None
-        else "stream",
+        source=draw(st.sampled_from(["web", "upload"])) if given_id is None
+        else draw(st.sampled_from(["service", "stream"])),
         provider_id=PROVIDER, activity_id=draw(_spelled("200930149")), board=draw(_spelled(board)),
         action=draw(_spelled("Add")), learner_id_type=draw(st.sampled_from([None, "", board])),
         learner_id=str(draw(st.integers(1, 10**7))), first_name="Susan", last_name="O'Laughlin",

@@ -112,7 +112,8 @@ def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) ->
         "    -H 'Content-Type: application/json' -d '{\"records\": [{\"activity_id\": \"" + data["activities"][1]["activity_id"]
         + "\", \"board\": \"ABO\", \"action\": \"Add\", \"first_name\": \"Georgia\", \"last_name\": \"O'\\''Keeffe\", "
         "\"learner_id\": \"97979\", \"date_of_birth\": \"11/15\", \"completion_date\": \"05/05/" + str(time.localtime().tm_year)
-        + "\", \"credits\": 0.25, \"credit_types\": [\"ABO MOC Part II\"]}]}'",
+        + "\", \"credits\": 0.25, \"credit_types\": [\"ABO MOC Part II\"], "
+        "\"credit_id\": \"ccid:example.org:1001\"}]}'",
         f"  Activities: curl -s {intake}/v1/activities -H 'Authorization: Bearer {data['api_key']}'  (first: {first})",
         "",
         "Ctrl-C stops everything.",

@@ -141,6 +141,8 @@ class RecordIn(LearnerIn):
     activity_id: Short | None = Field(None, description="The 9-digit ACCME activity id.")
     board: Short | None = None
     action: Short | None = Field(None, description="`Add` or `Delete`.")
+    credit_id: Short | None = Field(
+        None, description="`ccid:<domain>:<id>`; a web-service record names its own (650 without it).")
 
 
 class RecordsIn(Strict):

@@ -1,4 +1,5 @@
-"""A row's credit id: given by XML, web-service and stream callers, derived for the others."""
+"""A row's credit id: given by XML, web-service and stream callers, derived for the others (the
+web form and tab-delimited files)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from pars_contracts.values import (
 from .completion import canonical_credit_types
 
 MISSING_CREDIT_ID = 650
+# Callers whose format has a credit id element (seed 001 495, SPEC 113/135): the JSON and XML web
+# service (`POST /v1/learner-records`) and the upstream stream.
+GIVES_CREDIT_ID = frozenset({"service", "stream"})
 
 
 def given_credit_id(row: LearnerRecordSubmitted) -> str | None:
@@ -23,9 +27,9 @@ def given_credit_id(row: LearnerRecordSubmitted) -> str | None:
 
 
 def _must_give_credit_id(row: LearnerRecordSubmitted) -> bool:
-    # Stream callers must give one (650 from here); XML and web-service rows arrive with 650
-    # among their format errors. Neither gets an id invented for it.
-    return row.source == "stream" or any(e.code == MISSING_CREDIT_ID for e in row.format_errors)
+    # Web-service and stream callers must give one (650 from the rules); XML rows also arrive
+    # with 650 among their format errors. None of them gets an id invented for it.
+    return row.source in GIVES_CREDIT_ID or any(e.code == MISSING_CREDIT_ID for e in row.format_errors)
 
 
 def row_board_code(row: LearnerRecordSubmitted, activity: ActivityRegistered | None) -> str:

@@ -22,7 +22,7 @@ from .completion import (
     check_credit_types,
     check_points,
 )
-from .credit_id import credit_id_for, derivation_errors, given_credit_id
+from .credit_id import GIVES_CREDIT_ID, credit_id_for, derivation_errors, given_credit_id
 from .history_checks import (
     add_deadline_errors,
     delete_errors,
@@ -56,8 +56,8 @@ def _validate(row: LearnerRecordSubmitted, given_activity: ActivityRegistered | 
     activity = check_activity(row.activity_id, row.provider_id, given_activity, errors)
     found = check_board(row.board, activity, errors)
     registration = check_registration(activity, found, errors)
-    if row.source == "stream" and not given_credit_id(row):
-        errors.append(error(650))
+    if row.source in GIVES_CREDIT_ID and not given_credit_id(row):
+        errors.append(error(650))  # A12: the web service and the stream give their credit ids
     if action == "Delete":
         return _validate_delete(row, activity, found, history, today, errors)
     return _validate_add(row, action, activity, found, registration, history, today, errors)
