@@ -1,11 +1,13 @@
 """The seed's batch upload, end to end over HTTP (document 001, "Tab Delimited and XML Batch
 Upload errors" and "Errors from the Board"), with the system's clock on the seed's 01/16/2020.
 
-The seed's error report lists Test5 (`Jun-70`) and Test8 (`Sep-66`) with 664 and Test9 with 690.
-Here ABPATH decides within a day, so a provider sees what the seed's "Errors from the Board"
-shows: 690 is a PARS validation error (the row is not processed and is in the upload's error
-report), while 664 is the board's: those rows are processed (Submitted), then Rejected with code
-664 on the record and in the rejection e-mail."""
+The seed's error report lists Test5 (`Jun-70`) and Test8 (`Sep-66`) with 664 and Test9 with 690,
+the records "which did not pass PARS validation" (447). A date of birth that is no month and day
+is refused at validation (B7, docs/seed-decisions.md): those rows are in the upload's error report
+at once, with 664 and the value PARS could not read, and are never stored; Test9's `1-Oct` is read
+as 10/01. A readable but wrong date of birth (Test10 here) is the board's 664: ABPATH decides
+within a day, so that row is processed (Submitted), then Rejected with 664 on the record, in the
+rejection e-mail and in the error report with the board's decision date."""
 
 from __future__ import annotations
 
@@ -43,7 +45,12 @@ def seed_rows(activity: str) -> list[list[str]]:
         row("ABPATH", activity, "1000109", "Test5", "Account5", "Jun-70", "10/6/2019", "12", PART_II),
         row("ABPATH", activity, "1000112", "Test8", "Account8", "Sep-66", "10/6/2019", "8.5", PART_II),
         row("ABPATH", UNKNOWN_ACTIVITY, "1000113", "Test9", "Account9", "1-Oct", "10/6/2019", "12", PART_II),
+        row("ABPATH", activity, "1000105", "Test10", "Account10", "02/02", "10/6/2019", "2", PART_II),  # 02/01
     ]
+
+
+def unreadable(dob: str) -> str:
+    return f"{ERROR_MESSAGES[664]} The date of birth {dob} is not a month and day: give it as MM/DD (for example 06/15)."
 
 
 def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: RunningSystem) -> None:
@@ -54,32 +61,34 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
 
     upload_id = accepted_upload(client, name, tab_text(seed_rows(activity)).encode("utf-8"))
     view = completed(client, upload_id)
-    assert (view["records"], view["processed"], view["not_processed"], view["progress"]) == (6, 5, 1, 1.0)
+    assert (view["records"], view["processed"], view["not_processed"], view["progress"]) == (7, 4, 3, 1.0)
 
-    # The error report: the file's own 17 columns plus 18 to 21; the not-processed row (and, once
-    # ABPATH has decided, its rejections: below).
-    report = [r for r in error_rows(client, upload_id) if r[17] != "664"]
-    assert len(report) == 1
-    assert report[0][:17] == seed_rows(activity)[5] + [""] * 5
-    assert report[0][17:] == ["690", "ACCME activity ID does not exist", resolution(690), ""]
+    # The error report, at once: the file's own 17 columns plus 18 to 21; the three rows that did
+    # not pass PARS validation (and, once ABPATH has decided, its rejection: below).
+    report = [r for r in error_rows(client, upload_id) if r[20] == ""]
+    assert [r[:17] for r in report] == [r + [""] * 5 for r in seed_rows(activity)[3:6]]
+    assert [r[17:] for r in report] == [
+        ["664", unreadable("Jun-70"), resolution(664), ""], ["664", unreadable("Sep-66"), resolution(664), ""],
+        ["690", "ACCME activity ID does not exist", resolution(690), ""]]
     csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "690,ACCME activity ID does not exist" in csv.content.decode("utf-8-sig")
+    assert f"664,{unreadable('Jun-70')}," in csv.content.decode("utf-8-sig")
 
-    # The board's word: the correct rows are Accepted, Test5 and Test8 Rejected with 664.
+    # The board's word: the correct rows are Accepted, Test10 (a wrong 02/02) Rejected with 664.
     def status_of(last_name: str) -> str | None:
         found = records(client, last_name)
         return found[0]["status"] if len(found) == 1 else None
 
     for last in ("Account2", "Account3", "Account4"):
         eventually(lambda last=last: status_of(last) == "Accepted", what=f"ABPATH to accept {last}")
-    for last in ("Account5", "Account8"):
-        eventually(lambda last=last: status_of(last) == "Rejected", what=f"ABPATH to reject {last}")
-        rejected = records(client, last)[0]
-        assert [e["code"] for e in rejected["errors"]] == [664]
-        assert rejected["errors"][0]["message"] == \
-            "Diplomate date of birth does not match Board record for this diplomate ID."
-    assert records(client, "Account9") == []  # a PARS error is never stored as a record
+    eventually(lambda: status_of("Account10") == "Rejected", what="ABPATH to reject Account10")
+    rejected = records(client, "Account10")[0]
+    assert [e["code"] for e in rejected["errors"]] == [664]
+    assert rejected["errors"][0]["message"] == \
+        "Diplomate date of birth does not match Board record for this diplomate ID."
+    for last in ("Account5", "Account8", "Account9"):
+        assert records(client, last) == []  # a PARS error is never stored as a record
 
     # What the notifier is told: the upload summary (with the error report) and the board's batch.
     def summary_of(found: list) -> list:  # noqa: ANN001
@@ -88,74 +97,78 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     found = events(system, "pars.uploads.completed.v1", summary_of)
     completion = summary_of(found)[0].payload
     assert (completion["file_name"], completion["records"], completion["processed"], completion["not_processed"]) \
-        == (name, 6, 5, 1)
-    assert completion["errors_by_code"] == {"690": 1}
+        == (name, 7, 4, 3)
+    assert completion["errors_by_code"] == {"664": 2, "690": 1}
     assert completion["error_report_file_name"] == "200930149_May_Learners_errors.txt"
     # The report itself travels before the completion, in bounded parts (here one).
     assert completion["error_report_parts"] == 1 and "error_report_tsv" not in completion
     [part] = [e.payload for e in found if e.type == "UploadErrorReportPart" and e.payload["upload_id"] == upload_id]
     assert (part["part"], part["parts"]) == (1, 1) and "Test9\tAccount9" in part["tsv"]
+    assert "Test5\tAccount5\tJun-70" in part["tsv"] and unreadable("Sep-66") in part["tsv"]
 
     def rejections(found: list) -> list:  # noqa: ANN001
         return [r for e in found if e.payload["provider_id"] == provider["provider_id"] for r in e.payload["rejected"]]
 
-    rejected = rejections(events(system, "pars.board.batches.v1", lambda f: len(rejections(f)) == 2))
-    assert sorted((r["last_name"], r["code"]) for r in rejected) == [("Account5", 664), ("Account8", 664)]
+    rejected = rejections(events(system, "pars.board.batches.v1", lambda f: len(rejections(f)) == 1))
+    assert [(r["last_name"], r["code"]) for r in rejected] == [("Account10", 664)]
 
     # And the e-mails: the summary to the uploader and the recipients, with the report attached.
-    summary = eventually(lambda: system.mails(lambda m: f"{name} (5 processed, 1 not processed)" in m["Subject"]
+    summary = eventually(lambda: system.mails(lambda m: f"{name} (4 processed, 3 not processed)" in m["Subject"]
                                               and provider["user_email"] in m["To"]), what="the summary e-mail")[0]
     assert provider["notification_emails"][0] in summary["To"]
     attachment = next(summary.iter_attachments())
     assert attachment.get_filename() == "200930149_May_Learners_errors.txt"
     assert "Test9\tAccount9" in attachment.get_content() and "690" in attachment.get_content()
-    rejection = eventually(lambda: system.mails(lambda m: "ABPATH rejected 2" in m["Subject"]
+    assert unreadable("Jun-70") in attachment.get_content()
+    rejection = eventually(lambda: system.mails(lambda m: "ABPATH rejected 1" in m["Subject"]
                                                 and provider["notification_emails"][0] in m["To"]),
                            what="the ABPATH rejection e-mail")[0]
     text = rejection.get_body(("plain",)).get_content()
-    assert "Test5 Account5" in text and "Test8 Account8" in text and "664" in text
+    assert "Test10 Account10" in text and "664" in text and "Test5 Account5" not in text
 
-    # The error report now is the seed's: ABPATH's 664 rows (with the board's decision date) and the 690.
+    # The error report now is the seed's 664, 664, 690, and ABPATH's 664 (with its decision date).
     report = error_rows(client, upload_id)
     assert [(r[6], r[17], r[18]) for r in report] == [
-        ("Account5", "664", ERROR_MESSAGES[664]), ("Account8", "664", ERROR_MESSAGES[664]),
-        ("Account9", "690", ERROR_MESSAGES[690])]
-    assert [r[19] for r in report] == [resolution(664), resolution(664), resolution(690)]
-    decided = {rejected["errors"][0]["code"]: rejected for rejected in records(client, "Account5")}
+        ("Account5", "664", unreadable("Jun-70")), ("Account8", "664", unreadable("Sep-66")),
+        ("Account9", "690", ERROR_MESSAGES[690]), ("Account10", "664", ERROR_MESSAGES[664])]
+    assert [r[19] for r in report] == [resolution(664), resolution(664), resolution(690), resolution(664)]
+    decided = {rejected["errors"][0]["code"]: rejected for rejected in records(client, "Account10")}
     assert decided[664]["errors"][0]["resolution"] == resolution(664)
-    assert report[0][20] == report[1][20] and re.fullmatch(r"01/1[67]/2020", report[0][20]) and report[2][20] == ""
+    assert [r[20] for r in report[:3]] == ["", "", ""] and re.fullmatch(r"01/1[67]/2020", report[3][20])
     csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"}).content.decode("utf-8-sig")
-    assert f"664,{ERROR_MESSAGES[664]},{resolution(664)},{report[0][20]}" in csv
+    assert f"664,{ERROR_MESSAGES[664]},{resolution(664)},{report[3][20]}" in csv
 
     # The upload's history line now and its processed learners (the seed's "Records Processed (View)").
     view = client.get(f"/v1/uploads/{upload_id}").json()
     assert {k: view[k] for k in ("added", "deleted", "accepted", "rejected", "still_submitted", "not_processed")} \
-        == {"added": 5, "deleted": 0, "accepted": 3, "rejected": 2, "still_submitted": 0, "not_processed": 1}
+        == {"added": 4, "deleted": 0, "accepted": 3, "rejected": 1, "still_submitted": 0, "not_processed": 3}
     learners = client.get(f"/v1/uploads/{upload_id}/learners").json()
     assert [(r["row"], r["last_name"], r["status"]) for r in learners["records"]] == [
         (2, "Account2", "Accepted"), (3, "Account3", "Accepted"), (4, "Account4", "Accepted"),
-        (5, "Account5", "Rejected"), (6, "Account8", "Rejected")]
+        (8, "Account10", "Rejected")]
     assert learners["deleted_rows"] == [] and learners["upload"]["upload_id"] == upload_id
 
-    # Correct the downloaded report (the activity id, the Excel-mangled birthdays) and upload it as it
-    # is, its four error columns included: all three go through.
+    # Correct the downloaded report (the activity id, the birthdays) and upload it as it is, its
+    # four error columns included: all four go through.
     downloaded = client.get(f"/v1/uploads/{upload_id}/errors").content
     corrected = (downloaded.replace(UNKNOWN_ACTIVITY.encode(), activity.encode())
-                 .replace(b"\tJun-70\t", b"\t06/15\t").replace(b"\tSep-66\t", b"\t09/12\t"))
+                 .replace(b"\tJun-70\t", b"\t06/15\t").replace(b"\tSep-66\t", b"\t09/12\t")
+                 .replace(b"\t02/02\t", b"\t02/01\t"))
     again = accepted_upload(client, "200930149_May_Learners_errors.txt", corrected)
     view = completed(client, again)
-    assert (view["records"], view["processed"], view["not_processed"]) == (3, 3, 0)
-    eventually(lambda: status_of("Account9") == "Accepted", what="ABPATH to accept Test9 (DOB 1-Oct)")
+    assert (view["records"], view["processed"], view["not_processed"]) == (4, 4, 0)
     for last in ("Account5", "Account8"):
-        eventually(lambda last=last: "Accepted" in [r["status"] for r in records(client, last)],
-                   what=f"ABPATH to accept the corrected {last}")
+        eventually(lambda last=last: status_of(last) == "Accepted", what=f"ABPATH to accept the corrected {last}")
+    eventually(lambda: status_of("Account9") == "Accepted", what="ABPATH to accept Test9 (DOB 1-Oct)")
+    eventually(lambda: "Accepted" in [r["status"] for r in records(client, "Account10")],
+               what="ABPATH to accept the corrected Account10")
 
     # The seed's history line: time, file name, records, processed, not processed; and what became of them.
     history = client.get("/v1/uploads").json()["uploads"]
     assert [(h["file_name"], h["records"], h["processed"], h["not_processed"]) for h in history] == [
-        ("200930149_May_Learners_errors.txt", 3, 3, 0), (name, 6, 5, 1)]
+        ("200930149_May_Learners_errors.txt", 4, 4, 0), (name, 7, 4, 3)]
     assert [(h["added"], h["accepted"], h["rejected"], h["still_submitted"]) for h in history] == [
-        (3, 3, 0, 0), (5, 3, 2, 0)]
+        (4, 4, 0, 0), (4, 3, 1, 0)]
     assert error_rows(client, again) == []  # the corrected rows were all accepted
     uploaded_at = datetime.fromisoformat(history[1]["uploaded_at"])
     assert uploaded_at.astimezone(CENTRAL).date() == date(2020, 1, 16)  # the system's (US Central) today

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from validator_samples import board_activity, codes, row, run, state_activity, valid
 
+from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.events import LearnerRecordInvalid
+
 STATE_ROW = {"board": "ME-MD", "activity_id": "200930280", "learner_id_type": None,
              "learner_id": "MD9966", "first_name": "Traci", "last_name": "Tester",
              "date_of_birth": "11/10", "completion_date": "07/18/2019", "credits": "14",
@@ -95,10 +98,24 @@ def test_readable_date_of_birth_is_normalized(dob: str, expected: str) -> None:
     assert valid(run(row(date_of_birth=dob))).date_of_birth == expected
 
 
-@pytest.mark.parametrize("dob", ["Jun-70", "Sep-66", "02/30", "13/13", "sometime"])
-def test_unreadable_date_of_birth_is_passed_on_for_the_board(dob: str) -> None:
-    # The board stage answers these with 664, as the seed's error report shows for Jun-70.
-    assert valid(run(row(date_of_birth=f" {dob} "))).date_of_birth == dob
+@pytest.mark.parametrize("dob", ["Jun-70", "Sep-66", "02/30", "13/13", "13/01", "sometime"])
+def test_unreadable_date_of_birth_is_664_at_validation(dob: str) -> None:
+    # B7: the seed's error report lists Jun-70 and Sep-66 with 664 among the rows "which did not
+    # pass PARS validation"; PARS says so at once, and what to write instead.
+    outcome = run(row(date_of_birth=f" {dob} "))
+    assert isinstance(outcome, LearnerRecordInvalid) and codes(outcome) == [664]
+    message = outcome.errors[0].message
+    assert message.startswith(ERROR_MESSAGES[664])
+    assert f"The date of birth {dob} is not a month and day: give it as MM/DD" in message
+
+
+@pytest.mark.parametrize("board", ["ABP", "ABA"])
+def test_unreadable_date_of_birth_is_664_even_where_it_is_optional(board: str) -> None:
+    assert 664 in codes(run(row(board=board, learner_id_type=board, date_of_birth="Jun-70")))
+
+
+def test_an_unreadable_date_of_birth_joins_the_rows_other_errors() -> None:
+    assert codes(run(row(date_of_birth="Jun-70", first_name=" "))) == [622, 664]
 
 
 def test_npi_beside_a_board_id_is_carried() -> None:

@@ -83,9 +83,12 @@ ACTIVITY_200608132 = activity(activity_id="200608132", title="ABPath activity",
     (tab_row("1000109", "Test5", "Account5", "Jun-70", "200608132", "12"), "Jun-70"),
     (tab_row("1000112", "Test8", "Account8", "Sep-66", "200608132", "8.5"), "Sep-66"),
 ], ids=["Test5", "Test8"])
-def test_excel_mangled_dob_passes_on_to_the_board(fields: dict[str, object], dob: str) -> None:
-    # The seed reports these rows with 664, a board code: PARS validation lets them through.
-    assert valid(run(row(**fields), on=ACTIVITY_200608132)).date_of_birth == dob
+def test_excel_mangled_dob_is_664_at_validation(fields: dict[str, object], dob: str) -> None:
+    # The seed's error report (447-451) lists these rows with 664 among the records "which did
+    # not pass PARS validation": PARS refuses them at once, naming the value it cannot read.
+    outcome = run(row(**fields), on=ACTIVITY_200608132)
+    assert codes(outcome) == [664]
+    assert f"The date of birth {dob} is not a month and day" in outcome.errors[0].message
 
 
 def test_test9_on_an_activity_that_does_not_exist_is_690() -> None:

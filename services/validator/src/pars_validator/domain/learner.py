@@ -1,4 +1,4 @@
-"""Checks of who the learner is: id type, id, names and date of birth (712, 621-624)."""
+"""Checks of who the learner is: id type, id, names and date of birth (712, 621-624, 664)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from pars_contracts.boards import Board, BoardKind
-from pars_contracts.codes import ErrorDetail, error
+from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail, error
 from pars_contracts.events import LearnerRecordSubmitted
 from pars_contracts.values import parse_dob
 
@@ -20,7 +20,7 @@ class Learner:
     npi: str | None
     first_name: str
     last_name: str
-    date_of_birth: str | None  # MM/DD, or as given when unreadable (the board answers 664)
+    date_of_birth: str | None  # MM/DD; as given when unreadable (664 beside, on an Add)
 
 
 def _text(value: str | None) -> str | None:
@@ -39,6 +39,17 @@ def canonical_id_type(found: Board, given: str | None, learner_id: str | None) -
     if not wanted:
         return default_id_type(found, learner_id)
     return wanted if wanted in found.learner_id_types else None
+
+
+UNREADABLE_DOB = 664
+
+
+def unreadable_dob_error(given: str) -> ErrorDetail:
+    """B7 (seed 001 447-452, SPEC 3.2): a date of birth that is no month and day ("Jun-70",
+    "13/01") is the seed's 664, given at validation with what to write instead."""
+    return ErrorDetail(code=UNREADABLE_DOB, message=(
+        f"{ERROR_MESSAGES[UNREADABLE_DOB]} The date of birth {given} is not a month and day: "
+        "give it as MM/DD (for example 06/15)."))
 
 
 def check_learner(row: LearnerRecordSubmitted, found: Board | None,
@@ -63,7 +74,9 @@ def check_learner(row: LearnerRecordSubmitted, found: Board | None,
     given_dob = _text(row.date_of_birth)
     if given_dob is None and (found is None or found.dob_required):
         errors.append(error(624))
-    # An unreadable date of birth goes on as given: the board answers it with 664.
-    date_of_birth = parse_dob(given_dob) or given_dob
+    date_of_birth = parse_dob(given_dob)
+    if given_dob is not None and date_of_birth is None:
+        errors.append(unreadable_dob_error(given_dob))
+        date_of_birth = given_dob
     return Learner(id_type, learner_id, _text(row.npi), first_name or "", last_name or "",
                    date_of_birth)
