@@ -424,7 +424,9 @@ async def upload_instructions(who: SignedIn) -> Response:
 @router.get("/uploads")
 async def uploads_page(request: Request, who: SignedIn) -> Response:
     history = await routes_uploads.upload_history(request, as_caller(who))
-    return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history["uploads"])
+    rems = (await routes_provider.provider_settings(request, as_caller(who)))["rems_participant"]
+    return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history["uploads"],
+                  rems_participant=rems)
 
 
 @router.get("/uploads/{upload_id}/learners")

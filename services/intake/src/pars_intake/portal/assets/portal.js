@@ -276,6 +276,8 @@ function setupUpload(form) {
     const body = new FormData();
     body.append("file", file.files[0]);
     body.append("format", form.querySelector("input[name=format]:checked").value);
+    const submissionType = form.querySelector("input[name=submission_type]:checked");
+    if (submissionType) body.append("submission_type", submissionType.value);
     if ($("allow-duplicate").checked) body.append("allow_duplicate", "true");
     button.disabled = true; message.textContent = "Uploading…";
     const {status, data} = await api("POST", "/v1/uploads", body);
