@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.intake_stream.test_upstream import completion, outcomes_of, send_envelopes
 from tests.integration.intake_uploads.support import (
     accepted_upload,
     completed,
@@ -134,6 +135,17 @@ def test_a_provider_that_does_not_take_part_is_refused_and_nothing_is_stored(sys
     by_upload = upload(client, "rems.txt", tab_text(rows).encode(), submission_type="rems")
     assert by_upload.status_code == 403 and "does not take part" in by_upload.json()["detail"], by_upload.text
     assert stored_counts(system, provider["provider_id"]) == before
+    # From its upstream system the completion is the provider's own, so it gets an outcome (not a
+    # dead letter): 713, saying why.
+    learner = {"board": "REMS", "first_name": "Nora", "last_name": "Upstream", "credits": 1,
+               "credit_types": [NON_PRESCRIBER]}
+    event = completion(provider["provider_id"], activity, f"ccid:lms.example:{uuid.uuid4().hex[:12]}", "05-05",
+                       learner, payload__completion_date=COMPLETED)
+    send_envelopes(system, provider["provider_id"], [event])
+    [outcome] = outcomes_of(system, provider["provider_id"], [event.message_id])[event.message_id]
+    assert outcome.payload["status"] is None, outcome.payload  # not stored: invalid
+    [error] = outcome.payload["errors"]
+    assert error["code"] == 713 and "does not take part in the Opioid Analgesic REMS" in error["message"], error
     # Its board learners go on as before.
     nc = web_service(client, {"activity_id": activity, "board": "NC", "action": "Add", "first_name": "Traci",
                               "last_name": "Test", "learner_id": "999993", "learner_id_type": "LICENSE",

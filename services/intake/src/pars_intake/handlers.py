@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 
 from pars_contracts import topics
+from pars_contracts.boards import is_rems
 from pars_contracts.codes import ErrorDetail
 from pars_contracts.envelope import Envelope
 from pars_contracts.events import (
@@ -29,6 +30,7 @@ from pars_runtime.clock import CENTRAL, Clock
 from pars_runtime.consumer import Context, DeadLetter, Handler
 from pars_runtime.settings import ServiceSettings
 
+from .api.rems import NOT_PARTICIPATING, is_participant
 from .domain.reports import error_report_tsv, report_parts
 from .domain.upstream import upstream_problem, upstream_row
 from .store import provider_exists
@@ -233,9 +235,19 @@ def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters,
             known[event.provider_id] = await provider_exists(ctx.conn, event.provider_id)
         if not known[event.provider_id]:
             raise DeadLetter(f"unknown provider {event.provider_id[:20]!r}")
+        row = upstream_row(event)
+        if is_rems(row.board):
+            # Only a participating provider reports REMS learners (seed 001 258-266): anyone else's
+            # row gets its outcome with the reason (not a dead letter: the row is the provider's).
+            participants: dict[str, bool] = ctx.batch.setdefault("rems", {})
+            if event.provider_id not in participants:
+                participants[event.provider_id] = await is_participant(ctx.conn, event.provider_id)
+            if not participants[event.provider_id]:
+                why = ErrorDetail(code=713, message=NOT_PARTICIPATING.format(what="this completion names REMS."))
+                row = row.model_copy(update={"format_errors": [*row.format_errors, why]})
         # Each event is its own submission; the batch's are stored together before it commits.
         waiting: list[Submission] = ctx.batch.setdefault("upstream", [])
-        waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, upstream_row(event), None)],
+        waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, row, None)],
                                   now=clock.now(), source_message_id=ctx.envelope.message_id))
         ctx.before_commit.setdefault("upstream", lambda: store_upstream(ctx.conn, waiting))
 
