@@ -214,9 +214,14 @@ def test_the_traci_tester_pair_are_both_stored(system: RunningSystem) -> None:
                                                       learner_id_type="LICENSE"))
     assert second[0]["status"] == "Accepted", second  # not 603: another date of birth, another record
     found = of_learner(client, "Tester")
-    # Two records, both Accepted (intake's read model keeps the board code as the row gave it).
+    # Two records, both Accepted, under the Maine board the activity registers.
     assert sorted((r["status"], r["board"]) for r in found if r["activity_id"] == activity) == [
-        ("Accepted", "ME"), ("Accepted", "ME")]
+        ("Accepted", "ME-MD"), ("Accepted", "ME-MD")]
+    # The seed's "ME" finds them in Learner Search, as does the board's own code.
+    for code in ("ME", "ME-MD"):
+        searched = client.get("/v1/learner-records", params={"last_name": "Tester", "state_board": code}).json()
+        assert {r["record_id"] for r in searched["records"] if r["activity_id"] == activity} == {
+            r["record_id"] for r in found if r["activity_id"] == activity}, code
     new_physician(system, "ME-MD", "LICENSE", "Traci", "Tester", "11/10", "MD9966")  # as the registry was
     board_knows(client, "ME-MD", "MD9966", "Traci", "Tester", "11/10")
 
@@ -232,7 +237,13 @@ def test_me_rows_and_an_npi_only_state_learner_by_web_service_upload_and_upstrea
             **learner("Nora", "Npi", None, "10/10", 2, AMA, npi="1122334455")}
     [by_service] = web_service(client, nora)
     assert by_service["status"] == "Accepted", by_service
-    assert record(client, by_service["record_id"])["board"] in ("ME", "ME-MD")
+    stored = record(client, by_service["record_id"])
+    assert stored["board"] == "ME-MD"
+    # Known by the NPI alone: the record shows and is found by it (seed 48, "either ID").
+    assert (stored["learner_id"], stored["learner_id_type"]) == ("1122334455", "NPI"), stored
+    by_npi = client.get("/v1/learner-records", params={"last_name": "Npi", "learner_id": "1122334455",
+                                                       "id_type": "NPI"}).json()["records"]
+    assert [r["record_id"] for r in by_npi] == [by_service["record_id"]]
 
     upload = [row("ME", activity, "MD9966", "Traci", "Tester", "11/10", COMPLETED, "3", AMA, id_type="LICENSE"),
               row("NC", activity, "", "Traci", "Test", "07/01", COMPLETED, "5", AMA, id_type="NPI")]

@@ -76,14 +76,22 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
                 credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email,
                 activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
-            key = _partition_key(row, event.activity)
+            code = _board_code(row, event.activity)
+            key = topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
+                                    row.last_name, row.date_of_birth)
+            # The read model stores the learner as the validator sees it: "ME" as the Maine board
+            # the activity registers (so detail counts, search and board removal see the record),
+            # and a state learner given only by NPI under that NPI. Template B cells keep the row
+            # as given, so the error report re-uploads unchanged.
+            learner_id = learner_key_id(code, row.learner_id, row.npi)
+            id_type = row.learner_id_type or ("NPI" if learner_id and not (row.learner_id or "").strip() else None)
             envelope = wrap(event, producer="intake", correlation_id=s.upload_id or s.submission_id,
                             provider_id=s.provider_id)
             events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
             db_rows.append((
                 record_id, s.submission_id, s.upload_id, row_number, s.provider_id, s.source, s.source_message_id,
-                _short(row.activity_id), _short(row.board, 20), _short(row.action, 20),
-                _short(row.learner_id_type, 20), _short(row.learner_id), _short(row.npi), _short(row.first_name, 200),
+                _short(row.activity_id), _short(code, 20), _short(row.action, 20),
+                _short(id_type, 20), _short(learner_id), _short(row.npi), _short(row.first_name, 200),
                 _short(row.last_name, 200), _short(row.date_of_birth), parse_completion_date(row.completion_date or ""),
                 _short(row.completion_date), _short(row.credits), orjson.dumps(row.credit_types).decode(),
                 _short(row.credit_id, 300), orjson.dumps(cells if cells is not None else template_b_cells(row)).decode(),
@@ -103,12 +111,10 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
     return results
 
 
-def _partition_key(row: RowInput, activity: ActivityRegistered | None) -> str:
-    """One learner on one activity and board, as the validator keys its ledger: "ME" as the
-    Maine board the activity registers, a state learner given only by NPI as that NPI."""
-    code = resolve_code(row.board, [r.board for r in activity.registrations] if activity else []) or row.board
-    return topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
-                             row.last_name, row.date_of_birth)
+def _board_code(row: RowInput, activity: ActivityRegistered | None) -> str | None:
+    """The row's board as the validator keys its ledger: "ME" as the Maine board the activity
+    registers (as given when it registers none or both: the row's error)."""
+    return resolve_code(row.board, [r.board for r in activity.registrations] if activity else []) or row.board
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:

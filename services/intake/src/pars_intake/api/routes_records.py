@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from pars_contracts.boards import BoardKind
+from pars_contracts.boards import BoardKind, alias_boards
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import Status
 
@@ -104,8 +104,9 @@ async def learner_search(
     if not ((last_name or "").strip() or (activity_title or "").strip() or (submitted_from and submitted_to)):
         raise HTTPException(422, "Give at least one of: last_name, activity_title, or submitted_from and "
                                  "submitted_to (the submission date range).")
-    boards = [_board_code(name, value, kind) for name, value, kind in
-              (("board", board, BoardKind.CERTIFYING), ("state_board", state_board, BoardKind.STATE)) if value]
+    boards = [code for name, value, kind in
+              (("board", board, BoardKind.CERTIFYING), ("state_board", state_board, BoardKind.STATE)) if value
+              for code in _board_codes(name, value, kind)]
     filters = (caller.provider_id, _blank(last_name), like(activity_title), submitted_from, submitted_to,
                boards or None, _blank(activity_id), _blank(provider_activity_id), _blank(learner_id), _blank(id_type),
                status, completed_from, completed_to)
@@ -126,11 +127,14 @@ def _blank(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def _board_code(name: str, value: str, kind: BoardKind) -> str:
+def _board_codes(name: str, value: str, kind: BoardKind) -> tuple[str, ...]:
+    """The catalog codes a filter names: one board, or an alias's boards ("ME": both Maine boards)."""
+    if kind is BoardKind.STATE and (meant := alias_boards(value)):
+        return meant
     found = catalog_board(value)
     if found is None or found.kind is not kind:
         raise HTTPException(422, f"Unknown {name.replace('_', ' ')} {value[:20]!r}.")
-    return found.code
+    return (found.code,)
 
 
 @router.get("/v1/learner-records/{record_id}", summary="A learner record", responses=errors(404))
