@@ -20,7 +20,6 @@ from tests.support.browser import browser  # noqa: F401 - a shared fixture
 from tests.support.system import running_system
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ partition key of learner records."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -16,26 +15,27 @@ from pars_contracts.codes import ERROR_DESCRIPTIONS, ERROR_MESSAGES, error, reso
 from pars_contracts.topics import record_key
 
 REPO = Path(__file__).resolve().parents[3]
-SEEDS = Path(os.environ.get("PARS_SHARED_DIR", REPO.parent / "shared")) / "seeds"
-SEED = SEEDS / "001_ef2c8260230c2100.txt"
-ROW = re.compile(r"(\d{3})\t([^\t]+)\t")
+# The seed's "List of Error codes", copied verbatim into the repository (tests/corpus/seed/README.md).
+SEED_TABLE = REPO / "tests" / "corpus" / "seed" / "error_codes.tsv"
+ROW = re.compile(r"(\d{3})\t([^\t]+)\t(.*)")
 
 
-def seed_error_codes() -> dict[int, str]:
-    """The rows of the seed's "List of Error codes" table: code, message, description."""
-    # The seeds sit beside the repository (../shared) wherever the suite runs, CI included: a
-    # missing seed is a broken checkout, so the test fails rather than skips.
-    assert SEED.exists(), f"seed not found at {SEED} (set PARS_SHARED_DIR to the shared folder)"
-    lines = SEED.read_text(encoding="utf-8").splitlines()
+def seed_table() -> dict[int, tuple[str, str]]:
+    """The rows of the seed's table: code -> (message, description)."""
+    lines = SEED_TABLE.read_text(encoding="utf-8").splitlines()
     start = lines.index("Error Code\tError Message\tDescription") + 1
-    codes: dict[int, str] = {}
+    codes: dict[int, tuple[str, str]] = {}
     for line in lines[start:]:
         if not line.strip():
             continue
         if not (m := ROW.match(line)):
             break  # the next section
-        codes[int(m[1])] = m[2]
+        codes[int(m[1])] = (m[2], m[3].strip())
     return codes
+
+
+def seed_error_codes() -> dict[int, str]:
+    return {code: message for code, (message, _) in seed_table().items()}
 
 
 def test_the_seed_table_is_read_whole():
@@ -56,8 +56,10 @@ def test_catalog_is_the_seed_plus_the_project_codes():
 
 
 def test_every_code_has_its_description_of_how_to_resolve_it():
-    # The seed's "Description" column, copied into the catalog (the test does not read the seed for these).
+    # The seed's "Description" column, copied into the catalog; the project's own codes have theirs.
     assert set(ERROR_DESCRIPTIONS) == set(ERROR_MESSAGES)
+    for code, (_, description) in seed_table().items():
+        assert " ".join(ERROR_DESCRIPTIONS[code].split()) == " ".join(description.split()), code
     assert all(text.strip() and text == text.strip() for text in ERROR_DESCRIPTIONS.values())
     assert resolution(664) == "Either the date of birth or the ID is entered incorrectly."
     assert resolution(672) == (

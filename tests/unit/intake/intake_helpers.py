@@ -1,5 +1,6 @@
 """Shared helpers for the intake file-handling tests: the MedBiquitous schema (validated offline
-through the catalog in ../shared) and small builders for Template B files."""
+through its catalog, committed with the upload page's resources) and small builders for Template B
+files."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("PARS_SHARED_DIR", REPO.parent / "shared"))
-MEDBIQ = SHARED / "reference" / "medbiquitous"
+# The schemas the portal serves, copied into the repository with their source and licence noted
+# (services/intake/src/pars_intake/portal/resources/README.md).
+MEDBIQ = REPO / "services" / "intake" / "src" / "pars_intake" / "portal" / "resources" / "medbiquitous"
 CATALOG = MEDBIQ / "catalog.xml"
 XSD = MEDBIQ / "activityreport" / "v1" / "activityreport.xsd"
 CORPUS = REPO / "tests" / "corpus"
@@ -25,8 +27,7 @@ def activity_report_schema():
     """The Activity Report v1 schema, loaded once, without network."""
     global _schema
     if _schema is None:
-        # ../shared is beside the repository wherever the suite runs: a missing schema fails.
-        assert XSD.exists(), f"MedBiquitous schemas not found at {MEDBIQ} (set PARS_SHARED_DIR)"
+        assert XSD.exists(), f"MedBiquitous schemas not found at {MEDBIQ}"
         from lxml import etree
 
         parser = etree.XMLParser(no_network=True, resolve_entities=False)
