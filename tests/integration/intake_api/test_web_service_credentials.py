@@ -142,6 +142,11 @@ def test_sandbox_answers_like_production_and_stores_nothing(system: RunningSyste
 
         production = user.post("/v1/learner-records", params={"wait": 20}, content=document, headers=XML)
         assert answers(first) == answers(production)
+        # Errors carry the same guidance as production's (A39), word for word.
+        def errors(response: httpx.Response) -> list[list[dict]]:
+            return [r.get("errors", []) for r in response.json()["rows"]]
+        assert errors(first) == errors(production) and any(errors(first))
+        assert all(e["resolution"] for row_errors in errors(first) for e in row_errors)
         assert answers(production)[0] == (1, "Accepted", []) and answers(production)[3] == (4, "Submitted", [])
         assert 664 in answers(production)[1][2] and 650 in answers(production)[2][2] and answers(production)[4][2]
 

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pars_contracts import topics
 from pars_contracts.boards import Processing
 from pars_contracts.boards import board as catalog_board
-from pars_contracts.codes import ERROR_MESSAGES
+from pars_contracts.codes import ERROR_MESSAGES, with_resolution
 from pars_contracts.events import (
     ActivityRegistered,
     LearnerRecordInvalid,
@@ -143,11 +143,11 @@ async def answer_sandbox(request: Request, caller: Caller, rows: list[RowInput])
     for outcome in outcomes:
         item: dict[str, Any] = {"row": outcome.row_number, "record_id": None, "credit_id": outcome.credit_id}
         if isinstance(outcome, LearnerRecordInvalid):
-            item["errors"] = [e.model_dump() for e in outcome.errors]
+            item["errors"] = with_resolution([e.model_dump() for e in outcome.errors])
         else:
             status, errors = boards.get(outcome.record_id, (None, [{"code": 998, "message": ERROR_MESSAGES[998]}]))
             if status is None:
-                item["errors"] = errors
+                item["errors"] = with_resolution(errors)
             else:
                 item["status"] = status
         answered.append(item)
