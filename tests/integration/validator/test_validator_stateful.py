@@ -32,7 +32,8 @@ def activity(max_points: str = "500") -> ActivityRegistered:
 def row(act: ActivityRegistered, board: str, credit_type: str, day: str, credits: str, learner: str = "999925",
         credit_id: str | None = None, action: str = "Add") -> LearnerRecordSubmitted:
     return LearnerRecordSubmitted(
-        record_id=str(uuid.uuid4()), submission_id=str(uuid.uuid4()), row_number=1, source="service",
+        record_id=str(uuid.uuid4()), submission_id=str(uuid.uuid4()), row_number=1,
+        source="service" if credit_id else "web",  # a web-service row names its credit id (650 without: A12)
         provider_id=PROVIDER, activity_id=act.activity_id, board=board, action=action, learner_id=learner,
         first_name="Susan", last_name="O'Laughlin", date_of_birth="01/01", completion_date=f"{day}/{YEAR}",
         credits=credits, credit_types=[credit_type], credit_id=credit_id, submitted_at=datetime.now(UTC),
