@@ -143,7 +143,7 @@ async def record_detail(record_id: IdPath, request: Request, caller: CallerDep) 
 
 
 LEARNER_RECORDS = (RECORD_SELECT + "AND r.activity_id = $2 AND (r.learner_id = $3 OR (lower(r.first_name) = "
-                   "lower($4) AND lower(r.last_name) = lower($5))) ORDER BY r.submitted_at, r.record_id LIMIT 1000")
+                   "lower($4) AND lower(r.last_name) = lower($5))) ORDER BY r.submitted_at, r.row_number, r.record_id LIMIT 1000")
 
 
 def _decimal(value: str | None) -> Decimal:
