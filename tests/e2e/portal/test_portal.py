@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, expect
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
+from tests.e2e.portal.portal_helpers import signed_in
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -56,13 +57,7 @@ def provider(portal_system: RunningSystem) -> Iterator[dict]:
 @pytest.fixture(scope="module")
 def context(browser: Browser, portal_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
     """A browser signed in through the sign-in page."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(f"{portal_system.url}/portal")
-    page.get_by_label("API key").fill(provider["api_key"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
-    page.close()
+    ctx = signed_in(browser, portal_system, provider["api_key"])
     yield ctx
     ctx.close()
 

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
+from tests.e2e.portal.portal_helpers import register, signed_in
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -33,13 +34,7 @@ def provider(changes_system: RunningSystem) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def context(browser: Browser, changes_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(f"{changes_system.url}/portal")
-    page.get_by_label("API key").fill(provider["api_key"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
-    page.close()
+    ctx = signed_in(browser, changes_system, provider["api_key"])
     yield ctx
     ctx.close()
 
@@ -49,15 +44,6 @@ def page(context: BrowserContext) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     opened.close()
-
-
-def register(client: httpx.Client, title: str, boards: dict[str, list[str]], start: str = f"{YEAR}-01-01") -> str:
-    response = client.post("/v1/activities", json={
-        "title": title, "activity_type": "Course", "start_date": start, "end_date": f"{YEAR}-12-31",
-        "reporting_year": YEAR, "ama_credits": 20,
-        "registrations": [{"board": b, "credit_types": t, "max_points": 20} for b, t in boards.items()]})
-    assert response.status_code == 201, response.text
-    return response.json()["activity_id"]
 
 
 def save(client: httpx.Client, activity: str, board: str, *learners: dict) -> list[dict]:

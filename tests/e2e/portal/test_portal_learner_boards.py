@@ -12,6 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.portal.portal_helpers import register as register_activity
+from tests.e2e.portal.portal_helpers import signed_in
 from tests.integration.gateway.gateway_helpers import query
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -23,12 +25,7 @@ boards_system = running_system("portal-learner-boards", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> str:
-    response = client.post("/v1/activities", json={
-        "title": title, "activity_type": "Course", "provider_activity_id": "OB-1",
-        "start_date": f"{YEAR}-01-01", "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 20,
-        "registrations": [{"board": b, "credit_types": t, "max_points": 20} for b, t in boards.items()]})
-    assert response.status_code == 201, response.text
-    return response.json()["activity_id"]
+    return register_activity(client, title, boards, provider_activity_id="OB-1")
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +54,7 @@ def traci_on_abo(boards_system: RunningSystem, provider: dict) -> str:
 
 @pytest.fixture(scope="module")
 def context(browser: Browser, boards_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(f"{boards_system.url}/portal")
-    page.get_by_label("API key").fill(provider["api_key"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
-    page.close()
+    ctx = signed_in(browser, boards_system, provider["api_key"])
     yield ctx
     ctx.close()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.portal.portal_helpers import signed_in
 from tests.integration.intake_uploads.support import register_activity, row, tab_text
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, running_system
@@ -20,17 +21,6 @@ REMS_CHOICE = "Submit Learners for Opioid Analgesic REMS"
 NON_PRESCRIBER = "OA REMS Non-Prescriber"
 
 rems_system = running_system("portal-rems")
-
-
-def signed_in(browser: Browser, system: RunningSystem, api_key: str) -> BrowserContext:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(f"{system.url}/portal")
-    page.get_by_label("API key").fill(api_key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
-    page.close()
-    return ctx
 
 
 @pytest.fixture

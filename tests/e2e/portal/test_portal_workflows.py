@@ -12,6 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.portal.portal_helpers import register as register_activity
+from tests.e2e.portal.portal_helpers import signed_in
 from tests.support.system import YEAR, RunningSystem, running_system
 
 pytestmark = pytest.mark.integration
@@ -22,23 +24,7 @@ workflow_system = running_system("portal-workflows", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> str:
-    response = client.post("/v1/activities", json={
-        "title": title, "activity_type": "Course", "provider_activity_id": "WF-1",
-        "start_date": f"{YEAR}-01-01", "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 20,
-        "registrations": [{"board": b, "credit_types": t, "max_points": 20} for b, t in boards.items()]})
-    assert response.status_code == 201, response.text
-    return response.json()["activity_id"]
-
-
-def signed_in(browser: Browser, system: RunningSystem, api_key: str) -> BrowserContext:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(f"{system.url}/portal")
-    page.get_by_label("API key").fill(api_key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
-    page.close()
-    return ctx
+    return register_activity(client, title, boards, provider_activity_id="WF-1")
 
 
 @pytest.fixture(scope="module")
