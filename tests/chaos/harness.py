@@ -349,6 +349,15 @@ def restart_kafka(run: Run) -> None:
     run.system.stack.kafka.restart()
 
 
+def away(stop: Callable[[], None], start: Callable[[], None], seconds: float) -> None:
+    """Stopped for `seconds`, then started again, whatever happens meanwhile."""
+    stop()
+    try:
+        time.sleep(seconds)
+    finally:
+        start()
+
+
 def kill_broker(role: str, seconds: float) -> Callable[[Run], None]:
     """SIGKILL one broker of the three-node cluster, load still flowing, and start it again after
     `seconds`. role "leader": the broker leading most of the system's partitions (the case of
@@ -359,11 +368,7 @@ def kill_broker(role: str, seconds: float) -> Callable[[Run], None]:
         ranked = sorted(cluster.nodes, key=lambda n: leaders.get(n.node_id, 0), reverse=role == "leader")
         node = ranked[0]
         run.faults.append(f"broker {node.node_id} led {leaders.get(node.node_id, 0)} of {sum(leaders.values())} partitions")
-        node.kill()
-        try:
-            time.sleep(seconds)
-        finally:
-            node.start()
+        away(node.kill, node.start, seconds)
     fault.__name__ = f"SIGKILL {role} broker {seconds:.0f}s"
     return fault
 
@@ -390,11 +395,7 @@ def down(component: str, label: str, seconds: float) -> Callable[[Run], None]:
     SMTP: the mail server away), then started again."""
     def fault(run: Run) -> None:
         part = getattr(run.system.stack, component)
-        part.stop()
-        try:
-            time.sleep(seconds)
-        finally:
-            part.start()
+        away(part.stop, part.start, seconds)
     fault.__name__ = f"{label} down {seconds:.0f}s"
     return fault
 

@@ -1,10 +1,18 @@
-"""What the portal's browser tests share: a browser context signed in through the sign-in page,
-and an activity registered over the API for a test to work on."""
+"""What the portal's browser tests share: a provider of the module's system, a browser context
+signed in as it through the sign-in page, a page per test, and an activity registered over the API.
+
+    workflow_system = running_system("portal-workflows")
+    provider = provider_fixture("workflow_system", "Workflow Medical Center")
+    context, page = browser_fixtures("workflow_system")"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
-from playwright.sync_api import Browser, BrowserContext, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.support.system import YEAR, RunningSystem
 
@@ -30,3 +38,34 @@ def register(client: httpx.Client, title: str, boards: dict[str, list[str]], *, 
         "registrations": [{"board": b, "credit_types": t, "max_points": 20} for b, t in boards.items()]})
     assert response.status_code == 201, response.text
     return response.json()["activity_id"]
+
+
+def provider_fixture(system_fixture: str, name: str) -> Any:
+    """A module fixture `provider`: a new provider on the module's system, with an API client."""
+
+    @pytest.fixture(scope="module")
+    def provider(request: pytest.FixtureRequest) -> Iterator[dict]:
+        system: RunningSystem = request.getfixturevalue(system_fixture)
+        created = system.new_provider(name=name)
+        with system.client(created["api_key"]) as client:
+            yield {**created, "client": client}
+
+    return provider
+
+
+def browser_fixtures(system_fixture: str) -> tuple[Any, Any]:
+    """A module fixture `context` signed in as the module's `provider`, and a `page` per test."""
+
+    @pytest.fixture(scope="module")
+    def context(browser: Browser, provider: dict, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+        ctx = signed_in(browser, request.getfixturevalue(system_fixture), provider["api_key"])
+        yield ctx
+        ctx.close()
+
+    @pytest.fixture
+    def page(context: BrowserContext) -> Iterator[Page]:
+        opened = context.new_page()
+        yield opened
+        opened.close()
+
+    return context, page

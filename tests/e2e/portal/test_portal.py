@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, expect
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
-from tests.e2e.portal.portal_helpers import signed_in
+from tests.e2e.portal.portal_helpers import browser_fixtures
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -54,19 +54,7 @@ def provider(portal_system: RunningSystem) -> Iterator[dict]:
         yield {**created, "client": client, "activity": activity, "hostile": hostile, "last_year": last_year}
 
 
-@pytest.fixture(scope="module")
-def context(browser: Browser, portal_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    """A browser signed in through the sign-in page."""
-    ctx = signed_in(browser, portal_system, provider["api_key"])
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    opened = context.new_page()
-    yield opened
-    opened.close()
+context, page = browser_fixtures("portal_system")
 
 
 def downloaded(download: Download) -> str:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
-from tests.e2e.portal.portal_helpers import register, signed_in
+from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture, register
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -25,25 +24,10 @@ AMA, ABIM_MK = "AMA PRA Category 1 Credit", "ABIM Medical Knowledge"
 changes_system = running_system("portal-activity-changes", BOARD_TIME_SCALE="3600")
 
 
-@pytest.fixture(scope="module")
-def provider(changes_system: RunningSystem) -> Iterator[dict]:
-    created = changes_system.new_provider(name="Activity Changes Medical Center")
-    with changes_system.client(created["api_key"]) as client:
-        yield {**created, "client": client}
+provider = provider_fixture("changes_system", "Activity Changes Medical Center")
 
 
-@pytest.fixture(scope="module")
-def context(browser: Browser, changes_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    ctx = signed_in(browser, changes_system, provider["api_key"])
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    opened = context.new_page()
-    yield opened
-    opened.close()
+context, page = browser_fixtures("changes_system")
 
 
 def save(client: httpx.Client, activity: str, board: str, *learners: dict) -> list[dict]:

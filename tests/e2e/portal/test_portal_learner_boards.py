@@ -5,15 +5,14 @@ other boards; the learner's records on the activity, with Entered and Accepted c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture
 from tests.e2e.portal.portal_helpers import register as register_activity
-from tests.e2e.portal.portal_helpers import signed_in
 from tests.integration.gateway.gateway_helpers import query
 from tests.support.system import YEAR, RunningSystem, eventually, running_system
 
@@ -28,11 +27,7 @@ def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> 
     return register_activity(client, title, boards, provider_activity_id="OB-1")
 
 
-@pytest.fixture(scope="module")
-def provider(boards_system: RunningSystem) -> Iterator[dict]:
-    created = boards_system.new_provider(name="Other Boards Medical Center")
-    with boards_system.client(created["api_key"]) as client:
-        yield {**created, "client": client}
+provider = provider_fixture("boards_system", "Other Boards Medical Center")
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +47,7 @@ def traci_on_abo(boards_system: RunningSystem, provider: dict) -> str:
     return "55501"
 
 
-@pytest.fixture(scope="module")
-def context(browser: Browser, boards_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    ctx = signed_in(browser, boards_system, provider["api_key"])
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    opened = context.new_page()
-    yield opened
-    opened.close()
+context, page = browser_fixtures("boards_system")
 
 
 def test_other_boards_on_a_row_reports_the_completion_to_each_chosen_board(

@@ -5,15 +5,14 @@ and the learner's records on an activity with their totals and SELECT TO DELETE.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture, signed_in
 from tests.e2e.portal.portal_helpers import register as register_activity
-from tests.e2e.portal.portal_helpers import signed_in
 from tests.support.system import YEAR, RunningSystem, running_system
 
 pytestmark = pytest.mark.integration
@@ -27,25 +26,10 @@ def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> 
     return register_activity(client, title, boards, provider_activity_id="WF-1")
 
 
-@pytest.fixture(scope="module")
-def provider(workflow_system: RunningSystem) -> Iterator[dict]:
-    created = workflow_system.new_provider(name="Workflow Medical Center")
-    with workflow_system.client(created["api_key"]) as client:
-        yield {**created, "client": client}
+provider = provider_fixture("workflow_system", "Workflow Medical Center")
 
 
-@pytest.fixture(scope="module")
-def context(browser: Browser, workflow_system: RunningSystem, provider: dict) -> Iterator[BrowserContext]:
-    ctx = signed_in(browser, workflow_system, provider["api_key"])
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    opened = context.new_page()
-    yield opened
-    opened.close()
+context, page = browser_fixtures("workflow_system")
 
 
 def test_a_provider_without_recipients_is_warned_and_sets_them(browser: Browser,

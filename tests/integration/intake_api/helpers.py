@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from pars_intake.domain.rows import RowInput
 from tests.support.system import eventually
 
 SEED_BOARDS = {"ABIM": ["ABIM Medical Knowledge", "ABIM Practice Assessment"],
@@ -70,3 +71,12 @@ def stored_rows(system: Any, provider_id: str) -> dict[str, int]:
             await conn.close()
 
     return asyncio.run(count())
+
+
+def georgia(activity: str, **changes: Any) -> RowInput:
+    """The seed's "Deleting Records" XML example: Georgia O'Keeffe on ABO (decides at once), 4 points."""
+    fields = {"activity_id": activity, "board": "ABO", "action": "Add", "learner_id_type": "ABO",
+              "learner_id": "97979", "first_name": "Georgia", "last_name": "O'Keeffe", "date_of_birth": "11/15",
+              "completion_date": "01/02/2020", "credits": "4", "credit_types": ["ABO MOC Part II"],
+              "credit_id": "ccid:testProvider.org:123488"}
+    return RowInput(**(fields | changes))

@@ -19,19 +19,11 @@ from pars_intake.domain.rows import RowInput
 from pars_intake.domain.xmlwrite import records_to_xml
 from tests.support.system import RunningSystem
 
-from .helpers import codes, register_activity, stored_rows
+from .helpers import codes, georgia, register_activity, stored_rows
 
 pytestmark = pytest.mark.integration
 XML = {"Content-Type": "application/xml"}
 
-
-def georgia(activity: str, **changes: Any) -> RowInput:
-    """The seed's XML example: Georgia O'Keeffe on ABO (decides at once), 4 points."""
-    fields = {"activity_id": activity, "board": "ABO", "action": "Add", "learner_id_type": "ABO",
-              "learner_id": "97979", "first_name": "Georgia", "last_name": "O'Keeffe", "date_of_birth": "11/15",
-              "completion_date": "01/02/2020", "credits": "4", "credit_types": ["ABO MOC Part II"],
-              "credit_id": "ccid:sandbox.test:1"}
-    return RowInput(**(fields | changes))
 
 
 def rows_of(activity: str) -> list[RowInput]:

@@ -9,24 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pars_intake.domain.rows import NO_RECORDS, NOT_FORMATTED, NOT_XML, RowInput
+from pars_intake.domain.rows import NO_RECORDS, NOT_FORMATTED, NOT_XML
 from pars_intake.domain.xmlwrite import records_to_xml
 from tests.support.system import RunningSystem, eventually
 
-from .helpers import codes, register_activity, status_of
+from .helpers import codes, georgia, register_activity, status_of
 
 pytestmark = pytest.mark.integration
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "xml"
 XML = {"Content-Type": "application/xml"}
 
-
-def georgia(activity: str, **changes: str) -> RowInput:
-    """The seed's "Deleting Records" XML example: Georgia O'Keeffe on ABO, 4 points."""
-    fields = {"activity_id": activity, "board": "ABO", "action": "Add", "learner_id_type": "ABO",
-              "learner_id": "97979", "first_name": "Georgia", "last_name": "O'Keeffe", "date_of_birth": "11/15",
-              "completion_date": "01/02/2020", "credits": "4", "credit_types": ["ABO MOC Part II"],
-              "credit_id": "ccid:testProvider.org:123488"}
-    return RowInput(**(fields | changes))
 
 
 @pytest.fixture(scope="module")
