@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pars_intake.ops.history import Rates, by_stage, increase
-from pars_intake.ops.summary import ServiceUrls, per_service, split_urls, totals
+from pars_intake.ops.summary import per_service, totals
+from pars_intake.settings import IntakeSettings, split_urls
 
 
 def test_one_url_as_before() -> None:
@@ -22,11 +23,31 @@ def test_a_comma_separated_list_of_instances() -> None:
 def test_service_urls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VALIDATOR_URL", "http://127.0.0.1:4001,http://127.0.0.1:4002")
     monkeypatch.setenv("INTAKE_URL", "http://127.0.0.1:4000")
-    urls = ServiceUrls()
-    assert urls.by_service()["validator"] == ["http://127.0.0.1:4001", "http://127.0.0.1:4002"]
-    assert urls.instances()[:3] == [("intake", "http://127.0.0.1:4000"), ("validator", "http://127.0.0.1:4001"),
+    urls = IntakeSettings(admin_token="a-long-random-secret-xyz")
+    assert urls.service_urls()["validator"] == ["http://127.0.0.1:4001", "http://127.0.0.1:4002"]
+    assert urls.service_instances()[:3] == [("intake", "http://127.0.0.1:4000"), ("validator", "http://127.0.0.1:4001"),
                                     ("validator", "http://127.0.0.1:4002")]
-    assert [name for name, _ in urls.instances()][3:] == ["board-gateway", "notifier"]
+    assert [name for name, _ in urls.service_instances()][3:] == ["board-gateway", "notifier"]
+
+
+def test_one_settings_class_reads_the_sweep_and_dashboard_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ROW_OUTCOME_TIMEOUT_SECONDS", "SWEEP_INTERVAL_SECONDS", "OPS_SAMPLE_SECONDS", "BOARD_GATEWAY_URL",
+                 "NOTIFIER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = IntakeSettings(admin_token="a-long-random-secret-xyz")
+    assert (defaults.row_outcome_timeout_seconds, defaults.sweep_interval_seconds, defaults.ops_sample_seconds) == (
+        1800, 30, 10)
+    assert defaults.service_urls()["board-gateway"] == ["http://127.0.0.1:8002"]
+    monkeypatch.setenv("ROW_OUTCOME_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("SWEEP_INTERVAL_SECONDS", "2")
+    monkeypatch.setenv("OPS_SAMPLE_SECONDS", "1")
+    monkeypatch.setenv("BOARD_GATEWAY_URL", "http://127.0.0.1:5001, http://127.0.0.1:5002")
+    monkeypatch.setenv("NOTIFIER_URL", "http://127.0.0.1:5003")
+    given = IntakeSettings(admin_token="a-long-random-secret-xyz")
+    assert given.row_outcome_timeout.total_seconds() == 5
+    assert (given.sweep_interval_seconds, given.ops_sample_seconds) == (2, 1)
+    assert given.service_urls()["board-gateway"] == ["http://127.0.0.1:5001", "http://127.0.0.1:5002"]
+    assert given.service_urls()["notifier"] == ["http://127.0.0.1:5003"]
 
 
 def test_increase_takes_a_restart_as_starting_from_zero() -> None:

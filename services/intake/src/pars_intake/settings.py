@@ -1,11 +1,14 @@
-"""Intake's settings: the shared ones plus the admin token, request limits and the board
-gateway's address (for learner-match pre-validation)."""
+"""Intake's settings, the one settings class of the service: the shared ones plus the admin token,
+request limits, the services' addresses (learner-match pre-validation, the operations dashboard),
+the overdue sweep and the dashboard's sampling. Built once at start-up and passed to whatever needs it."""
 
+from datetime import timedelta
 from typing import Self
 
 from pydantic import Field, model_validator
 
 from pars_runtime.admin_token import check_admin_token
+from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
 
 
@@ -16,8 +19,13 @@ class IntakeSettings(ServiceSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     parse_workers: int = Field(default=2, ge=1, le=4)  # processes that parse uploads and XML bodies (parsing.py)
     public_url: str = "http://127.0.0.1:8000"
-    # The board gateway's HTTP API (`POST /v1/match`, for learner match); empty: learner match answers 503.
+    # Where each service's instances listen: one URL or several separated by commas (one per
+    # instance). The dashboard lists and sums them (ops/summary.py); learner match asks the board
+    # gateway's `POST /v1/match`, trying each instance in turn (empty: learner match answers 503).
+    intake_url: str = "http://127.0.0.1:8000"
+    validator_url: str = "http://127.0.0.1:8001"
     board_gateway_url: str | None = "http://127.0.0.1:8002"
+    notifier_url: str = "http://127.0.0.1:8003"
     board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
     # The portal's server-side sessions: end after this long unused, and this long after sign-in.
     portal_session_idle_seconds: int = Field(default=2 * 3600, ge=60)
@@ -31,8 +39,40 @@ class IntakeSettings(ServiceSettings):
     match_burst: int = Field(default=200, ge=1)
     match_max_learners: int = Field(default=100, ge=1, le=500)
     match_failures_per_learner: int = Field(default=5, ge=1)
+    # The overdue sweep (sweep.py): a row without outcome this long after submission gets 998;
+    # every provider's rows are swept this often.
+    row_outcome_timeout_seconds: float = Field(default=1800, gt=0)
+    sweep_interval_seconds: float = Field(default=30, gt=0)
+    # How often the operations dashboard's charts are sampled (ops/history.py).
+    ops_sample_seconds: float = Field(default=10, gt=0, le=600)
 
     @model_validator(mode="after")
     def _admin_token(self) -> Self:
         check_admin_token(self.admin_token, self.pars_demo_mode)
         return self
+
+    @property
+    def row_outcome_timeout(self) -> timedelta:
+        return timedelta(seconds=self.row_outcome_timeout_seconds)
+
+    def service_urls(self) -> dict[str, list[str]]:
+        """Each service's instance URLs (INTAKE_URL and the like)."""
+        return {"intake": split_urls(self.intake_url), "validator": split_urls(self.validator_url),
+                "board-gateway": split_urls(self.board_gateway_url or ""), "notifier": split_urls(self.notifier_url)}
+
+    def service_instances(self) -> list[tuple[str, str]]:
+        """(service, URL) of every instance, in a stable order."""
+        return [(name, url) for name, urls in self.service_urls().items() for url in urls]
+
+
+def split_urls(value: str) -> list[str]:
+    """`http://a:1, http://b:2/` -> ["http://a:1", "http://b:2"]; blanks and repeats dropped."""
+    urls = [u.strip().rstrip("/") for u in value.split(",")]
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+def intake_settings(rt: Runtime) -> IntakeSettings:
+    """The runtime's settings, which intake's service is built with (__main__.build)."""
+    if not isinstance(rt.settings, IntakeSettings):
+        raise TypeError("intake runs with IntakeSettings")
+    return rt.settings

@@ -21,11 +21,8 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import asyncpg
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pars_contracts.codes import error
 from pars_runtime import metrics
@@ -35,25 +32,10 @@ from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
 
 from .handlers import record_first_outcome
+from .settings import IntakeSettings, intake_settings
 
 log = get_logger(__name__)
 GENERAL_ERROR = 998
-
-
-class SweepSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    row_outcome_timeout_seconds: float = Field(default=1800, gt=0)
-    sweep_interval_seconds: float = Field(default=30, gt=0)
-
-    @property
-    def timeout(self) -> timedelta:
-        return timedelta(seconds=self.row_outcome_timeout_seconds)
-
-
-@lru_cache(maxsize=1)
-def sweep_settings() -> SweepSettings:
-    return SweepSettings()
 
 
 async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: datetime, timeout: timedelta,
@@ -92,20 +74,20 @@ async def _sweep_group(conn: asyncpg.Connection, settings: ServiceSettings, cuto
     return len(rows)
 
 
-async def sweep(pool: asyncpg.Pool, settings: ServiceSettings, now: datetime, provider_id: str | None) -> None:
+async def sweep(pool: asyncpg.Pool, settings: IntakeSettings, now: datetime, provider_id: str | None) -> None:
     """One provider's sweep (when its uploads are read or a new one arrives), or everyone's (the
     background task). A failure (the database away, a deadlock) leaves the rows for the next
     sweep; the request goes on."""
     try:
-        await sweep_overdue(pool, settings, now, sweep_settings().timeout, provider_id)
+        await sweep_overdue(pool, settings, now, settings.row_outcome_timeout, provider_id)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("overdue sweep failed; the next one retries", error=repr(exc))
 
 
 async def sweeper(rt: Runtime, stop: asyncio.Event) -> None:
     """Background task: sweeps every provider's overdue rows now and then."""
-    config = sweep_settings()
+    config = intake_settings(rt)
     while not stop.is_set():
-        await sweep(rt.pool, rt.settings, rt.clock.now(), None)
+        await sweep(rt.pool, config, rt.clock.now(), None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), config.sweep_interval_seconds)

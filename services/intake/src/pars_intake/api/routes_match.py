@@ -35,8 +35,8 @@ from pars_contracts.values import parse_dob
 from pars_runtime.logs import get_logger
 
 from ..auth import Caller, provider_caller
-from ..ops.summary import split_urls
 from ..ratelimit import too_many
+from ..settings import split_urls
 from .common import settings
 from .models import MatchIn, MatchLearnerIn
 

@@ -14,20 +14,18 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import asyncpg
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime.lag import measure_lag
 from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
-from .summary import ServiceUrls, counters_of, first_json, safe
+from ..settings import IntakeSettings, intake_settings
+from .summary import counters_of, first_json, safe
 
 log = get_logger(__name__)
 
@@ -41,17 +39,6 @@ SHOWN = timedelta(hours=1)
 KEPT = timedelta(minutes=70)
 
 Sample = tuple[str, str, float]  # chart, series, value
-
-
-class HistorySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    ops_sample_seconds: float = Field(default=10, gt=0, le=600)
-
-
-@lru_cache(maxsize=1)
-def history_settings() -> HistorySettings:
-    return HistorySettings()
 
 
 def increase(before: float, after: float) -> float:
@@ -95,16 +82,15 @@ def by_stage(counters: list[dict[str, Any]]) -> dict[str, float]:
     return dict(totals)
 
 
-async def sample(rt: Runtime, urls: ServiceUrls, rates: Rates) -> list[Sample]:
+async def sample(rt: Runtime, settings: IntakeSettings, rates: Rates) -> list[Sample]:
     """One moment of every chart. A part that cannot be read now is left out of this moment."""
-    settings = rt.settings
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
-    instances = [url for _, url in urls.instances()]
+    instances = [url for _, url in settings.service_instances()]
     async with httpx.AsyncClient(timeout=3) as client:
         counters, lag, board = await asyncio.gather(
             asyncio.gather(*(counters_of(client, url) for url in instances)),
             safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
-            first_json(client, urls.by_service()["board-gateway"], "/v1/board-backlog"),
+            first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog"),
         )
     readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}
     samples = [("records", stage, rate) for stage, rate in rates.update(time.monotonic(), readings).items()]
@@ -128,7 +114,7 @@ async def store(pool: asyncpg.Pool, at: datetime, samples: list[Sample]) -> None
         await conn.execute("DELETE FROM ops_samples WHERE at < $1", at - KEPT)
 
 
-async def last_hour(pool: asyncpg.Pool) -> dict[str, Any]:
+async def last_hour(pool: asyncpg.Pool, settings: IntakeSettings) -> dict[str, Any]:
     """Every chart's series over the last hour: points are [Unix seconds, value]."""
     now = datetime.now(UTC)
     rows = await pool.fetch("SELECT extract(epoch FROM at)::float8 AS t, chart, series, value FROM ops_samples "
@@ -137,7 +123,7 @@ async def last_hour(pool: asyncpg.Pool) -> dict[str, Any]:
     for r in rows:
         series[r["chart"]].setdefault(r["series"], []).append([r["t"], r["value"]])
     return {
-        "now": now.timestamp(), "from": (now - SHOWN).timestamp(), "sample_seconds": history_settings().ops_sample_seconds,
+        "now": now.timestamp(), "from": (now - SHOWN).timestamp(), "sample_seconds": settings.ops_sample_seconds,
         "charts": [{"id": chart, "title": title, "unit": unit,
                     "series": [{"name": name, "points": points} for name, points in sorted(series[chart].items())]}
                    for chart, (title, unit) in CHARTS.items()],
@@ -147,8 +133,8 @@ async def last_hour(pool: asyncpg.Pool) -> dict[str, Any]:
 async def sampler(rt: Runtime, stop: asyncio.Event) -> None:
     """Background task: samples at each multiple of OPS_SAMPLE_SECONDS (so that the instances'
     moments coincide) until stopped. A failed sample is logged; the next tick tries again."""
-    every = history_settings().ops_sample_seconds
-    urls, rates = ServiceUrls(), Rates()
+    settings = intake_settings(rt)
+    every, rates = settings.ops_sample_seconds, Rates()
     moment = (time.time() // every + 1) * every
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -156,7 +142,7 @@ async def sampler(rt: Runtime, stop: asyncio.Event) -> None:
         if stop.is_set():
             break
         try:
-            await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, urls, rates))
+            await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, settings, rates))
         except Exception as exc:  # noqa: BLE001 - whatever it was, the dashboard must not stop intake
             log.warning("operations sample failed; the next one retries", error=repr(exc))
         # The next multiple of the interval; one a slow sample overran is skipped.

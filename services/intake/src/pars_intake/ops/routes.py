@@ -13,11 +13,10 @@ from pars_runtime.deadletters import MAX_LIMIT, page_dead_letters, replay
 
 from ..auth import admin_caller
 from .history import last_hour
-from .summary import ServiceUrls, gather
+from .summary import gather
 
 api = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[Depends(admin_caller)])
 pages = APIRouter(tags=["operations"])
-URLS = ServiceUrls()
 
 
 class ReplayIn(BaseModel):
@@ -29,12 +28,12 @@ class ReplayIn(BaseModel):
 
 @api.get("/ops/summary", summary="Everything the operations dashboard shows, in one document")
 async def ops_summary(request: Request) -> dict:
-    return await gather(request.app.state.rt, URLS)
+    return await gather(request.app.state.rt, request.app.state.settings)
 
 
 @api.get("/ops/history", summary="The dashboard's charts over the last hour: records/s per stage, lag, backlog")
 async def ops_history(request: Request) -> dict:
-    return await last_hour(request.app.state.rt.pool)
+    return await last_hour(request.app.state.rt.pool, request.app.state.settings)
 
 
 @api.get("/dead-letters", summary="Dead letters of every consumer group, with their reason (paged)")

@@ -12,38 +12,15 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic_settings import BaseSettings
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime.deadletters import list_dead_letters
 from pars_runtime.lag import measure_lag
 from pars_runtime.service import Runtime
 
+from ..settings import IntakeSettings
+
 COUNTERS = ("pars_records_total", "pars_messages_handled_total", "pars_dead_letters_total")
-
-
-class ServiceUrls(BaseSettings):
-    """Where each service's instances listen: INTAKE_URL and the like, each one URL or several
-    separated by commas (one per instance)."""
-
-    intake_url: str = "http://127.0.0.1:8000"
-    validator_url: str = "http://127.0.0.1:8001"
-    board_gateway_url: str = "http://127.0.0.1:8002"
-    notifier_url: str = "http://127.0.0.1:8003"
-
-    def by_service(self) -> dict[str, list[str]]:
-        return {"intake": split_urls(self.intake_url), "validator": split_urls(self.validator_url),
-                "board-gateway": split_urls(self.board_gateway_url), "notifier": split_urls(self.notifier_url)}
-
-    def instances(self) -> list[tuple[str, str]]:
-        """(service, URL) of every instance, in a stable order."""
-        return [(name, url) for name, urls in self.by_service().items() for url in urls]
-
-
-def split_urls(value: str) -> list[str]:
-    """`http://a:1, http://b:2/` -> ["http://a:1", "http://b:2"]; blanks and repeats dropped."""
-    urls = [u.strip().rstrip("/") for u in value.split(",")]
-    return list(dict.fromkeys(u for u in urls if u))
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -104,14 +81,13 @@ def per_service(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return result
 
 
-async def gather(rt: Runtime, urls: ServiceUrls) -> dict[str, Any]:
-    settings = rt.settings
+async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
-    by_service = urls.by_service()
-    admin = {"Authorization": f"Bearer {getattr(settings, 'admin_token', '')}"}
+    by_service = settings.service_urls()
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
     async with httpx.AsyncClient(timeout=3) as client:
         services, board, emails, lag, letters, uploads = await asyncio.gather(
-            asyncio.gather(*(_instance(client, n, u) for n, u in urls.instances())),
+            asyncio.gather(*(_instance(client, n, u) for n, u in settings.service_instances())),
             first_json(client, by_service["board-gateway"], "/v1/board-backlog"),
             first_json(client, by_service["notifier"], "/v1/emails", admin),
             safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
