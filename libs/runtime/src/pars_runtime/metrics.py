@@ -19,3 +19,5 @@ CONSUMER_LAG = Gauge("pars_consumer_lag", "Messages behind the high watermark", 
 UPLOAD_SECONDS = Histogram(
     "pars_upload_processing_seconds", "From upload request to every row's first outcome",
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 600))
+TASK_FAILURES = Counter(
+    "pars_task_failures_total", "Failed runs of a periodic background task (it goes on)", ["task"])

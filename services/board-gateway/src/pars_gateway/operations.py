@@ -6,7 +6,6 @@ figures; the gauges follow it from a small periodic task."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 
 import asyncpg
@@ -19,7 +18,7 @@ from starlette.routing import Route
 from pars_contracts.boards import BOARDS, Processing
 from pars_contracts.codes import ErrorDetail
 from pars_runtime import metrics
-from pars_runtime.logs import get_logger
+from pars_runtime.loops import every
 from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
@@ -27,7 +26,6 @@ from . import store
 from .domain.schedule import DAY, overdue_before
 from .match import match_route
 
-log = get_logger(__name__)
 BACKLOG = Gauge("pars_board_backlog", "Submitted records waiting for their board", ["board"])
 OVERDUE = Gauge("pars_board_overdue", "Submitted records older than the board's 24 hours (simulated)", ["board"])
 DECISIONS = Counter("pars_board_decisions_total", "Board decisions (Refused: a direct board's immediate error)",
@@ -61,15 +59,13 @@ async def backlog(pool: asyncpg.Pool, now: datetime, scale: float) -> list[dict]
 
 def backlog_gauges(scale: float):  # noqa: ANN201 - a runtime task
     async def refresh_backlog_gauges(rt: Runtime, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                for entry in await backlog(rt.pool, rt.clock.now(), scale):
-                    BACKLOG.labels(entry["board"]).set(entry["waiting"])
-                    OVERDUE.labels(entry["board"]).set(entry["overdue"])
-            except Exception as exc:  # noqa: BLE001 - database away: the gauges wait for it
-                log.warning("backlog gauges not refreshed", error=repr(exc))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=GAUGE_INTERVAL)
+        async def refresh() -> None:
+            for entry in await backlog(rt.pool, rt.clock.now(), scale):
+                BACKLOG.labels(entry["board"]).set(entry["waiting"])
+                OVERDUE.labels(entry["board"]).set(entry["overdue"])
+
+        # The database away: the gauges wait for it.
+        await every(GAUGE_INTERVAL, refresh, stop, name="refresh_backlog_gauges", failure="backlog gauges not refreshed")
 
     return refresh_backlog_gauges
 

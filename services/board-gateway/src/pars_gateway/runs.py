@@ -7,14 +7,13 @@ mid-run rolls the claim back: the records are still Submitted, and the next run 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from datetime import timedelta
 
 from pars_contracts import topics
 from pars_contracts.events import BoardBatchDecided, LearnerRecordValidated, RejectedLearner, Status
-from pars_runtime.logs import get_logger
+from pars_runtime.loops import every
 from pars_runtime.messages import Emitter
 from pars_runtime.service import Runtime
 
@@ -24,7 +23,6 @@ from .domain.matching import Verdict
 from .handlers import decision, key_of
 from .operations import count_decision
 
-log = get_logger(__name__)
 IDLE_POLL = timedelta(seconds=0.25)  # how often an idle runner looks for newly scheduled records
 # While another instance holds the due records, they are due but not ours to claim: no busy loop.
 MIN_PAUSE = timedelta(seconds=0.01)
@@ -73,19 +71,17 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
 
 def board_runs(limit: int):  # noqa: ANN201 - a runtime task
     async def run_boards(rt: Runtime, stop: asyncio.Event) -> None:
-        """Decides due records as long as there are any; then sleeps until the next one is due."""
-        while not stop.is_set():
-            pause = IDLE_POLL
-            try:
-                if await run_boards_once(rt, limit) > 0:
-                    continue
-                async with rt.pool.acquire() as conn:
-                    upcoming = await store.next_due(conn)
-                if upcoming is not None:
-                    pause = max(min(upcoming - rt.clock.now(), IDLE_POLL), MIN_PAUSE)
-            except Exception as exc:  # noqa: BLE001 - database away: whatever was claimed rolled back
-                log.warning("board run failed; retrying", error=repr(exc))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())
+        """Decides due records as long as there are any; then sleeps until the next one is due.
+        A failed run (database away) rolled back whatever it claimed: it is logged and retried."""
+        async def run() -> float:
+            if await run_boards_once(rt, limit) > 0:
+                return 0  # there may be more due: at once
+            async with rt.pool.acquire() as conn:
+                upcoming = await store.next_due(conn)
+            if upcoming is None:
+                return IDLE_POLL.total_seconds()
+            return max(min(upcoming - rt.clock.now(), IDLE_POLL), MIN_PAUSE).total_seconds()
+
+        await every(IDLE_POLL.total_seconds(), run, stop, name="run_boards", failure="board run failed; retrying")
 
     return run_boards

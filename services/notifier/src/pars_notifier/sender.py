@@ -54,6 +54,7 @@ import orjson
 from aiosmtplib.response import SMTPResponse
 
 from pars_runtime.logs import bound_contextvars, get_logger
+from pars_runtime.loops import Backoff, every
 from pars_runtime.service import Runtime
 
 from . import compose, metrics, store
@@ -65,7 +66,8 @@ GAUGE_INTERVAL = 2.0
 
 
 def backoff(attempts: int, cap: float) -> timedelta:
-    return timedelta(seconds=min(0.5 * 2 ** min(attempts, 20), cap))
+    """The wait before the next attempt after `attempts` failed ones: 0.5 s doubling, at most `cap`."""
+    return timedelta(seconds=Backoff(initial=0.5, factor=2, cap=cap).delay(attempts))
 
 
 class Refused(aiosmtplib.SMTPException):
@@ -222,23 +224,19 @@ async def send_next(pool: asyncpg.Pool, s: NotifierSettings) -> bool:
 
 async def send_loop(rt: Runtime, stop: asyncio.Event) -> None:
     settings = cast(NotifierSettings, rt.settings)
-    while not stop.is_set():
-        try:
-            if await send_next(rt.pool, settings):
-                continue
-        except Exception as exc:  # noqa: BLE001 - database away: the e-mails wait in their rows
-            log.warning("e-mail sending failed; retrying", error=repr(exc))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=IDLE_POLL)
+
+    async def send() -> float | None:
+        return 0 if await send_next(rt.pool, settings) else None  # one sent: the next at once
+
+    # A failure (database away) is logged: the e-mails wait in their rows.
+    await every(IDLE_POLL, send, stop, name="send_loop", failure="e-mail sending failed; retrying")
 
 
 async def pending_gauge(rt: Runtime, stop: asyncio.Event) -> None:
     """pars_emails_pending, from the table (every instance sees the whole queue)."""
-    while not stop.is_set():
-        try:
-            counts = await store.counts(rt.pool)
-            metrics.PENDING.set(counts.get("pending", 0) + counts.get("sending", 0))
-        except Exception as exc:  # noqa: BLE001 - database away: the gauge waits for it
-            log.warning("pending e-mails gauge not refreshed", error=repr(exc))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=GAUGE_INTERVAL)
+    async def refresh() -> None:
+        counts = await store.counts(rt.pool)
+        metrics.PENDING.set(counts.get("pending", 0) + counts.get("sending", 0))
+
+    # The database away: the gauge waits for it.
+    await every(GAUGE_INTERVAL, refresh, stop, name="pending_gauge", failure="pending e-mails gauge not refreshed")
