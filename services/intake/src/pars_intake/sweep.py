@@ -18,7 +18,6 @@ read or a new upload arrives (so a stuck upload never blocks the next one, task 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ import asyncpg
 from pars_contracts.codes import error
 from pars_runtime import metrics
 from pars_runtime.logs import get_logger
+from pars_runtime.loops import every
 from pars_runtime.messages import Emitter
 from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
@@ -85,9 +85,11 @@ async def sweep(pool: asyncpg.Pool, settings: IntakeSettings, now: datetime, pro
 
 
 async def sweeper(rt: Runtime, stop: asyncio.Event) -> None:
-    """Background task: sweeps every provider's overdue rows now and then."""
+    """Background task: sweeps every provider's overdue rows now and then. `sweep` logs the
+    database's failures; anything else ends the task (and the service), as it always did."""
     config = intake_settings(rt)
-    while not stop.is_set():
+
+    async def sweep_all() -> None:
         await sweep(rt.pool, config, rt.clock.now(), None)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), config.sweep_interval_seconds)
+
+    await every(config.sweep_interval_seconds, sweep_all, stop, name="sweeper", catch=())

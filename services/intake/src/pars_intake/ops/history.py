@@ -9,7 +9,6 @@ rows are dropped (ON CONFLICT DO NOTHING). Every instance therefore serves the s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -21,13 +20,11 @@ import httpx
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime.lag import measure_lag
-from pars_runtime.logs import get_logger
+from pars_runtime.loops import every
 from pars_runtime.service import Runtime
 
 from ..settings import IntakeSettings, intake_settings
 from .summary import counters_of, first_json, safe
-
-log = get_logger(__name__)
 
 # chart id -> (title, unit); the page draws them in this order.
 CHARTS = {
@@ -134,16 +131,18 @@ async def sampler(rt: Runtime, stop: asyncio.Event) -> None:
     """Background task: samples at each multiple of OPS_SAMPLE_SECONDS (so that the instances'
     moments coincide) until stopped. A failed sample is logged; the next tick tries again."""
     settings = intake_settings(rt)
-    every, rates = settings.ops_sample_seconds, Rates()
-    moment = (time.time() // every + 1) * every
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), max(moment - time.time(), 0))
-        if stop.is_set():
-            break
-        try:
-            await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, settings, rates))
-        except Exception as exc:  # noqa: BLE001 - whatever it was, the dashboard must not stop intake
-            log.warning("operations sample failed; the next one retries", error=repr(exc))
+    period, rates = settings.ops_sample_seconds, Rates()
+    moment = 0.0  # the moment being waited for and sampled; the first is the next multiple
+
+    def until_next_moment() -> float:
+        nonlocal moment
         # The next multiple of the interval; one a slow sample overran is skipped.
-        moment = max(moment + every, (time.time() // every + 1) * every)
+        moment = max(moment + period, (time.time() // period + 1) * period)
+        return moment - time.time()
+
+    async def take() -> None:
+        await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, settings, rates))
+
+    # Whatever fails, the dashboard must not stop intake.
+    await every(until_next_moment, take, stop, name="sampler", failure="operations sample failed; the next one retries",
+                wait_first=True)
