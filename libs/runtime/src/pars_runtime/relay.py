@@ -35,6 +35,7 @@ from pars_contracts import topics as registry
 
 from . import metrics
 from .logs import get_logger
+from .loops import Backoff, wait_or_stop
 from .messages import OUTBOX_CHANNEL
 from .settings import ServiceSettings
 
@@ -175,18 +176,18 @@ class OutboxRelay:
             self._wake.set()
 
         await listener.add_listener(OUTBOX_CHANNEL, wake)
-        failures = 0
+        backoff = Backoff(initial=0.4, factor=2, cap=5.0)  # after 1, 2, 3... failures: 0.4, 0.8, 1.6... 5 s
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
                     sent = await self.relay_once()
-                    failures = 0
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:  # noqa: BLE001
+                    backoff.reset()
+                except Exception as exc:  # noqa: BLE001
                     # Kafka or PostgreSQL away: nothing was deleted, so nothing is lost; back off.
-                    failures += 1
-                    log.warning("outbox relay failed; retrying", error=repr(exc), failures=failures)
-                    await _sleep_or_stop(stop, min(0.2 * 2**failures, 5.0))
+                    wait = backoff.next()
+                    log.warning("outbox relay failed; retrying", error=repr(exc), failures=backoff.failures)
+                    await wait_or_stop(stop, wait)
                     continue
                 if sent < self.batch_size:
                     # Wait for a NOTIFY, but poll too: a notification can be missed across a reconnect.
@@ -207,8 +208,3 @@ def _record(row: asyncpg.Record) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
 
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
