@@ -73,7 +73,7 @@ def test_a_channel_per_registry_topic(doc):
 
 
 def test_a_channel_per_dead_letter_topic_with_its_headers(doc):
-    assert list(asyncapi.CONSUMER_GROUPS) == DLQ_GROUPS
+    assert list(topics.CONSUMER_GROUPS) == DLQ_GROUPS
     headers = doc["components"]["schemas"]["DeadLetterHeaders"]["properties"]
     assert set(headers) == {"dlq.reason", "dlq.error", "dlq.topic", "dlq.partition", "dlq.offset",
                             "dlq.group", "dlq.attempts", "dlq.failed_at"}
@@ -91,7 +91,7 @@ def test_only_registry_and_dead_letter_channels(doc):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_consumer_groups_read_what_the_registry_says_the_service_consumes(service):
-    read = {t.name for s, group_topics in asyncapi.CONSUMER_GROUPS.values() if s == service for t in group_topics}
+    read = {t.name for s, group_topics in topics.CONSUMER_GROUPS.values() if s == service for t in group_topics}
     assert read == {t.name for t in topics.ALL if service in t.consumers}
 
 

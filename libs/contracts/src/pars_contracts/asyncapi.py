@@ -28,10 +28,6 @@ SCHEMAS = "#/components/schemas/"
 MESSAGES = "#/components/messages/"
 KAFKA = "0.5.0"  # Kafka bindings version
 
-# Each consumer group: the service it runs in and the topics it reads. Each group has its own
-# dead-letter topic, `topics.dead_letter_topic(group)`.
-CONSUMER_GROUPS = topics.CONSUMER_GROUPS
-
 MESSAGE_HEADERS = {
     "message_id": "The envelope's `message_id`.",
     "type": "The envelope's `type`.",
@@ -127,7 +123,7 @@ def _operation_id(who: str, action: str, channel: str) -> str:
 
 
 def _group_of(service: str, topic: topics.Topic) -> str | None:
-    return next((g for g, (s, read) in CONSUMER_GROUPS.items() if s == service and topic in read), None)
+    return next((g for g, (s, read) in topics.CONSUMER_GROUPS.items() if s == service and topic in read), None)
 
 
 def _channel(name: str, description: str, message_names: list[str], producers: tuple[str, ...],
@@ -195,7 +191,7 @@ def build() -> dict[str, Any]:
                 who, "receive", topic.name, names, _group_of(who, topic))
 
     messages["DeadLetter"] = copy.deepcopy(DEAD_LETTER)
-    for group, (service, read) in CONSUMER_GROUPS.items():
+    for group, (service, read) in topics.CONSUMER_GROUPS.items():
         name = topics.dead_letter_topic(group)
         channels[name] = _channel(
             name, f"Dead letters of {service}'s consumer group `{group}`, which reads "

@@ -7,9 +7,9 @@ import logging
 import sys
 
 import structlog
-from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars
+from structlog.contextvars import bind_contextvars, bound_contextvars
 
-__all__ = ["configure_logging", "bind_contextvars", "bound_contextvars", "clear_contextvars", "get_logger"]
+__all__ = ["configure_logging", "bind_contextvars", "bound_contextvars", "get_logger"]
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

@@ -20,7 +20,7 @@ from pars_runtime import messages, metrics
 from pars_runtime.settings import ServiceSettings
 
 from .domain.rows import RowInput, template_b_cells
-from .store import activity_snapshots
+from .store.activities import activity_snapshots
 
 
 @dataclass(frozen=True)
@@ -122,4 +122,4 @@ def _short(value: str | None, limit: int = 100) -> str | None:
     return value[:limit] if value is not None else None
 
 
-__all__ = ["submit_rows", "submit_many", "Submission", "SubmittedRow", "ActivityRegistered"]
+__all__ = ["submit_rows", "submit_many", "Submission", "SubmittedRow"]

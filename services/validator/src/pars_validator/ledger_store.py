@@ -9,6 +9,7 @@ import orjson
 
 from pars_contracts.events import ActivityRegistered, LearnerRecordValidated
 
+from .domain.ledger import LedgerStatus
 from .domain.rules import LedgerEntry
 
 _ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status", "reporting_year")
@@ -16,7 +17,7 @@ _ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
 
 
 def _liveness(status: str) -> int:
-    return {"Deleted": 0, "Rejected": 1}.get(status, 2)
+    return {LedgerStatus.DELETED: 0, LedgerStatus.REJECTED: 1}.get(status, 2)
 
 
 async def save_activity(conn: asyncpg.Connection, activity: ActivityRegistered) -> None:
@@ -101,7 +102,7 @@ class BatchLedger:
     def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
         self._added += 1
         entry = LedgerEntry(record.record_id, record.credit_id, record.completion_date, record.credits,
-                            "Pending", record.reporting_year)
+                            LedgerStatus.PENDING, record.reporting_year)
         self._entries[entry.record_id] = entry
         self._rank[entry.record_id] = (float("inf"), self._added)
         self._index(entry.record_id, (record.provider_id, record_key), (record.provider_id, record.credit_id))
@@ -143,22 +144,23 @@ class BatchLedger:
         new, self._new = self._new, []
         await conn.execute(
             "INSERT INTO ledger (record_id, provider_id, credit_id, record_key, completion_date, credits, status, "
-            "reporting_year) SELECT r, p, c, k, d, n, 'Pending', y FROM unnest($1::text[], $2::text[], $3::text[], "
+            "reporting_year) SELECT r, p, c, k, d, n, $8::text, y FROM unnest($1::text[], $2::text[], $3::text[], "
             "$4::text[], $5::date[], $6::numeric[], $7::int[]) AS t(r, p, c, k, d, n, y)",
-            *(list(column) for column in zip(*new, strict=True)))
+            *(list(column) for column in zip(*new, strict=True)), LedgerStatus.PENDING.value)
 
 
 async def mark_delete_pending(conn: asyncpg.Connection, record_id: str) -> None:
     await conn.execute(
-        "UPDATE ledger SET status_before_delete = status, status = 'DeletePending', updated_at = now() "
-        "WHERE record_id = $1", record_id)
+        "UPDATE ledger SET status_before_delete = status, status = $2, updated_at = now() "
+        "WHERE record_id = $1", record_id, LedgerStatus.DELETE_PENDING.value)
 
 
 async def finish_delete(conn: asyncpg.Connection, record_id: str, deleted: bool) -> str | None:
     """The board's answer to a delete: Deleted, or back to the status the record had (returned)."""
     return await conn.fetchval(
-        "UPDATE ledger SET status = CASE WHEN $2 THEN 'Deleted' ELSE coalesce(status_before_delete, status) END, "
-        "status_before_delete = NULL, updated_at = now() WHERE record_id = $1 RETURNING status", record_id, deleted)
+        "UPDATE ledger SET status = CASE WHEN $2 THEN $3::text ELSE coalesce(status_before_delete, status) END, "
+        "status_before_delete = NULL, updated_at = now() WHERE record_id = $1 RETURNING status", record_id, deleted,
+        LedgerStatus.DELETED.value)
 
 
 async def forget(conn: asyncpg.Connection, record_id: str) -> None:

@@ -52,5 +52,3 @@ class History:
     def active_entries(self) -> list[LedgerEntry]:
         return [e for e in self.learner_entries if e.is_active]
 
-
-NO_HISTORY = History()
