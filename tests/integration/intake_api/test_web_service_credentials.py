@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from pars_intake.domain.rows import RowInput
-from pars_intake.domain.xmlwrite import records_to_xml
 from tests.support.system import RunningSystem
+from tests.support.xmlwrite import records_to_xml
 
 from .helpers import codes, georgia, register_activity, stored_rows
 

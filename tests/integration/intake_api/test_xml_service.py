@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from pars_intake.domain.rows import NO_RECORDS, NOT_FORMATTED, NOT_XML
-from pars_intake.domain.xmlwrite import records_to_xml
 from tests.support.system import RunningSystem, eventually
+from tests.support.xmlwrite import records_to_xml
 
 from .helpers import codes, georgia, register_activity, status_of
 

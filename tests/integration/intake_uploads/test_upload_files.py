@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 
 from pars_intake.domain.rows import NO_RECORDS, NOT_FORMATTED, NOT_XML, RowInput
-from pars_intake.domain.xmlwrite import records_to_xml
 from tests.support.system import RunningSystem, eventually
+from tests.support.xmlwrite import records_to_xml
 
 from .support import (
     HEADER,

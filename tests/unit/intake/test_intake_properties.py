@@ -19,7 +19,7 @@ from pars_intake.domain.reports import error_report_tsv
 from pars_intake.domain.rows import FileFormatError, RowInput, TooLargeError
 from pars_intake.domain.tabfile import parse_tab_file
 from pars_intake.domain.xmlfile import parse_xml_file
-from pars_intake.domain.xmlwrite import records_to_xml
+from tests.support.xmlwrite import records_to_xml
 
 SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -22,7 +22,7 @@ from pars_intake.domain.reports import (
 from pars_intake.domain.rows import TEMPLATE_B_COLUMNS
 from pars_intake.domain.tabfile import parse_tab_file
 from pars_intake.domain.xmlfile import parse_xml_file
-from pars_intake.domain.xmlwrite import records_to_xml
+from tests.support.xmlwrite import records_to_xml
 
 
 def reupload(report: str):

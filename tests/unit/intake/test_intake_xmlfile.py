@@ -469,7 +469,7 @@ def test_namespace_declarations_beyond_the_limit_are_refused():
 
 def test_a_largest_legitimate_file_reads():
     """2,500 records of six certificates each (about 285,000 '<') stays within MAX_MARKUP."""
-    from pars_intake.domain.xmlwrite import records_to_xml
+    from tests.support.xmlwrite import records_to_xml
 
     record = parse_xml_file(document()).rows[0].record.model_copy(update={
         "credit_types": [f"ABO MOC Part {i}" for i in range(6)], "format_errors": []})

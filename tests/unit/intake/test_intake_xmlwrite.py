@@ -9,7 +9,7 @@ from lxml import etree
 
 from pars_intake.domain.rows import RowInput
 from pars_intake.domain.xmlfile import AR_NS, EX_NS, parse_xml_file
-from pars_intake.domain.xmlwrite import records_to_xml
+from tests.support.xmlwrite import records_to_xml
 
 VAN_GOGH = RowInput(
     board="ABO", activity_id="200931446", learner_id_type="ABO", learner_id="98989",

@@ -53,6 +53,9 @@ ERROR_MESSAGES: dict[int, str] = {
     717: "Learner cannot receive MOC credit for multiple completions of this activity on a single date.",
     718: "Unable to match a learner with the information provided",
     801: "Record is awaiting board processing and cannot be deleted yet.",
+    # SPEC's own catalog code (SPEC "Validation") for a board mismatch "only where no seed code
+    # fits": every rule so far has a seed code that fits, so nothing raises it, but it stays in the
+    # published list (docs/upstream.md, docs/seed-conformance.md) for a rule that may need it.
     802: (
         "Learner record is not valid for this board: learner id type, credit type or board code "
         "does not belong to the board."

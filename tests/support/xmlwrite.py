@@ -1,4 +1,4 @@
-"""Write learner records as a PARS activity-report file: the shape `xmlfile` reads (see its
+"""For tests: write learner records as a PARS activity-report file: the shape `xmlfile` reads (see its
 docstring), valid against the MedBiquitous Activity Report v1 schema.
 
 One ActivityReport per record, so that each carries its own action and board in XtensibleInfo.
@@ -18,8 +18,8 @@ from typing import Any
 
 from lxml import etree
 
-from .rows import RowInput, clean
-from .xmlfile import AR_NS, EX_NS, HX_NS, MEMBER_NS, NAME_NS
+from pars_intake.domain.rows import RowInput, clean
+from pars_intake.domain.xmlfile import AR_NS, EX_NS, HX_NS, MEMBER_NS, NAME_NS
 
 NSMAP = {"ar": AR_NS, "m": MEMBER_NS, "n": NAME_NS, "hx": HX_NS, "ex": EX_NS}
 PLACEHOLDER_BIRTH_YEAR = 2000
