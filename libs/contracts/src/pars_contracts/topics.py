@@ -126,6 +126,8 @@ def outcomes_topic(provider_id: str) -> str:
 
 def group_topics(group: str) -> list[str]:
     return [t.name for t in CONSUMER_GROUPS[group][1]]
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {p.__name__: p for t in ALL for p in t.payloads}
 
 
