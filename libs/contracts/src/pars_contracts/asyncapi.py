@@ -55,9 +55,11 @@ The events of PARS learner reporting. Every message is a JSON envelope (message 
 schema version, occurred-at, producer, correlation id, causation id, provider id) around one
 event payload. Delivery is at least once: consumers deduplicate on `message_id`.
 
-Contracts evolve compatibly: consumers ignore fields they do not know, and a breaking change
-is a new topic version. The inbound `UpstreamCompletion` is the exception: it refuses unknown
-fields, so that a mistyped field is an error rather than a silently lost value.
+Contracts evolve compatibly: consumers ignore fields they do not know. A breaking change to a
+payload moves its `schema_version` (the envelope's), and consumers upcast older versions to the
+one they know; a message newer than its consumer knows is dead-lettered as unreadable.
+The inbound `UpstreamCompletion` is the exception to ignoring unknown fields: it refuses them,
+so that a mistyped field is an error rather than a silently lost value.
 
 Topic names are logical; a deployment may prefix them with a namespace. A message that its
 consumer group cannot handle after bounded retries goes, byte for byte, to that group's

@@ -27,7 +27,9 @@ class Envelope(BaseModel):
         description="Unique id of this message (a UUID). Consumers deduplicate on it, so a producer "
                     "that sends the same message again (a retry) must send the same id.")
     type: str = Field(description="The payload's event type, e.g. `UpstreamCompletion`.")
-    schema_version: int = Field(default=1, description="Version of the payload's schema within its topic.")
+    schema_version: int = Field(
+        default=1, description="Version of the payload's schema (its model's `SCHEMA_VERSION`). A consumer upcasts "
+                               "an older version to the one it knows; a newer one is unreadable to it.")
     occurred_at: datetime = Field(
         default_factory=lambda: datetime.now(UTC),
         description="When the event happened, ISO 8601 with a time zone.")
@@ -40,6 +42,14 @@ class Envelope(BaseModel):
     payload: dict[str, Any] = Field(description="The event, as the schema of `type` describes it.")
 
 
+def schema_version(model: type[BaseModel]) -> int:
+    """The schema version a payload model declares (`events.Event.SCHEMA_VERSION`, 1 by default)."""
+    version = getattr(model, "SCHEMA_VERSION", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TypeError(f"{model.__name__}.SCHEMA_VERSION must be a positive int, not {version!r}")
+    return version
+
+
 def wrap(
     event: BaseModel,
     *,
@@ -49,10 +59,12 @@ def wrap(
     provider_id: str | None = None,
     message_id: str | None = None,
 ) -> Envelope:
-    """Put a payload model in an envelope; its type is the payload class's name."""
+    """Put a payload model in an envelope; its type is the payload class's name, its schema
+    version the version the class declares."""
     return Envelope(
         message_id=message_id or new_id(),
         type=type(event).__name__,
+        schema_version=schema_version(type(event)),
         producer=producer,
         correlation_id=correlation_id,
         causation_id=causation_id,

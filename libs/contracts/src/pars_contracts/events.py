@@ -1,13 +1,15 @@
 """Payloads of every event (SPEC section 4). Each class name is the envelope's `type`.
 
-Payloads ignore unknown fields so that a producer can add a field without breaking consumers;
-a breaking change is a new topic version."""
+Payloads ignore unknown fields so that a producer can add a field without breaking consumers.
+A breaking change to a payload (a field removed or retyped, a new required field) moves its
+`SCHEMA_VERSION` and registers an upcaster from the old version (`upcasting.py`);
+`python -m pars_contracts.compat` checks it against the committed snapshots in `schemas/`."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
@@ -17,6 +19,11 @@ from .codes import ErrorDetail
 
 class Event(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    # The version of this payload's schema, carried in its envelopes' `schema_version`. Every
+    # event starts at 1; an event whose schema changes incompatibly declares the next one in its
+    # own class body (`SCHEMA_VERSION: ClassVar[int] = 2`) and registers an upcaster from the old.
+    SCHEMA_VERSION: ClassVar[int] = 1
 
 
 Action = Literal["Add", "Delete"]
