@@ -19,6 +19,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .store import providers as store
+
 provider_key = HTTPBearer(scheme_name="ProviderApiKey", auto_error=False,
                           description="A provider user's API key: `Authorization: Bearer <key>`.")
 admin_token = HTTPBearer(scheme_name="AdminToken", auto_error=False,
@@ -94,12 +96,7 @@ async def session_caller(request: Request) -> Caller | None:
     if not sid:
         return None
     config = request.app.state.settings
-    row = await request.app.state.rt.pool.fetchrow(
-        "UPDATE portal_sessions s SET last_seen_at = now() FROM users u, api_keys k "
-        "WHERE s.session_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
-        "AND u.user_id = s.user_id AND k.key_id = s.key_id AND k.revoked_at IS NULL AND k.kind = 'portal' "
-        "RETURNING u.user_id, u.provider_id, u.email, k.key_id",
-        hash_key(sid), float(config.portal_session_idle_seconds))
+    row = await store.session_user(request.app.state.rt.pool, hash_key(sid), config.portal_session_idle_seconds)
     return None if row is None else Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
 
 
@@ -108,16 +105,9 @@ async def key_caller(request: Request, key: str) -> Caller | None:
     (at most once a minute, so that a busy key does not write on every request)."""
     if not key or len(key) > 200:
         return None
-    pool = request.app.state.rt.pool
-    row = await pool.fetchrow(
-        "SELECT u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, "
-        "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
-        "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        hash_key(key))
+    row = await store.key_user(request.app.state.rt.pool, hash_key(key))
     if row is None:
         return None
-    if row["stale"]:
-        await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", row["key_id"])
     return Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"], row["kind"], row["sandbox"])
 
 

@@ -20,7 +20,7 @@ from pars_runtime import messages, metrics
 from pars_runtime.settings import ServiceSettings
 
 from .domain.rows import RowInput, template_b_cells
-from .store import activity_snapshots
+from .store.activities import activity_snapshots
 
 
 @dataclass(frozen=True)

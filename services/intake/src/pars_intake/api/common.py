@@ -1,29 +1,27 @@
-"""Small pieces the routes share: access to the runtime, the documented error answers, paging,
-CSV exports and the submission outcome view."""
+"""Small pieces the routes share: access to the runtime, the documented error answers, paging
+and CSV exports. The queries themselves are in `pars_intake.store`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
-import orjson
 from fastapi import HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from pars_contracts.boards import BOARDS, BoardKind
-from pars_contracts.codes import with_resolution
-from pars_contracts.envelope import wrap
-from pars_runtime import messages
-from pars_runtime.clock import CENTRAL
 from pars_runtime.service import Runtime
 
 from ..domain.reports import to_csv
 from ..settings import IntakeSettings
+from ..store.outbox import put_event
+from ..store.values import central_date, like
 from .models import ErrorOut
+
+__all__ = ["central_date", "like"]  # the store's, used by the routes and their tests
+T = TypeVar("T")
 
 _ERROR_TEXT = {
     400: "The request cannot be read (e.g. a body that is not text, or a NUL in the URL).",
@@ -67,20 +65,7 @@ def settings(request: Request) -> IntakeSettings:
 async def publish(conn: asyncpg.Connection, request: Request, topic: str, key: str, event: BaseModel,
                   correlation_id: str, provider_id: str | None = None) -> None:
     """Write an event to the outbox in the caller's transaction."""
-    envelope = wrap(event, producer="intake", correlation_id=correlation_id, provider_id=provider_id)
-    await messages.put(conn, settings(request).topic(topic), key, envelope)
-
-
-def like(value: str | None) -> str | None:
-    """A user's text as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
-    if value is None or not value.strip():
-        return None
-    escaped = value.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def central_date(moment: datetime | None) -> str | None:
-    return moment.astimezone(CENTRAL).date().isoformat() if moment else None
+    await put_event(conn, settings(request), topic, key, event, correlation_id, provider_id)
 
 
 # What every JSON and CSV answer of the API carries (PII must not sit in shared caches; a browser
@@ -98,10 +83,11 @@ def csv_response(header: list[str], rows: list[list[Any]], file_name: str) -> Re
                     headers={"Content-Disposition": f'attachment; filename="{file_name}"', **NO_STORE})
 
 
-def stream_csv(request: Request, query: str, args: Sequence[Any], header: list[str],
-               row_of: Callable[[asyncpg.Record], list[Any]], file_name: str) -> StreamingResponse:
+def stream_csv(request: Request, rows: Callable[[asyncpg.Connection, int], AsyncIterator[T]], header: list[str],
+               row_of: Callable[[T], list[Any]], file_name: str) -> StreamingResponse:
     """A CSV export streamed from a server-side cursor, EXPORT_CHUNK rows at a time: memory stays
-    small however many rows match (at most MAX_EXPORT, which `query` must LIMIT). At most
+    small however many rows match (at most MAX_EXPORT: `rows(conn, prefetch)` is one of the
+    store's exports, which reads in a READ ONLY transaction held here). At most
     EXPORTS_AT_ONCE stream at a time in a process; another gets 429 with Retry-After."""
     if _exports.locked():
         raise HTTPException(429, "Too many exports are running: try again in a few seconds.",
@@ -113,7 +99,7 @@ def stream_csv(request: Request, query: str, args: Sequence[Any], header: list[s
         async with _exports, pool.acquire() as conn, conn.transaction(readonly=True):
             yield head.encode()
             chunk: list[list[str]] = []
-            async for record in conn.cursor(query, *args, prefetch=EXPORT_CHUNK):
+            async for record in rows(conn, EXPORT_CHUNK):
                 chunk.append([("" if v is None else str(v)) for v in row_of(record)])
                 if len(chunk) >= EXPORT_CHUNK:
                     yield to_csv(header, chunk)[len(head):].encode()
@@ -132,55 +118,6 @@ def paged(items_name: str, rows: list[Any], total: int, page: int, page_size: in
 async def wait_for_outcomes(request: Request, submission_id: str, seconds: float) -> bool:
     """`?wait=`: the process's one poller checks every waiting submission together (waiters.py)."""
     return await request.app.state.waiters.wait(rt(request).pool, submission_id, seconds)
-
-
-async def rows_of_submission(conn: asyncpg.Connection | asyncpg.Pool, submission_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT row_number, record_id, credit_id, outcome, status, errors FROM records WHERE submission_id = $1 "
-        "ORDER BY row_number", submission_id)
-    result = []
-    for r in rows:
-        item: dict[str, Any] = {"row": r["row_number"], "record_id": r["record_id"], "credit_id": r["credit_id"]}
-        if r["outcome"] is None:
-            item["status"] = "Pending"
-        elif r["outcome"] in ("Invalid", "Refused"):
-            item["errors"] = with_resolution(orjson.loads(r["errors"]))
-        else:
-            item["status"] = r["status"] or r["outcome"]
-            if r["status"] == "Rejected":
-                item["errors"] = with_resolution(orjson.loads(r["errors"]))
-        result.append(item)
-    return result
-
-
-# The learner id type as the PARS rules read it when the row left it out: the board's code for a
-# certifying board; NPI (10 digits) or LICENSE for a state board.
-_STATE_BOARDS = ", ".join(f"'{code}'" for code, b in BOARDS.items() if b.kind is BoardKind.STATE)
-ID_TYPE_SQL = (f"coalesce(upper(nullif(trim(r.learner_id_type), '')), CASE WHEN upper(r.board) IN ({_STATE_BOARDS}) "
-               "THEN CASE WHEN r.learner_id ~ '^[0-9]{10}$' THEN 'NPI' ELSE 'LICENSE' END ELSE upper(r.board) END)")
-# A stored learner record (an Add that passed PARS validation) with its activity, for every view.
-RECORD_SELECT = (
-    "SELECT r.record_id, r.activity_id, r.board, r.first_name, r.last_name, r.learner_id, "
-    f"{ID_TYPE_SQL} AS learner_id_type, r.npi, "
-    "r.date_of_birth, r.completion_date, r.credits, r.credit_types, r.credit_id, r.status, r.errors, r.submitted_at, "
-    "r.updated_at, a.title AS activity_title, a.provider_activity_id "
-    "FROM records r LEFT JOIN activities a ON a.activity_id = r.activity_id AND a.provider_id = r.provider_id "
-    "WHERE r.provider_id = $1 AND r.action = 'Add' AND r.status IS NOT NULL ")
-
-
-def record_view(r: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "record_id": r["record_id"], "activity_id": r["activity_id"], "activity_title": r["activity_title"],
-        "provider_activity_id": r["provider_activity_id"], "board": (r["board"] or "").upper(),
-        "first_name": r["first_name"], "last_name": r["last_name"], "learner_id": r["learner_id"],
-        "learner_id_type": r["learner_id_type"], "npi": r["npi"], "date_of_birth": r["date_of_birth"],
-        "completion_date": r["completion_date"].isoformat() if r["completion_date"] else None,
-        "credits": r["credits"], "credit_types": orjson.loads(r["credit_types"]), "credit_id": r["credit_id"],
-        "status": r["status"],
-        "errors": with_resolution(orjson.loads(r["errors"])) if r["status"] == "Rejected" else [],
-        "date_submitted": central_date(r["submitted_at"]), "submitted_at": r["submitted_at"].isoformat(),
-        "updated_at": r["updated_at"].isoformat(),
-    }
 
 
 RECORD_CSV_HEADER = ["ACCME Activity ID", "Activity Title", "Board", "First Name", "Last Name", "Learner ID",

@@ -13,13 +13,14 @@ from pars_contracts.boards import REMS_CODE, is_rems
 from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail
 
 from ..domain.rows import RowInput
+from ..store.providers import is_rems_participant
 
 NOT_PARTICIPATING = ("Your organization does not take part in the Opioid Analgesic REMS program: {what} Ask ACCME "
                      "to enrol your organization as a REMS participant, or report these learners to their boards.")
 
 
 async def is_participant(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT rems_participant FROM providers WHERE provider_id = $1", provider_id))
+    return await is_rems_participant(conn, provider_id)
 
 
 async def refuse_unless_participant(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str,

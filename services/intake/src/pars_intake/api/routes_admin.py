@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import random
-import uuid
 from datetime import UTC, datetime
 
-import asyncpg
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from pars_contracts import topics
@@ -17,7 +13,7 @@ from pars_runtime.kafka import ensure_provider_topics
 from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key, new_api_key, new_key_id
-from ..store import provider_exists
+from ..store import providers as store
 from .common import IdPath, errors, publish, rt
 from .models import PhysiciansIn, ProviderIn, RemsParticipationIn, UserIn
 from .routes_upstream import router as upstream_router
@@ -32,14 +28,11 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
     """Creates a provider and its first user; answers with that user's API key (shown once)."""
     api_key = new_api_key()
     async with rt(request).pool.acquire() as conn, conn.transaction():
-        provider_id = body.provider_id or await _free_provider_id(conn)
-        try:
-            await conn.execute("INSERT INTO providers (provider_id, name, notification_emails, rems_participant) "
-                               "VALUES ($1, $2, $3, $4)",
-                               provider_id, body.name, _json(body.notification_emails), body.rems_participant)
-        except asyncpg.UniqueViolationError:
-            raise HTTPException(409, f"Provider {provider_id} already exists.") from None
-        await add_user(conn, provider_id, body.user_email, body.user_name, api_key)
+        provider_id = body.provider_id or await store.free_provider_id(conn)
+        if not await store.insert_provider(conn, provider_id, body.name, body.notification_emails,
+                                           body.rems_participant):
+            raise HTTPException(409, f"Provider {provider_id} already exists.")
+        await store.add_user(conn, provider_id, body.user_email, body.user_name, new_key_id(), hash_key(api_key))
         await publish(conn, request, topics.PROVIDERS.name, provider_id,
                       ProviderRegistered(provider_id=provider_id, name=body.name,
                                          notification_emails=body.notification_emails),
@@ -56,10 +49,7 @@ async def create_provider(body: ProviderIn, request: Request) -> dict:
 async def set_rems_participation(provider_id: IdPath, body: RemsParticipationIn, request: Request) -> dict:
     """Only a participant may flag activities for REMS and report REMS learners (docs/rems.md).
     Its REMS activities and records stay as they are when participation ends; new REMS rows are refused."""
-    updated = await rt(request).pool.fetchval(
-        "UPDATE providers SET rems_participant = $2 WHERE provider_id = $1 RETURNING provider_id",
-        provider_id, body.rems_participant)
-    if updated is None:
+    if not await store.set_rems_participant(rt(request).pool, provider_id, body.rems_participant):
         raise HTTPException(404, "Provider not found.")
     audit(request, f"set REMS participation to {str(body.rems_participant).lower()}", provider_id, "")
     return {"provider_id": provider_id, "rems_participant": body.rems_participant}
@@ -71,9 +61,9 @@ async def create_user(provider_id: IdPath, body: UserIn, request: Request) -> di
     """Adds a user to a provider; answers with the user's API key (shown once)."""
     api_key = new_api_key()
     async with rt(request).pool.acquire() as conn, conn.transaction():
-        if not await provider_exists(conn, provider_id):
+        if not await store.provider_exists(conn, provider_id):
             raise HTTPException(404, "Provider not found.")
-        await add_user(conn, provider_id, body.email, body.name, api_key)
+        await store.add_user(conn, provider_id, body.email, body.name, new_key_id(), hash_key(api_key))
     audit(request, "created a user's API key", provider_id, body.email)
     return {"provider_id": provider_id, "email": body.email, "api_key": api_key}
 
@@ -97,15 +87,6 @@ async def add_physicians(board: IdPath, body: PhysiciansIn, request: Request) ->
     return {"board": found.code, "physicians": len(body.physicians)}
 
 
-async def add_user(conn: asyncpg.Connection, provider_id: str, email: str, name: str | None, api_key: str) -> None:
-    """A user with their first API key."""
-    user_id = str(uuid.uuid4())
-    await conn.execute("INSERT INTO users (user_id, provider_id, email, name) VALUES ($1, $2, $3, $4)",
-                       user_id, provider_id, email, name)
-    await conn.execute("INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash) VALUES ($1, $2, $3, $4, $5)",
-                       new_key_id(), user_id, provider_id, "First key", hash_key(api_key))
-
-
 def audit(request: Request, action: str, provider_id: str, email: str) -> None:
     """Every admin action that mints an API key is logged: what, for whom, who asked (the admin
     token's fingerprint and the client's address) and when (the log line's timestamp, and `at`)."""
@@ -113,17 +94,6 @@ def audit(request: Request, action: str, provider_id: str, email: str) -> None:
     log.warning("admin audit: " + action, audit=True, provider_id=provider_id, user_email=email,
                 admin=f"admin-token:{hash_key(token)[:12]}", client=request.client.host if request.client else None,
                 at=datetime.now(UTC).isoformat())
-
-
-async def _free_provider_id(conn: asyncpg.Connection) -> str:
-    while True:
-        candidate = f"{random.randint(1000000, 9999999)}"
-        if not await conn.fetchval("SELECT 1 FROM providers WHERE provider_id = $1", candidate):
-            return candidate
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 router.include_router(upstream_router)  # /v1/admin/upstream-credentials

@@ -13,15 +13,15 @@ from typing import Annotated, Literal, Self
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pars_runtime.logs import get_logger
-
 from ..auth import Caller, hash_key, new_api_key, new_key_id, provider_caller
+from ..store import providers as store
 from .common import IdPath, errors, rt
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
 MAX_KEYS = 50  # active keys a provider may hold
+TOO_MANY_KEYS = f"The provider already holds {MAX_KEYS} API keys: revoke one first."
+KEY_NOT_FOUND = "API key not found."
 
 
 class ApiKeyIn(BaseModel):
@@ -41,19 +41,8 @@ class ApiKeyIn(BaseModel):
         return self
 
 
-def key_view(r: dict, caller: Caller) -> dict:
-    return {"key_id": r["key_id"], "label": r["label"], "kind": r["kind"], "sandbox": r["sandbox"],
-            "user_email": r["email"],
-            "created_at": r["created_at"].isoformat(),
-            "last_used_at": r["last_used_at"].isoformat() if r["last_used_at"] else None,
-            "current": r["key_id"] == caller.key_id}
-
-
 async def list_keys(request: Request, caller: Caller) -> list[dict]:
-    rows = await rt(request).pool.fetch(
-        "SELECT k.key_id, k.label, k.kind, k.sandbox, k.created_at, k.last_used_at, u.email FROM api_keys k JOIN users u USING (user_id) "
-        "WHERE k.provider_id = $1 AND k.revoked_at IS NULL ORDER BY k.created_at, k.key_id", caller.provider_id)
-    return [key_view(dict(r), caller) for r in rows]
+    return await store.api_keys(rt(request).pool, caller.provider_id, caller.key_id)
 
 
 @router.get("", summary="The provider's API keys (never the keys themselves)")
@@ -70,19 +59,13 @@ async def create_api_key(body: ApiKeyIn, request: Request, caller: CallerDep) ->
 async def create_key(request: Request, caller: Caller, label: str, kind: str = "portal",
                      sandbox: bool = False) -> dict:
     api_key, key_id = new_api_key(kind, sandbox), new_key_id()
-    async with rt(request).pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('api_keys:' || $1))", caller.provider_id)
-        held = await conn.fetchval("SELECT count(*) FROM api_keys WHERE provider_id = $1 AND revoked_at IS NULL",
-                                   caller.provider_id)
-        if held >= MAX_KEYS:
-            raise HTTPException(409, f"The provider already holds {MAX_KEYS} API keys: revoke one first.")
-        row = await conn.fetchrow(
-            "INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash, kind, sandbox) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING key_id, label, kind, sandbox, created_at, last_used_at",
-            key_id, caller.user_id, caller.provider_id, label.strip() or "Key", hash_key(api_key), kind, sandbox)
-    log.info("api key created", provider_id=caller.provider_id, user_id=caller.user_id, key_id=key_id,
-             kind=kind, sandbox=sandbox, by_key=caller.key_id)
-    return {**key_view({**dict(row), "email": caller.email}, caller), "api_key": api_key}
+    created = await store.add_api_key(
+        rt(request).pool, key_id=key_id, user_id=caller.user_id, provider_id=caller.provider_id,
+        user_email=caller.email, label=label.strip() or "Key", key_hash=hash_key(api_key), kind=kind, sandbox=sandbox,
+        max_keys=MAX_KEYS, current_key_id=caller.key_id)
+    if created is None:
+        raise HTTPException(409, TOO_MANY_KEYS)
+    return {**created, "api_key": api_key}
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key of the provider (at once)",
@@ -93,12 +76,5 @@ async def revoke_api_key(key_id: IdPath, request: Request, caller: CallerDep) ->
 
 
 async def revoke_key(request: Request, caller: Caller, key_id: str) -> None:
-    async with rt(request).pool.acquire() as conn, conn.transaction():
-        revoked = await conn.fetchval(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND provider_id = $2 AND revoked_at IS NULL "
-            "RETURNING key_id", key_id, caller.provider_id)
-        if revoked is None:
-            raise HTTPException(404, "API key not found.")
-        await conn.execute("DELETE FROM portal_sessions WHERE key_id = $1", key_id)
-    log.info("api key revoked", provider_id=caller.provider_id, key_id=key_id, by_user=caller.user_id,
-             by_key=caller.key_id)
+    if not await store.revoke_api_key(rt(request).pool, caller.provider_id, key_id, caller.user_id, caller.key_id):
+        raise HTTPException(404, KEY_NOT_FOUND)

@@ -4,10 +4,8 @@ and delete. Every query is scoped to the caller's provider."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -18,12 +16,11 @@ from pars_contracts.events import Status
 
 from ..auth import Caller, provider_caller, web_service_caller, web_service_reader
 from ..domain.rows import RowInput
+from ..store import records as store
 from .common import (
     CSV_RESPONSE,
-    ID_TYPE_SQL,
     MAX_EXPORT,
     RECORD_CSV_HEADER,
-    RECORD_SELECT,
     WAITED,
     IdPath,
     Page,
@@ -31,11 +28,8 @@ from .common import (
     Text,
     Wait,
     errors,
-    like,
     paged,
     record_csv_row,
-    record_view,
-    rows_of_submission,
     rt,
     stream_csv,
 )
@@ -66,27 +60,9 @@ async def submit_records(request: Request, caller: Annotated[Caller, Depends(web
             responses=errors(404))
 async def submission(submission_id: IdPath, request: Request,
                      caller: Annotated[Caller, Depends(web_service_reader)]) -> dict:
-    owner = await rt(request).pool.fetchval("SELECT provider_id FROM submissions WHERE submission_id = $1", submission_id)
-    if owner != caller.provider_id:
+    if await store.submission_owner(rt(request).pool, submission_id) != caller.provider_id:
         raise HTTPException(404, "Submission not found.")
-    return {"submission_id": submission_id, "rows": await rows_of_submission(rt(request).pool, submission_id)}
-
-
-SEARCH_FILTERS = (
-    "AND ($2::text IS NULL OR lower(r.last_name) = lower($2)) "
-    "AND ($3::text IS NULL OR a.title ILIKE $3) "
-    "AND ($4::date IS NULL OR (r.submitted_at AT TIME ZONE 'America/Chicago')::date >= $4) "
-    "AND ($5::date IS NULL OR (r.submitted_at AT TIME ZONE 'America/Chicago')::date <= $5) "
-    "AND ($6::text[] IS NULL OR upper(r.board) = ANY($6)) AND ($7::text IS NULL OR r.activity_id = $7) "
-    "AND ($8::text IS NULL OR lower(a.provider_activity_id) = lower($8)) AND ($9::text IS NULL OR r.learner_id = $9) "
-    f"AND ($10::text IS NULL OR {ID_TYPE_SQL} = upper($10)) "
-    "AND (r.status = $11 OR ($11::text IS NULL AND r.status <> 'Deleted')) "
-    "AND ($12::date IS NULL OR r.completion_date >= $12) AND ($13::date IS NULL OR r.completion_date <= $13) ")
-SEARCH = (RECORD_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1) + SEARCH_FILTERS
-          + "ORDER BY lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id LIMIT $14 OFFSET $15")
-# The CSV export: no window count (it would read every match before the first row goes out).
-EXPORT = (RECORD_SELECT + SEARCH_FILTERS
-          + "ORDER BY lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id LIMIT $14")
+    return {"submission_id": submission_id, "rows": await store.submission_rows(rt(request).pool, submission_id)}
 
 
 @router.get("/v1/learner-records", summary="Learner Search (JSON, or CSV export)", responses=CSV_RESPONSE)
@@ -101,26 +77,36 @@ async def learner_search(
 ) -> Response:
     """At least one of `last_name`, `activity_title`, or `submitted_from` with `submitted_to` (US Central
     dates) is required. Deleted records show only with `status=Deleted`. `format=csv` exports every match."""
+    filters = search_filters(
+        caller.provider_id, last_name=last_name, activity_title=activity_title, submitted_from=submitted_from,
+        submitted_to=submitted_to, board=board, state_board=state_board, activity_id=activity_id,
+        provider_activity_id=provider_activity_id, learner_id=learner_id, id_type=id_type, status=status,
+        completed_from=completed_from, completed_to=completed_to)
+    if format == "csv":
+        return stream_csv(request, lambda conn, prefetch: store.export_search(conn, filters, MAX_EXPORT, prefetch),
+                          RECORD_CSV_HEADER, record_csv_row, "learner_search.csv")
+    items, total = await store.search_records(rt(request).pool, filters, page_size, (page - 1) * page_size)
+    return JSONResponse(paged("records", items, total, page, page_size))
+
+
+def search_filters(provider_id: str, *, last_name: str | None = None, activity_title: str | None = None,
+                   submitted_from: date | None = None, submitted_to: date | None = None, board: str | None = None,
+                   state_board: str | None = None, activity_id: str | None = None,
+                   provider_activity_id: str | None = None, learner_id: str | None = None, id_type: str | None = None,
+                   status: str | None = None, completed_from: date | None = None,
+                   completed_to: date | None = None) -> store.SearchFilters:
+    """Learner Search's criteria as given (the API's query or the portal's form), checked: 422 when
+    none of the required ones is given, or a board is unknown."""
     if not ((last_name or "").strip() or (activity_title or "").strip() or (submitted_from and submitted_to)):
         raise HTTPException(422, "Give at least one of: last_name, activity_title, or submitted_from and "
                                  "submitted_to (the submission date range).")
     boards = [code for name, value, kind in
               (("board", board, BoardKind.CERTIFYING), ("state_board", state_board, BoardKind.STATE)) if value
               for code in _board_codes(name, value, kind)]
-    filters = (caller.provider_id, _blank(last_name), like(activity_title), submitted_from, submitted_to,
-               boards or None, _blank(activity_id), _blank(provider_activity_id), _blank(learner_id), _blank(id_type),
-               status, completed_from, completed_to)
-    if format == "csv":
-        return stream_csv(request, EXPORT, (*filters, MAX_EXPORT), RECORD_CSV_HEADER,
-                          lambda r: record_csv_row(record_view(r)), "learner_search.csv")
-    limit, offset = page_size, (page - 1) * page_size
-    pool = rt(request).pool
-    rows = await pool.fetch(SEARCH, *filters, limit, offset)
-    items = [record_view(r) for r in rows]
-    total = rows[0]["total"] if rows else 0
-    if not rows and offset:  # a page past the end still tells the total
-        total = await pool.fetchval(f"SELECT count(*) FROM ({RECORD_SELECT}{SEARCH_FILTERS}) found", *filters)
-    return JSONResponse(paged("records", items, total, page, page_size))
+    return store.SearchFilters(
+        provider_id, _blank(last_name), activity_title, submitted_from, submitted_to, boards or None,
+        _blank(activity_id), _blank(provider_activity_id), _blank(learner_id), _blank(id_type), status,
+        completed_from, completed_to)
 
 
 def _blank(value: str | None) -> str | None:
@@ -139,18 +125,7 @@ def _board_codes(name: str, value: str, kind: BoardKind) -> tuple[str, ...]:
 
 @router.get("/v1/learner-records/{record_id}", summary="A learner record", responses=errors(404))
 async def record_detail(record_id: IdPath, request: Request, caller: CallerDep) -> dict:
-    return record_view(await _own_record(request, caller, record_id))
-
-
-LEARNER_RECORDS = (RECORD_SELECT + "AND r.activity_id = $2 AND (r.learner_id = $3 OR (lower(r.first_name) = "
-                   "lower($4) AND lower(r.last_name) = lower($5))) ORDER BY r.submitted_at, r.row_number, r.record_id LIMIT 1000")
-
-
-def _decimal(value: str | None) -> Decimal:
-    try:
-        return Decimal(value or "0")
-    except InvalidOperation:
-        return Decimal(0)
+    return store.record_view(await _own_record(request, caller, record_id))
 
 
 @router.get("/v1/learner-records/{record_id}/learner", summary="The learner's records on the record's activity",
@@ -162,21 +137,7 @@ async def learner_records(record_id: IdPath, request: Request, caller: CallerDep
     Earned", accepted only); `deletable`: Accepted or Rejected (a Submitted record must be decided
     first)."""
     r = await _own_record(request, caller, record_id)
-    rows = await rt(request).pool.fetch(LEARNER_RECORDS, caller.provider_id, r["activity_id"], r["learner_id"],
-                                        r["first_name"] or "", r["last_name"] or "")
-    records = [{**record_view(row), "entered_credits": row["credits"],
-                "accepted_credits": row["credits"] if row["status"] == "Accepted" else "0",
-                "deletable": row["status"] in ("Accepted", "Rejected")} for row in rows]
-    accepted = sum((_decimal(i["credits"]) for i in records if i["status"] == "Accepted"), Decimal(0))
-    entered = sum((_decimal(i["credits"]) for i in records if i["status"] != "Deleted"), Decimal(0))
-    return {"learner": {"first_name": r["first_name"], "last_name": r["last_name"], "learner_id": r["learner_id"],
-                        "npi": r["npi"]},
-            "activity_id": r["activity_id"], "activity_title": r["activity_title"], "records": records,
-            "total_entered_credits": _number(entered), "total_accepted_credits": _number(accepted)}
-
-
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return await store.learner_records(rt(request).pool, caller.provider_id, r)
 
 
 @router.delete("/v1/learner-records/{record_id}", summary="Delete a learner record", responses={**WAITED, **errors(404)},
@@ -194,8 +155,8 @@ async def delete_record(record_id: IdPath, request: Request, caller: CallerDep, 
     return await answer_submission(request, caller, "web", [row], wait, target_record_id=record_id)
 
 
-async def _own_record(request: Request, caller: Caller, record_id: str) -> asyncpg.Record:
-    row = await rt(request).pool.fetchrow(RECORD_SELECT + "AND r.record_id = $2", caller.provider_id, record_id)
+async def _own_record(request: Request, caller: Caller, record_id: str) -> dict[str, Any]:
+    row = await store.own_record(rt(request).pool, caller.provider_id, record_id)
     if row is None:
         raise HTTPException(404, "Learner record not found.")
     return row

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-import asyncpg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 
@@ -27,9 +26,11 @@ from ..auth import Caller, provider_caller
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, TooLargeError, content_digest
 from ..handlers import error_report_name, not_processed_rows
+from ..store import records as records_store
+from ..store import uploads as store
 from ..submit import submit_rows
 from ..sweep import sweep
-from .common import RECORD_SELECT, IdPath, errors, record_view, rt, settings
+from .common import IdPath, errors, rt, settings
 from .parsing import parse_file
 from .rems import NOT_PARTICIPATING, is_participant, of_submission_type
 
@@ -62,9 +63,6 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
 
 
-_BUSY = "SELECT file_name FROM uploads WHERE provider_id = $1 AND status = 'processing'"
-
-
 def _refuse_if_busy(busy: str | None) -> None:
     if busy:
         raise HTTPException(409, f"Your file {busy} is still processing. Only one file may be uploaded at a "
@@ -95,7 +93,7 @@ async def upload(
     # One upload at a time, checked before the file is read or parsed: a provider cannot make
     # intake parse file after file while one is processing. Checked again under the lock below.
     await sweep(runtime.pool, settings(request), runtime.clock.now(), caller.provider_id)
-    _refuse_if_busy(await runtime.pool.fetchval(_BUSY, caller.provider_id))
+    _refuse_if_busy(await store.processing_file(runtime.pool, caller.provider_id))
     data = await file.read(settings(request).max_upload_bytes + 1)
     try:
         parsed = await parse_file(request, data, file_format)
@@ -107,12 +105,10 @@ async def upload(
     now = runtime.clock.now()
     async with runtime.pool.acquire() as conn, conn.transaction():
         # Serializes this provider's uploads: the checks below and the insert see one state.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"upload:{caller.provider_id}")
-        _refuse_if_busy(await conn.fetchval(_BUSY, caller.provider_id))
+        await store.lock_provider_uploads(conn, caller.provider_id)
+        _refuse_if_busy(await store.processing_file(conn, caller.provider_id))
         if not allow_duplicate:
-            earlier = await conn.fetchrow(
-                "SELECT file_name, created_at FROM uploads WHERE provider_id = $1 AND sha256 = $2 AND created_at > $3 "
-                "ORDER BY created_at DESC LIMIT 1", caller.provider_id, digest, now - timedelta(days=HISTORY_DAYS))
+            earlier = await store.earlier_upload(conn, caller.provider_id, digest, now - timedelta(days=HISTORY_DAYS))
             if earlier:
                 when = earlier["created_at"].astimezone(CENTRAL)
                 raise HTTPException(409, f"This file was already uploaded on {when:%m/%d/%Y %I:%M %p} US Central "
@@ -120,13 +116,10 @@ async def upload(
                                          "only if you mean to send its records twice.")
         upload_id = str(uuid.uuid4())
         bind_contextvars(correlation_id=upload_id, provider_id=caller.provider_id)
-        try:
-            await conn.execute(
-                "INSERT INTO uploads (upload_id, provider_id, user_email, file_name, file_format, sha256, records, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                upload_id, caller.provider_id, caller.email, file_name, file_format, digest, len(parsed.rows), now)
-        except asyncpg.UniqueViolationError:
-            raise HTTPException(409, "Another upload is processing.") from None
+        if not await store.insert_upload(conn, upload_id=upload_id, provider_id=caller.provider_id,
+                                         user_email=caller.email, file_name=file_name, file_format=file_format,
+                                         digest=digest, records=len(parsed.rows), created_at=now):
+            raise HTTPException(409, "Another upload is processing.")
         await submit_rows(conn, settings(request), provider_id=caller.provider_id, source="upload",
                           rows=[(r.row_number, of_submission_type(r.record, submission_type == "rems"), r.columns)
                                 for r in parsed.rows], now=now,
@@ -135,44 +128,16 @@ async def upload(
             "message": f"Your file ({file_name}) is processing. We'll send you an e-mail when it is complete."}
 
 
-# What became of an upload's rows, now (seed: "Records Processed (View)"; "the number of
-# participants added or deleted"): Adds processed, Deletes processed, and the added records'
-# current statuses (a deferred board's later decisions included); `rejected` rows are in the error report.
-UPLOAD_WITH_COUNTS = (
-    "SELECT u.*, c.* FROM uploads u CROSS JOIN LATERAL ("
-    " SELECT count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted')) AS added,"
-    " count(*) FILTER (WHERE r.outcome = 'Deleted') AS deleted,"
-    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Accepted') AS accepted,"
-    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Rejected') AS rejected,"
-    " count(*) FILTER (WHERE r.outcome IN ('Submitted', 'Accepted') AND r.status = 'Submitted') AS still_submitted"
-    " FROM records r WHERE r.upload_id = u.upload_id) c ")
-
-
-def _upload_view(r: asyncpg.Record) -> dict:
-    return {
-        "upload_id": r["upload_id"], "file_name": r["file_name"], "format": r["file_format"], "status": r["status"],
-        "uploaded_at": r["created_at"].isoformat(), "completed_at": r["completed_at"] and r["completed_at"].isoformat(),
-        "records": r["records"], "processed": r["processed"], "not_processed": r["not_processed"],
-        "added": r["added"], "deleted": r["deleted"], "accepted": r["accepted"], "rejected": r["rejected"],
-        "still_submitted": r["still_submitted"],
-        "progress": round(r["done"] / r["records"], 4) if r["records"] else 1.0,
-    }
-
-
 @router.get("", summary="Upload History: the provider's uploads of the last 30 days")
 async def upload_history(request: Request, caller: CallerDep) -> dict:
     now = rt(request).clock.now()
     await sweep(rt(request).pool, settings(request), now, caller.provider_id)
-    since = now - timedelta(days=HISTORY_DAYS)
-    rows = await rt(request).pool.fetch(
-        UPLOAD_WITH_COUNTS + "WHERE u.provider_id = $1 AND u.created_at > $2 ORDER BY u.created_at DESC",
-        caller.provider_id, since)
-    return {"uploads": [_upload_view(r) for r in rows]}
+    return {"uploads": await store.upload_history(rt(request).pool, caller.provider_id,
+                                                   now - timedelta(days=HISTORY_DAYS))}
 
 
-async def _own_upload(request: Request, caller: Caller, upload_id: str) -> asyncpg.Record:
-    row = await rt(request).pool.fetchrow(UPLOAD_WITH_COUNTS + "WHERE u.upload_id = $1 AND u.provider_id = $2",
-                                          upload_id, caller.provider_id)
+async def _own_upload(request: Request, caller: Caller, upload_id: str) -> dict:
+    row = await store.own_upload(rt(request).pool, caller.provider_id, upload_id)
     if row is None:
         raise HTTPException(404, "Upload not found.")
     return row
@@ -183,7 +148,7 @@ async def upload_status(upload_id: IdPath, request: Request, caller: CallerDep) 
     """`status` is `processing` until every row has its first outcome, then `completed`;
     `progress` is the share of rows with one (0 to 1)."""
     await sweep(rt(request).pool, settings(request), rt(request).clock.now(), caller.provider_id)
-    return _upload_view(await _own_upload(request, caller, upload_id))
+    return await _own_upload(request, caller, upload_id)
 
 
 @router.get("/{upload_id}/learners", summary="The upload's processed learners (the history's View)",
@@ -193,17 +158,9 @@ async def upload_learners(upload_id: IdPath, request: Request, caller: CallerDep
     rejection's errors with how to resolve them); its processed deletes are in `deleted_rows`."""
     upload_row = await _own_upload(request, caller, upload_id)
     pool = rt(request).pool
-    records = await pool.fetch(RECORD_SELECT.replace("SELECT ", "SELECT r.row_number, ", 1)
-                               + "AND r.upload_id = $2 ORDER BY r.row_number", caller.provider_id, upload_id)
-    deletes = await pool.fetch(
-        "SELECT row_number, first_name, last_name, learner_id, board, activity_id, target_record_id FROM records "
-        "WHERE provider_id = $1 AND upload_id = $2 AND outcome = 'Deleted' ORDER BY row_number",
-        caller.provider_id, upload_id)
-    return {"upload": _upload_view(upload_row),
-            "records": [{"row": r["row_number"], **record_view(r)} for r in records],
-            "deleted_rows": [{"row": d["row_number"], "first_name": d["first_name"], "last_name": d["last_name"],
-                              "learner_id": d["learner_id"], "board": (d["board"] or "").upper(),
-                              "activity_id": d["activity_id"], "record_id": d["target_record_id"]} for d in deletes]}
+    return {"upload": upload_row,
+            "records": await records_store.upload_records(pool, caller.provider_id, upload_id),
+            "deleted_rows": await records_store.upload_deleted_rows(pool, caller.provider_id, upload_id)}
 
 
 @router.get("/{upload_id}/errors", summary="The error report: the not-processed rows (tab-delimited, or CSV)",

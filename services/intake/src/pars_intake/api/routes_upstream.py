@@ -28,7 +28,7 @@ from pars_runtime.kafka_security import (
 from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key
-from ..store import provider_exists
+from ..store import providers as store
 from .common import IdPath, errors, rt
 
 log = get_logger(__name__)
@@ -67,7 +67,7 @@ async def create_upstream_credential(body: UpstreamCredentialIn, request: Reques
     provider_ids = sorted(set(body.provider_ids))
     async with runtime.pool.acquire() as conn:
         for pid in provider_ids:
-            if not topics.PROVIDER_ID.fullmatch(pid) or not await provider_exists(conn, pid):
+            if not topics.PROVIDER_ID.fullmatch(pid) or not await store.provider_exists(conn, pid):
                 raise HTTPException(404, f"Provider {pid[:20]!r} not found.")
     credential_id = user(settings.pars_namespace, f"upstream-{secrets.token_hex(6)}")
     password = new_password()
@@ -82,21 +82,16 @@ async def create_upstream_credential(body: UpstreamCredentialIn, request: Reques
     except Exception as exc:  # noqa: BLE001 - the broker refused or is away
         log.error("upstream credential not created", credential_id=credential_id, error=repr(exc))
         raise HTTPException(503, "Kafka did not create the credential; try again.") from None
-    async with runtime.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "INSERT INTO upstream_credentials (credential_id, provider_ids, created_by) VALUES ($1, $2, $3) RETURNING *",
-            credential_id, provider_ids, who)
+    row = await store.insert_upstream_credential(runtime.pool, credential_id, provider_ids, who)
     log.info("upstream credential created", credential_id=credential_id, provider_ids=provider_ids, by=who,
              at=datetime.now(UTC).isoformat())
-    return {**_view(request, dict(row)), "password": password, "security_protocol": settings.kafka_security_protocol,
+    return {**_view(request, row), "password": password, "security_protocol": settings.kafka_security_protocol,
             "sasl_mechanism": settings.kafka_scram_mechanism, "consumer_group_prefix": credential_id}
 
 
 @router.get("", summary="List upstream credentials (never their passwords)")
 async def list_upstream_credentials(request: Request) -> dict:
-    async with rt(request).pool.acquire() as conn:
-        rows = await conn.fetch("SELECT * FROM upstream_credentials ORDER BY created_at, credential_id")
-    return {"credentials": [_view(request, dict(r)) for r in rows]}
+    return {"credentials": [_view(request, r) for r in await store.upstream_credentials(rt(request).pool)]}
 
 
 @router.delete("/{credential_id}", summary="Revoke an upstream credential", responses=errors(404, 503))
@@ -105,9 +100,7 @@ async def revoke_upstream_credential(credential_id: IdPath, request: Request) ->
     its next request on, and cannot sign in again."""
     runtime = rt(request)
     settings = runtime.settings
-    async with runtime.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM upstream_credentials WHERE credential_id = $1", credential_id)
-    if row is None:
+    if await store.upstream_credential(runtime.pool, credential_id) is None:
         raise HTTPException(404, "Upstream credential not found.")
     who = _who(request)
     try:
@@ -117,9 +110,6 @@ async def revoke_upstream_credential(credential_id: IdPath, request: Request) ->
     except Exception as exc:  # noqa: BLE001
         log.error("upstream credential not revoked", credential_id=credential_id, error=repr(exc))
         raise HTTPException(503, "Kafka did not revoke the credential; try again.") from None
-    async with runtime.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "UPDATE upstream_credentials SET revoked_at = coalesce(revoked_at, now()), "
-            "revoked_by = coalesce(revoked_by, $2) WHERE credential_id = $1 RETURNING *", credential_id, who)
+    row = await store.revoke_upstream_credential(runtime.pool, credential_id, who)
     log.info("upstream credential revoked", credential_id=credential_id, by=who, at=datetime.now(UTC).isoformat())
-    return _view(request, dict(row))
+    return _view(request, row)

@@ -39,7 +39,7 @@ from pars_validator.ledger_store import BatchLedger, load_activity
 from ..auth import Caller
 from ..domain.rows import RowInput
 from ..ratelimit import too_many
-from ..store import activity_snapshots
+from ..store.activities import activity_snapshots
 from .common import rt, settings
 from .routes_match import _ask_gateway
 

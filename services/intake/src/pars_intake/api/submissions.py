@@ -13,8 +13,9 @@ from pars_runtime.logs import bind_contextvars, get_logger
 
 from ..auth import Caller
 from ..domain.rows import RowInput
+from ..store.records import submission_rows
 from ..submit import submit_rows
-from .common import rows_of_submission, rt, settings, wait_for_outcomes
+from .common import rt, settings, wait_for_outcomes
 from .rems import refuse_unless_participant
 from .sandbox import answer_sandbox
 
@@ -51,4 +52,4 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
     complete = await wait_for_outcomes(request, submission_id, wait)
     return JSONResponse(status_code=200 if complete else 202, content={
         "submission_id": submission_id, "complete": complete,
-        "rows": await rows_of_submission(runtime.pool, submission_id)})
+        "rows": await submission_rows(runtime.pool, submission_id)})

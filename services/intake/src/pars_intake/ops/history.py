@@ -24,6 +24,7 @@ from pars_runtime.loops import every
 from pars_runtime.service import Runtime
 
 from ..settings import IntakeSettings, intake_settings
+from ..store import ops as ops_store
 from .summary import counters_of, first_json, safe
 
 # chart id -> (title, unit); the page draws them in this order.
@@ -103,22 +104,15 @@ async def sample(rt: Runtime, settings: IntakeSettings, rates: Rates) -> list[Sa
 
 async def store(pool: asyncpg.Pool, at: datetime, samples: list[Sample]) -> None:
     """Writes one moment (once, whichever instance comes first) and forgets what is too old."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO ops_samples (at, chart, series, value) SELECT $1, * FROM unnest($2::text[], $3::text[], "
-            "$4::float8[]) ON CONFLICT DO NOTHING",
-            at, [s[0] for s in samples], [s[1] for s in samples], [s[2] for s in samples])
-        await conn.execute("DELETE FROM ops_samples WHERE at < $1", at - KEPT)
+    await ops_store.store_samples(pool, at, samples, at - KEPT)
 
 
 async def last_hour(pool: asyncpg.Pool, settings: IntakeSettings) -> dict[str, Any]:
     """Every chart's series over the last hour: points are [Unix seconds, value]."""
     now = datetime.now(UTC)
-    rows = await pool.fetch("SELECT extract(epoch FROM at)::float8 AS t, chart, series, value FROM ops_samples "
-                            "WHERE at >= $1 ORDER BY chart, series, at", now - SHOWN)
     series: dict[str, dict[str, list[list[float]]]] = defaultdict(dict)
-    for r in rows:
-        series[r["chart"]].setdefault(r["series"], []).append([r["t"], r["value"]])
+    for chart, name, t, value in await ops_store.samples_since(pool, now - SHOWN):
+        series[chart].setdefault(name, []).append([t, value])
     return {
         "now": now.timestamp(), "from": (now - SHOWN).timestamp(), "sample_seconds": settings.ops_sample_seconds,
         "charts": [{"id": chart, "title": title, "unit": unit,

@@ -19,6 +19,7 @@ from pars_runtime.lag import measure_lag
 from pars_runtime.service import Runtime
 
 from ..settings import IntakeSettings
+from ..store.uploads import recent_uploads
 
 COUNTERS = ("pars_records_total", "pars_messages_handled_total", "pars_dead_letters_total")
 
@@ -92,8 +93,7 @@ async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
             first_json(client, by_service["notifier"], "/v1/emails", admin),
             safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
             safe(list_dead_letters(settings, limit=20), []),
-            rt.pool.fetch("SELECT upload_id, provider_id, file_name, status, records, done, processed, not_processed, "
-                          "created_at, completed_at FROM uploads ORDER BY created_at DESC LIMIT 15"),
+            recent_uploads(rt.pool, 15),
         )
     return {
         "generated_at": rt.clock.now().isoformat(),
@@ -104,12 +104,7 @@ async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
         "emails": emails[1] if emails[0] == 200 else {"error": "notifier unreachable"},
         "dead_letters": [d.as_dict() for d in letters][-50:],
         "dead_letter_count": len(letters),
-        "uploads": [{
-            "upload_id": u["upload_id"], "provider_id": u["provider_id"], "file_name": u["file_name"],
-            "status": u["status"], "records": u["records"], "done": u["done"], "processed": u["processed"],
-            "not_processed": u["not_processed"], "uploaded_at": u["created_at"].isoformat(),
-            "seconds": (u["completed_at"] - u["created_at"]).total_seconds() if u["completed_at"] else None,
-        } for u in uploads],
+        "uploads": uploads,
     }
 
 

@@ -1,37 +1,49 @@
 """The provider portal (SPEC 3.5): Activity Learner Summary, Activity Detail with Add Learners
 Manually, record details with Delete, Batch Upload with Upload History, and Learner Search.
 
-Pages are rendered here from the JSON API's own route functions (one implementation of every
-query and rule); the little JavaScript in `assets/portal.js` calls the JSON API with `fetch` for
-what changes data (Save, Delete, Upload), sending `X-PARS-Portal: 1`. Signing in with an API key
-opens a server-side session (`portal_sessions`: a random id, stored as its SHA-256, expiring) whose
-id goes in an HttpOnly, SameSite=Strict cookie (`__Host-pars_session`, Secure, outside loopback),
-which the API accepts too (auth.py); the API key itself never goes in a cookie. Signing out deletes
-the session. The portal's own form posts (sign in, sign out, API keys) are refused when they come
-from another site."""
+Pages are rendered here from the query layer the JSON API answers from too (`pars_intake.store`:
+one implementation of every query); the little JavaScript in `assets/portal.js` calls the JSON
+API with `fetch` for what changes data (Save, Delete, Upload), sending `X-PARS-Portal: 1`.
+Signing in with an API key opens a server-side session (`portal_sessions`: a random id, stored
+as its SHA-256, expiring) whose id goes in an HttpOnly, SameSite=Strict cookie
+(`__Host-pars_session`, Secure, outside loopback), which the API accepts too (auth.py); the API
+key itself never goes in a cookie. Signing out deletes the session. The portal's own form posts
+(sign in, sign out, API keys) are refused when they come from another site."""
 
 from __future__ import annotations
 
 import io
 import secrets
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pars_contracts.boards import BOARDS, BoardKind
+from pars_contracts.boards import board as catalog_board
 from pars_contracts.values import parse_completion_date
 from pars_runtime.clock import CENTRAL
 
-from ..api import routes_activities, routes_keys, routes_provider, routes_records, routes_uploads
-from ..api.common import rt
-from ..auth import Caller, hash_key, key_caller, session_caller, session_cookie_name, session_cookie_secure, session_id
+from ..api import routes_keys, routes_provider, routes_uploads
+from ..api.common import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, rt, settings, stream_csv
+from ..api.routes_records import search_filters
+from ..auth import (
+    hash_key,
+    key_caller,
+    new_api_key,
+    new_key_id,
+    session_caller,
+    session_cookie_name,
+    session_cookie_secure,
+    session_id,
+)
+from ..store import activities, providers, records, uploads
+from ..sweep import sweep
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 HEADERS = {
@@ -81,8 +93,7 @@ async def signed_in(request: Request) -> dict[str, str] | None:
     caller = await session_caller(request)
     if caller is None:
         return None
-    row = await rt(request).pool.fetchrow("SELECT name, jsonb_array_length(notification_emails) AS recipients "
-                                          "FROM providers WHERE provider_id = $1", caller.provider_id)
+    row = await providers.provider_banner(rt(request).pool, caller.provider_id)
     return {"provider_id": caller.provider_id, "user_id": caller.user_id, "email": caller.email,
             "provider_name": row["name"] if row else "", "key_id": caller.key_id or "",
             # "1": the provider has no notification recipients (every page warns: base.html)
@@ -104,8 +115,9 @@ async def user(request: Request) -> dict[str, str]:
 SignedIn = Annotated[dict[str, str], Depends(user)]
 
 
-def as_caller(who: dict[str, str]) -> Caller:
-    return Caller(who["provider_id"], who["user_id"], who["email"], who.get("key_id") or None)
+def current_key(who: dict[str, str]) -> str | None:
+    """The key the signed-in user's session was opened with."""
+    return who.get("key_id") or None
 
 
 def from_this_site(request: Request) -> bool:
@@ -136,10 +148,8 @@ def error_page(who: dict[str, str], exc: HTTPException, title: str) -> HTMLRespo
     return render("error.html", exc.status_code, who=who, title=title, message=str(exc.detail))
 
 
-async def api_json(call: Any) -> Any:
-    """The JSON body of one of the API's route functions (they answer JSONResponse or a dict)."""
-    answer = await call
-    return orjson.loads(answer.body) if isinstance(answer, Response) else answer
+def not_found(message: str) -> HTTPException:
+    return HTTPException(404, message)
 
 
 @router.get("")
@@ -179,15 +189,12 @@ async def sign_in(request: Request) -> Response:
     if caller.kind != "portal":  # software's credential: the web service only, never the portal
         return render("sign_in.html", 403, title="Sign in", next=target,
                       error="This is a web-service credential: it cannot open the portal. Sign in with your own API key.")
-    config = request.app.state.settings
+    config = settings(request)
     sid = secrets.token_urlsafe(32)
-    async with rt(request).pool.acquire() as conn, conn.transaction():
-        await conn.execute("DELETE FROM portal_sessions WHERE expires_at < now() OR "
-                           "last_seen_at < now() - make_interval(secs => $1)", float(config.portal_session_idle_seconds))
-        await conn.execute(
-            "INSERT INTO portal_sessions (session_hash, user_id, provider_id, key_id, expires_at) "
-            "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))", hash_key(sid), caller.user_id,
-            caller.provider_id, caller.key_id, float(config.portal_session_max_seconds))
+    await providers.open_session(rt(request).pool, hash_key(sid), user_id=caller.user_id,
+                                 provider_id=caller.provider_id, key_id=caller.key_id,
+                                 idle_seconds=config.portal_session_idle_seconds,
+                                 max_seconds=config.portal_session_max_seconds)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(session_cookie_name(request), sid, max_age=config.portal_session_max_seconds, path="/",
                         httponly=True, samesite="strict", secure=session_cookie_secure(request))
@@ -200,7 +207,7 @@ async def sign_out(request: Request) -> Response:
         return render("error.html", 403, title="Sign out", message="Sign out from this site's own pages.")
     sid = session_id(request)
     if sid:
-        await rt(request).pool.execute("DELETE FROM portal_sessions WHERE session_hash = $1", hash_key(sid))
+        await providers.close_session(rt(request).pool, hash_key(sid))
     response = RedirectResponse("/portal/sign-in?signed_out=1", status_code=303)
     response.delete_cookie(session_cookie_name(request), path="/", httponly=True, samesite="strict",
                            secure=session_cookie_secure(request))
@@ -212,7 +219,7 @@ async def sign_out(request: Request) -> Response:
 @router.get("/api-keys")
 async def keys_page(request: Request, who: SignedIn) -> Response:
     return render("api_keys.html", who=who, tab="keys", title="API keys",
-                  keys=await routes_keys.list_keys(request, as_caller(who)))
+                  keys=await providers.api_keys(rt(request).pool, who["provider_id"], current_key(who)))
 
 
 @router.post("/api-keys")
@@ -223,23 +230,25 @@ async def create_key_form(request: Request, who: SignedIn) -> Response:
     label = str((await request.form()).get("label") or "").strip()[:100]
     if not label:
         return render("api_keys.html", 422, who=who, tab="keys", title="API keys", error="Enter a label for the key.",
-                      keys=await routes_keys.list_keys(request, as_caller(who)))
-    try:
-        created = await routes_keys.create_key(request, as_caller(who), label)
-    except HTTPException as exc:
-        return error_page(who, exc, "API keys")
-    return render("api_keys.html", 201, who=who, tab="keys", title="API keys", created=created,
-                  keys=await routes_keys.list_keys(request, as_caller(who)))
+                      keys=await providers.api_keys(rt(request).pool, who["provider_id"], current_key(who)))
+    api_key = new_api_key()
+    created = await providers.add_api_key(
+        rt(request).pool, key_id=new_key_id(), user_id=who["user_id"], provider_id=who["provider_id"],
+        user_email=who["email"], label=label, key_hash=hash_key(api_key), kind="portal", sandbox=False,
+        max_keys=routes_keys.MAX_KEYS, current_key_id=current_key(who))
+    if created is None:
+        return error_page(who, HTTPException(409, routes_keys.TOO_MANY_KEYS), "API keys")
+    return render("api_keys.html", 201, who=who, tab="keys", title="API keys", created={**created, "api_key": api_key},
+                  keys=await providers.api_keys(rt(request).pool, who["provider_id"], current_key(who)))
 
 
 @router.post("/api-keys/{key_id}/revoke")
 async def revoke_key_form(key_id: str, request: Request, who: SignedIn) -> Response:
     if not from_this_site(request):
         return render("error.html", 403, who=who, title="API keys", message="Revoke keys from this site's own pages.")
-    try:
-        await routes_keys.revoke_key(request, as_caller(who), key_id[:100])
-    except HTTPException as exc:
-        return error_page(who, exc, "API keys")
+    if not await providers.revoke_api_key(rt(request).pool, who["provider_id"], key_id[:100], who["user_id"],
+                                          current_key(who)):
+        return error_page(who, not_found(routes_keys.KEY_NOT_FOUND), "API keys")
     if key_id == who.get("key_id"):  # the key of this very session: the session ended with it
         return RedirectResponse("/portal/sign-in?signed_out=1", status_code=303)
     return RedirectResponse("/portal/api-keys?revoked=1", status_code=303)
@@ -247,10 +256,17 @@ async def revoke_key_form(key_id: str, request: Request, who: SignedIn) -> Respo
 
 # --- Notification recipients --------------------------------------------------------------------
 
+async def provider_settings(request: Request, who: dict[str, str]) -> dict[str, Any]:
+    found = await providers.provider_settings(rt(request).pool, who["provider_id"])
+    if found is None:
+        raise not_found(routes_provider.PROVIDER_NOT_FOUND)
+    return found
+
+
 @router.get("/notifications")
 async def notifications_page(request: Request, who: SignedIn) -> Response:
     return render("notifications.html", who=who, tab="notifications", title="Notification recipients",
-                  provider=await routes_provider.provider_settings(request, as_caller(who)),
+                  provider=await provider_settings(request, who),
                   saved=request.query_params.get("saved") == "1")
 
 
@@ -269,9 +285,10 @@ async def notifications_form(request: Request, who: SignedIn) -> Response:
         problem = (f"Not an e-mail address: {', '.join(bad[:5])}." if bad
                    else f"Enter at most {routes_provider.MAX_RECIPIENTS} addresses.")
         return render("notifications.html", 422, who=who, tab="notifications", title="Notification recipients",
-                      provider={**await routes_provider.provider_settings(request, as_caller(who))},
-                      given=given, error=problem)
-    await routes_provider.save_recipients(request, as_caller(who), emails)
+                      provider=await provider_settings(request, who), given=given, error=problem)
+    if await providers.set_notification_emails(rt(request).pool, settings(request), who["provider_id"], emails,
+                                               who["email"]) is None:
+        raise not_found(routes_provider.PROVIDER_NOT_FOUND)
     return RedirectResponse("/portal/notifications?saved=1", status_code=303)
 
 
@@ -300,27 +317,33 @@ async def summary_page(request: Request, who: SignedIn) -> Response:
     filters = {"reporting_year": str(year or ""), "title": text(request, "title"),
                "provider_activity_id": text(request, "provider_activity_id"), "board": board if board in BOARDS else ""}
     page, size = number(text(request, "page"), 1) or 1, 20
-    data = await api_json(routes_activities.activity_summary(
-        request, as_caller(who), reporting_year=year, title=filters["title"] or None,
-        provider_activity_id=filters["provider_activity_id"] or None, board=filters["board"] or None,
-        page=page, page_size=size))
-    years = {r["reporting_year"] for r in await rt(request).pool.fetch(
-        "SELECT DISTINCT reporting_year FROM activities WHERE provider_id = $1", who["provider_id"])}
+    found = catalog_board(filters["board"]) if filters["board"] else None
+    items, total = await activities.activity_summary(rt(request).pool, activities.SummaryFilters(
+        who["provider_id"], year, filters["title"] or None, filters["provider_activity_id"] or None,
+        found.code if found else None), size, (page - 1) * size)
+    years = await activities.reporting_years(rt(request).pool, who["provider_id"])
     given = {k: v for k, v in filters.items() if v}
     return render("summary.html", who=who, tab="activities", title="Activity Learner Summary", filters=filters,
                   years=sorted(years | {today_year} | ({year} if year else set()), reverse=True),
-                  activities=data["activities"],
-                  paging=paging(data["total"], page, size, len(data["activities"]),
+                  activities=items,
+                  paging=paging(total, page, size, len(items),
                                 {**given, "reporting_year": filters["reporting_year"]}, "/portal/activities"),
                   export_url="/v1/activities?" + urlencode({**given, "format": "csv"}))
 
 
+async def activity_detail(request: Request, who: dict[str, str], activity_id: str) -> dict[str, Any] | None:
+    """Activity Detail of every board, as the API answers it; None when not the provider's."""
+    activity = await activities.own_activity(rt(request).pool, who["provider_id"], activity_id)
+    if activity is None:
+        return None
+    return await activities.activity_detail(rt(request).pool, activity, None, MAX_EXPORT)
+
+
 @router.get("/activities/{activity_id}")
 async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Response:
-    try:
-        data = await api_json(routes_activities.activity_detail(activity_id[:100], request, as_caller(who)))
-    except HTTPException as exc:
-        return error_page(who, exc, "Activity Detail")
+    data = await activity_detail(request, who, activity_id[:100])
+    if data is None:
+        return error_page(who, not_found("Activity not found."), "Activity Detail")
     counts = {b["board"]: b for b in data["boards"]}
     registrations = [{**r, "name": counts[r["board"]]["name"], "counts": counts[r["board"]]}
                      for r in data["registrations"]]
@@ -341,10 +364,9 @@ async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Resp
 async def activity_edit_page(activity_id: str, request: Request, who: SignedIn) -> Response:
     """Edit the activity (PATCH /v1/activities/{id} from activity.js): its facts and, per board of
     the catalog, whether it is registered, its credit types and maximum points."""
-    try:
-        data = await api_json(routes_activities.activity_detail(activity_id[:100], request, as_caller(who)))
-    except HTTPException as exc:
-        return error_page(who, exc, "Edit activity")
+    data = await activity_detail(request, who, activity_id[:100])
+    if data is None:
+        return error_page(who, not_found("Activity not found."), "Edit activity")
     current = {r["board"]: r for r in data["registrations"]}
     boards = [{"code": b.code, "name": b.name, "registered": b.code in current,
                "max_points": current[b.code]["max_points"] if b.code in current else "",
@@ -357,11 +379,11 @@ async def activity_edit_page(activity_id: str, request: Request, who: SignedIn) 
 
 @router.get("/records/{record_id}")
 async def record_page(record_id: str, request: Request, who: SignedIn) -> Response:
-    try:
-        record = await api_json(routes_records.record_detail(record_id[:100], request, as_caller(who)))
-        learner = await routes_records.learner_records(record_id[:100], request, as_caller(who))
-    except HTTPException as exc:
-        return error_page(who, exc, "Learner record")
+    stored = await records.own_record(rt(request).pool, who["provider_id"], record_id[:100])
+    if stored is None:
+        return error_page(who, not_found("Learner record not found."), "Learner record")
+    record = records.record_view(stored)
+    learner = await records.learner_records(rt(request).pool, who["provider_id"], stored)
     board = BOARDS.get(record["board"])
     return render("record.html", who=who, tab="activities", title="Learner record", record=record,
                   board_name=board.name if board else record["board"], learner=learner)
@@ -423,22 +445,26 @@ async def upload_instructions(who: SignedIn) -> Response:
 
 @router.get("/uploads")
 async def uploads_page(request: Request, who: SignedIn) -> Response:
-    history = await routes_uploads.upload_history(request, as_caller(who))
-    rems = (await routes_provider.provider_settings(request, as_caller(who)))["rems_participant"]
-    return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history["uploads"],
+    now = rt(request).clock.now()
+    await sweep(rt(request).pool, settings(request), now, who["provider_id"])
+    history = await uploads.upload_history(rt(request).pool, who["provider_id"],
+                                           now - timedelta(days=routes_uploads.HISTORY_DAYS))
+    rems = (await provider_settings(request, who))["rems_participant"]
+    return render("uploads.html", who=who, tab="uploads", title="Batch Upload Learners", uploads=history,
                   rems_participant=rems)
 
 
 @router.get("/uploads/{upload_id}/learners")
 async def upload_learners_page(upload_id: str, request: Request, who: SignedIn) -> Response:
     """The upload history's "View": the learners the upload processed, with their status now."""
-    try:
-        data = await routes_uploads.upload_learners(upload_id[:100], request, as_caller(who))
-    except HTTPException as exc:
-        return error_page(who, exc, "Processed learners")
+    pool, provider_id = rt(request).pool, who["provider_id"]
+    upload = await uploads.own_upload(pool, provider_id, upload_id[:100])
+    if upload is None:
+        return error_page(who, not_found("Upload not found."), "Processed learners")
     return render("upload_learners.html", who=who, tab="uploads", title=f"Processed learners — "
-                  f"{data['upload']['file_name']}", upload=data["upload"], records=data["records"],
-                  deleted_rows=data["deleted_rows"])
+                  f"{upload['file_name']}", upload=upload,
+                  records=await records.upload_records(pool, provider_id, upload_id[:100]),
+                  deleted_rows=await records.upload_deleted_rows(pool, provider_id, upload_id[:100]))
 
 
 # --- Learner Search -----------------------------------------------------------------------------
@@ -479,12 +505,14 @@ async def search_page(request: Request, who: SignedIn) -> Response:
         return render("search.html", 422 if problems and request.query_params else 200, **context)
     page, size = number(text(request, "page"), 1) or 1, 50
     try:
+        filters = search_filters(who["provider_id"], **args)
         if request.query_params.get("export"):
-            return await routes_records.learner_search(request, as_caller(who), format="csv", **args)
-        data = await api_json(routes_records.learner_search(request, as_caller(who), page=page, page_size=size,
-                                                            **args))
-    except HTTPException as exc:
+            return stream_csv(request, lambda conn, prefetch: records.export_search(conn, filters, MAX_EXPORT,
+                                                                                    prefetch),
+                              RECORD_CSV_HEADER, record_csv_row, "learner_search.csv")
+    except HTTPException as exc:  # 422 (the criteria), 429 (too many exports at once)
         return render("search.html", exc.status_code, **{**context, "problems": [str(exc.detail)]})
+    found, total = await records.search_records(rt(request).pool, filters, size, (page - 1) * size)
     given = {k: v for k, v in form.items() if v}
-    return render("search.html", **context, records=data["records"],
-                  paging=paging(data["total"], page, size, len(data["records"]), given, "/portal/search"))
+    return render("search.html", **context, records=found,
+                  paging=paging(total, page, size, len(found), given, "/portal/search"))
