@@ -12,8 +12,9 @@ from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 
 from pars_contracts import topics
-from pars_runtime.consumer import Consumer, Subscription
+from pars_runtime.processor import BatchProcessor, Group
 from pars_runtime.settings import ServiceSettings
+from pars_runtime.stream import LagGauge
 
 
 class StandIn:
@@ -38,17 +39,18 @@ def test_lag_follows_the_assignment_and_sums_per_provider_topics() -> None:
     settings = ServiceSettings(pars_namespace="lagtest")
     submitted = topics.RECORDS_SUBMITTED.name
     stand_in = StandIn()
-    consumer = Consumer(Subscription("validator", [submitted], {}), settings, None, None, stand_in, "validator")  # type: ignore[arg-type]
+    consumer = LagGauge(BatchProcessor(Group("validator", [submitted], {}), settings, None, None, "validator"),  # type: ignore[arg-type]
+                        lambda: stand_in)
     group = settings.group("validator")
     real = settings.topic(submitted)
 
     stand_in.owned = {TopicPartition(real, 0): (100, 40), TopicPartition(real, 1): (10, 10)}
-    asyncio.run(consumer._measure_lag())
+    asyncio.run(consumer.measure())
     assert lag(group, submitted, 0) == 60 and lag(group, submitted, 1) == 0
 
     # A rebalance gave partition 0 to the other instance.
     del stand_in.owned[TopicPartition(real, 0)]
-    asyncio.run(consumer._measure_lag())
+    asyncio.run(consumer.measure())
     assert lag(group, submitted, 0) is None
     assert lag(group, submitted, 1) == 0
 
@@ -57,8 +59,9 @@ def test_per_provider_topics_add_up_under_their_registry_topic() -> None:
     settings = ServiceSettings(pars_namespace="lagtest2")
     inbound = topics.UPSTREAM_COMPLETIONS
     stand_in = StandIn()
-    consumer = Consumer(Subscription("intake-upstream", [inbound.name], {}), settings, None, None, stand_in, "intake")  # type: ignore[arg-type]
+    consumer = LagGauge(BatchProcessor(Group("intake-upstream", [inbound.name], {}), settings, None, None, "intake"),  # type: ignore[arg-type]
+                        lambda: stand_in)
     first, second = (settings.topic(topics.completions_topic(p)) for p in ("1000001", "1000002"))
     stand_in.owned = {TopicPartition(first, 0): (7, 2), TopicPartition(second, 0): (30, 0)}
-    asyncio.run(consumer._measure_lag())
+    asyncio.run(consumer.measure())
     assert lag(settings.group("intake-upstream"), inbound.name, 0) == 35

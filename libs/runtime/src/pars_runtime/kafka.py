@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -27,31 +27,6 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         request_timeout_ms=30000,
         **settings.kafka_options(),
     )
-
-
-def make_consumer(settings: ServiceSettings, group: str, topics: list[str], client_id: str,
-                  offset_reset: str = "earliest", pattern: str | None = None) -> AIOKafkaConsumer:
-    """`pattern`: subscribe to every topic matching it (the per-provider topics), looking for new
-    ones every second, instead of to `topics`."""
-    # At-least-once: auto-commit off; the consumer loop commits after the effects are durable.
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group,
-        client_id=client_id,
-        enable_auto_commit=False,
-        auto_offset_reset=offset_reset,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1500,
-        max_poll_interval_ms=300000,
-        fetch_max_bytes=MAX_REQUEST_BYTES * 2,
-        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
-        **({"metadata_max_age_ms": 1000} if pattern else {}),
-        **settings.kafka_options(),
-    )
-    if pattern:
-        consumer.subscribe(pattern=pattern)
-    return consumer
 
 
 async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:

@@ -1,7 +1,9 @@
-"""Runs a service: pool and migrations, topics, producer, outbox relay, consumers, background
-tasks and the HTTP server, until SIGTERM/SIGINT; then drains and stops in order.
+"""Runs a service: pool and migrations, topics, the FastStream broker with one subscriber per
+consumer group, the outbox relay, background tasks and the HTTP server, until SIGTERM/SIGINT;
+then drains and stops in order.
 
-Each service's composition root builds a `Service` and calls `run()`; nothing else lives here."""
+Each service's composition root builds a `Service` (its groups, tasks and HTTP app) and calls
+`run()`; nothing else lives here."""
 
 from __future__ import annotations
 
@@ -15,17 +17,20 @@ from typing import Any
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
 
 from pars_contracts import topics as registry
 
 from . import db
 from .clock import Clock
-from .consumer import Consumer, Subscription
-from .kafka import ensure_topics, make_consumer, make_producer
+from .kafka import ensure_topics, make_producer
 from .logs import configure_logging, get_logger
+from .loops import every
 from .ops import ops_app
+from .processor import BatchProcessor, Group
 from .relay import OutboxRelay, topic_limits
 from .settings import ServiceSettings
+from .stream import LagGauge, make_broker, subscribe
 
 log = get_logger(__name__)
 
@@ -46,9 +51,9 @@ class Runtime:
     name: str
     settings: ServiceSettings
     pool: asyncpg.Pool
-    producer: AIOKafkaProducer
+    producer: AIOKafkaProducer  # dead letters and operators' replays; the relay has its own
     clock: Clock
-    consumers: list[Consumer] = field(default_factory=list)
+    broker: KafkaBroker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def check_postgres(self) -> None:
@@ -63,10 +68,18 @@ class Service:
     name: str
     package: str  # holds the service's `migrations/` folder
     settings: ServiceSettings
-    subscriptions: list[Subscription] = field(default_factory=list)
+    groups: list[Group[Any]] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     http_app: Callable[[Runtime], Any] | None = None  # builds the ASGI app; default: ops endpoints only
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
+
+    def wire(self, pool: Any = None, producer: Any = None) -> tuple[KafkaBroker, list[BatchProcessor], list[Any]]:
+        """The service's broker with one subscriber per group, not connected: what `run` starts,
+        what the AsyncAPI document and the in-memory wiring tests read."""
+        watch = any(registry.BY_NAME[t].per_provider for g in self.groups for t in g.topics)
+        broker = make_broker(self.settings, self.name, watch_new_topics=watch)
+        processors = [BatchProcessor(g, self.settings, pool, producer, self.name) for g in self.groups]
+        return broker, processors, [subscribe(broker, p) for p in processors]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         configure_logging(self.name, self.settings.log_level)
@@ -74,22 +87,11 @@ class Service:
         schema = self.settings.schema_name(self.name.replace("-", "_"))
         pool = await db.create_pool(self.settings.database_url, schema)
         await db.migrate(pool, schema, self.package)
-        await ensure_topics(self.settings, [s.group for s in self.subscriptions])
+        await ensure_topics(self.settings, [g.name for g in self.groups])
         producer = make_producer(self.settings, self.name)
         await producer.start()
-        rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock())
-        for sub in self.subscriptions:
-            group = self.settings.group(sub.group)
-            per_provider = [registry.BY_NAME[t] for t in sub.topics if registry.BY_NAME[t].per_provider]
-            if per_provider:  # one topic per provider: all of them, as they are created
-                if len(per_provider) != len(sub.topics) or len(per_provider) > 1:
-                    raise ValueError(f"{sub.group}: a per-provider topic is subscribed to alone")
-                kafka_consumer = make_consumer(self.settings, group, [], self.name, sub.offset_reset,
-                                               pattern=registry.topic_pattern(per_provider[0], self.settings.pars_namespace))
-            else:
-                kafka_consumer = make_consumer(self.settings, group, [self.settings.topic(t) for t in sub.topics],
-                                               self.name, sub.offset_reset)
-            rt.consumers.append(Consumer(sub, self.settings, pool, producer, kafka_consumer, self.name))
+        broker, processors, subscribers = self.wire(pool, producer)
+        rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock(), broker)
         if self.on_start:
             await self.on_start(rt)
         app = self.http_app(rt) if self.http_app else ops_app(
@@ -98,25 +100,36 @@ class Service:
             app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
             lifespan="off", access_log=False))
         async def relay_producer() -> AIOKafkaProducer:
-            # The relay's own: one a broker refusal broke is replaced without touching the consumers'.
+            # The relay's own: one a broker refusal broke is replaced without touching the others.
             fresh = make_producer(self.settings, f"{self.name}-relay")
             await fresh.start()
             return fresh
 
         relay = OutboxRelay(pool, None, schema, max_message_bytes=topic_limits(self.settings),
                             new_producer=relay_producer)
-        workers = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
-        workers += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group}") for c in rt.consumers]
+        await broker.start()
+        gauges = [LagGauge(p, _consumer_of(s)) for p, s in zip(processors, subscribers, strict=True)]
+
+        async def measure_lag() -> None:
+            for gauge in gauges:
+                await gauge.measure()
+
+        workers = [asyncio.create_task(relay.run(stop), name="outbox-relay"),
+                   asyncio.create_task(every(2.0, measure_lag, stop, name="consumer-lag"), name="consumer-lag")]
         workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
         http = asyncio.create_task(server.serve(), name="http")
-        log.info("service started", service=self.name, schema=schema)
+        log.info("service started", service=self.name, schema=schema,
+                 groups=[p.real_group for p in processors])
         try:
             await _until_stopped_or_crashed(stop, workers + [http])
         finally:
-            # Drain: consumers finish and commit the batch in hand, the relay its send; then close.
+            # Drain: each subscriber finishes and commits the batch in hand, the relay its send;
+            # then close.
             stop.set()
             server.should_exit = True
-            done, pending = await asyncio.wait(workers + [http], timeout=15)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(broker.stop(), 14)
+            done, pending = await asyncio.wait(workers + [http], timeout=5)
             for task in pending:
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -124,6 +137,10 @@ class Service:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pool.close(), 5)
             log.info("service stopped", service=self.name)
+
+
+def _consumer_of(subscriber: Any) -> Callable[[], Any]:
+    return lambda: subscriber.consumer  # None before start and after stop
 
 
 def _stop_on_signals() -> asyncio.Event:

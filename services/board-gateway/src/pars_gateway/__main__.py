@@ -16,12 +16,12 @@ Every record of a within-a-day board is decided within 24 simulated hours of its
 from pydantic import Field, field_validator
 
 from pars_contracts import topics
-from pars_runtime.consumer import Subscription
+from pars_runtime.processor import Group
 from pars_runtime.service import Runtime, Service, main
 from pars_runtime.settings import ServiceSettings
 
 from .domain.schedule import parse_schedule
-from .handlers import handlers, prepare
+from .handlers import GatewayBatch, handlers
 from .operations import backlog_gauges, http_app
 from .registry import load_registry
 from .runs import board_runs
@@ -45,15 +45,12 @@ def build(settings: GatewaySettings) -> Service:
         await load_registry(rt.pool, settings.board_registry_file)
 
     scale = settings.board_time_scale
-    subscription = Subscription(
-        group="board-gateway",
-        topics=topics.group_topics("board-gateway"),
-        handlers=handlers(settings.clock(), scale, parse_schedule(settings.board_schedule)),
-        prepare=prepare,
-    )
-    return Service("board-gateway", "pars_gateway", settings, subscriptions=[subscription],
-                   tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)],
-                   on_start=on_start, http_app=http_app(scale))
+    return Service("board-gateway", "pars_gateway", settings, groups=[
+        Group("board-gateway", topics.group_topics("board-gateway"),
+              handlers(settings.clock(), scale, parse_schedule(settings.board_schedule)), state=GatewayBatch,
+              description="Sends validated records to their boards; adds physicians to a board's registry"),
+    ], tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)], on_start=on_start,
+        http_app=http_app(scale))
 
 
 if __name__ == "__main__":

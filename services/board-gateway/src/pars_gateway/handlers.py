@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel
 
 from pars_contracts import topics
 from pars_contracts.boards import Processing, board
@@ -14,7 +15,7 @@ from pars_contracts.codes import ErrorDetail
 from pars_contracts.events import BoardDecision, BoardPhysiciansAdded, LearnerRecordValidated, Status
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
-from pars_runtime.consumer import Context, Handler
+from pars_runtime.processor import BatchState, Handler, Unit
 
 from . import store
 from .boards import adapter, verdicts
@@ -36,48 +37,58 @@ def decision(r: LearnerRecordValidated, status: Status | None, now: datetime,
         batch_id=batch_id, decided_at=now)
 
 
-async def prepare(conn: asyncpg.Connection, payloads: list[Any], batch: dict[str, Any]) -> None:
-    """The direct boards' verdicts on the batch's records, one registry query per board. Not when
-    the batch also changes a registry: its records must see the registry as of their turn."""
-    if any(isinstance(p, BoardPhysiciansAdded) for p in payloads):
-        return
-    direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
-              and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
-    batch["verdicts"] = {record.record_id: verdict for record, verdict in await verdicts(conn, direct)}
+class GatewayBatch(BatchState):
+    """The direct boards' verdicts on the batch's records, one registry query per board."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[str, Verdict] = {}
+
+    async def prepare(self, conn: asyncpg.Connection, payloads: list[Any]) -> None:
+        # Not when the batch also changes a registry: its records must see the registry as of their turn.
+        if any(isinstance(p, BoardPhysiciansAdded) for p in payloads):
+            return
+        direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
+                  and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
+        self.verdicts = {record.record_id: verdict for record, verdict in await verdicts(conn, direct)}
 
 
-def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) -> dict[str, Handler]:
-    def answer(ctx: Context, record: LearnerRecordValidated, status: Status | None, verdict: Verdict) -> None:
+Uow = Unit[GatewayBatch]
+
+
+def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) -> dict[type[BaseModel], Handler]:
+    def answer(uow: Uow, record: LearnerRecordValidated, status: Status | None, verdict: Verdict) -> None:
         """Emits the board's word at once; status None is an immediate error (the record is not saved)."""
-        ctx.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, status, clock.now(), verdict.errors))
-        ctx.after_commit.append(lambda: count_decision(record.board, status or "Refused", verdict.errors))
+        uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, status, clock.now(), verdict.errors))
+        uow.after_commit(lambda: count_decision(record.board, status or "Refused", verdict.errors))
 
-    async def record_validated(ctx: Context, record: LearnerRecordValidated) -> None:
+    async def record_validated(record: LearnerRecordValidated, uow: Uow) -> None:
         catalog, board_adapter = board(record.board), adapter(record.board)
         if catalog is None or board_adapter is None:
-            answer(ctx, record, None, reject(998))  # the validator lets no such board through
+            answer(uow, record, None, reject(998))  # the validator lets no such board through
         elif record.action == "Delete":
             # The validator holds a delete until the board has decided the record (801); should
             # one come earlier all the same, the board is not asked.
-            if await store.status_of(ctx.conn, record.target_record_id) == "Submitted":
-                answer(ctx, record, None, reject(801))
+            if await store.status_of(uow.conn, record.target_record_id) == "Submitted":
+                answer(uow, record, None, reject(801))
                 return
-            verdict = await board_adapter.delete(ctx.conn, record)
+            verdict = await board_adapter.delete(uow.conn, record)
             if verdict.accepted:
-                await store.mark_deleted(ctx.conn, record.target_record_id)
-            answer(ctx, record, "Deleted" if verdict.accepted else None, verdict)
+                await store.mark_deleted(uow.conn, record.target_record_id)
+            answer(uow, record, "Deleted" if verdict.accepted else None, verdict)
         elif catalog.processing is Processing.DIRECT:
-            verdict = ctx.batch.get("verdicts", {}).get(record.record_id)
-            if verdict is None:  # not decided by `prepare` (a batch that changed a registry)
-                (verdict,) = await board_adapter.verify(ctx.conn, [record])
-            answer(ctx, record, "Accepted" if verdict.accepted else None, verdict)
+            found = uow.state.verdicts.get(record.record_id)
+            if found is not None:
+                verdict = found
+            else:  # not decided by `prepare` (a batch that changed a registry)
+                (verdict,) = await board_adapter.verify(uow.conn, [record])
+            answer(uow, record, "Accepted" if verdict.accepted else None, verdict)
         else:  # within a day: the promise counts from the provider's submission, not from our receipt
             due = due_at(record.submitted_at, schedule[catalog.code], time_scale)
-            if await store.schedule(ctx.conn, record, record.submitted_at, due):
-                ctx.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, "Submitted", clock.now()))
+            if await store.schedule(uow.conn, record, record.submitted_at, due):
+                uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, "Submitted", clock.now()))
                 metrics.RECORDS.labels("board", "Submitted", record.board).inc()
 
-    async def physicians_added(ctx: Context, event: BoardPhysiciansAdded) -> None:
-        await store.add_physicians(ctx.conn, event.board.strip().upper(), event.physicians)
+    async def physicians_added(event: BoardPhysiciansAdded, uow: Uow) -> None:
+        await store.add_physicians(uow.conn, event.board.strip().upper(), event.physicians)
 
-    return {"LearnerRecordValidated": record_validated, "BoardPhysiciansAdded": physicians_added}
+    return {LearnerRecordValidated: record_validated, BoardPhysiciansAdded: physicians_added}

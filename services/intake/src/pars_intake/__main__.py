@@ -1,12 +1,14 @@
 """Intake's composition root: the HTTP app and its consumers."""
 
+from typing import Any
+
 from pars_contracts import topics
 from pars_runtime.admin_token import load_settings
-from pars_runtime.consumer import Subscription
+from pars_runtime.processor import Group
 from pars_runtime.service import Service, main
 
 from .api.app import create_app
-from .handlers import UPSTREAM_TYPES, handlers
+from .handlers import OutcomesBatch, UpstreamBatch, internal_handlers, upstream_handlers
 from .ops.history import sampler
 from .parsing import FileParser
 from .settings import IntakeSettings
@@ -16,14 +18,15 @@ from .waiters import Waiters
 
 def build(settings: IntakeSettings) -> Service:
     waiters = Waiters()
-    subscriptions = [
-        Subscription("intake", topics.group_topics("intake"),
-                     handlers(settings, settings.clock(), waiters)),
-        Subscription("intake-upstream", topics.group_topics("intake-upstream"),
-                     handlers(settings, settings.clock(), waiters, UPSTREAM_TYPES), strict_types=True),
+    groups: list[Group[Any]] = [
+        Group("intake", topics.group_topics("intake"), internal_handlers(), state=lambda: OutcomesBatch(waiters),
+              description="Records each row's first outcome and later status; completes uploads"),
+        Group("intake-upstream", topics.group_topics("intake-upstream"), upstream_handlers(settings.clock()),
+              state=lambda: UpstreamBatch(settings), strict_types=True,
+              description="Takes upstream systems' completion events, one topic per provider"),
     ]
     parser = FileParser(settings.parse_workers)  # one process pool per service, owned by its task
-    return Service("intake", "pars_intake", settings, subscriptions=subscriptions,
+    return Service("intake", "pars_intake", settings, groups=groups,
                    tasks=[sweeper, sampler, parser.run], http_app=lambda rt: create_app(rt, settings, waiters, parser))
 
 

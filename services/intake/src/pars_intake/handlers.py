@@ -10,6 +10,7 @@ from datetime import date
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 
 from pars_contracts import topics
 from pars_contracts.boards import is_rems
@@ -27,7 +28,7 @@ from pars_contracts.events import (
 )
 from pars_runtime import metrics
 from pars_runtime.clock import CENTRAL, Clock
-from pars_runtime.consumer import Context, DeadLetter, Handler
+from pars_runtime.processor import BatchState, DeadLetter, Handler, Unit
 from pars_runtime.settings import ServiceSettings
 
 from .api.rems import NOT_PARTICIPATING, is_participant
@@ -141,25 +142,6 @@ async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str
         provider_id=completed["provider_id"], correlation_id=upload_id)
 
 
-def batched_upload_counter(ctx: Context) -> UploadCounter:
-    """Counts a batch's rows per upload and writes each upload's counters once, before the
-    batch commits: one statement per upload instead of one per row."""
-    tally: dict[str, list[int]] = ctx.batch.setdefault("upload_tally", {})
-
-    async def flush() -> None:
-        for upload_id, (done, processed) in sorted(tally.items()):
-            await count_upload_rows(ctx.conn, ctx.emit, upload_id, done, processed)
-        tally.clear()
-
-    async def count(upload_id: str, processed: bool) -> None:
-        entry = tally.setdefault(upload_id, [0, 0])
-        entry[0] += 1
-        entry[1] += int(processed)
-        ctx.before_commit.setdefault("upload_tally", flush)
-
-    return count
-
-
 def error_report_name(file_name: str) -> str:
     stem = file_name.rsplit(".", 1)[0] or "upload"
     return f"{stem}_errors.txt"
@@ -178,82 +160,112 @@ async def not_processed_rows(conn: asyncpg.Connection, upload_id: str,
             for r in rows]
 
 
-# Each subscription gets only the handlers of the types its topics carry: the internal group
-# follows the validator's and the boards' decisions, the upstream group takes completions and
-# nothing else (a decision forged on an inbound topic must never reach `board_decided`).
-INTERNAL_TYPES = ("LearnerRecordInvalid", "BoardDecision")
-UPSTREAM_TYPES = ("UpstreamCompletion",)
+class OutcomesBatch(BatchState):
+    """The internal group's batch: rows' first outcomes are gathered and recorded together, then
+    each upload's counters are written once (one statement per upload instead of one per row).
+    A handler that writes to the records itself first records what was gathered before it
+    (`record_outcomes`), so that writes keep their order."""
 
+    def __init__(self, waiters: Waiters) -> None:
+        self.waiters = waiters
+        self.gathered: list[tuple[Outcome, Emit]] = []
+        self.tally: dict[str, list[int]] = {}  # upload id -> [rows done, rows processed]
+        self.tally_emit: Emit | None = None  # the completions go out as caused by the batch's first outcome
+        self.woken: list[str] = []  # submissions whose waiters learn their rows' outcomes at commit
 
-def handlers(settings: ServiceSettings, clock: Clock, waiters: Waiters,
-             types: tuple[str, ...] = INTERNAL_TYPES) -> dict[str, Handler]:
-    def first_outcome(ctx: Context, outcome: Outcome) -> None:
-        """Gathers the batch's outcomes; they are recorded together before it commits."""
-        gathered: list[tuple[Outcome, Emit]] = ctx.batch.setdefault("first_outcomes", [])
-        gathered.append((outcome, ctx.emit))
-        ctx.before_commit.setdefault("first_outcomes", lambda: flush_outcomes(ctx))
+    def first_outcome(self, outcome: Outcome, emit: Emit) -> None:
+        self.gathered.append((outcome, emit))
 
-    async def flush_outcomes(ctx: Context) -> None:
-        """Also called before any other write to the records, so that writes keep their order."""
-        gathered: list[tuple[Outcome, Emit]] = ctx.batch.get("first_outcomes", [])
-        if not gathered:
+    async def record_outcomes(self, conn: asyncpg.Connection) -> None:
+        if not self.gathered:
             return
-        outcomes, gathered[:] = list(gathered), []
-        woken = [s for s in await record_first_outcomes(ctx.conn, outcomes, batched_upload_counter(ctx)) if s]
-        ctx.after_commit.append(lambda: waiters.wake_all(woken))
+        outcomes, self.gathered = self.gathered, []
+        self.tally_emit = self.tally_emit or outcomes[0][1]
 
-    async def record_invalid(ctx: Context, event: LearnerRecordInvalid) -> None:
-        first_outcome(ctx, Outcome(event.record_id, "Invalid", event.errors, None, event.credit_id))
+        async def count(upload_id: str, processed: bool) -> None:
+            entry = self.tally.setdefault(upload_id, [0, 0])
+            entry[0] += 1
+            entry[1] += int(processed)
 
-    async def board_decided(ctx: Context, d: BoardDecision) -> None:
+        self.woken += [s for s in await record_first_outcomes(conn, outcomes, count) if s]
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        await self.record_outcomes(conn)
+        for upload_id, (done, processed) in sorted(self.tally.items()):
+            assert self.tally_emit is not None
+            await count_upload_rows(conn, self.tally_emit, upload_id, done, processed)
+        self.tally.clear()
+
+    def committed(self) -> None:
+        self.waiters.wake_all(self.woken)
+
+
+class UpstreamBatch(BatchState):
+    """The upstream group's batch: providers and REMS participation looked up once per provider,
+    and each event's submission stored together with the others before the batch commits."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.providers: dict[str, bool] = {}
+        self.rems: dict[str, bool] = {}
+        self.waiting: list[Submission] = []
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self.waiting:
+            await submit_many(conn, self.settings, self.waiting)
+            self.waiting = []
+
+
+def internal_handlers() -> dict[type[BaseModel], Handler]:
+    """The internal group follows the validator's and the boards' decisions."""
+    async def record_invalid(event: LearnerRecordInvalid, uow: Unit[OutcomesBatch]) -> None:
+        uow.state.first_outcome(Outcome(event.record_id, "Invalid", event.errors, None, event.credit_id), uow.emit)
+
+    async def board_decided(d: BoardDecision, uow: Unit[OutcomesBatch]) -> None:
+        state = uow.state
         if d.status is None:
-            first_outcome(ctx, Outcome(d.record_id, "Refused", d.errors, None, d.credit_id))
+            state.first_outcome(Outcome(d.record_id, "Refused", d.errors, None, d.credit_id), uow.emit)
         elif d.action == "Delete":
-            await flush_outcomes(ctx)
-            await ctx.conn.execute(
+            await state.record_outcomes(uow.conn)
+            await uow.conn.execute(
                 "UPDATE records SET status = 'Deleted', updated_at = now() WHERE record_id = $1", d.target_record_id)
-            first_outcome(ctx, Outcome(d.record_id, "Deleted", [], "Deleted", d.credit_id))
+            state.first_outcome(Outcome(d.record_id, "Deleted", [], "Deleted", d.credit_id), uow.emit)
         elif d.status in ("Submitted", "Accepted"):
-            first_outcome(ctx, Outcome(d.record_id, d.status, [], d.status, d.credit_id,
-                                       update_status_if_not_first=True))
+            state.first_outcome(Outcome(d.record_id, d.status, [], d.status, d.credit_id,
+                                        update_status_if_not_first=True), uow.emit)
         else:  # Rejected by the board: the record stays, with the board's error
-            await flush_outcomes(ctx)
-            await ctx.conn.execute(
+            await state.record_outcomes(uow.conn)
+            await uow.conn.execute(
                 "UPDATE records SET status = 'Rejected', errors = $2, rejected_at = $3, updated_at = now() "
                 "WHERE record_id = $1", d.record_id, orjson.dumps([e.model_dump() for e in d.errors]).decode(),
                 d.decided_at)
 
-    async def store_upstream(conn: asyncpg.Connection, waiting: list[Submission]) -> None:
-        await submit_many(conn, settings, waiting)
+    return {LearnerRecordInvalid: record_invalid, BoardDecision: board_decided}
 
-    async def upstream_completion(ctx: Context, event: UpstreamCompletion) -> None:
-        problem = upstream_problem(event, ctx.envelope.provider_id, ctx.topic_provider_id)
+
+def upstream_handlers(clock: Clock) -> dict[type[BaseModel], Handler]:
+    """The upstream group takes completions and nothing else: a decision forged on an inbound
+    topic must never reach `board_decided`."""
+    async def upstream_completion(event: UpstreamCompletion, uow: Unit[UpstreamBatch]) -> None:
+        problem = upstream_problem(event, uow.envelope.provider_id, uow.topic_provider_id)
         if problem:
             raise DeadLetter(problem)
-        known: dict[str, bool] = ctx.batch.setdefault("providers", {})
-        if event.provider_id not in known:
-            known[event.provider_id] = await provider_exists(ctx.conn, event.provider_id)
-        if not known[event.provider_id]:
+        state = uow.state
+        if event.provider_id not in state.providers:
+            state.providers[event.provider_id] = await provider_exists(uow.conn, event.provider_id)
+        if not state.providers[event.provider_id]:
             raise DeadLetter(f"unknown provider {event.provider_id[:20]!r}")
         row = upstream_row(event)
         if is_rems(row.board):
             # Only a participating provider reports REMS learners (seed 001 258-266): anyone else's
             # row gets its outcome with the reason (not a dead letter: the row is the provider's).
-            participants: dict[str, bool] = ctx.batch.setdefault("rems", {})
-            if event.provider_id not in participants:
-                participants[event.provider_id] = await is_participant(ctx.conn, event.provider_id)
-            if not participants[event.provider_id]:
+            if event.provider_id not in state.rems:
+                state.rems[event.provider_id] = await is_participant(uow.conn, event.provider_id)
+            if not state.rems[event.provider_id]:
                 why = ErrorDetail(code=713, message=NOT_PARTICIPATING.format(what="this completion names REMS."))
                 row = row.model_copy(update={"format_errors": [*row.format_errors, why]})
         # Each event is its own submission; the batch's are stored together before it commits.
-        waiting: list[Submission] = ctx.batch.setdefault("upstream", [])
-        waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, row, None)],
-                                  now=clock.now(), source_message_id=ctx.envelope.message_id))
-        ctx.before_commit.setdefault("upstream", lambda: store_upstream(ctx.conn, waiting))
+        state.waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, row, None)],
+                                        now=clock.now(), source_message_id=uow.envelope.message_id))
 
-    every: dict[str, Handler] = {
-        "LearnerRecordInvalid": record_invalid,
-        "BoardDecision": board_decided,
-        "UpstreamCompletion": upstream_completion,
-    }
-    return {name: every[name] for name in types}
+    return {UpstreamCompletion: upstream_completion}

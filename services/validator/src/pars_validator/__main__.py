@@ -1,21 +1,18 @@
-"""The validator's composition root: settings, the runtime and its one subscription."""
+"""The validator's composition root: settings, the runtime and its one consumer group."""
 
 from pars_contracts import topics
-from pars_runtime.consumer import Subscription
+from pars_runtime.processor import Group
 from pars_runtime.service import Service, main
 from pars_runtime.settings import ServiceSettings
 
-from .handlers import handlers, prepare
+from .handlers import ValidatorBatch, handlers
 
 
 def build(settings: ServiceSettings) -> Service:
-    subscription = Subscription(
-        group="validator",
-        topics=topics.group_topics("validator"),
-        handlers=handlers(settings.clock()),
-        prepare=prepare,
-    )
-    return Service("validator", "pars_validator", settings, subscriptions=[subscription])
+    return Service("validator", "pars_validator", settings, groups=[
+        Group("validator", topics.group_topics("validator"), handlers(settings.clock()), state=ValidatorBatch,
+              description="Applies the PARS rules to submitted records; follows activities and board decisions"),
+    ])
 
 
 if __name__ == "__main__":

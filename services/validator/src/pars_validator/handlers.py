@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel
 
 from pars_contracts import topics
 from pars_contracts.boards import learner_key_id, metric_label
@@ -16,7 +17,7 @@ from pars_contracts.events import (
 )
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
-from pars_runtime.consumer import Context, Handler
+from pars_runtime.processor import BatchState, Handler, Unit
 
 from . import ledger_store as store
 from .domain.credit_id import row_board_code
@@ -31,35 +32,34 @@ def key_of(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = No
                              row.last_name, row.date_of_birth)
 
 
-def batch_ledger(batch: dict[str, Any]) -> store.BatchLedger:
-    """The batch's ledger view (`Context.batch`), shared by `prepare` and the handlers."""
-    if "ledger" not in batch:
-        batch["ledger"] = store.BatchLedger()
-    return batch["ledger"]
+class ValidatorBatch(BatchState):
+    """The batch's ledger view: read once for every row of the batch, written once before commit."""
+
+    def __init__(self) -> None:
+        self.ledger = store.BatchLedger()
+
+    async def prepare(self, conn: asyncpg.Connection, payloads: list[Any]) -> None:
+        rows = [p for p in payloads if isinstance(p, LearnerRecordSubmitted)]
+        if rows:
+            await self.ledger.cover(conn, [(r.provider_id, key_of(r), credit_id_for(r)) for r in rows])
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        await self.ledger.flush(conn)
 
 
-async def prepare(conn: asyncpg.Connection, payloads: list[Any], batch: dict[str, Any]) -> None:
-    """Reads the ledger entries of every row of the batch in one query."""
-    rows = [p for p in payloads if isinstance(p, LearnerRecordSubmitted)]
-    if rows:
-        await batch_ledger(batch).cover(conn, [(r.provider_id, key_of(r), credit_id_for(r)) for r in rows])
+Uow = Unit[ValidatorBatch]
 
 
-def handlers(clock: Clock) -> dict[str, Handler]:
-    def ledger_of(ctx: Context) -> store.BatchLedger:
-        ledger = batch_ledger(ctx.batch)
-        ctx.before_commit.setdefault("ledger", lambda: ledger.flush(ctx.conn))
-        return ledger
+def handlers(clock: Clock) -> dict[type[BaseModel], Handler]:
+    async def activity_registered(activity: ActivityRegistered, uow: Uow) -> None:
+        await store.save_activity(uow.conn, activity)
 
-    async def activity_registered(ctx: Context, activity: ActivityRegistered) -> None:
-        await store.save_activity(ctx.conn, activity)
-
-    async def record_submitted(ctx: Context, row: LearnerRecordSubmitted) -> None:
-        activity = row.activity or await store.load_activity(ctx.conn, row.activity_id)
+    async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
+        activity = row.activity or await store.load_activity(uow.conn, row.activity_id)
         key = key_of(row, activity)
         credit_id = credit_id_for(row, activity)
-        ledger = ledger_of(ctx)
-        await ledger.cover(ctx.conn, [(row.provider_id, key, credit_id)])  # loaded already, unless alone
+        ledger = uow.state.ledger
+        await ledger.cover(uow.conn, [(row.provider_id, key, credit_id)])  # loaded already, unless alone
         history = History(
             same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
             learner_entries=ledger.entries_for_learner(row.provider_id, key),
@@ -67,7 +67,7 @@ def handlers(clock: Clock) -> dict[str, Handler]:
         outcome = validate(row, activity, history, clock.today())
         board = metric_label(row.board)
         if isinstance(outcome, LearnerRecordInvalid):
-            ctx.emit(topics.RECORDS_INVALID.name, key, outcome)
+            uow.emit(topics.RECORDS_INVALID.name, key, outcome)
             metrics.RECORDS.labels("validation", "invalid", board).inc()
             for err in outcome.errors:
                 metrics.ERRORS_BY_CODE.labels("validation", str(err.code)).inc()
@@ -76,28 +76,28 @@ def handlers(clock: Clock) -> dict[str, Handler]:
             ledger.add_pending(outcome, key)
         else:
             assert outcome.target_record_id
-            await ledger.flush(ctx.conn)
-            await store.mark_delete_pending(ctx.conn, outcome.target_record_id)
+            await ledger.flush(uow.conn)
+            await store.mark_delete_pending(uow.conn, outcome.target_record_id)
             ledger.changed(outcome.target_record_id, "DeletePending")
-        ctx.emit(topics.RECORDS_VALIDATED.name, key, outcome)
+        uow.emit(topics.RECORDS_VALIDATED.name, key, outcome)
         metrics.RECORDS.labels("validation", "valid", board).inc()
 
-    async def board_decided(ctx: Context, decision: BoardDecision) -> None:
-        ledger = ledger_of(ctx)
+    async def board_decided(decision: BoardDecision, uow: Uow) -> None:
+        ledger = uow.state.ledger
         if decision.action == "Add" and decision.status is not None:
             ledger.set_status(decision.record_id, decision.status)  # written with the batch's others
             return
-        await ledger.flush(ctx.conn)  # statements in the order they were asked for
+        await ledger.flush(uow.conn)  # statements in the order they were asked for
         if decision.action == "Add":
-            await store.forget(ctx.conn, decision.record_id)
+            await store.forget(uow.conn, decision.record_id)
             ledger.forgotten(decision.record_id)
         elif decision.target_record_id:
-            status = await store.finish_delete(ctx.conn, decision.target_record_id, decision.status == "Deleted")
+            status = await store.finish_delete(uow.conn, decision.target_record_id, decision.status == "Deleted")
             if status:
                 ledger.changed(decision.target_record_id, status)
 
     return {
-        "ActivityRegistered": activity_registered,
-        "LearnerRecordSubmitted": record_submitted,
-        "BoardDecision": board_decided,
+        ActivityRegistered: activity_registered,
+        LearnerRecordSubmitted: record_submitted,
+        BoardDecision: board_decided,
     }

@@ -1,0 +1,93 @@
+"""Each service's consumer groups, as its composition root wires them onto FastStream, in memory
+(TestKafkaBroker): the topics and group ids come from the registry, every subscriber commits by
+hand after its batch's transaction, and a message published on a topic reaches the processor of
+the group that reads it, and no other. The real-broker suites are the acceptance gate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import TestKafkaBroker
+
+from pars_contracts import topics
+from pars_contracts.envelope import wrap
+from pars_contracts.events import ProviderRegistered
+from pars_gateway.__main__ import GatewaySettings
+from pars_gateway.__main__ import build as gateway
+from pars_intake.__main__ import build as intake
+from pars_intake.settings import IntakeSettings
+from pars_notifier.__main__ import build as notifier
+from pars_notifier.settings import NotifierSettings
+from pars_runtime import stream
+from pars_runtime.service import Service
+from pars_runtime.settings import ServiceSettings
+from pars_validator.__main__ import build as validator
+
+NS = "wiring"
+TOKEN = "wiring-test-admin-token-0123456789"
+
+
+def services() -> dict[str, Service]:
+    return {
+        "intake": intake(IntakeSettings(pars_namespace=NS, admin_token=TOKEN)),
+        "validator": validator(ServiceSettings(pars_namespace=NS)),
+        "board-gateway": gateway(GatewaySettings(pars_namespace=NS)),
+        "notifier": notifier(NotifierSettings(pars_namespace=NS, admin_token=TOKEN)),
+    }
+
+
+@pytest.mark.parametrize("name", ["intake", "validator", "board-gateway", "notifier"])
+def test_every_group_subscribes_to_its_registry_topics_and_commits_by_hand(name: str) -> None:
+    service = services()[name]
+    broker, processors, subscribers = service.wire()
+    groups = {g for g, (owner, _) in topics.CONSUMER_GROUPS.items() if owner == name}
+    assert {p.group.name for p in processors} == groups
+    for processor, subscriber in zip(processors, subscribers, strict=True):
+        assert subscriber.group_id == f"{NS}.{processor.group.name}"
+        assert subscriber.ack_policy is AckPolicy.MANUAL
+        wanted = topics.group_topics(processor.group.name)
+        per_provider = [t for t in wanted if topics.BY_NAME[t].per_provider]
+        if per_provider:
+            address = subscriber.pattern.broker_address
+            assert address.startswith(f"^{NS}\\.") and "[0-9]" * 7 in address
+            assert not subscriber.topics
+        else:
+            assert sorted(t.name for t in subscriber.topics) == sorted(f"{NS}.{t}" for t in wanted)
+            assert all(t.declare is False for t in subscriber.topics)  # the registry creates topics
+    assert {id(s) for s in broker.subscribers} == {id(s) for s in subscribers}  # nothing else subscribes
+
+
+def test_a_published_message_reaches_the_processor_of_each_group_that_reads_its_topic() -> None:
+    """ProviderRegistered goes on the providers topic, which the notifier reads; the validator's
+    group does not, so its processor gets nothing."""
+    event = ProviderRegistered(provider_id="1000001", name="Wiring Provider", notification_emails=["ops@example.org"])
+    value = orjson.dumps(wrap(event, producer="intake", correlation_id="c-1", provider_id="1000001").model_dump(mode="json"))
+    received: dict[str, list[ConsumerRecord]] = {}
+
+    async def scenario() -> None:
+        for name in ("notifier", "validator"):
+            broker, processors, _ = services()[name].wire()
+            for processor in processors:
+                async def keep(records: Any, group: str = processor.group.name) -> None:
+                    received.setdefault(group, []).extend(records)
+
+                processor.process = keep  # type: ignore[method-assign]
+            async with TestKafkaBroker(broker) as test_broker:
+                await test_broker.publish(value, f"{NS}.{topics.PROVIDERS.name}", key=b"1000001")
+
+    asyncio.run(scenario())
+    assert list(received) == ["notifier"]
+    (got,) = received["notifier"]
+    assert got.value == value and got.topic == f"{NS}.{topics.PROVIDERS.name}"
+
+
+def test_the_parser_hands_over_the_records_untouched() -> None:
+    record = ConsumerRecord("t", 3, 17, 0, 0, b"k", b"\x00not json", None, 1, 9, [("h", b"\xff")])
+    message = asyncio.run(stream.records_message((record,)))
+    assert asyncio.run(stream.records_of(message)) == (record,)
+    assert message.raw_message == (record,)
