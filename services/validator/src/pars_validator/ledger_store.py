@@ -16,8 +16,11 @@ _ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status
 _ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
 
 
+_LIVENESS: dict[str, int] = {LedgerStatus.DELETED: 0, LedgerStatus.REJECTED: 1}  # live ones: 2
+
+
 def _liveness(status: str) -> int:
-    return {LedgerStatus.DELETED: 0, LedgerStatus.REJECTED: 1}.get(status, 2)
+    return _LIVENESS.get(status, 2)
 
 
 async def save_activity(conn: asyncpg.Connection, activity: ActivityRegistered) -> None:
