@@ -1,7 +1,8 @@
 """The topic registry: one entry per topic with its producers, consumers, key and payload.
 
-The AsyncAPI document is generated from this table (see `asyncapi.py`), and every service
-creates its topics from it, so there is one place that says what flows where."""
+Every service subscribes, publishes and creates its topics from this table, and the AsyncAPI
+document's channels are enriched from it (`asyncapi.py`; `python -m pars_stack.asyncapi`), so
+there is one place that says what flows where."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from faststream.kafka import KafkaBroker
 from pars_contracts import topics as registry
 
 from . import db
+from .asyncapi import declare_publishers
 from .clock import Clock
 from .kafka import ensure_topics, make_producer
 from .logs import configure_logging, get_logger
@@ -78,6 +79,7 @@ class Service:
         what the AsyncAPI document and the in-memory wiring tests read."""
         watch = any(registry.BY_NAME[t].per_provider for g in self.groups for t in g.topics)
         broker = make_broker(self.settings, self.name, watch_new_topics=watch)
+        declare_publishers(broker, self.name, self.groups, self.settings.topic)  # documentation, tests
         processors = [BatchProcessor(g, self.settings, pool, producer, self.name) for g in self.groups]
         return broker, processors, [subscribe(broker, p) for p in processors]
 
