@@ -3,7 +3,7 @@
 Measured (figures printed, never asserted):
   - latency: single web-service records at a light rate, request to first outcome (p50/p95/p99);
   - upload: a 2,500-record tab-delimited file (about 10% invalid rows), request to every row's
-    first outcome (median and worst of several runs);
+    first outcome (median and worst of five runs);
   - stream: upstream completions sustained for 60 s with a bounded backlog, to each first outcome,
     beside the raw Kafka floor (tests/bench/stream.py), with one and then two instances of every
     service;
@@ -107,7 +107,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
 
             durations = []
             rows = max(50, int(2500 * scale))
-            for run_number in range(3):
+            for run_number in range(5):
                 started = time.perf_counter()
                 response = client.post("/v1/uploads", files={"file": (f"bench{run_number}.txt",
                                                                       tab_file(activity, rows, run_number))})

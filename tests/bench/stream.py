@@ -128,6 +128,20 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
         await far_end.stop()
 
 
+async def wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """Until every partition of the new topics has a leader: a client that starts before that
+    gets NotLeaderForPartition errors and retries, which would count against the floor."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described = await admin.describe_topics(names)
+        if all(not t.get("error_code") and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+               for t in described):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the floor's topics have no leader after {timeout:.0f} s")
+        await asyncio.sleep(0.1)
+
+
 async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600) -> Sustained:
     """Messages per second through HOPS bare consume -> produce hops, driven like the stream."""
     run = uuid.uuid4().hex[:8]
@@ -136,6 +150,7 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, 6, 1) for t in topics])
+        await wait_for_leaders(admin, topics)
     finally:
         await admin.close()
     stop = asyncio.Event()

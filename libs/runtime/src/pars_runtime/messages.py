@@ -5,13 +5,15 @@ the state change and the message are committed together or not at all (transacti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
 from pydantic import BaseModel
 
-from pars_contracts.envelope import Envelope, wrap
+from pars_contracts.envelope import Envelope, new_id, schema_version
 
 OUTBOX_CHANNEL = "outbox"
 
@@ -44,12 +46,44 @@ async def put(conn: asyncpg.Connection, topic: str, key: str, envelope: Envelope
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
-async def put_many(conn: asyncpg.Connection, items: list[tuple[str, str, Envelope]]) -> None:
+@dataclass(slots=True, frozen=True)
+class Outgoing:
+    """A message on its way to the outbox: where it goes, and its envelope already as bytes."""
+
+    topic: str
+    key: str
+    message_id: str
+    type: str
+    correlation_id: str
+    value: bytes
+
+    def headers(self) -> str:
+        return orjson.dumps({"message_id": self.message_id, "type": self.type,
+                             "correlation_id": self.correlation_id}).decode()
+
+
+def outgoing(topic: str, key: str, event: BaseModel, *, producer: str, correlation_id: str,
+             causation_id: str | None = None, provider_id: str | None = None,
+             message_id: str | None = None) -> Outgoing:
+    """The event in its envelope (pars_contracts.envelope.wrap's, field for field), serialized
+    once: the payload by its model's own serializer, the envelope's fields around it. Building an
+    Envelope model first would validate the dumped payload again and dump it a second time."""
+    message_id = message_id or new_id()
+    name = type(event).__name__
+    head = orjson.dumps({
+        "message_id": message_id, "type": name, "schema_version": schema_version(type(event)),
+        "occurred_at": datetime.now(UTC), "producer": producer, "correlation_id": correlation_id,
+        "causation_id": causation_id, "provider_id": provider_id}, option=orjson.OPT_UTC_Z)
+    value = head[:-1] + b',"payload":' + event.__pydantic_serializer__.to_json(event) + b"}"
+    return Outgoing(topic, key, message_id, name, correlation_id, value)
+
+
+async def put_many(conn: asyncpg.Connection, items: list[Outgoing]) -> None:
     if not items:
         return
     await conn.executemany(
         "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
-        [(t, k, e.message_id, encode(e), orjson.dumps(headers_of(e)).decode()) for t, k, e in items],
+        [(o.topic, o.key, o.message_id, o.value, o.headers()) for o in items],
     )
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
@@ -64,20 +98,15 @@ class Emitter:
         self.correlation_id = correlation_id
         self.causation_id = causation_id
         self.provider_id = provider_id
-        self.items: list[tuple[str, str, Envelope]] = []
+        self.items: list[Outgoing] = []
 
     def emit(self, topic: str, key: str, event: BaseModel, *, provider_id: str | None = None,
-             correlation_id: str | None = None, message_id: str | None = None) -> Envelope:
-        envelope = wrap(
-            event,
-            producer=self.producer,
-            correlation_id=correlation_id or self.correlation_id,
-            causation_id=self.causation_id,
-            provider_id=provider_id or self.provider_id,
-            message_id=message_id,
-        )
-        self.items.append((self._topic_name(topic), key, envelope))
-        return envelope
+             correlation_id: str | None = None, message_id: str | None = None) -> Outgoing:
+        message = outgoing(self._topic_name(topic), key, event, producer=self.producer,
+                           correlation_id=correlation_id or self.correlation_id, causation_id=self.causation_id,
+                           provider_id=provider_id or self.provider_id, message_id=message_id)
+        self.items.append(message)
+        return message
 
     async def flush(self, conn: asyncpg.Connection) -> None:
         await put_many(conn, self.items)

@@ -35,7 +35,7 @@ from pars_contracts.upcasting import upcast_envelope
 from . import metrics
 from .logs import bound_contextvars, get_logger
 from .loops import Backoff
-from .messages import Emitter, decode, put_many
+from .messages import Emitter, Outgoing, decode, put_many
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ class Unit(Generic[S]):
     topic_provider_id: str | None
     _after_commit: list[Callable[[], Any]]
 
-    def emit(self, topic: str, key: str, event: BaseModel, **kw: Any) -> Envelope:
+    def emit(self, topic: str, key: str, event: BaseModel, **kw: Any) -> Outgoing:
         """Say something to the other services: written to the outbox in this transaction."""
         return self.emitter.emit(topic, key, event, **kw)
 
@@ -257,12 +257,11 @@ class BatchProcessor:
                 found = self._per_provider(item.record.topic)
                 unit = Unit(conn, envelope, state, emitter, item.record.topic.removeprefix(self._prefix),
                             found[1] if found else None, after_commit)
-                with bound_contextvars(correlation_id=envelope.correlation_id, message_id=envelope.message_id):
-                    try:
-                        await self._handlers[envelope.type](item.payload, unit)
-                    except DeadLetter as exc:
-                        refused.append((item, str(exc)))
-                        continue
+                try:  # log context is bound per batch (the group): per message it cost ~4% of a service
+                    await self._handlers[envelope.type](item.payload, unit)
+                except DeadLetter as exc:
+                    refused.append((item, str(exc)))
+                    continue
                 emitted.append(emitter)
                 outcomes[self._labels(item, "handled")] += 1
             if refused:

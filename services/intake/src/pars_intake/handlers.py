@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from pars_contracts import topics
 from pars_contracts.boards import is_rems
 from pars_contracts.codes import ErrorDetail
-from pars_contracts.envelope import Envelope
 from pars_contracts.events import (
     MAX_REPORT_PART_CHARS,
     BoardDecision,
@@ -28,6 +27,7 @@ from pars_contracts.events import (
 )
 from pars_runtime import metrics
 from pars_runtime.clock import CENTRAL, Clock
+from pars_runtime.messages import Outgoing
 from pars_runtime.processor import BatchState, DeadLetter, Handler, Unit
 from pars_runtime.settings import ServiceSettings
 
@@ -39,7 +39,7 @@ from .submit import Submission, submit_many
 from .waiters import Waiters
 
 PROCESSED = ("Submitted", "Accepted", "Deleted")
-Emit = Callable[..., Envelope]  # Emitter.emit: (topic, key, event, *, provider_id=, correlation_id=)
+Emit = Callable[..., Outgoing]  # Emitter.emit: (topic, key, event, *, provider_id=, correlation_id=)
 
 
 UploadCounter = Callable[[str, bool], Awaitable[None]]  # (upload id, processed)

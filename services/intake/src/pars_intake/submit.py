@@ -13,7 +13,6 @@ import orjson
 
 from pars_contracts import topics
 from pars_contracts.boards import learner_key_id, metric_label, resolve_code
-from pars_contracts.envelope import wrap
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, Source
 from pars_contracts.values import parse_completion_date
 from pars_runtime import messages, metrics
@@ -85,9 +84,8 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
             # as given, so the error report re-uploads unchanged.
             learner_id = learner_key_id(code, row.learner_id, row.npi)
             id_type = row.learner_id_type or ("NPI" if learner_id and not (row.learner_id or "").strip() else None)
-            envelope = wrap(event, producer="intake", correlation_id=s.upload_id or s.submission_id,
-                            provider_id=s.provider_id)
-            events.append((settings.topic(topics.RECORDS_SUBMITTED.name), key, envelope))
+            events.append(messages.outgoing(settings.topic(topics.RECORDS_SUBMITTED.name), key, event, producer="intake",
+                                            correlation_id=s.upload_id or s.submission_id, provider_id=s.provider_id))
             db_rows.append((
                 record_id, s.submission_id, s.upload_id, row_number, s.provider_id, s.source, s.source_message_id,
                 _short(row.activity_id), _short(code, 20), _short(row.action, 20),
