@@ -50,9 +50,11 @@ def system(stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     running.stop()
 
 
-def backlog_while_the_gateway_is_down(system: RunningSystem, name: str) -> tuple[Provider, int]:
+def backlog_while_the_gateway_is_down(system: RunningSystem, name: str, *, until_due: bool = True,
+                                      ) -> tuple[Provider, int]:
     """Stops the gateway, submits the load, and waits until the validator has passed every record
-    on and every one is past its due time: when a gateway starts, the whole backlog is due at once."""
+    on and (`until_due`) every one is past its due time: when a gateway starts, the whole backlog
+    is due at once."""
     provider = Provider(system, name)
     activity = provider.activity("ABS")
     system.system["board-gateway"].stop()
@@ -69,6 +71,8 @@ def backlog_while_the_gateway_is_down(system: RunningSystem, name: str) -> tuple
         return sum(1 for m in read_topic(system, "pars.learner-records.validated.v1")
                    if m.payload["provider_id"] == provider.provider_id)
 
+    if not until_due:
+        return provider, len(records)
     eventually(lambda: validated() == len(records), timeout=60, interval=0.5, what="the validator to pass every record")
     due = submitted_at + LATEST / SCALE + timedelta(seconds=0.5)
     time.sleep(max((due - system_now()).total_seconds(), 0))  # lets the board's day pass (no outcome awaited)
@@ -102,7 +106,9 @@ def decisions_counted(url: str) -> float:
 
 
 def test_two_gateway_instances_never_decide_a_record_twice(system: RunningSystem, tmp_path: Path) -> None:
-    provider, total = backlog_while_the_gateway_is_down(system, "Two Instances CME")
+    # Both instances are started before the backlog falls due (at most 5.5 s after submission),
+    # so that they compete for it: one started a second earlier could decide it all alone.
+    provider, total = backlog_while_the_gateway_is_down(system, "Two Instances CME", until_due=False)
     first = system.system["board-gateway"]
     second = ServiceProcess(tmp_path / "second-gateway", "board-gateway", system.env)
     first.spawn()

@@ -15,7 +15,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from pars_contracts.envelope import wrap
 from pars_contracts.events import ProviderRegistered
 from pars_runtime import db, messages, metrics
 from pars_runtime.relay import OutboxRelay
@@ -30,9 +29,9 @@ except ImportError:  # pragma: no cover - a stack without Kafka authentication
 pytestmark = pytest.mark.integration
 
 
-def _envelope(n: int, name: str = "Provider") -> Any:
-    return wrap(ProviderRegistered(provider_id=f"{1000000 + n}", name=name), producer="test",
-                correlation_id=f"c{n}")
+def _message(topic: str, n: int, name: str = "Provider") -> messages.Outgoing:
+    return messages.outgoing(topic, "k", ProviderRegistered(provider_id=f"{1000000 + n}", name=name), producer="test",
+                             correlation_id=f"c{n}")
 
 
 async def _setup(env: dict[str, str], topic_bytes: int) -> tuple[str, str, asyncpg.Pool]:
@@ -89,11 +88,11 @@ async def test_a_refused_message_is_set_aside_and_the_next_hundred_arrive(
     topic, schema, pool = await _setup(env, topic_bytes)
     made, new_producer = _producers(env["KAFKA_BOOTSTRAP_SERVERS"])
     try:
-        before = [_envelope(0)]
-        oversized = _envelope(1, name="x" * big)
-        after = [_envelope(n) for n in range(2, 102)]
+        before = [_message(topic, 0)]
+        oversized = _message(topic, 1, name="x" * big)
+        after = [_message(topic, n) for n in range(2, 102)]
         async with pool.acquire() as conn:
-            await messages.put_many(conn, [(topic, "k", e) for e in [*before, oversized, *after]])
+            await messages.put_many(conn, [*before, oversized, *after])
         counted = metrics.OUTBOX_SET_ASIDE.labels(schema, topic)._value.get()
         relay = OutboxRelay(pool, None, schema, batch_size=1000, new_producer=new_producer,
                             max_message_bytes=(lambda _t: relay_told) if relay_told else None)
@@ -109,9 +108,9 @@ async def test_a_refused_message_is_set_aside_and_the_next_hundred_arrive(
         assert [m.message_id for m in seen] == wanted  # every other message, once, in order
 
         # The relay goes on working: a later message still arrives.
-        later = _envelope(200)
+        later = _message(topic, 200)
         async with pool.acquire() as conn:
-            await messages.put(conn, topic, "k", later)
+            await messages.put_many(conn, [later])
         await _relay_until_empty(relay, pool)
         seen = await read_until(env["KAFKA_BOOTSTRAP_SERVERS"], [topic], lambda ms: len(ms) > len(wanted))
         assert [m.message_id for m in seen][-1] == later.message_id

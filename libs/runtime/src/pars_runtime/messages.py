@@ -37,15 +37,6 @@ def headers_of(envelope: Envelope) -> dict[str, str]:
     }
 
 
-async def put(conn: asyncpg.Connection, topic: str, key: str, envelope: Envelope) -> None:
-    await conn.execute(
-        "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
-        topic, key, envelope.message_id, encode(envelope), orjson.dumps(headers_of(envelope)).decode(),
-    )
-    # Wakes the relay at commit; identical notifications in one transaction are folded into one.
-    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
-
-
 @dataclass(slots=True, frozen=True)
 class Outgoing:
     """A message on its way to the outbox: where it goes, and its envelope already as bytes."""
@@ -79,12 +70,14 @@ def outgoing(topic: str, key: str, event: BaseModel, *, producer: str, correlati
 
 
 async def put_many(conn: asyncpg.Connection, items: list[Outgoing]) -> None:
+    """The messages into the outbox, in the caller's transaction: the one way anything is sent."""
     if not items:
         return
     await conn.executemany(
         "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
         [(o.topic, o.key, o.message_id, o.value, o.headers()) for o in items],
     )
+    # Wakes the relay at commit; identical notifications in one transaction are folded into one.
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 

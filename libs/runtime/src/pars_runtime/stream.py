@@ -71,7 +71,7 @@ def make_broker(settings: ServiceSettings, service: str, *, watch_new_topics: bo
     broker's refusal breaks it. `watch_new_topics`: look for new topics every second (a
     subscription to every provider's topic sees a new provider's at once)."""
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()],
         client_id=service,
         security=security(settings),
         apply_types=False,  # the handler takes the records as they are: no per-call injection
