@@ -5,15 +5,37 @@ Kafka offsets, so a message replayed from a dead-letter topic is still recognise
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_entropy = b""
+_used = 0
+
+
+def _forget_entropy() -> None:
+    global _entropy, _used
+    _entropy, _used = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_entropy)  # a child never repeats its parent's ids
+
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text, as uuid.uuid4() makes it but from the system's random
+    source read 4 KiB at a time: one system call for 256 ids instead of one each (ids are made
+    for every record and message, and the call showed in the services' profiles)."""
+    global _entropy, _used
+    if _used + 16 > len(_entropy):
+        _entropy, _used = os.urandom(4096), 0
+    raw = bytearray(_entropy[_used:_used + 16])
+    _used += 16
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Envelope(BaseModel):

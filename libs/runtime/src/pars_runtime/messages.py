@@ -73,9 +73,14 @@ async def put_many(conn: asyncpg.Connection, items: list[Outgoing]) -> None:
     """The messages into the outbox, in the caller's transaction: the one way anything is sent."""
     if not items:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (topic, key, message_id, value, headers) VALUES ($1, $2, $3, $4, $5)",
-        [(o.topic, o.key, o.message_id, o.value, o.headers()) for o in items],
+    # One statement for the whole list; the rows get their ids (the relay's sending order) in
+    # the list's order.
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, message_id, value, headers) SELECT t, k, m, v, h "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[]) WITH ORDINALITY AS u(t, k, m, v, h, n) "
+        "ORDER BY n",
+        [o.topic for o in items], [o.key for o in items], [o.message_id for o in items],
+        [o.value for o in items], [o.headers() for o in items],
     )
     # Wakes the relay at commit; identical notifications in one transaction are folded into one.
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")

@@ -130,6 +130,14 @@ class Unreadable(Exception):
     """A message that no retry can fix: not JSON, not an envelope, or a payload that fails its contract."""
 
 
+@dataclass(frozen=True, slots=True)
+class TopicFacts:
+    logical: str  # the registry's name (a provider's topic: its template's)
+    without_namespace: str
+    provider_id: str | None  # a per-provider topic's provider (who may write there: the ACLs)
+    carries: frozenset[str] | None  # the payload types it may carry; None: not a registry topic
+
+
 @dataclass(slots=True)
 class Item:
     record: ConsumerRecord
@@ -163,11 +171,8 @@ class BatchProcessor:
         self.real_group = self.settings.group(self.group.name)
         self._handlers = self.group.type_names
         self._topic_by_real = {self.settings.topic(t): t for t in self.group.topics}
-        # The types each topic may carry (the registry's payloads): a message of another type on
-        # a topic is never handled, whoever published it.
-        self._types_by_real = {self.settings.topic(t): {p.__name__ for p in BY_NAME[t].payloads}
-                               for t in self.group.topics if t in BY_NAME}
         self._prefix = f"{self.settings.pars_namespace}." if self.settings.pars_namespace else ""
+        self._topics: dict[str, TopicFacts] = {}
 
     async def process(self, records: list[ConsumerRecord] | tuple[ConsumerRecord, ...]) -> None:
         """Handles a batch. Never raises for a message's fault (that one is retried, then dead-
@@ -202,11 +207,24 @@ class BatchProcessor:
         return self._read_slowly(record)
 
     def _accepts(self, real_topic: str, type_name: str) -> bool:
-        carried = self._types_by_real.get(real_topic)
-        found = self._per_provider(real_topic)
-        if found is not None:
-            carried = {p.__name__ for p in found[0].payloads}
+        carried = self.facts(real_topic).carries
         return type_name in self._handlers and (carried is None or type_name in carried)
+
+    def facts(self, real_topic: str) -> TopicFacts:
+        """What the registry says of a topic this group reads, worked out once per topic."""
+        known = self._topics.get(real_topic)
+        if known is None:
+            name = real_topic.removeprefix(self._prefix) if real_topic.startswith(self._prefix) else None
+            found = per_provider(name) if name is not None else None
+            topic = found[0] if found else BY_NAME.get(self._topic_by_real.get(real_topic, ""))
+            known = self._topics[real_topic] = TopicFacts(
+                logical=topic.name if topic else real_topic,
+                without_namespace=real_topic.removeprefix(self._prefix),
+                provider_id=found[1] if found else None,
+                # The types the topic may carry (the registry's payloads): a message of another
+                # type on a topic is never handled, whoever published it.
+                carries=frozenset(p.__name__ for p in topic.payloads) if topic else None)
+        return known
 
     def _read_slowly(self, record: ConsumerRecord) -> Item:
         try:
@@ -254,9 +272,8 @@ class BatchProcessor:
                 envelope = item.envelope
                 emitter = Emitter(self.service, self.settings.topic, envelope.correlation_id,
                                   envelope.message_id, envelope.provider_id)
-                found = self._per_provider(item.record.topic)
-                unit = Unit(conn, envelope, state, emitter, item.record.topic.removeprefix(self._prefix),
-                            found[1] if found else None, after_commit)
+                facts = self.facts(item.record.topic)
+                unit = Unit(conn, envelope, state, emitter, facts.without_namespace, facts.provider_id, after_commit)
                 try:  # log context is bound per batch (the group): per message it cost ~4% of a service
                     await self._handlers[envelope.type](item.payload, unit)
                 except DeadLetter as exc:
@@ -333,15 +350,9 @@ class BatchProcessor:
     def _labels(self, item: Item, outcome: str) -> tuple[str, str, str]:
         return self.logical(item.record.topic), item.envelope.type, outcome
 
-    def _per_provider(self, real_topic: str) -> Any:
-        if self._prefix and not real_topic.startswith(self._prefix):
-            return None
-        return per_provider(real_topic.removeprefix(self._prefix))
-
     def logical(self, real_topic: str) -> str:
         """The registry name of a topic (per-provider topics share their registry topic's)."""
-        found = self._per_provider(real_topic)
-        return found[0].name if found else self._topic_by_real.get(real_topic, real_topic)
+        return self.facts(real_topic).logical
 
 
 def _short(exc: Exception) -> str:

@@ -84,10 +84,14 @@ class OutboxRelay:
             await self._replace_producer()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"outbox:{self.schema}")
-            rows = await conn.fetch(
-                "SELECT id, topic, key, message_id, value, headers, created_at FROM outbox ORDER BY id LIMIT $1",
+            # Taken out of the outbox in this transaction, which commits only once Kafka has them
+            # all (or they are set aside): a failed send rolls the delete back. One statement
+            # instead of a read and a delete.
+            rows = sorted(await conn.fetch(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1) "
+                "RETURNING id, topic, key, message_id, value, headers, created_at",
                 self.batch_size,
-            )
+            ), key=lambda r: r["id"])
             if not rows:
                 return 0
             aside = await self._send(rows)
@@ -97,7 +101,6 @@ class OutboxRelay:
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
                     [(r["id"], r["topic"], r["key"], r["message_id"], r["value"], r["headers"], r["created_at"],
                       reason) for r, reason in aside])
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         for row, reason in aside:
             log.error("outbox message set aside: Kafka refuses it for good", schema=self.schema, topic=row["topic"],
                       message_id=row["message_id"], outbox_id=row["id"], bytes=len(row["value"]), reason=reason)

@@ -3,7 +3,6 @@ LearnerRecordSubmitted event each, in the caller's transaction (outbox)."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ import orjson
 
 from pars_contracts import topics
 from pars_contracts.boards import learner_key_id, metric_label, resolve_code
+from pars_contracts.envelope import new_id
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, Source
 from pars_contracts.values import parse_completion_date
 from pars_runtime import messages, metrics
@@ -39,7 +39,7 @@ class Submission:
     now: datetime
     user_email: str | None = None
     upload_id: str | None = None
-    submission_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    submission_id: str = field(default_factory=new_id)
     source_message_id: str | None = None
     target_record_id: str | None = None
 
@@ -57,16 +57,17 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                       submissions: list[Submission]) -> list[list[SubmittedRow]]:
     """Stores the submissions and their rows and puts one event per row in the outbox: four
     statements whatever the number of submissions (a consumer batch of upstream events is one)."""
-    await conn.executemany(
-        "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) VALUES ($1, $2, $3, $4, $5)",
-        [(s.submission_id, s.provider_id, s.source, s.user_email, len(s.rows)) for s in submissions])
+    await conn.execute(
+        "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])",
+        *_columns([(s.submission_id, s.provider_id, s.source, s.user_email, len(s.rows)) for s in submissions], 5))
     activities = await activity_snapshots(conn, {(s.provider_id, r.activity_id.strip()) for s in submissions
                                                  for _, r, _ in s.rows if r.activity_id})
     db_rows, events, results = [], [], []
     for s in submissions:
         result = []
         for row_number, row, cells in s.rows:
-            record_id = str(uuid.uuid4())
+            record_id = new_id()
             event = LearnerRecordSubmitted(
                 record_id=record_id, submission_id=s.submission_id, upload_id=s.upload_id, row_number=row_number,
                 source=s.source, provider_id=s.provider_id, activity_id=row.activity_id, board=row.board,
@@ -96,12 +97,16 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 s.now, s.target_record_id))
             result.append(SubmittedRow(row_number, record_id, row.credit_id))
         results.append(result)
-    await conn.executemany(
+    # One statement per table whatever the number of rows (unnest of one array per column).
+    await conn.execute(
         "INSERT INTO records (record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id, "
         "activity_id, board, action, learner_id_type, learner_id, npi, first_name, last_name, date_of_birth, "
         "completion_date, completion_text, credits, credit_types, credit_id, columns, submitted_at, target_record_id) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)",
-        db_rows)
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], "
+        "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
+        "$16::text[], $17::date[], $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::jsonb[], "
+        "$23::timestamptz[], $24::text[])",
+        *_columns(db_rows, 24))
     await messages.put_many(conn, events)
     for s in submissions:
         for _, row, _ in s.rows:
@@ -113,6 +118,11 @@ def _board_code(row: RowInput, activity: ActivityRegistered | None) -> str | Non
     """The row's board as the validator keys its ledger: "ME" as the Maine board the activity
     registers (as given when it registers none or both: the row's error)."""
     return resolve_code(row.board, [r.board for r in activity.registrations] if activity else []) or row.board
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (the arrays an unnest insert takes)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:
