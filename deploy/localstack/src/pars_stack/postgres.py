@@ -104,6 +104,11 @@ class Postgres(Component):
             "fsync": "off",
             "full_page_writes": "off",
             "max_connections": "200",
+            # Tables here go from empty to a hundred thousand rows in a minute (a benchmark, a
+            # chaos run): the planner needs statistics that keep up, or it joins a batch's hundred
+            # ids against a whole table (docs/performance.md). A deployment's tables grow slowly
+            # enough for the default minute.
+            "autovacuum_naptime": "5s",
         }
         cmd = [str(BIN / "postgres"), "-D", str(self.pgdata)]
         for key, value in settings.items():

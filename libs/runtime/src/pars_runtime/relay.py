@@ -88,7 +88,7 @@ class OutboxRelay:
             # all (or they are set aside): a failed send rolls the delete back. One statement
             # instead of a read and a delete.
             rows = sorted(await conn.fetch(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1) "
+                "DELETE FROM outbox WHERE id = ANY(ARRAY(SELECT id FROM outbox ORDER BY id LIMIT $1)) "
                 "RETURNING id, topic, key, message_id, value, headers, created_at",
                 self.batch_size,
             ), key=lambda r: r["id"])

@@ -30,9 +30,13 @@ async def candidates(conn: asyncpg.Connection, board: str, records: Sequence[Ide
     One query for all the records."""
     ids = sorted({i for r in records if r.learner_id for i in (id_key(r.learner_id), id_key(r.npi)) if i})
     names = sorted({fold(r.last_name) for r in records if not r.learner_id})
+    # Three index lookups: one condition with ORs would have the whole board's registry scanned
+    # and every row compared with every id of the batch.
     rows = await conn.fetch(
-        "SELECT data FROM physicians WHERE board = $1 AND (learner_id = ANY($2::text[]) OR npi = ANY($2::text[]) "
-        "OR last_name_key = ANY($3::text[]))", board, ids, names)
+        "SELECT learner_id, data FROM physicians WHERE board = $1 AND learner_id = ANY($2::text[]) UNION "
+        "SELECT learner_id, data FROM physicians WHERE board = $1 AND npi = ANY($2::text[]) UNION "
+        "SELECT learner_id, data FROM physicians WHERE board = $1 AND last_name_key = ANY($3::text[])",
+        board, ids, names)
     by_id: dict[str, list[RegistryEntry]] = defaultdict(list)
     by_name: dict[str, list[RegistryEntry]] = defaultdict(list)
     for row in rows:

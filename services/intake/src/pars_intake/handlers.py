@@ -49,7 +49,7 @@ _FIRST_OUTCOME = (
     "UPDATE records r SET outcome = t.outcome, errors = t.errors::jsonb, status = coalesce(t.status, r.status), "
     "first_outcome_at = now(), updated_at = now(), credit_id = coalesce(r.credit_id, t.credit_id) "
     "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(record_id, outcome, errors, status, "
-    "credit_id) WHERE r.record_id = t.record_id AND r.outcome IS NULL "
+    "credit_id) WHERE r.record_id = t.record_id AND r.record_id = ANY($1::text[]) AND r.outcome IS NULL "
     "RETURNING r.record_id, submission_id, upload_id, source, source_message_id, provider_id, r.credit_id")
 
 

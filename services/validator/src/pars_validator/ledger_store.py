@@ -64,11 +64,13 @@ class BatchLedger:
         if not keys and not credits:
             return
         columns = f"{_ENTRY_COLUMNS}, provider_id, record_key, updated_at"
-        rows = await conn.fetch(  # two index lookups (by record key, by credit id), not one scan
-            f"SELECT {columns} FROM ledger JOIN unnest($1::text[], $2::text[]) AS w(p, k) "
-            "ON provider_id = w.p AND record_key = w.k UNION "
-            f"SELECT {columns} FROM ledger JOIN unnest($3::text[], $4::text[]) AS w(p, c) "
-            "ON provider_id = w.p AND credit_id = w.c",
+        # Two index lookups (the = ANY conditions: by record key, by credit id), not a join the
+        # planner would answer with a scan of the whole ledger; the pairs then filter exactly.
+        rows = await conn.fetch(
+            f"SELECT {columns} FROM ledger WHERE record_key = ANY($2::text[]) "
+            "AND (provider_id, record_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) UNION "
+            f"SELECT {columns} FROM ledger WHERE provider_id = ANY($3::text[]) AND credit_id = ANY($4::text[]) "
+            "AND (provider_id, credit_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))",
             [p for p, _ in keys], [k for _, k in keys], [p for p, _ in credits], [c for _, c in credits])
         for key in keys:
             self._by_key[key] = []
@@ -138,7 +140,8 @@ class BatchLedger:
             await self._insert_new(conn)
             await conn.execute(
                 "UPDATE ledger SET status = t.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS t(r, s) "
-                "WHERE record_id = t.r", list(statuses), list(statuses.values()))
+                "WHERE record_id = t.r AND record_id = ANY($1::text[])",  # = ANY: by the index, not a scan
+                list(statuses), list(statuses.values()))
         await self._insert_new(conn)
 
     async def _insert_new(self, conn: asyncpg.Connection) -> None:
