@@ -7,6 +7,7 @@ down, and the broker rejoins as a follower when it comes back."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -123,7 +124,14 @@ def test_services_create_their_topics_with_three_replicas(cluster_stack: Stack) 
         await admin.start()
         try:
             fixed = [t for t in registry.ALL if not t.per_provider]  # per-provider ones: made by intake
-            described = await admin.describe_topics([settings.topic(t.name) for t in fixed])
+            # A new topic reaches every broker's metadata a moment after the controller made it:
+            # the broker asked may not know it yet (UNKNOWN_TOPIC_OR_PARTITION), for a while.
+            deadline = time.monotonic() + 15
+            while True:
+                described = await admin.describe_topics([settings.topic(t.name) for t in fixed])
+                if all(not t["error_code"] for t in described) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
         finally:
             await admin.close()
         assert len(described) == len(fixed)

@@ -24,6 +24,7 @@ import secrets
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 import weakref
 from pathlib import Path
@@ -313,6 +314,14 @@ class KafkaCluster:
     def wait_ready(self) -> None:
         for node in self.nodes:
             node.wait_ready()
+        # Each node lists itself once registered; its peers learn of it a moment later. Ready
+        # means every node's metadata lists all of them (a client may ask any of them).
+        ids = {n.node_id for n in self.nodes}
+        deadline = time.monotonic() + 60
+        while not all(_lists_brokers(n.bootstrap_servers, ids, n.credentials["admin"]) for n in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Kafka cluster's nodes do not all list each other after 60 s ({self.root})")
+            time.sleep(0.2)
 
     def start(self) -> None:
         self.spawn()
@@ -337,6 +346,11 @@ class KafkaCluster:
 
 
 def _has_broker(bootstrap: str, node_id: int, password: str) -> bool:
+    return _lists_brokers(bootstrap, {node_id}, password)
+
+
+def _lists_brokers(bootstrap: str, node_ids: set[int], password: str) -> bool:
+    """Whether the broker at `bootstrap` lists every one of `node_ids` in its metadata."""
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 
@@ -346,7 +360,7 @@ def _has_broker(bootstrap: str, node_id: int, password: str) -> bool:
         try:
             await admin.start()
             brokers = (await admin.describe_cluster())["brokers"]
-            return any(b["node_id"] == node_id for b in brokers)
+            return node_ids <= {b["node_id"] for b in brokers}
         except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
             return False
         finally:
