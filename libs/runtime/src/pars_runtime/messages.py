@@ -29,14 +29,6 @@ def decode(value: bytes | None) -> Envelope:
     return Envelope.model_validate(orjson.loads(value))
 
 
-def headers_of(envelope: Envelope) -> dict[str, str]:
-    return {
-        "message_id": envelope.message_id,
-        "type": envelope.type,
-        "correlation_id": envelope.correlation_id,
-    }
-
-
 @dataclass(slots=True, frozen=True)
 class Outgoing:
     """A message on its way to the outbox: where it goes, and its envelope already as bytes."""

@@ -303,6 +303,7 @@ class BatchProcessor:
         attempts = self.settings.consumer_max_attempts
         attempt = 0
         outage = Backoff()
+        retry = Backoff(initial=self.settings.consumer_retry_backoff_ms / 1000, cap=float("inf"))
         while True:
             try:
                 await self._in_transaction([item])  # a DeadLetter is dead-lettered in there
@@ -319,7 +320,7 @@ class BatchProcessor:
                               offset=item.record.offset, error=repr(exc), exc_info=True)
                     await self._dead_letter(item.record, "handler_failed", repr(exc), attempts)
                     return
-                await asyncio.sleep(self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1))
+                await asyncio.sleep(retry.next())
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error: str, attempts: int) -> None:
         headers = list(record.headers or []) + [

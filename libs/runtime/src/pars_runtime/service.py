@@ -54,7 +54,6 @@ class Runtime:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer  # dead letters and operators' replays; the relay has its own
     clock: Clock
-    broker: KafkaBroker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def check_postgres(self) -> None:
@@ -93,7 +92,7 @@ class Service:
         producer = make_producer(self.settings, self.name)
         await producer.start()
         broker, processors, subscribers = self.wire(pool, producer)
-        rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock(), broker)
+        rt = Runtime(self.name, self.settings, pool, producer, self.settings.clock())
         if self.on_start:
             await self.on_start(rt)
         app = self.http_app(rt) if self.http_app else ops_app(

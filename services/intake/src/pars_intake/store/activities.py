@@ -53,6 +53,11 @@ class ActivityFields:
     ama_credits: Decimal
     registrations: list[dict[str, Any]]
 
+    def columns(self) -> tuple[Any, ...]:
+        """The values of the activities table's columns, from provider_activity_id to registrations."""
+        return (self.provider_activity_id, self.title, self.activity_type, self.start_date, self.end_date,
+                self.reporting_year, self.ama_credits, orjson.dumps(self.registrations).decode())
+
 
 async def register_activity(conn: asyncpg.Connection, provider_id: str, fields: ActivityFields) -> ActivityRegistered:
     """Stores a new activity under the next 9-digit ACCME activity id."""
@@ -60,9 +65,7 @@ async def register_activity(conn: asyncpg.Connection, provider_id: str, fields: 
     row = await conn.fetchrow(
         "INSERT INTO activities (activity_id, provider_id, provider_activity_id, title, activity_type, start_date, "
         "end_date, reporting_year, ama_credits, registrations) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *",
-        activity_id, provider_id, fields.provider_activity_id, fields.title, fields.activity_type,
-        fields.start_date, fields.end_date, fields.reporting_year, fields.ama_credits,
-        orjson.dumps(fields.registrations).decode())
+        activity_id, provider_id, *fields.columns())
     return activity_from_row(row)
 
 
@@ -101,9 +104,7 @@ async def update_activity(conn: asyncpg.Connection, provider_id: str, activity_i
         "UPDATE activities SET provider_activity_id = $3, title = $4, activity_type = $5, start_date = $6, "
         "end_date = $7, reporting_year = $8, ama_credits = $9, registrations = $10, version = version + 1, "
         "updated_at = now() WHERE activity_id = $1 AND provider_id = $2 RETURNING *",
-        activity_id, provider_id, fields.provider_activity_id, fields.title, fields.activity_type,
-        fields.start_date, fields.end_date, fields.reporting_year, fields.ama_credits,
-        orjson.dumps(fields.registrations).decode())
+        activity_id, provider_id, *fields.columns())
     return activity_from_row(row)
 
 
