@@ -12,7 +12,7 @@ run: install
 	@PARS_REPLICAS=$(or $(REPLICAS),$(PARS_REPLICAS),1) PARS_KAFKA_BROKERS=$(or $(KAFKA_BROKERS),$(PARS_KAFKA_BROKERS),1) $(PY) -m pars_stack.run
 
 test: install
-	@$(PYTEST) -q -p no:cacheprovider tests
+	@$(PYTEST) -q -p no:cacheprovider --durations=20 tests
 
 test-unit: install
 	@$(PYTEST) -q tests/unit

@@ -13,6 +13,7 @@ backlog (an open loop faster than that would only grow the backlog)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_contracts import topics
@@ -128,18 +129,31 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
         await far_end.stop()
 
 
-async def wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
-    """Until every partition of the new topics has a leader: a client that starts before that
-    gets NotLeaderForPartition errors and retries, which would count against the floor."""
+async def wait_for_leaders(bootstrap: str, admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """Until every partition of the new topics has a leader that serves it: a client that starts
+    before that gets NotLeaderForPartition errors and retries, which would count against the
+    floor. A leader in the metadata is not enough (KRaft names it before the broker has loaded the
+    partition), so a probe also lists every partition's end offset from its leader."""
     deadline = time.monotonic() + timeout
     while True:
         described = await admin.describe_topics(names)
         if all(not t.get("error_code") and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
                for t in described):
-            return
+            break
         if time.monotonic() > deadline:
             raise RuntimeError(f"the floor's topics have no leader after {timeout:.0f} s")
         await asyncio.sleep(0.1)
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None)
+    await probe.start()
+    fetcher_log = logging.getLogger("aiokafka.consumer.fetcher")
+    level = fetcher_log.level
+    fetcher_log.setLevel(logging.CRITICAL)  # the probe's own retries are the wait, not a fault
+    try:
+        await probe.end_offsets(partitions)
+    finally:
+        fetcher_log.setLevel(level)
+        await probe.stop()
 
 
 async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600) -> Sustained:
@@ -150,7 +164,7 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, 6, 1) for t in topics])
-        await wait_for_leaders(admin, topics)
+        await wait_for_leaders(bootstrap, admin, topics)
     finally:
         await admin.close()
     stop = asyncio.Event()
