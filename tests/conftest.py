@@ -55,4 +55,8 @@ def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
             "DATABASE_URL": postgres.get_connection_url(driver=None)}
 
 
-system = running_system("system", BOARD_TIME_SCALE="3600")
+# One system for every module that needs no settings of its own (the portal's browser tests, the
+# runtime's, the hostile publisher...): each test makes its own providers and reads only what is
+# theirs, so they share it; a system costs about 9 s to start and stop. A module that kills,
+# scales or reconfigures services runs a system of its own (running_system).
+system = running_system("system", scope="session", BOARD_TIME_SCALE="3600")

@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from pars_contracts.envelope import Envelope
 from pars_runtime.messages import decode, encode
@@ -61,6 +62,38 @@ async def read_until(bootstrap: str, topics: list[str], done: Callable[[list[Env
             batches = await consumer.getmany(timeout_ms=200)
             seen.extend(decode(r.value) for rs in batches.values() for r in rs)
         return seen
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(bootstrap: str, topics: list[str], timeout: float = 30) -> dict[str, list[bytes]]:
+    """Every value on the topics now, per topic: each partition read from its beginning to the end
+    offset it had when asked (not for a fixed time, which could stop before a late message)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    found: dict[str, list[bytes]] = {t: [] for t in topics}
+    if not partitions:
+        return found
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **auth(bootstrap), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            if loop.time() > deadline:
+                raise AssertionError(f"the topics were not read to their end within {timeout:.0f} s")
+            batches = await consumer.getmany(timeout_ms=200)
+            for tp, records in batches.items():
+                found[tp.topic].extend(r.value or b"" for r in records)
+        return found
     finally:
         await consumer.stop()
 

@@ -1,9 +1,8 @@
 """What the portal's browser tests share: a provider of the module's system, a browser context
 signed in as it through the sign-in page, a page per test, and an activity registered over the API.
 
-    workflow_system = running_system("portal-workflows")
-    provider = provider_fixture("workflow_system", "Workflow Medical Center")
-    context, page = browser_fixtures("workflow_system")"""
+    provider = provider_fixture("system", "Workflow Medical Center")
+    context, page = browser_fixtures("system")"""
 
 from __future__ import annotations
 

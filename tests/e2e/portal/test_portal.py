@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.e2e.portal.portal_helpers import browser_fixtures
 from tests.support.browser import screenshot_path
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,6 @@ AMA = "AMA PRA Category 1 Credit"
 
 
 # An hour of board time per second: ABIM's hourly batch decides within seconds.
-portal_system = running_system("portal", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]], year: int = YEAR,
@@ -44,9 +43,9 @@ def register(client: httpx.Client, title: str, boards: dict[str, list[str]], yea
 
 
 @pytest.fixture(scope="module")
-def provider(portal_system: RunningSystem) -> Iterator[dict]:
-    created = portal_system.new_provider(name="Western Regional Medical Center")
-    with portal_system.client(created["api_key"]) as client:
+def provider(system: RunningSystem) -> Iterator[dict]:
+    created = system.new_provider(name="Western Regional Medical Center")
+    with system.client(created["api_key"]) as client:
         activity = register(client, TITLE, {"NC": [AMA, "Controlled Substance"], "ABO": ["ABO MOC Part II"],
                                             "ABIM": ["ABIM Medical Knowledge"]})
         hostile = register(client, HOSTILE, {"TN": [AMA]}, provider_activity_id="GR-2")
@@ -54,7 +53,7 @@ def provider(portal_system: RunningSystem) -> Iterator[dict]:
         yield {**created, "client": client, "activity": activity, "hostile": hostile, "last_year": last_year}
 
 
-context, page = browser_fixtures("portal_system")
+context, page = browser_fixtures("system")
 
 
 def downloaded(download: Download) -> str:
@@ -63,11 +62,11 @@ def downloaded(download: Download) -> str:
     return Path(path).read_bytes().decode("utf-8-sig")
 
 
-def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, portal_system: RunningSystem, provider: dict) -> None:
+def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, system: RunningSystem, provider: dict) -> None:
     ctx = browser.new_context()
     page = ctx.new_page()
-    page.goto(f"{portal_system.url}/portal/search")
-    expect(page).to_have_url(f"{portal_system.url}/portal/sign-in?next=%2Fportal%2Fsearch")
+    page.goto(f"{system.url}/portal/search")
+    expect(page).to_have_url(f"{system.url}/portal/sign-in?next=%2Fportal%2Fsearch")
     page.get_by_label("API key").fill("pars_not-a-key")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("The API key is not valid. Check it and try again.")
@@ -80,31 +79,31 @@ def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, portal_system: 
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/")
     assert provider["api_key"] not in str(ctx.cookies()) and len(cookie["value"]) >= 40
     assert "pars_session" not in page.evaluate("document.cookie")
-    with httpx.Client(base_url=portal_system.url, cookies={"pars_session": cookie["value"]}) as copied:
+    with httpx.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
         assert copied.get("/v1/activities").status_code == 200
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
     assert not [c for c in ctx.cookies() if c["name"] == "pars_session"]
-    page.goto(f"{portal_system.url}/portal/activities")
+    page.goto(f"{system.url}/portal/activities")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     ctx.close()
     # Signing out revoked the session: the old cookie, copied before, no longer works anywhere.
-    with httpx.Client(base_url=portal_system.url, cookies={"pars_session": cookie["value"]}) as copied:
+    with httpx.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
         assert copied.get("/v1/activities").status_code == 401
         assert copied.get("/portal/activities").status_code == 303
 
     # Another site cannot sign a visitor in (login CSRF), nor out.
-    forged = httpx.post(f"{portal_system.url}/portal/sign-in", data={"api_key": provider["api_key"]},
+    forged = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": provider["api_key"]},
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403 and "set-cookie" not in forged.headers
 
 
-def test_api_keys_are_listed_created_and_revoked(browser: Browser, portal_system: RunningSystem) -> None:
-    own = portal_system.new_provider(name="Keys Test Hospital")
+def test_api_keys_are_listed_created_and_revoked(browser: Browser, system: RunningSystem) -> None:
+    own = system.new_provider(name="Keys Test Hospital")
     ctx = browser.new_context()
     page = ctx.new_page()
-    page.goto(f"{portal_system.url}/portal/sign-in")
+    page.goto(f"{system.url}/portal/sign-in")
     page.get_by_label("API key").fill(own["api_key"])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="API keys").click()
@@ -121,9 +120,9 @@ def test_api_keys_are_listed_created_and_revoked(browser: Browser, portal_system
     assert new_key.startswith("pars_")
     expect(rows).to_have_count(2)
     expect(page.locator("tbody tr", has_text="LMS nightly export")).to_contain_text("Never")
-    with portal_system.client(new_key) as client:
+    with system.client(new_key) as client:
         assert client.get("/v1/activities").status_code == 200
-        page.goto(f"{portal_system.url}/portal/api-keys")  # the key is shown once only
+        page.goto(f"{system.url}/portal/api-keys")  # the key is shown once only
         assert new_key not in page.content()
         expect(page.locator("tbody tr", has_text="LMS nightly export")).not_to_contain_text("Never")
 
@@ -134,13 +133,13 @@ def test_api_keys_are_listed_created_and_revoked(browser: Browser, portal_system
     # Revoking the key this session was opened with ends the session.
     page.get_by_role("button", name="Revoke First key").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.goto(f"{portal_system.url}/portal/api-keys")
+    page.goto(f"{system.url}/portal/api-keys")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     ctx.close()
 
 
-def test_activity_learner_summary_filters_and_exports(page: Page, portal_system: RunningSystem, provider: dict) -> None:
-    page.goto(f"{portal_system.url}/portal/activities")
+def test_activity_learner_summary_filters_and_exports(page: Page, system: RunningSystem, provider: dict) -> None:
+    page.goto(f"{system.url}/portal/activities")
     expect(page.get_by_label("Reporting year")).to_have_value(str(YEAR))  # today's reporting year by default
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(2)
@@ -186,8 +185,8 @@ def fill_learner(row, first: str, last: str, learner_id: str, dob: str, complete
     row.get_by_label("Credits/points").fill(credits)
 
 
-def test_add_learners_manually_shows_errors_per_row(page: Page, portal_system: RunningSystem, provider: dict) -> None:
-    page.goto(f"{portal_system.url}/portal/activities?title=Ophthalmology")
+def test_add_learners_manually_shows_errors_per_row(page: Page, system: RunningSystem, provider: dict) -> None:
+    page.goto(f"{system.url}/portal/activities?title=Ophthalmology")
     page.get_by_role("link", name=provider["activity"]).click()
     expect(page.get_by_role("heading", name=TITLE, exact=True)).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text(f"01/01/{YEAR}")
@@ -237,7 +236,7 @@ def test_add_learners_manually_shows_errors_per_row(page: Page, portal_system: R
     page.screenshot(path=str(screenshot_path("portal-activity-detail")), full_page=True)
 
 
-def test_a_board_rejection_shows_its_code_and_message(page: Page, portal_system: RunningSystem, provider: dict) -> None:
+def test_a_board_rejection_shows_its_code_and_message(page: Page, system: RunningSystem, provider: dict) -> None:
     client, activity = provider["client"], provider["activity"]
     saved = client.post(f"/v1/activities/{activity}/learners", params={"wait": 10}, json={"board": "ABIM", "learners": [
         {"first_name": "Test11", "last_name": "Account11", "learner_id": "1000104", "date_of_birth": "01/01",
@@ -245,19 +244,19 @@ def test_a_board_rejection_shows_its_code_and_message(page: Page, portal_system:
     record_id = saved.json()["rows"][0]["record_id"]
     eventually(lambda: client.get(f"/v1/learner-records/{record_id}").json()["status"] == "Rejected",
                what="ABIM to reject Test11")
-    page.goto(f"{portal_system.url}/portal/activities/{activity}?board=ABIM")
+    page.goto(f"{system.url}/portal/activities/{activity}?board=ABIM")
     row = page.locator("#records tbody tr", has_text="Account11")
     expect(row).to_contain_text("Rejected")
     expect(row).to_contain_text(f"Code 664: {ERROR_MESSAGES[664]}")
 
 
-def test_record_details_and_delete(page: Page, portal_system: RunningSystem, provider: dict) -> None:
+def test_record_details_and_delete(page: Page, system: RunningSystem, provider: dict) -> None:
     client, activity = provider["client"], provider["activity"]
     saved = client.post(f"/v1/activities/{activity}/learners", params={"wait": 10}, json={"board": "NC", "learners": [
         {"first_name": "Traci", "last_name": "Test", "learner_id": "999993", "date_of_birth": "07/01",
          "completion_date": f"06/01/{YEAR}", "credits": "3", "credit_types": [AMA, "Controlled Substance"]}]})
     assert saved.json()["rows"][0]["status"] == "Accepted", saved.text
-    page.goto(f"{portal_system.url}/portal/activities/{activity}?board=NC")
+    page.goto(f"{system.url}/portal/activities/{activity}?board=NC")
     page.get_by_role("link", name=f"Details of Traci Test, completed 06/01/{YEAR}").click()
     facts = page.locator("#record-facts")
     expect(page.get_by_role("heading", name="Learner record: Traci Test")).to_be_visible()
@@ -274,13 +273,13 @@ def test_record_details_and_delete(page: Page, portal_system: RunningSystem, pro
     expect(page.locator("#records")).not_to_contain_text(f"06/01/{YEAR}")
 
     # Another provider's activity and record are not found, exactly like unknown ones.
-    other = portal_system.new_provider(name="Another Provider")
-    with portal_system.client(other["api_key"]) as other_client:
+    other = system.new_provider(name="Another Provider")
+    with system.client(other["api_key"]) as other_client:
         theirs = register(other_client, "Their Course", {"NC": [AMA]})
     for path, message in ((f"/portal/activities/{theirs}", "Activity not found."),
                           ("/portal/activities/999999999", "Activity not found."),
                           (f"/portal/records/{saved.json()['rows'][0]['record_id']}x", "Learner record not found.")):
-        response = page.goto(portal_system.url + path)
+        response = page.goto(system.url + path)
         assert response is not None and response.status == 404
         expect(page.get_by_role("alert")).to_have_text(message)
 
@@ -290,7 +289,7 @@ def tab_row(activity: str, learner_id: str, first: str, last: str, dob: str, com
                       credits, AMA])
 
 
-def test_batch_upload_with_progress_history_and_error_report(page: Page, portal_system: RunningSystem, provider: dict,
+def test_batch_upload_with_progress_history_and_error_report(page: Page, system: RunningSystem, provider: dict,
                                                               tmp_path: Path) -> None:
     activity = provider["activity"]
     learners = tmp_path / "nc_may_learners.txt"
@@ -299,7 +298,7 @@ def test_batch_upload_with_progress_history_and_error_report(page: Page, portal_
         tab_row(activity, "123456", "Nobody", "Known", "01/01", f"04/04/{YEAR}", "2"),
         tab_row(activity, "999998", "Traci", "Test", "07/01", f"04/05/{YEAR}", "2"),
     ]) + "\r\n")
-    page.goto(f"{portal_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     expect(page.get_by_text("No uploads in the last 30 days.")).to_be_visible()
     expect(page.locator("#upload-form .attestation")).to_contain_text("In submitting learner completion data")
     page.get_by_label("Tab-delimited file").check()
@@ -332,7 +331,7 @@ def test_batch_upload_with_progress_history_and_error_report(page: Page, portal_
     expect(history).to_have_count(1)
 
 
-def test_batch_upload_shows_live_progress_while_processing(page: Page, portal_system: RunningSystem,
+def test_batch_upload_shows_live_progress_while_processing(page: Page, system: RunningSystem,
                                                            provider: dict) -> None:
     """The page polls GET /v1/uploads/{id} until the upload completes. The pipeline finishes a
     small file within a poll, so the first poll's answer is held at half way to see the
@@ -349,7 +348,7 @@ def test_batch_upload_shows_live_progress_while_processing(page: Page, portal_sy
         real = route.fetch().json()
         route.fulfill(json={**real, "status": "processing", "progress": 0.5})
 
-    page.goto(f"{portal_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     page.route(re.compile(r".*/v1/uploads/[0-9a-f-]{36}$"), first_poll_half_way)
     page.get_by_label("File", exact=True).set_input_files(
         {"name": "march.txt", "mimeType": "text/plain", "buffer": ("\r\n".join(rows) + "\r\n").encode()})
@@ -366,13 +365,13 @@ def test_batch_upload_shows_live_progress_while_processing(page: Page, portal_sy
     assert len(polls) >= 2
 
 
-def test_learner_search_and_export(page: Page, portal_system: RunningSystem, provider: dict) -> None:
+def test_learner_search_and_export(page: Page, system: RunningSystem, provider: dict) -> None:
     client, activity = provider["client"], provider["activity"]
     saved = client.post(f"/v1/activities/{activity}/learners", params={"wait": 10}, json={"board": "ABO", "learners": [
         {"first_name": "Vincent", "last_name": "Van Gogh", "learner_id": "98989", "date_of_birth": "03/30",
          "completion_date": f"02/10/{YEAR}", "credits": "0.25", "credit_types": ["ABO MOC Part II"]}]})
     assert saved.json()["rows"][0]["status"] == "Accepted", saved.text
-    page.goto(f"{portal_system.url}/portal/search")
+    page.goto(f"{system.url}/portal/search")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Fill in at least one of the required fields: Activity title "
                                                       "keyword, Learner last name, or both dates of the Submission "
@@ -396,7 +395,7 @@ def test_learner_search_and_export(page: Page, portal_system: RunningSystem, pro
         ("Van Gogh", "98989", "ABO", "Accepted", TITLE)]
 
     # Activity title keyword with a submission date range: every learner of the activity.
-    page.goto(f"{portal_system.url}/portal/search")
+    page.goto(f"{system.url}/portal/search")
     page.get_by_label("Activity title keyword").fill("ophthalmology")
     page.locator("#submitted_from").fill(f"{YEAR}-06-01")
     page.locator("#submitted_to").fill(f"{YEAR}-06-30")
@@ -408,7 +407,7 @@ def test_learner_search_and_export(page: Page, portal_system: RunningSystem, pro
     expect(page.get_by_text("No learner records match this search.")).to_be_visible()
 
 
-def test_every_page_fits_a_phone(browser: Browser, context: BrowserContext, portal_system: RunningSystem,
+def test_every_page_fits_a_phone(browser: Browser, context: BrowserContext, system: RunningSystem,
                                  provider: dict) -> None:
     phone = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     phone.add_cookies(context.cookies())
@@ -422,7 +421,7 @@ def test_every_page_fits_a_phone(browser: Browser, context: BrowserContext, port
              "record": f"/portal/records/{record['record_id']}", "uploads": "/portal/uploads",
              "search": "/portal/search?last_name=O%27Keeffe", "keys": "/portal/api-keys"}
     for name, path in pages.items():
-        page.goto(portal_system.url + path)
+        page.goto(system.url + path)
         expect(page.locator("h1")).to_be_visible()
         if name == "detail":
             page.get_by_role("button", name="+ Add learners manually").click()

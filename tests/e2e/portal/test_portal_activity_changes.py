@@ -16,18 +16,17 @@ from playwright.sync_api import Page, expect
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture, register
 from tests.support.browser import screenshot_path
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 AMA, ABIM_MK = "AMA PRA Category 1 Credit", "ABIM Medical Knowledge"
 
-changes_system = running_system("portal-activity-changes", BOARD_TIME_SCALE="3600")
 
 
-provider = provider_fixture("changes_system", "Activity Changes Medical Center")
+provider = provider_fixture("system", "Activity Changes Medical Center")
 
 
-context, page = browser_fixtures("changes_system")
+context, page = browser_fixtures("system")
 
 
 def save(client: httpx.Client, activity: str, board: str, *learners: dict) -> list[dict]:
@@ -42,14 +41,14 @@ def nc(learner_id: str, dob: str, completed: str, credits: str = "2") -> dict:
             "completion_date": completed, "credits": credits, "credit_types": [AMA]}
 
 
-def test_editing_an_activity_in_the_portal(page: Page, changes_system: RunningSystem, provider: dict) -> None:
+def test_editing_an_activity_in_the_portal(page: Page, system: RunningSystem, provider: dict) -> None:
     client = provider["client"]
     activity = register(client, "Opioid Prescribing", {"NC": [AMA]}, start=f"{YEAR}-03-01")
     assert save(client, activity, "NC", nc("999993", "07/01", f"03/10/{YEAR}"))[0]["status"] == "Accepted"
     early = nc("999998", "08/02", f"02/01/{YEAR}")
     assert [e["code"] for e in save(client, activity, "NC", early)[0]["errors"]] == [672]
 
-    page.goto(f"{changes_system.url}/portal/activities/{activity}")
+    page.goto(f"{system.url}/portal/activities/{activity}")
     page.get_by_role("link", name="Edit activity").click()
     expect(page.get_by_role("heading", name="Edit activity: Opioid Prescribing")).to_be_visible()
     nc_box = page.locator("fieldset.registration[data-board='NC']")
@@ -85,7 +84,7 @@ def test_editing_an_activity_in_the_portal(page: Page, changes_system: RunningSy
     assert save(client, activity, "NC", early)[0]["status"] == "Accepted"
 
 
-def test_each_error_says_how_to_resolve_it(page: Page, changes_system: RunningSystem, provider: dict) -> None:
+def test_each_error_says_how_to_resolve_it(page: Page, system: RunningSystem, provider: dict) -> None:
     client = provider["client"]
     activity = register(client, "Internal Medicine Update", {"ABIM": [ABIM_MK]})
     [row] = save(client, activity, "ABIM", {
@@ -93,7 +92,7 @@ def test_each_error_says_how_to_resolve_it(page: Page, changes_system: RunningSy
         "completion_date": f"01/12/{YEAR}", "credits": "2", "credit_types": [ABIM_MK]})
     eventually(lambda: client.get(f"/v1/learner-records/{row['record_id']}").json()["status"] == "Rejected",
                what="ABIM to reject Test11")
-    page.goto(f"{changes_system.url}/portal/activities/{activity}?board=ABIM")
+    page.goto(f"{system.url}/portal/activities/{activity}?board=ABIM")
     record = page.locator("#records tbody tr", has_text="Account11")
     expect(record).to_contain_text(f"Code 664: {ERROR_MESSAGES[664]}")
     expect(record.locator(".reason")).to_have_attribute("title", resolution(664))  # on hover
@@ -103,7 +102,7 @@ def test_each_error_says_how_to_resolve_it(page: Page, changes_system: RunningSy
     expect(guidance).to_be_visible()
 
     # The web form's Save lists the guidance under the error.
-    page.goto(f"{changes_system.url}/portal/activities/{activity}?board=ABIM")
+    page.goto(f"{system.url}/portal/activities/{activity}?board=ABIM")
     page.get_by_role("button", name="+ Add learners manually").click()
     learner = page.locator(".learner-row").first
     for label, value in (("First name", "Test11"), ("Last name", "Account11"), ("Learner ID #", "1000104"),
@@ -118,7 +117,7 @@ def tab_row(activity: str, learner_id: str, first: str, last: str, dob: str) -> 
                       f"01/15/{YEAR}", "Add", "1", ABIM_MK])
 
 
-def test_upload_history_counts_view_and_board_rejections(page: Page, changes_system: RunningSystem, provider: dict,
+def test_upload_history_counts_view_and_board_rejections(page: Page, system: RunningSystem, provider: dict,
                                                          tmp_path: Path) -> None:
     client = provider["client"]
     activity = register(client, "Board Review", {"ABIM": [ABIM_MK]})
@@ -132,7 +131,7 @@ def test_upload_history_counts_view_and_board_rejections(page: Page, changes_sys
                and client.get(f"/v1/uploads/{upload_id}").json()["accepted"] == 1, timeout=60,
                what="ABIM to decide the upload's rows")
 
-    page.goto(f"{changes_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     line = page.locator("#history tbody tr", has_text="board_review.txt")
     expect(line).to_contain_text("2 Records Processed")
     expect(line).to_contain_text("2 added, 0 deleted: 1 accepted, 1 rejected, 0 still submitted")

@@ -14,47 +14,46 @@ from playwright.sync_api import Page, expect
 from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture
 from tests.e2e.portal.portal_helpers import register as register_activity
 from tests.integration.gateway.gateway_helpers import query
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 
 AMA = "AMA PRA Category 1 Credit"
 ABO = "ABO MOC Part II"
-boards_system = running_system("portal-learner-boards", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> str:
     return register_activity(client, title, boards, provider_activity_id="OB-1")
 
 
-provider = provider_fixture("boards_system", "Other Boards Medical Center")
+provider = provider_fixture("system", "Other Boards Medical Center")
 
 
 @pytest.fixture(scope="module")
-def traci_on_abo(boards_system: RunningSystem, provider: dict) -> str:
+def traci_on_abo(system: RunningSystem, provider: dict) -> str:
     """Traci Test (NC license 999993, born 07/01) is also ABO board-certified: ABO id 55501."""
-    with boards_system.admin() as admin:
+    with system.admin() as admin:
         response = admin.post("/v1/admin/boards/ABO/physicians", json={"physicians": [
             {"learner_id": "55501", "id_type": "ABO", "first_name": "Traci", "last_name": "Test",
              "date_of_birth": "07/01"}]})
     assert response.status_code == 202, response.text
     def known() -> bool:  # in a thread: Playwright's event loop runs in this one
         with ThreadPoolExecutor(1) as pool:
-            return bool(pool.submit(query, boards_system, "SELECT 1 FROM {gw}.physicians WHERE board = 'ABO' "
+            return bool(pool.submit(query, system, "SELECT 1 FROM {gw}.physicians WHERE board = 'ABO' "
                                                           "AND learner_id = '55501'").result())
 
     eventually(known, interval=0.5, what="the ABO registry to know 55501")
     return "55501"
 
 
-context, page = browser_fixtures("boards_system")
+context, page = browser_fixtures("system")
 
 
 def test_other_boards_on_a_row_reports_the_completion_to_each_chosen_board(
-        page: Page, boards_system: RunningSystem, provider: dict, traci_on_abo: str) -> None:
+        page: Page, system: RunningSystem, provider: dict, traci_on_abo: str) -> None:
     client = provider["client"]
     activity = register(client, "Eye and Prescribing Update", {"ABO": [ABO], "NC": [AMA, "Controlled Substance"]})
-    page.goto(f"{boards_system.url}/portal/activities/{activity}?board=ABO")
+    page.goto(f"{system.url}/portal/activities/{activity}?board=ABO")
     expect(page.get_by_role("heading", name="Learner Data: ABO American Board of Ophthalmology")).to_be_visible()
     add = page.get_by_role("button", name="+ Add learners manually")
     add.click()
@@ -125,17 +124,17 @@ def test_other_boards_on_a_row_reports_the_completion_to_each_chosen_board(
         ("999993", "LICENSE", "Traci", "07/01", f"{YEAR}-02-03", "5", "Accepted")]
 
 
-def test_a_single_board_activity_offers_no_other_boards(page: Page, boards_system: RunningSystem,
+def test_a_single_board_activity_offers_no_other_boards(page: Page, system: RunningSystem,
                                                         provider: dict) -> None:
     activity = register(provider["client"], "Eye Only", {"ABO": [ABO]})
-    page.goto(f"{boards_system.url}/portal/activities/{activity}")
+    page.goto(f"{system.url}/portal/activities/{activity}")
     page.get_by_role("button", name="+ Add learners manually").click()
     expect(page.locator(".learner-row")).to_have_count(1)
     expect(page.get_by_role("button", name="+ Other boards")).to_have_count(0)
 
 
 def test_the_learners_records_on_the_activity_with_totals_and_select_to_delete(
-        page: Page, boards_system: RunningSystem, provider: dict, traci_on_abo: str) -> None:
+        page: Page, system: RunningSystem, provider: dict, traci_on_abo: str) -> None:
     client = provider["client"]
     activity = register(client, "Maine-style Thursday Testing", {"ABO": [ABO], "NC": [AMA]})
     traci = {"first_name": "Traci", "last_name": "Test", "date_of_birth": "07/01"}
@@ -149,7 +148,7 @@ def test_the_learners_records_on_the_activity_with_totals_and_select_to_delete(
         assert answer.status_code == 200 and answer.json()["rows"][0]["status"] == "Accepted", answer.text
         saved.append(answer.json()["rows"][0]["record_id"])
 
-    page.goto(f"{boards_system.url}/portal/records/{saved[0]}")
+    page.goto(f"{system.url}/portal/records/{saved[0]}")
     section = page.locator("#learner-records")
     expect(section.get_by_role("heading", name="Learner Records")).to_be_visible()
     rows = section.locator("tbody tr")

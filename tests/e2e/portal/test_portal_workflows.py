@@ -13,34 +13,33 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture, signed_in
 from tests.e2e.portal.portal_helpers import register as register_activity
-from tests.support.system import YEAR, RunningSystem, running_system
+from tests.support.system import YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
 
 AMA = "AMA PRA Category 1 Credit"
 ABO = "ABO MOC Part II"
-workflow_system = running_system("portal-workflows", BOARD_TIME_SCALE="3600")
 
 
 def register(client: httpx.Client, title: str, boards: dict[str, list[str]]) -> str:
     return register_activity(client, title, boards, provider_activity_id="WF-1")
 
 
-provider = provider_fixture("workflow_system", "Workflow Medical Center")
+provider = provider_fixture("system", "Workflow Medical Center")
 
 
-context, page = browser_fixtures("workflow_system")
+context, page = browser_fixtures("system")
 
 
 def test_a_provider_without_recipients_is_warned_and_sets_them(browser: Browser,
-                                                               workflow_system: RunningSystem) -> None:
-    lonely = workflow_system.new_provider(name="Lonely CME", notification_emails=[])
-    ctx = signed_in(browser, workflow_system, lonely["api_key"])
+                                                               system: RunningSystem) -> None:
+    lonely = system.new_provider(name="Lonely CME", notification_emails=[])
+    ctx = signed_in(browser, system, lonely["api_key"])
     page = ctx.new_page()
-    page.goto(f"{workflow_system.url}/portal/activities")
+    page.goto(f"{system.url}/portal/activities")
     warning = page.locator("#no-recipients")
     expect(warning).to_contain_text("Your organization has no notification recipients.")
-    page.goto(f"{workflow_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     expect(warning).to_be_visible()  # on every page
     warning.get_by_role("link", name="Set notification recipients").click()
     expect(page.get_by_role("heading", name="Notification recipients")).to_be_visible()
@@ -54,14 +53,14 @@ def test_a_provider_without_recipients_is_warned_and_sets_them(browser: Browser,
     expect(page.locator("#current-recipients li")).to_have_text(["cme-office@lonely.example.org",
                                                                  "moc@lonely.example.org"])
     expect(page.locator("#no-recipients")).to_have_count(0)
-    with workflow_system.client(lonely["api_key"]) as client:
+    with system.client(lonely["api_key"]) as client:
         assert client.get("/v1/provider").json()["notification_emails"] == [
             "cme-office@lonely.example.org", "moc@lonely.example.org"]
     ctx.close()
 
 
-def test_a_provider_with_recipients_sees_no_warning(page: Page, workflow_system: RunningSystem) -> None:
-    page.goto(f"{workflow_system.url}/portal/activities")
+def test_a_provider_with_recipients_sees_no_warning(page: Page, system: RunningSystem) -> None:
+    page.goto(f"{system.url}/portal/activities")
     expect(page.get_by_role("heading", name="Activity Learner Summary")).to_be_visible()
     expect(page.locator("#no-recipients")).to_have_count(0)
 
@@ -72,9 +71,9 @@ def downloaded_text(path: str | None) -> str:
 
 
 def test_the_upload_page_offers_template_b_schema_samples_and_instructions(
-        page: Page, workflow_system: RunningSystem, provider: dict) -> None:
+        page: Page, system: RunningSystem, provider: dict) -> None:
     activity = register(provider["client"], "Template B Rounds", {"ABO": [ABO]})
-    page.goto(f"{workflow_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     resources = page.locator("#resources")
     with page.expect_download() as template:
         resources.get_by_role("link", name="Download tab-delimited participant file template").click()
@@ -109,7 +108,7 @@ def test_the_upload_page_offers_template_b_schema_samples_and_instructions(
     expect(page.locator("#tab-instructions")).to_contain_text("1. Template (DO NOT ALTER OR DELETE THIS COLUMN)")
     expect(page.locator("#xml-instructions")).to_contain_text("MedBiquitous Activity Report v1 schema")
     # Only the resources are served: nothing else of the package.
-    with httpx.Client(base_url=workflow_system.url,
+    with httpx.Client(base_url=system.url,
                       cookies={c["name"]: c["value"] for c in page.context.cookies()}) as browser_like:
         assert browser_like.get("/portal/resources/../routes.py").status_code == 404
         assert browser_like.get("/portal/resources/README.md").status_code == 404
