@@ -53,7 +53,7 @@ async def test_poison_and_unknown_provider_are_dead_lettered_then_replayed_once(
 
         # The cause is fixed: the provider is registered. Replay brings the record in, once.
         system.new_provider(provider_id=provider_id)
-        assert await replay(settings, producer, {rejected.id}) == [rejected.id]
+        assert (await replay(settings, producer, {rejected.id})).replayed == [rejected.id]
         outcomes_topic = settings.topic(topics.outcomes_topic(provider_id))
 
         def outcomes_of(messages: list) -> list:

@@ -13,7 +13,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pars_contracts.topics import CONSUMER_GROUPS, dead_letter_topic
+from pars_contracts.topics import CONSUMER_GROUPS, dead_letter_topic, group_topics, per_provider
 
 from .lag import partitions_of
 from .settings import ServiceSettings
@@ -65,6 +65,7 @@ def _view(record, group: str) -> DeadLetter:  # noqa: ANN001 - aiokafka Consumer
 MAX_LIMIT = 200  # dead letters per partition in one page
 PREVIEW_BYTES = 300  # of each message's value shown; the error header is cut to ERROR_CHARS
 ERROR_CHARS = 1000
+READ_SECONDS = 10  # at most, for one bounded read of the dead-letter topics
 
 
 async def _partitions(settings: ServiceSettings, topics: dict[str, str]) -> list[TopicPartition]:
@@ -92,15 +93,18 @@ async def _read_ranges(consumer: AIOKafkaConsumer, ranges: dict[TopicPartition, 
         consumer.seek(tp, first)
     result: list = []
     remaining = set(wanted)
-    while remaining:
-        batches = await asyncio.wait_for(consumer.getmany(*remaining, timeout_ms=500), timeout=10)
+    # The offsets asked for exist (below the end offsets read just before), but the first poll
+    # after a seek may come back empty while the fetch for the new position is on its way: an
+    # empty poll is no reason to stop, only the deadline is (records deleted by retention meanwhile).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READ_SECONDS
+    while remaining and loop.time() < deadline:
+        batches = await asyncio.wait_for(consumer.getmany(*remaining, timeout_ms=500), timeout=READ_SECONDS)
         for tp, records in batches.items():
             upto = wanted[tp][1]
             result.extend(r for r in records if r.offset < upto)
             if not records or records[-1].offset + 1 >= upto:
                 remaining.discard(tp)
-        if not batches:
-            break
     return result
 
 
@@ -157,13 +161,33 @@ async def page_dead_letters(settings: ServiceSettings, limit: int = 50,
     return [_view(r, g) for r, g in records], older
 
 
-async def replay(settings: ServiceSettings, producer: AIOKafkaProducer, ids: set[str] | None = None) -> list[str]:
-    """Sends the chosen dead letters (all when `ids` is None) back to their original topics."""
+@dataclass
+class Replayed:
+    replayed: list[str]  # the letters' ids, sent back to their original topics
+    skipped: list[dict[str, str]]  # {"id", "reason"}: letters that name no topic their group reads
+
+
+def read_by(settings: ServiceSettings, group: str, topic: str) -> bool:
+    """Whether `topic` is one that `group` reads in this system (its namespace, its registry
+    topics, any provider's instance of a per-provider one). A dead letter's headers are data: a
+    letter naming any other topic is never sent there."""
+    prefix = settings.topic("")
+    if not topic.startswith(prefix):
+        return False
+    name = topic[len(prefix):]
+    found = per_provider(name)
+    return (found[0].name if found else name) in group_topics(group)
+
+
+async def replay(settings: ServiceSettings, producer: AIOKafkaProducer, ids: set[str] | None = None) -> Replayed:
+    """Sends the chosen dead letters (all when `ids` is None) back to their original topics; a
+    letter whose original topic its group does not read is skipped, with the reason."""
     topics = _dlq_topics(settings)
     partitions = await _partitions(settings, topics)
     consumer = _consumer(settings)
     await consumer.start()
     replayed: list[str] = []
+    skipped: list[dict[str, str]] = []
     try:
         begins = await consumer.beginning_offsets(partitions) if partitions else {}
         ends = await consumer.end_offsets(partitions) if partitions else {}
@@ -181,7 +205,9 @@ async def replay(settings: ServiceSettings, producer: AIOKafkaProducer, ids: set
         for window in windows:
             for record in await _read_ranges(consumer, window):
                 letter = _view(record, topics[record.topic])
-                if not letter.original_topic:
+                if not read_by(settings, letter.group, letter.original_topic):
+                    skipped.append({"id": letter.id, "reason": f"its original topic {letter.original_topic[:200]!r} "
+                                                              f"is not one that {letter.group} reads"})
                     continue
                 headers = [(k, v) for k, v in (record.headers or []) if not k.startswith("dlq.")]
                 headers.append(("dlq.replayed_from", letter.id.encode()))
@@ -189,4 +215,4 @@ async def replay(settings: ServiceSettings, producer: AIOKafkaProducer, ids: set
                 replayed.append(letter.id)
     finally:
         await consumer.stop()
-    return replayed
+    return Replayed(replayed, skipped)

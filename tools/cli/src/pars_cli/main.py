@@ -195,6 +195,8 @@ def dlq_replay(ids: Annotated[list[str] | None, typer.Argument(help="dead-letter
     body = {"all": True} if replay_all else {"ids": ids}
     result = admin_api(url, admin_token).json("POST", "/v1/admin/dead-letters/replay", json=body)
     console.print(f"Replayed {len(result['replayed'])} dead letter(s)")
+    for skipped in result.get("skipped", []):
+        console.print(f"Skipped {skipped['id']}: {skipped['reason']}")
 
 
 @upstream.command("create")

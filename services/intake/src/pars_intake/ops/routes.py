@@ -50,11 +50,11 @@ async def replay_dead_letters(request: Request, body: Annotated[ReplayIn, Body()
     if not body.all and not body.ids:
         raise HTTPException(422, "Name the dead letters to replay in 'ids', or set 'all': true.")
     rt = request.app.state.rt
-    replayed = await replay(rt.settings, rt.producer, None if body.all else set(body.ids))
-    missing = sorted(set(body.ids) - set(replayed))
+    done = await replay(rt.settings, rt.producer, None if body.all else set(body.ids))
+    missing = sorted(set(body.ids) - set(done.replayed) - {s["id"] for s in done.skipped})
     if missing and not body.all:
         raise HTTPException(404, f"No such dead letter: {', '.join(missing[:5])}.")
-    return {"replayed": replayed}
+    return {"replayed": done.replayed, "skipped": done.skipped}
 
 
 @pages.get("/ops", response_class=HTMLResponse, include_in_schema=False)
