@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pars_contracts.envelope import Envelope
+from pars_runtime.lag import partitions_of
 from pars_runtime.messages import decode, encode
 
 
@@ -72,10 +73,10 @@ async def read_to_end(bootstrap: str, topics: list[str], timeout: float = 30) ->
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
     await admin.start()
     try:
-        described = await admin.describe_topics(topics)
+        known = await partitions_of(admin, topics)
     finally:
         await admin.close()
-    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    partitions = [TopicPartition(t, p) for t, numbers in known.items() for p in numbers]
     found: dict[str, list[bytes]] = {t: [] for t in topics}
     if not partitions:
         return found
