@@ -162,6 +162,24 @@ def test_a_channel_per_dead_letter_topic_with_its_headers(doc):
         assert resolve(doc, message["headers"]["$ref"])["properties"] == headers
 
 
+def bindings(node: Any) -> list[dict[str, Any]]:
+    """Every Kafka binding (channel, operation or message) anywhere in the document."""
+    if isinstance(node, dict):
+        found = [node["bindings"]["kafka"]] if isinstance(node.get("bindings"), dict) and "kafka" in node["bindings"] else []
+        return found + [b for v in node.values() for b in bindings(v)]
+    if isinstance(node, list):
+        return [b for v in node for b in bindings(v)]
+    return []
+
+
+def test_every_kafka_binding_states_the_one_version_the_document_is_written_in(doc):
+    # FastStream reports its channel bindings as 0.4.0; a reader's tooling picks the binding schema
+    # by this field, so one document mixing versions would validate some bindings by other rules.
+    found = bindings(doc)
+    assert len(found) > len(doc["channels"])  # channels, operations and messages
+    assert {b["bindingVersion"] for b in found} == {asyncapi.KAFKA}
+
+
 def test_only_registry_and_dead_letter_channels(doc):
     expected = {t.name for t in topics.ALL} | {topics.dead_letter_topic(g) for g in DLQ_GROUPS}
     assert set(doc["channels"]) == expected

@@ -228,12 +228,10 @@ def merge(reports: dict[str, tuple[KafkaBroker, dict[str, Any]]]) -> dict[str, A
 def _channel(name: str, merged: dict[str, Any]) -> dict[str, Any]:
     facts = contracts.channel_facts(name)
     reporters = merged["reporters"]
-    versions = {r["bindings"]["kafka"]["bindingVersion"] for r in reporters}
-    if len(versions) != 1:
-        raise ValueError(f"{name}: the brokers report different Kafka binding versions {sorted(versions)}")
-    # FastStream's binding names the topic (a per-provider subscription: its pattern); the registry's name
-    # and its partitions and configuration take its place.
-    kafka = {"topic": name, **facts["kafka"], "bindingVersion": versions.pop()}
+    # FastStream's binding names the topic (a per-provider subscription: its pattern) under Kafka bindings
+    # 0.4.0; the registry's name, partitions and configuration take its place, written like every other
+    # Kafka binding of the document (one version throughout; these fields mean the same in 0.5.0).
+    kafka = {"topic": name, **facts["kafka"], "bindingVersion": contracts.KAFKA}
     servers = [ref for r in reporters for ref in r.get("servers", [])]
     return {
         "address": name,
