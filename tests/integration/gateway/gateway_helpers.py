@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from pars_contracts.boards import board
 from pars_contracts.envelope import Envelope, wrap
 from pars_contracts.events import LearnerRecordValidated
 from pars_runtime.messages import decode, encode
-from tests.support.kafka import auth
+from tests.support.kafka import auth, read_to_end
 from tests.support.system import RunningSystem, system_clock
 
 YEAR = date.today().year
@@ -98,27 +98,11 @@ def board_records(system: RunningSystem, provider_id: str) -> list[asyncpg.Recor
                          "FROM {gw}.board_records WHERE provider_id = $1", provider_id)
 
 
-async def _read_all(bootstrap: str, topic: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        while not consumer.assignment():  # without a group, every partition is assigned once known
-            await asyncio.sleep(0.05)
-        partitions = list(consumer.assignment())
-        end = await consumer.end_offsets(partitions)
-        seen: list[Envelope] = []
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(timeout_ms=500)
-            seen.extend(decode(r.value) for rs in batches.values() for r in rs)
-        return seen
-    finally:
-        await consumer.stop()
-
-
 def read_topic(system: RunningSystem, name: str) -> list[Envelope]:
     """Every message on the system's topic `name` (a registry name) so far, each once by message id."""
-    messages = asyncio.run(_read_all(system.env["KAFKA_BOOTSTRAP_SERVERS"], f"{system.namespace}.{name}"))
+    topic = f"{system.namespace}.{name}"
+    values = asyncio.run(read_to_end(system.env["KAFKA_BOOTSTRAP_SERVERS"], [topic]))[topic]
+    messages = [decode(v) for v in values]
     return list({m.message_id: m for m in messages}.values())  # the outbox relay may send one twice
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -50,14 +50,11 @@ def system(stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     running.stop()
 
 
-def backlog_while_the_gateway_is_down(system: RunningSystem, name: str, *, until_due: bool = True,
-                                      ) -> tuple[Provider, int]:
-    """Stops the gateway, submits the load, and waits until the validator has passed every record
-    on and (`until_due`) every one is past its due time: when a gateway starts, the whole backlog
-    is due at once."""
+def submit_load(system: RunningSystem, name: str) -> tuple[Provider, int, datetime]:
+    """A new provider's load of 1,200 ABS records (1 in 10 with a wrong date of birth), submitted;
+    returns the provider, the number of records and when they were submitted."""
     provider = Provider(system, name)
     activity = provider.activity("ABS")
-    system.system["board-gateway"].stop()
     records = [{"activity_id": activity, "board": "ABS", "action": "Add", "learner_id": f"77{i:05d}",
                 "first_name": f"Load{i}", "last_name": "Learner", "date_of_birth": "02/02" if i % 10 == 0 else "01/01",
                 "completion_date": f"{1 + d // 28:02d}/{1 + d % 28:02d}/{YEAR}", "credits": "1",
@@ -65,18 +62,23 @@ def backlog_while_the_gateway_is_down(system: RunningSystem, name: str, *, until
                for i in range(LEARNERS) for d in range(DATES)]
     response = provider.client.post("/v1/learner-records", json={"records": records})
     assert response.status_code == 202, response.text
-    submitted_at = system_now()
+    return provider, len(records), system_now()
+
+
+def backlog_while_the_gateway_is_down(system: RunningSystem, name: str) -> tuple[Provider, int]:
+    """Stops the gateway, submits the load, and waits until the validator has passed every record
+    on and every one is past its due time: when a gateway starts, the whole backlog is due at once."""
+    system.system["board-gateway"].stop()
+    provider, total, submitted_at = submit_load(system, name)
 
     def validated() -> int:
         return sum(1 for m in read_topic(system, "pars.learner-records.validated.v1")
                    if m.payload["provider_id"] == provider.provider_id)
 
-    if not until_due:
-        return provider, len(records)
-    eventually(lambda: validated() == len(records), timeout=60, interval=0.5, what="the validator to pass every record")
+    eventually(lambda: validated() == total, timeout=60, interval=0.5, what="the validator to pass every record")
     due = submitted_at + LATEST / SCALE + timedelta(seconds=0.5)
     time.sleep(max((due - system_now()).total_seconds(), 0))  # lets the board's day pass (no outcome awaited)
-    return provider, len(records)
+    return provider, total
 
 
 def assert_each_decided_exactly_once(system: RunningSystem, provider: Provider, total: int) -> None:
@@ -106,16 +108,18 @@ def decisions_counted(url: str) -> float:
 
 
 def test_two_gateway_instances_never_decide_a_record_twice(system: RunningSystem, tmp_path: Path) -> None:
-    # Both instances are started before the backlog falls due (at most 5.5 s after submission),
-    # so that they compete for it: one started a second earlier could decide it all alone.
-    provider, total = backlog_while_the_gateway_is_down(system, "Two Instances CME", until_due=False)
+    # Both instances are ready before the load is submitted, so both are running while its records
+    # fall due (over the 5.5 s after submission) and compete for them. Submitted before, the load
+    # could all fall due while one instance was still starting, and the other decide it alone.
     first = system.system["board-gateway"]
+    first.stop()
     second = ServiceProcess(tmp_path / "second-gateway", "board-gateway", system.env)
     first.spawn()
     second.spawn()
     try:
         first.wait_ready()
         second.wait_ready()
+        provider, total, _ = submit_load(system, "Two Instances CME")
         assert_each_decided_exactly_once(system, provider, total)
         # both instances took part in deciding the backlog
         assert decisions_counted(first.url) > 0 and decisions_counted(second.url) > 0
