@@ -34,6 +34,7 @@ from . import (
     routes_uploads,
 )
 from .common import PROVIDER_ERRORS, errors
+from .docs import add_docs
 from .models import RecordsIn
 
 log = get_logger(__name__)
@@ -138,7 +139,8 @@ def _printable(value: object, limit: int = 300) -> str:
 
 def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
-                  openapi_tags=TAGS)
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None)
+    add_docs(app)  # /docs and /redoc without a CDN
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
     app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
     app.state.rate_limits = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)

@@ -1,0 +1,58 @@
+"""The API documentation pages in a real browser, as an integrator reads them on a network with no
+way out: /docs (Swagger UI) and /redoc (ReDoc) draw every operation from the service's own
+OpenAPI document, and nothing they load comes from anywhere but the service itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.system import RunningSystem
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def page(browser: Browser, system: RunningSystem) -> Iterator[tuple[Page, list[str]]]:
+    """A page that records every URL it asks for, and refuses any outside the service (as a
+    network without a way out would), so a page that needs one shows it by not rendering."""
+    context = browser.new_context()
+    asked: list[str] = []
+
+    def route(r):  # noqa: ANN001, ANN202 - Playwright's Route
+        asked.append(r.request.url)
+        return r.continue_() if r.request.url.startswith(system.url) else r.abort()
+
+    context.route("**/*", route)
+    yield context.new_page(), asked
+    context.close()
+
+
+def off_origin(asked: list[str], system: RunningSystem) -> list[str]:
+    return [url for url in asked if not url.startswith(system.url) and not url.startswith(("data:", "blob:"))]
+
+
+def test_swagger_ui_shows_the_operations_with_nothing_from_outside(page: tuple[Page, list[str]],
+                                                                   system: RunningSystem) -> None:
+    tab, asked = page
+    response = tab.goto(f"{system.url}/docs")
+    assert response is not None and response.ok
+    expect(tab.locator(".info .title")).to_contain_text("PARS learner reporting")
+    expect(tab.locator('.opblock-summary-path[data-path="/v1/learner-records"]').first).to_be_visible()
+    tab.locator('.opblock-post .opblock-summary-path[data-path="/v1/learner-records"]').click()
+    expect(tab.locator(".opblock-post.is-open .opblock-body")).to_contain_text("records")
+    assert off_origin(asked, system) == []
+    assert f"{system.url}/openapi.json" in asked
+    assert "default-src 'self'" in response.headers["content-security-policy"]  # the browser holds it to that
+
+
+def test_redoc_shows_the_reference_with_nothing_from_outside(page: tuple[Page, list[str]],
+                                                             system: RunningSystem) -> None:
+    tab, asked = page
+    response = tab.goto(f"{system.url}/redoc")
+    assert response is not None and response.ok
+    expect(tab.locator("h1").first).to_contain_text("PARS learner reporting")
+    expect(tab.get_by_text("/v1/learner-records").first).to_be_attached()
+    assert off_origin(asked, system) == []
