@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.system import RunningSystem
+from tests.support.system import ADMIN_TOKEN, RunningSystem
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def identity(first: str, last: str, learner_id: str | None, dob: str) -> dict:
@@ -31,10 +33,23 @@ def test_identities_are_checked_against_the_real_registry(gateway_system: Runnin
         assert client.get("/v1/activities").json()["total"] == 0  # nothing was stored
 
 
+def test_the_gateways_match_answers_only_intake(gateway_system: RunningSystem) -> None:
+    # Directly, the gateway tells a board's own reason (664: wrong date of birth): an oracle that
+    # intake's answer (718 only, rate-limited) keeps from providers. Without the token: nothing.
+    url = gateway_system.system["board-gateway"].url + "/v1/match"
+    question = {"board": "NC", "learners": [identity("Traci", "Test", "999998", "07/01")]}
+    for headers in ({}, {"Authorization": "Bearer not-the-admin-token-0123456789"}, {"Authorization": ADMIN_TOKEN}):
+        refused = httpx.post(url, json=question, headers=headers, timeout=30)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert "results" not in refused.json()
+    answered = httpx.post(url, json=question, headers=ADMIN, timeout=30)
+    assert answered.status_code == 200 and answered.json()["results"][0]["code"] == 664
+
+
 def test_the_gateways_match_body_is_bounded(gateway_system: RunningSystem) -> None:
     url = gateway_system.system["board-gateway"].url + "/v1/match"
     too_big = httpx.post(url, content=b'{"board": "NC", "learners": [' + b" " * (2 * 1024 * 1024) + b"]}",
-                         headers={"Content-Type": "application/json"}, timeout=30)
+                         headers={"Content-Type": "application/json", **ADMIN}, timeout=30)
     assert too_big.status_code == 413
     assert httpx.post(url, json={"board": "NC", "learners": [identity("Traci", "Test", "999993", "07/01")]},
-                      timeout=30).json()["results"][0]["match"] is True
+                      headers=ADMIN, timeout=30).json()["results"][0]["match"] is True

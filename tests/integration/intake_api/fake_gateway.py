@@ -20,6 +20,7 @@ class FakeGateway:
         self.registry = parse_registry(resources.files("pars_gateway").joinpath("registry_seed.tsv").read_text())
         self.mode = "ok"  # "ok", "garbage", "short", "error"
         self.questions: list[dict] = []
+        self.authorizations: list[str | None] = []  # each call's Authorization header
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -58,6 +59,7 @@ class FakeGateway:
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 question = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 gateway.questions.append(question)
+                gateway.authorizations.append(self.headers.get("authorization"))
                 if gateway.mode == "error":
                     return self._send(500, b"boom")
                 if gateway.mode == "garbage":

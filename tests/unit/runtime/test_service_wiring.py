@@ -36,7 +36,7 @@ def services() -> dict[str, Service]:
     return {
         "intake": intake(IntakeSettings(pars_namespace=NS, admin_token=TOKEN)),
         "validator": validator(ServiceSettings(pars_namespace=NS)),
-        "board-gateway": gateway(GatewaySettings(pars_namespace=NS)),
+        "board-gateway": gateway(GatewaySettings(pars_namespace=NS, admin_token=TOKEN)),
         "notifier": notifier(NotifierSettings(pars_namespace=NS, admin_token=TOKEN)),
     }
 

@@ -1,4 +1,5 @@
-"""The admin token's rules, shared by intake and the notifier (the services that have an admin API).
+"""The admin token's rules, shared by intake and the notifier (the services that have an admin API)
+and the board gateway (whose `POST /v1/match` answers intake only).
 
 There is no default: `ADMIN_TOKEN` must be set, at least 16 characters. The values that this
 repository ever shipped as defaults or demo values are public, so a service refuses to start with

@@ -10,12 +10,18 @@ Settings (environment variables, besides the runtime's):
   backlog takes several runs, each with its own BoardBatchDecided per provider.
 - BOARD_REGISTRY_FILE: a registry seed file (tab-separated, as `registry_seed.tsv`) loaded at
   start instead of the packaged one.
+- ADMIN_TOKEN: required (pars_runtime.admin_token); `POST /v1/match` answers only a caller that
+  presents it (intake's learner match and Sandbox PARS): the board's own codes there would
+  otherwise tell anyone on the network which date of birth or name a registry holds.
 Every record of a within-a-day board is decided within 24 simulated hours of its submission;
 `GET /v1/board-backlog` and the `pars_board_*` metrics show what waits and what is overdue."""
 
-from pydantic import Field, field_validator
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 
 from pars_contracts import topics
+from pars_runtime.admin_token import check_admin_token, load_settings
 from pars_runtime.processor import Group
 from pars_runtime.service import Runtime, Service, main
 from pars_runtime.settings import ServiceSettings
@@ -32,12 +38,19 @@ class GatewaySettings(ServiceSettings):
     board_schedule: str = ""  # JSON; empty: the defaults
     board_run_limit: int = Field(default=500, ge=1, le=10_000)
     board_registry_file: str | None = None  # default: the packaged seed registry
+    admin_token: str = ""  # POST /v1/match's caller (intake); required (pars_runtime.admin_token)
+    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
 
     @field_validator("board_schedule")
     @classmethod
     def _valid_schedule(cls, value: str) -> str:
         parse_schedule(value)  # refuses, at start, a board that is not within-a-day or a bad period
         return value
+
+    @model_validator(mode="after")
+    def _admin_token(self) -> Self:
+        check_admin_token(self.admin_token, self.pars_demo_mode)
+        return self
 
 
 def build(settings: GatewaySettings) -> Service:
@@ -50,8 +63,8 @@ def build(settings: GatewaySettings) -> Service:
               handlers(settings.clock(), scale, parse_schedule(settings.board_schedule)), state=GatewayBatch,
               description="Sends validated records to their boards; adds physicians to a board's registry"),
     ], tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)], on_start=on_start,
-        http_app=http_app(scale))
+        http_app=http_app(scale, settings.admin_token))
 
 
 if __name__ == "__main__":
-    main(build(GatewaySettings()))
+    main(build(load_settings(GatewaySettings)))

@@ -3,10 +3,13 @@ with the board's own rules, before anything is submitted; reads only, stores not
 
 Request: {"board": "ABIM", "learners": [{"learner_id", "learner_id_type", "npi", "first_name",
 "last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message"}]},
-one per learner, in order."""
+one per learner, in order. Only for a caller with the admin token (`Authorization: Bearer`):
+intake, which answers providers with no more than "match" or 718, rate-limited (security review
+L6); anyone else gets 401 before the body is read."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -57,8 +60,14 @@ async def _bounded_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def match_route(rt: Runtime):  # noqa: ANN201 - a Starlette endpoint
+def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
+    expected = admin_token.encode()
+
     async def match(request: Request) -> JSONResponse:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
+            return JSONResponse({"detail": "The board gateway's match answers intake only: send the admin token."},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body = await _bounded_body(request)
         if body is None:
             return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)

@@ -70,7 +70,7 @@ def backlog_gauges(scale: float):  # noqa: ANN201 - a runtime task
     return refresh_backlog_gauges
 
 
-def http_app(scale: float):  # noqa: ANN201 - builds the service's ASGI app from its runtime
+def http_app(scale: float, admin_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
     def build(rt: Runtime) -> Starlette:
         async def board_backlog(_: Request) -> JSONResponse:
             now = rt.clock.now()
@@ -80,6 +80,6 @@ def http_app(scale: float):  # noqa: ANN201 - builds the service's ASGI app from
 
         checks = {"postgres": rt.check_postgres, "kafka": rt.check_kafka}
         return Starlette(routes=[*ops_routes(rt.name, checks), Route("/v1/board-backlog", board_backlog),
-                                 Route("/v1/match", match_route(rt), methods=["POST"])])
+                                 Route("/v1/match", match_route(rt, admin_token), methods=["POST"])])
 
     return build

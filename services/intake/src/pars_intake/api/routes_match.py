@@ -121,7 +121,8 @@ async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
         for base in instances[start:] + instances[:start]:
             url = base + "/v1/match"
             try:
-                response = await client.post(url, json=question)
+                response = await client.post(url, json=question,
+                                             headers={"Authorization": f"Bearer {config.admin_token}"})
                 response.raise_for_status()
                 return GatewayAnswer.model_validate_json(response.content)
             except (httpx.HTTPError, ValidationError) as exc:
