@@ -31,10 +31,11 @@ from pars_runtime.messages import Outgoing
 from pars_runtime.processor import BatchState, DeadLetter, Handler, Unit
 from pars_runtime.settings import ServiceSettings
 
-from .api.rems import NOT_PARTICIPATING, is_participant
+from .domain.rems import NOT_PARTICIPATING
 from .domain.reports import error_report_tsv, report_parts
 from .domain.upstream import upstream_problem, upstream_row
 from .store import provider_exists
+from .store.providers import is_rems_participant
 from .submit import Submission, submit_many
 from .waiters import Waiters
 
@@ -260,7 +261,7 @@ def upstream_handlers(clock: Clock) -> dict[type[BaseModel], Handler]:
             # Only a participating provider reports REMS learners (seed 001 258-266): anyone else's
             # row gets its outcome with the reason (not a dead letter: the row is the provider's).
             if event.provider_id not in state.rems:
-                state.rems[event.provider_id] = await is_participant(uow.conn, event.provider_id)
+                state.rems[event.provider_id] = await is_rems_participant(uow.conn, event.provider_id)
             if not state.rems[event.provider_id]:
                 why = ErrorDetail(code=713, message=NOT_PARTICIPATING.format(what="this completion names REMS."))
                 row = row.model_copy(update={"format_errors": [*row.format_errors, why]})

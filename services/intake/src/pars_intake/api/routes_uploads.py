@@ -23,16 +23,17 @@ from pars_runtime.clock import CENTRAL
 from pars_runtime.logs import bind_contextvars
 
 from ..auth import Caller, provider_caller
+from ..domain.rems import NOT_PARTICIPATING, of_submission_type
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, TooLargeError, content_digest
 from ..handlers import error_report_name, not_processed_rows
 from ..store import records as records_store
 from ..store import uploads as store
+from ..store.providers import is_rems_participant
 from ..submit import submit_rows
 from ..sweep import sweep
 from .common import IdPath, errors, rt, settings
 from .parsing import parse_file
-from .rems import NOT_PARTICIPATING, is_participant, of_submission_type
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -87,7 +88,7 @@ async def upload(
     file_name = _file_name(file.filename)
     file_format = _format_of(file_name, format)
     runtime = rt(request)
-    if submission_type == "rems" and not await is_participant(runtime.pool, caller.provider_id):
+    if submission_type == "rems" and not await is_rems_participant(runtime.pool, caller.provider_id):
         raise HTTPException(403, NOT_PARTICIPATING.format(what="learners cannot be uploaded for it, and the file "
                                                                "was not stored."))
     # One upload at a time, checked before the file is read or parsed: a provider cannot make
