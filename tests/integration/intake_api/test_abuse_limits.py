@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
+from pars_stack.services import ServiceProcess
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -120,6 +121,47 @@ def test_learner_match_is_no_date_of_birth_oracle(limited: RunningSystem) -> Non
         locked = ask(traci("07/01"))
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3600
         assert "wrong answers for this learner" in locked.json()["detail"] and "results" not in locked.json()
+
+
+def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited: RunningSystem, tmp_path) -> None:
+    """Wrong answers count in PostgreSQL, not in one process: behind a load balancer, a second
+    intake instance (or the first after a restart) does not give the guesses back, and Sandbox
+    PARS, whose direct-board verdict tells as much, counts on the same key."""
+    system = limited
+    second = ServiceProcess(tmp_path / "second-intake", "intake", system.env, instance=2)
+    second.spawn()
+    try:
+        second.wait_ready()
+        key = system.new_provider()["api_key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=system.url, headers=headers, timeout=60) as one, \
+                httpx.Client(base_url=second.url, headers=headers, timeout=60) as two:
+            def traci(client: httpx.Client, dob: str) -> httpx.Response:
+                return client.post("/v1/learner-match", json={"board": "NC", "learners": [
+                    {"first_name": "Traci", "last_name": "Test", "learner_id": "999993", "date_of_birth": dob}]})
+
+            assert traci(one, "01/02").status_code == 200  # wrong: 1
+            assert traci(two, "01/03").status_code == 200  # wrong: 2, on the other instance
+            assert traci(one, "01/04").status_code == 200  # wrong: 3, the limit
+            for client in (one, two):  # locked on both, even with the right date
+                locked = traci(client, "07/01")
+                assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3600, locked.text
+                assert "wrong answers for this learner" in locked.json()["detail"]
+            other = two.post("/v1/learner-match", json={"board": "NC", "learners": [
+                {"first_name": "Traci", "last_name": "Test", "learner_id": "999996", "date_of_birth": "07/01"}]})
+            assert other.status_code == 200  # another learner is not locked
+            activity = register_activity(one, {"NC": ["AMA PRA Category 1 Credit"]}, year=date.today().year)
+            made = one.post("/v1/api-keys", json={"label": "LMS", "kind": "web-service", "sandbox": True})
+            assert made.status_code == 201, made.text
+            with httpx.Client(base_url=second.url, headers={"Authorization": f"Bearer {made.json()['api_key']}"},
+                              timeout=60) as sandbox:
+                answer = sandbox.post("/v1/learner-records", json={"records": [{
+                    "activity_id": activity, "board": "NC", "action": "Add", "first_name": "Traci", "last_name": "Test",
+                    "learner_id": " 999993 ", "date_of_birth": "07/01", "completion_date": f"01/15/{date.today().year}",
+                    "credits": "1", "credit_types": ["AMA PRA Category 1 Credit"], "credit_id": "ccid:lms.example:s1"}]})
+            assert answer.status_code == 429 and "wrong answers for this learner" in answer.json()["detail"], answer.text
+    finally:
+        second.stop()
 
 
 def test_learner_match_calls_are_capped_and_rate_limited(limited: RunningSystem) -> None:

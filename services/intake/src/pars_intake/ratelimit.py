@@ -1,4 +1,4 @@
-"""Per-provider limits: token buckets in this process.
+"""Per-provider limits: token buckets in this process, and learner match's lock in PostgreSQL.
 
 A bucket holds up to `burst` tokens and refills at `rate` tokens a second; a request takes one
 (a learner-match call takes one per learner). An empty bucket answers 429 with `Retry-After`,
@@ -14,6 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from fastapi import HTTPException
+
+from .store import match_failures
+from .store.match_failures import Db
 
 MAX_KEYS = 100_000  # buckets kept (least recently used dropped): bounded memory whatever the callers
 
@@ -53,28 +56,16 @@ def too_many(wait: float, what: str) -> HTTPException:
 
 class FailureWindow:
     """Counts failures per key within a sliding window (learner match: wrong answers for one
-    learner id); a key with `limit` failures in the window is locked until the oldest expires."""
+    learner id); a key with `limit` failures in the window is locked until the oldest expires.
+    The count lives in PostgreSQL (store/match_failures.py), not in this process: N intake
+    instances, or a restart, must not give N times the guesses."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
 
-    def _recent(self, key: str) -> list[float]:
-        cutoff = self.clock() - self.window
-        kept = [t for t in self._failures.get(key, []) if t > cutoff]
-        if kept:
-            self._failures[key] = kept
-            self._failures.move_to_end(key)
-        else:
-            self._failures.pop(key, None)
-        return kept
+    async def locked_for(self, db: Db, keys: list[str]) -> float:
+        """Seconds until none of `keys` is locked any more (0: none is)."""
+        return await match_failures.seconds_locked(db, keys, self.limit, self.window)
 
-    def locked_for(self, key: str) -> float:
-        recent = self._recent(key)
-        return recent[0] + self.window - self.clock() if len(recent) >= self.limit else 0.0
-
-    def fail(self, key: str) -> None:
-        self._failures.setdefault(key, []).append(self.clock())
-        self._failures.move_to_end(key)
-        while len(self._failures) > MAX_KEYS:
-            self._failures.popitem(last=False)
+    async def fail(self, db: Db, keys: list[str]) -> None:
+        await match_failures.add(db, keys, self.window)

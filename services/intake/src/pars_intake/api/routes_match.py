@@ -23,7 +23,7 @@ for the provider until the day has passed (429), so dates of birth cannot be tri
 from __future__ import annotations
 
 import itertools
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -37,8 +37,8 @@ from pars_runtime.logs import get_logger
 from ..auth import Caller, provider_caller
 from ..ratelimit import too_many
 from ..settings import split_urls
-from .common import settings
-from .models import MatchIn, MatchLearnerIn
+from .common import rt, settings
+from .models import MatchIn
 
 log = get_logger(__name__)
 router = APIRouter(tags=["learner records"])
@@ -71,11 +71,12 @@ async def learner_match(body: MatchIn, request: Request, caller: Annotated[Calle
     config = settings(request)
     if len(body.learners) > config.match_max_learners:
         raise HTTPException(422, f"At most {config.match_max_learners} learners a call.")
-    identities = [_identity(found.code, learner) for learner in body.learners]
+    identities = [identity(found.code, learner) for learner in body.learners]
     if len(set(identities)) < len(identities):
         raise HTTPException(422, "Each learner may appear once in a call.")
-    failures = request.app.state.match_failures
-    locked = max((failures.locked_for(f"{caller.provider_id}:{i}") for i in identities), default=0.0)
+    failures, pool = request.app.state.match_failures, rt(request).pool
+    keys = [f"{caller.provider_id}:{i}" for i in identities]
+    locked = await failures.locked_for(pool, keys)
     if locked > 0:
         log.warning("learner match refused: too many wrong answers for a learner", provider_id=caller.provider_id,
                     board=found.code)
@@ -88,9 +89,7 @@ async def learner_match(body: MatchIn, request: Request, caller: Annotated[Calle
         log.error("board gateway answered a different number of results", asked=len(learners),
                   answered=len(answer.results))
         raise HTTPException(503, UNAVAILABLE)
-    for identity, result in zip(identities, answer.results, strict=True):
-        if not result.match:
-            failures.fail(f"{caller.provider_id}:{identity}")
+    await failures.fail(pool, [key for key, result in zip(keys, answer.results, strict=True) if not result.match])
     log.info("learner match", provider_id=caller.provider_id, user_id=caller.user_id, board=found.code,
              learners=len(learners), matched=sum(r.match for r in answer.results))
     return {"board": found.code, "results": [
@@ -99,7 +98,20 @@ async def learner_match(body: MatchIn, request: Request, caller: Annotated[Calle
         for n, r in enumerate(answer.results, start=1)]}
 
 
-def _identity(board: str, learner: MatchLearnerIn) -> str:
+class Named(Protocol):
+    """A learner as learner match and Sandbox PARS name one (a match request's learner, a validated record)."""
+
+    @property
+    def learner_id(self) -> str | None: ...
+    @property
+    def npi(self) -> str | None: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+
+
+def identity(board: str, learner: Named) -> str:
     """Whom a learner names: the board id (or NPI), or for a board without ids the name."""
     wanted = "".join((learner.learner_id or learner.npi or "").split()).upper()
     name = " ".join(f"{learner.last_name or ''} {learner.first_name or ''}".split()).casefold()

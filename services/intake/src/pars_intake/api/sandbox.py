@@ -41,7 +41,7 @@ from ..domain.rows import RowInput
 from ..ratelimit import too_many
 from ..store.activities import activity_snapshots
 from .common import rt, settings
-from .routes_match import _ask_gateway
+from .routes_match import _ask_gateway, identity
 
 log = get_logger(__name__)
 
@@ -112,10 +112,11 @@ async def board_answers(request: Request, caller: Caller,
     if not direct:
         return answers
     # A direct board's verdict says as much about a learner as learner match does: same limits.
-    failures = request.app.state.match_failures
-    identities = {r.record_id: f"{caller.provider_id}:{r.board}:{(r.learner_id or r.npi or '').upper()}"
-                  for records in direct.values() for r in records}
-    locked = max((failures.locked_for(i) for i in identities.values()), default=0.0)
+    # The same key as learner match's: a wrong answer here counts there too, and the other way.
+    failures, pool = request.app.state.match_failures, rt(request).pool
+    identities = {r.record_id: f"{caller.provider_id}:{identity(code, r)}"
+                  for code, records in direct.items() for r in records}
+    locked = await failures.locked_for(pool, list(identities.values()))
     if locked > 0:
         raise too_many(locked, "wrong answers for this learner")
     request.app.state.match_limits.check(caller.provider_id, len(identities), "learner matches")
@@ -124,11 +125,12 @@ async def board_answers(request: Request, caller: Caller,
                      "first_name": r.first_name, "last_name": r.last_name, "date_of_birth": r.date_of_birth}
                     for r in records]
         answer = await _ask_gateway(request, {"board": code, "learners": learners})
+        wrong = [r for r, result in zip(records, answer.results, strict=False) if not result.match]
+        await failures.fail(pool, [identities[r.record_id] for r in wrong])
         for r, result in zip(records, answer.results, strict=False):
             if result.match:
                 answers[r.record_id] = ("Accepted", [])
             else:
-                failures.fail(identities[r.record_id])
                 code_ = result.code or 718
                 answers[r.record_id] = (None, [{"code": code_, "message": result.message or ERROR_MESSAGES[code_]}])
     return answers

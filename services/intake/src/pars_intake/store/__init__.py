@@ -7,6 +7,7 @@ the operations dashboard run lives in this package, split by aggregate:
 - `uploads`: batch uploads (the one-at-a-time lock, duplicates, history, counts);
 - `providers`: providers, users, API keys, portal sessions and upstream credentials;
 - `ops`: the operations dashboard's samples and recent uploads;
+- `match_failures`: learner match's wrong answers, which lock a learner identity for the day;
 - `outbox`: an event put in the outbox in the caller's transaction.
 
 Plain async functions that take an asyncpg connection or pool (the caller decides the
