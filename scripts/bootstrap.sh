@@ -25,6 +25,7 @@ need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
 command -v kcat >/dev/null || need+=(kcat)  # a Kafka client not ours: tests/security's hostile publisher
+command -v openssl >/dev/null || need+=(openssl)  # the local Kafka's TLS listener: its CA and certificate
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${need[*]} with apt-get" >&2

@@ -3,11 +3,14 @@ or a cluster of three such nodes (replication factor 3, min.insync.replicas 2, n
 election) for the replicated runs.
 
 Secured as a deployment is: clients (and the brokers among themselves) authenticate with
-SASL/SCRAM-SHA-512 on the one client listener, the controller listener with SASL/PLAIN, and
+SASL/SCRAM-SHA-512 on the client listener, the controller listener with SASL/PLAIN, and
 KRaft's StandardAuthorizer allows nothing without an ACL (`allow.everyone.if.no.acl.found=false`).
 Two super users: the stack's admin (`pars-admin`, whose SCRAM credential is written at storage
 format time; it creates the services' users, their ACLs and topics) and the controller's own.
 Their random passwords live in `credentials.json` beside the data, made on the first start.
+A second client listener takes the same SCRAM users over TLS (SASL_SSL, `tls_bootstrap_servers`),
+with a certificate for 127.0.0.1 signed by a CA of the stack's own (`tls/ca.pem`, made with
+openssl on the first start), so that the services' SASL_SSL settings are tried against a broker.
 
 The jars come from Maven (deploy/kafka/pom.xml) into a cache outside git, once per machine.
 """
@@ -91,6 +94,34 @@ def credentials(root: Path) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
+def make_tls_files(directory: Path) -> None:
+    """A CA (`ca.pem`) and, signed by it, the brokers' key and certificate for 127.0.0.1 and
+    localhost (`broker.pem`), once: kept with the data, like the credentials."""
+    if (directory / "broker.pem").exists():
+        return
+    if not shutil.which("openssl"):
+        raise RuntimeError("the local Kafka's TLS listener needs openssl: apt-get install openssl")
+    work = directory.with_name(f"{directory.name}.{os.getpid()}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for command in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "3650",
+         "-subj", "/CN=PARS local stack CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=localhost"],
+        ["x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "1",
+         "-days", "3650", "-extfile", "san.cnf", "-out", "broker.crt"],
+    ):
+        subprocess.run(["openssl", *command], cwd=work, check=True, capture_output=True)
+    (work / "broker.pem").write_text((work / "broker.key").read_text() + (work / "broker.crt").read_text())
+    for name in ("ca.key", "broker.key", "broker.pem"):
+        (work / name).chmod(0o600)
+    try:
+        work.rename(directory)
+    except OSError:  # another node of the cluster made them first
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def client_env(bootstrap_servers: str, password: str) -> dict[str, str]:
     """The environment that points a client at the stack's Kafka as its admin."""
     return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -146,6 +177,7 @@ class Kafka(Component):
         self._ports_given = port is not None or controller_port is not None or cluster is not None
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
+        self.tls_port = free_port()
         self.node_id = node_id
         self.cluster = cluster
         self.data = self.root / "data"
@@ -158,15 +190,28 @@ class Kafka(Component):
     def _new_ports(self) -> bool:
         if self._ports_given:
             return False
-        self.port, self.controller_port = free_port(), free_port()
+        self.port, self.controller_port, self.tls_port = free_port(), free_port(), free_port()
         return True
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def tls_bootstrap_servers(self) -> str:
+        """The SASL_SSL listener (same users and ACLs), whose certificate `ca_file` signed."""
+        return f"127.0.0.1:{self.tls_port}"
+
+    @property
+    def tls_dir(self) -> Path:
+        return (self.cluster.root if self.cluster else self.root) / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
     def _ports(self) -> list[int]:
-        return [self.port, self.controller_port]
+        return [self.port, self.controller_port, self.tls_port]
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -188,17 +233,24 @@ class Kafka(Component):
             # Static quorum: the voters' addresses live only in this file (not in the metadata
             # log as with --standalone), so a restart on other ports keeps working.
             "controller.quorum.voters": ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
-            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
+            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port},"
+                         f"TLS://127.0.0.1:{self.tls_port}",
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port},TLS://127.0.0.1:{self.tls_port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "CLIENT",
-            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,TLS:SASL_SSL",
             # Clients and brokers: SCRAM (users live in the metadata log, created by the admin).
             "listener.name.client.sasl.enabled.mechanisms": SCRAM,
             "sasl.mechanism.inter.broker.protocol": SCRAM,
             "listener.name.client.scram-sha-512.sasl.jaas.config":
                 "org.apache.kafka.common.security.scram.ScramLoginModule required "
                 f'username="{ADMIN_USER}" password="{secret["admin"]}";',
+            # The same users over TLS: the key and certificate chain in one PEM file.
+            "listener.name.tls.sasl.enabled.mechanisms": SCRAM,
+            "listener.name.tls.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.tls.ssl.keystore.type": "PEM",
+            "listener.name.tls.ssl.keystore.location": str(self.tls_dir / "broker.pem"),
             # The controller quorum: PLAIN (KRaft controllers cannot use SCRAM), one user.
             "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
             "sasl.mechanism.controller.protocol": "PLAIN",
@@ -233,6 +285,7 @@ class Kafka(Component):
             raise RuntimeError("Kafka needs Java 17+: apt-get install openjdk-17-jre-headless")
         self.libs = fetch_jars()
         self.data.mkdir(parents=True, exist_ok=True)
+        make_tls_files(self.tls_dir)
         # Rewritten on every start: ports may differ between runs; the data does not care.
         (self.root / "server.properties").write_text(self._properties())
         (self.root / "log4j.properties").write_text(LOG4J.format(path=self.root / "server.log"))
