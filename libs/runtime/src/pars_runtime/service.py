@@ -38,6 +38,13 @@ log = get_logger(__name__)
 Task = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
 
 
+# How long an idle HTTP connection stays open. Longer than any client's or load balancer's
+# (httpx 5 s, the usual balancers 60 s): with uvicorn's 5 s, a client reusing a connection at the
+# moment the server closes it gets "Server disconnected without sending a response" (a balancer
+# answers 502). Seen in a CI run of the PostgreSQL-restart test.
+KEEP_ALIVE_S = 75
+
+
 class _HttpServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -99,7 +106,7 @@ class Service:
             self.name, {"postgres": rt.check_postgres, "kafka": rt.check_kafka})
         server = _HttpServer(uvicorn.Config(
             app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
-            lifespan="off", access_log=False))
+            lifespan="off", access_log=False, timeout_keep_alive=KEEP_ALIVE_S))
         async def relay_producer() -> AIOKafkaProducer:
             # The relay's own: one a broker refusal broke is replaced without touching the others.
             fresh = make_producer(self.settings, f"{self.name}-relay")
