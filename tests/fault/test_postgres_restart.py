@@ -34,6 +34,7 @@ def test_postgres_restart_mid_load_dead_letters_and_loses_nothing(system: Runnin
         "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
             {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 1000}]}).json()["activity_id"]
     submissions: list[str] = []
+    refusals: list[httpx.Response] = []
 
     def send_all() -> None:
         with httpx.Client(base_url=system.url, headers=client.headers, timeout=30) as sender:
@@ -46,6 +47,8 @@ def test_postgres_restart_mid_load_dead_letters_and_loses_nothing(system: Runnin
                     if response is not None and response.status_code == 202:
                         submissions.append(response.json()["submission_id"])
                         break
+                    if response is not None:
+                        refusals.append(response)
                     time.sleep(0.2)
                 time.sleep(0.1)
 
@@ -57,6 +60,12 @@ def test_postgres_restart_mid_load_dead_letters_and_loses_nothing(system: Runnin
     system.stack.postgres.start()
     sender.join(timeout=120)
     assert len(submissions) == BATCHES
+    # While it was away, intake said so and when to try again, and logged no error for it.
+    assert refusals, "no request met the outage"
+    assert {(r.status_code, r.headers.get("retry-after")) for r in refusals} == {(503, "2")}
+    assert all("database is unavailable" in r.json()["detail"] for r in refusals)
+    logged = system.system["intake"].log_file.read_text()
+    assert "database unavailable: request answered 503" in logged and "unexpected error" not in logged
 
     def outcomes() -> list[dict]:
         return [r for s in submissions for r in client.get(f"/v1/submissions/{s}").json()["rows"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -137,6 +138,11 @@ def _printable(value: object, limit: int = 300) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode()[:limit]
 
 
+# PostgreSQL away (restarting, failing over, refusing connections): not a fault of the request.
+DATABASE_AWAY = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                 asyncpg.AdminShutdownError, asyncpg.InterfaceError)
+
+
 def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS, docs_url=None, redoc_url=None)
@@ -181,7 +187,13 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DATABASE_AWAY):
+            # Expected while PostgreSQL restarts or fails over: one line each, no traceback, and
+            # the caller is told when to try again.
+            log.warning("database unavailable: request answered 503", path=request.url.path, error=repr(exc)[:300])
+            return JSONResponse({"detail": "The database is unavailable; nothing was stored. Try again shortly."},
+                                status_code=503, headers={"Retry-After": "2"})
         log.error("unexpected error", error=repr(exc), exc_info=exc)
         return JSONResponse({"detail": "The service could not complete the request; nothing was stored. Try again."},
                             status_code=503)
