@@ -38,13 +38,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_runtime.messages import decode
-from tests.support.kafka import auth, publish
+from tests.support.kafka import auth, publish, read_to_end
 from tests.support.system import YEAR, RunningSystem
 
 SERVICES = ("intake", "validator", "board-gateway", "notifier")
@@ -506,24 +505,7 @@ def quiesce(run: Run, timeout: float) -> dict[str, int]:
 
 def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every message on the topic, from the beginning to its end as it is now."""
-    async def go() -> list[Any]:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, **auth(bootstrap), auto_offset_reset="earliest",
-                                    enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        seen: list[Any] = []
-        try:
-            ends: dict[Any, int] = {}
-            for _ in range(600):
-                for records in (await consumer.getmany(timeout_ms=200)).values():
-                    seen.extend(decode(r.value) for r in records)
-                if consumer.assignment() and not ends:
-                    ends = await consumer.end_offsets(list(consumer.assignment()))
-                if ends and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
-                    return seen
-            raise TimeoutError(f"could not read {topic} to its end")
-        finally:
-            await consumer.stop()
-    return asyncio.run(go())
+    return [decode(value) for value in asyncio.run(read_to_end(bootstrap, [topic], timeout=120))[topic]]
 
 
 def figures(run: Run) -> dict[str, Any]:
