@@ -102,6 +102,8 @@ def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) ->
            f"(intake also at {', '.join(p.url for p in system.instances['intake'][1:])})"]
           if len(system.instances["intake"]) > 1 else []),
         f"  Kafka:                        {stack.kafka.bootstrap_servers}",
+        *([f"  Kafka over TLS (SASL_SSL):    {tls}  (CA: {stack.kafka.ca_file})"]  # type: ignore[union-attr]
+          if (tls := getattr(stack.kafka, "tls_bootstrap_servers", None)) else []),
         f"  Mail catcher:                 {mail}",
         f"  Demo provider:                {data['provider_id']} Western Regional Medical Center",
         f"  Demo API key:                 {data['api_key']}",
