@@ -7,6 +7,7 @@ one of them unless demo mode is asked for explicitly (`PARS_DEMO_MODE=1`, which 
 
 from __future__ import annotations
 
+import hmac
 import sys
 from typing import TypeVar
 
@@ -34,6 +35,18 @@ def check_admin_token(token: str, demo_mode: bool) -> str:
         raise ValueError("ADMIN_TOKEN is a publicly known demo value: set a random secret, or set "
                          "PARS_DEMO_MODE=1 to run a demo on purpose")
     return token
+
+
+def presents(authorization: str, token: str) -> bool:
+    """Whether an `Authorization` header value is `Bearer <token>` (compared in constant time):
+    how the gateway and the notifier know intake's calls."""
+    scheme, _, presented = authorization.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+def headers(token: str) -> dict[str, str]:
+    """What a caller sends so that `presents` holds."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 S = TypeVar("S", bound=BaseSettings)

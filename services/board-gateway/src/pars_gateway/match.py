@@ -9,7 +9,6 @@ L6); anyone else gets 401 before the body is read."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pars_contracts.boards import board as catalog_board
+from pars_runtime.admin_token import presents
 from pars_runtime.service import Runtime
 
 from . import store
@@ -61,11 +61,8 @@ async def _bounded_body(request: Request) -> bytes | None:
 
 
 def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
-    expected = admin_token.encode()
-
     async def match(request: Request) -> JSONResponse:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
+        if not presents(request.headers.get("authorization", ""), admin_token):
             return JSONResponse({"detail": "The board gateway's match answers intake only: send the admin token."},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body = await _bounded_body(request)

@@ -4,13 +4,12 @@ the recent e-mails with their send state (`?status=`, `?provider_id=`, `?limit=`
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pars_runtime.admin_token import presents
 from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
@@ -28,8 +27,7 @@ def http_app(rt: Runtime) -> Starlette:
         counts = await store.counts(rt.pool)
         summary = {"counts": {s: counts.get(s, 0) for s in STATUSES},
                    "pending": counts.get("pending", 0) + counts.get("sending", 0)}
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        if not presents(request.headers.get("authorization", ""), settings.admin_token):
             return JSONResponse({**summary, "detail": "The list of e-mails needs the admin token."})
         status = request.query_params.get("status") or None
         provider_id = request.query_params.get("provider_id") or None

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_contracts.values import parse_dob
+from pars_runtime import admin_token
 from pars_runtime.logs import get_logger
 
 from ..auth import Caller, provider_caller
@@ -133,8 +134,7 @@ async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
         for base in instances[start:] + instances[:start]:
             url = base + "/v1/match"
             try:
-                response = await client.post(url, json=question,
-                                             headers={"Authorization": f"Bearer {config.admin_token}"})
+                response = await client.post(url, json=question, headers=admin_token.headers(config.admin_token))
                 response.raise_for_status()
                 return GatewayAnswer.model_validate_json(response.content)
             except (httpx.HTTPError, ValidationError) as exc:

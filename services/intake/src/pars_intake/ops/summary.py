@@ -14,6 +14,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from pars_contracts.topics import CONSUMER_GROUPS
+from pars_runtime import admin_token
 from pars_runtime.deadletters import list_dead_letters
 from pars_runtime.lag import measure_lag
 from pars_runtime.service import Runtime
@@ -85,7 +86,7 @@ def per_service(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
     by_service = settings.service_urls()
-    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    admin = admin_token.headers(settings.admin_token)
     async with httpx.AsyncClient(timeout=3) as client:
         services, board, emails, lag, letters, uploads = await asyncio.gather(
             asyncio.gather(*(_instance(client, n, u) for n, u in settings.service_instances())),
