@@ -21,7 +21,12 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_
         database_url,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": schema},
+        # Every statement planned for its own parameters: a batch is one statement over
+        # `unnest` of arrays, and a generic plan guesses ten rows for any of them. For a batch of
+        # 500 that guess chose a nested loop comparing every row with every other (387 ms for one
+        # UPDATE; tests/integration/runtime/test_batch_plans.py). Planning costs well under a
+        # millisecond per statement, a small part of a batch's execution.
+        server_settings={"search_path": schema, "application_name": schema, "plan_cache_mode": "force_custom_plan"},
     )
     assert pool is not None
     return pool
