@@ -6,7 +6,8 @@ Measured (figures printed, never asserted):
     first outcome (median and worst of five runs);
   - stream: upstream completions sustained for 60 s with a bounded backlog, to each first outcome,
     beside the raw Kafka floor (tests/bench/stream.py), with one and then two instances of every
-    service;
+    service; for the stream and the floor, the CPU each process spent per message (tests/bench/cpu.py)
+    and the CPU a record may cost for the stream to carry half the floor;
   - memory: each service's peak RSS over the run.
 `PARS_BENCH_SCALE` (0..1] shrinks the runs for the short version that `make test` runs."""
 
@@ -25,7 +26,8 @@ from pathlib import Path
 import httpx
 
 from pars_stack.stack import Stack
-from tests.bench.stream import HOPS, floor_rate, stream_rate
+from tests.bench.cpu import CpuMeter, per_message
+from tests.bench.stream import HOPS, Sustained, floor_rate, stream_rate
 from tests.support.system import YEAR, RunningSystem
 
 
@@ -70,6 +72,27 @@ def profile(system: RunningSystem, seconds: float) -> list[tuple[str, subprocess
              "--rate", "50", "--format", "raw", "--output", str(PROFILE_DIR / f"{name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     return spies
+
+
+def cpu_meter(stack: Stack, system: RunningSystem) -> CpuMeter:
+    """The processes whose CPU the stream and the floor use: the four services, the broker and
+    PostgreSQL when the stack runs them here, and this process (the client; the floor's hops)."""
+    parts = {name: system.system[name].pid for name in ("intake", "validator", "board-gateway", "notifier")}
+    parts |= {"Kafka": getattr(stack.kafka, "pid", None), "PostgreSQL": getattr(stack.postgres, "pid", None),
+              "bench": os.getpid()}
+    return CpuMeter({name: pid for name, pid in parts.items() if pid is not None})
+
+
+def budget(floor_rate: float, stream: Sustained) -> tuple[str, str, str]:
+    """The CPU a record may cost for the stream to carry half the floor with every core busy,
+    beside what the broker and PostgreSQL alone spent per record."""
+    cores = os.cpu_count() or 1
+    allowed = cores * 1e6 / (floor_rate / 2)
+    if not stream.measured:
+        return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f}", "no record measured")
+    storage = sum(stream.cpu.get(part, 0.0) for part in ("Kafka", "PostgreSQL")) / stream.measured * 1e6
+    return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f} on {cores} cores",
+            f"Kafka + PostgreSQL alone spent {storage:,.0f}")
 
 
 def run(scale: float) -> list[tuple[str, str, str]]:
@@ -132,9 +155,11 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             activities = stream_activities()
             profiles = profile(system, seconds + warmup)
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
-                                               seconds, warmup, window))
+                                               seconds, warmup, window, meter=cpu_meter(stack, system)))
             results.append((f"stream, upstream completions sustained {seconds:.0f} s (records/s)", pipeline.figure(),
                             ">= 5,000"))
+            results.append(("stream, CPU per record by process (µs)", per_message(pipeline.cpu, pipeline.measured),
+                            "over the measured window"))
             for name, spy in profiles:
                 spy.wait(timeout=60)
                 results.append((f"profile, {name} (stream)", str(PROFILE_DIR / f"{name}.txt"), "py-spy, collapsed"))
@@ -151,9 +176,12 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                                               seconds, warmup, window))
             results.append((f"stream, 2 instances of every service, {seconds:.0f} s (records/s)", doubled.figure(),
                             f"{doubled.rate / pipeline.rate:.2f}x one instance on {os.cpu_count()} cores"))
-            bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window))
+            bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window, meter=cpu_meter(stack, system)))
             results.append((f"floor, messages through {HOPS} bare hops sustained {seconds:.0f} s (msg/s)",
                             bare.figure(), f"pipeline = {pipeline.rate / bare.rate:.1%} of floor"))
+            results.append(("floor, CPU per message by process (µs)", per_message(bare.cpu, bare.measured),
+                            "bench: the hops and the client"))
+            results.append(budget(bare.rate, pipeline))
         finally:
             system.stop()
             stack.stop()

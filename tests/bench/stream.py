@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_contracts import topics
+from tests.bench.cpu import CpuMeter
 from tests.support.kafka import auth
 
 HOPS = 4  # upstream -> submitted -> validated -> decisions -> outcomes
@@ -38,6 +39,8 @@ class Sustained:
     completed: int
     backlog_low: int  # in flight (published, not yet out), sampled each second of the window
     backlog_high: int
+    measured: int = 0  # messages out at the far end during the measured window
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per part over that window
 
     def figure(self) -> str:
         return f"{self.rate:,.0f} (backlog {self.backlog_low:,}-{self.backlog_high:,})"
@@ -45,8 +48,9 @@ class Sustained:
 
 async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[[int], tuple[bytes, bytes]],
                       far_end: AIOKafkaConsumer, seconds: float, warmup: float, window: int,
-                      limit: int | None = None) -> Sustained:
-    """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight."""
+                      limit: int | None = None, meter: CpuMeter | None = None) -> Sustained:
+    """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight.
+    `meter` measures the CPU of the system's processes over the same window as the rate."""
     published = completed = 0
     finished = asyncio.Event()
 
@@ -74,6 +78,8 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
     tasks = [asyncio.create_task(publish()), asyncio.create_task(read())]
     try:
         await asyncio.sleep(warmup)
+        if meter is not None:
+            meter.start()
         start, start_count, backlog = time.perf_counter(), completed, []
         while time.perf_counter() - start < seconds:
             await asyncio.sleep(min(1.0, seconds))
@@ -81,10 +87,11 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
             if any(t.done() for t in tasks):
                 break  # failed (raised below), or published all it may
         elapsed, done = time.perf_counter() - start, completed - start_count
+        cpu = meter.seconds() if meter is not None else {}
     finally:
         finished.set()
         await asyncio.gather(*tasks)  # a failure of the publisher or reader fails the benchmark
-    return Sustained(done / elapsed, published, completed, min(backlog), max(backlog))
+    return Sustained(done / elapsed, published, completed, min(backlog), max(backlog), done, cpu)
 
 
 def completion_messages(namespace: str, provider_id: str, activities: list[str], year: int,
@@ -113,7 +120,7 @@ def completion_messages(namespace: str, provider_id: str, activities: list[str],
 
 
 async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activities: list[str], year: int,
-                      seconds: float, warmup: float, window: int) -> Sustained:
+                      seconds: float, warmup: float, window: int, meter: CpuMeter | None = None) -> Sustained:
     inbound, message = completion_messages(namespace, provider_id, activities, year)
     outcomes = f"{namespace}.{topics.outcomes_topic(provider_id)}"
     far_end = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, auto_offset_reset="latest")
@@ -123,7 +130,7 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
     await producer.start()
     try:
         return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
-                                 limit=len(activities) * PER_ACTIVITY)
+                                 limit=len(activities) * PER_ACTIVITY, meter=meter)
     finally:
         await producer.stop()
         await far_end.stop()
@@ -156,7 +163,8 @@ async def wait_for_leaders(bootstrap: str, admin: AIOKafkaAdminClient, names: li
         await probe.stop()
 
 
-async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600) -> Sustained:
+async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600,
+                     meter: CpuMeter | None = None) -> Sustained:
     """Messages per second through HOPS bare consume -> produce hops, driven like the stream."""
     run = uuid.uuid4().hex[:8]
     topics = [f"bench-floor-{run}-{i}" for i in range(HOPS + 1)]
@@ -194,7 +202,7 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     payload = b"x" * size
     try:
         return await closed_loop(producer, topics[0], lambda i: (str(i).encode(), payload), far_end,
-                                 seconds, warmup, window)
+                                 seconds, warmup, window, meter=meter)
     finally:
         stop.set()
         await asyncio.gather(*hops, return_exceptions=True)

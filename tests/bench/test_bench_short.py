@@ -22,5 +22,15 @@ def test_bench_runs_and_prints_its_table() -> None:
     assert "stream, upstream completions sustained 4 s (records/s)" in result.stdout
     assert re.search(r"stream, 2 instances of every service, 4 s \(records/s\) +[1-9][0-9,]* ", result.stdout), result.stdout
     assert "floor, messages through 4 bare hops sustained 4 s (msg/s)" in result.stdout
+    # Where the CPU went, per message, for the stream and the floor (what holds a rate on busy cores).
+    stream_cpu = re.search(r"stream, CPU per record by process \(µs\) +(.*) = [1-9][0-9,]* µs", result.stdout)
+    assert stream_cpu, result.stdout
+    for part in ("intake", "validator", "board-gateway", "Kafka", "PostgreSQL", "bench"):
+        assert re.search(rf"\b{part} [1-9][0-9,]*\b", stream_cpu.group(1)), stream_cpu.group(1)
+    floor_cpu = re.search(r"floor, CPU per message by process \(µs\) +(.*) = [1-9][0-9,]* µs", result.stdout)
+    assert floor_cpu and re.search(r"\bbench [1-9]", floor_cpu.group(1)) and re.search(r"\bKafka [1-9]", floor_cpu.group(1)), \
+        result.stdout
+    assert re.search(r"CPU budget per record at 50% of the floor \(µs\) +[1-9][0-9,]* on [0-9]+ cores +"
+                     r"Kafka \+ PostgreSQL alone spent [1-9]", result.stdout), result.stdout
     for service in ("intake", "validator", "board-gateway", "notifier"):
         assert re.search(rf"peak RSS, {service} \(MB\) +[1-9][0-9]* ", result.stdout), result.stdout
