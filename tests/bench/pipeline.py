@@ -90,9 +90,10 @@ def budget(floor_rate: float, stream: Sustained) -> tuple[str, str, str]:
     allowed = cores * 1e6 / (floor_rate / 2)
     if not stream.measured:
         return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f}", "no record measured")
-    storage = sum(stream.cpu.get(part, 0.0) for part in ("Kafka", "PostgreSQL")) / stream.measured * 1e6
-    return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f} on {cores} cores",
-            f"Kafka + PostgreSQL alone spent {storage:,.0f}")
+    measured = [part for part in ("Kafka", "PostgreSQL") if part in stream.cpu]  # not when they run elsewhere
+    storage = sum(stream.cpu[part] for part in measured) / stream.measured * 1e6
+    spent = f"{' + '.join(measured)} alone spent {storage:,.0f}" if measured else "Kafka and PostgreSQL run elsewhere"
+    return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f} on {cores} cores", spent)
 
 
 def run(scale: float) -> list[tuple[str, str, str]]:

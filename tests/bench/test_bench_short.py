@@ -25,12 +25,15 @@ def test_bench_runs_and_prints_its_table() -> None:
     # Where the CPU went, per message, for the stream and the floor (what holds a rate on busy cores).
     stream_cpu = re.search(r"stream, CPU per record by process \(µs\) +(.*) = [1-9][0-9,]* µs", result.stdout)
     assert stream_cpu, result.stdout
-    for part in ("intake", "validator", "board-gateway", "Kafka", "PostgreSQL", "bench"):
+    # The broker and PostgreSQL are measured when the bench runs them (not given by address).
+    local = [part for part, given in (("Kafka", "KAFKA_BOOTSTRAP_SERVERS"), ("PostgreSQL", "DATABASE_URL"))
+             if not os.environ.get(given)]
+    for part in ("intake", "validator", "board-gateway", "bench", *local):
         assert re.search(rf"\b{part} [1-9][0-9,]*\b", stream_cpu.group(1)), stream_cpu.group(1)
     floor_cpu = re.search(r"floor, CPU per message by process \(µs\) +(.*) = [1-9][0-9,]* µs", result.stdout)
-    assert floor_cpu and re.search(r"\bbench [1-9]", floor_cpu.group(1)) and re.search(r"\bKafka [1-9]", floor_cpu.group(1)), \
-        result.stdout
-    assert re.search(r"CPU budget per record at 50% of the floor \(µs\) +[1-9][0-9,]* on [0-9]+ cores +"
-                     r"Kafka \+ PostgreSQL alone spent [1-9]", result.stdout), result.stdout
+    assert floor_cpu and re.search(r"\bbench [1-9]", floor_cpu.group(1)), result.stdout
+    spent = r" \+ ".join(local) + " alone spent [1-9]" if local else "Kafka and PostgreSQL run elsewhere"
+    assert re.search(rf"CPU budget per record at 50% of the floor \(µs\) +[1-9][0-9,]* on [0-9]+ cores +{spent}",
+                     result.stdout), result.stdout
     for service in ("intake", "validator", "board-gateway", "notifier"):
         assert re.search(rf"peak RSS, {service} \(MB\) +[1-9][0-9]* ", result.stdout), result.stdout
