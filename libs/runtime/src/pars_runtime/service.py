@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from pars_contracts import topics as registry
 
-from . import db
+from . import db, garbage
 from .asyncapi import declare_publishers
 from .clock import Clock
 from .kafka import ensure_topics, make_producer
@@ -91,6 +91,7 @@ class Service:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         configure_logging(self.name, self.settings.log_level)
+        garbage.measure_pauses()
         stop = stop or _stop_on_signals()
         schema = self.settings.schema_name(self.name.replace("-", "_"))
         pool = await db.create_pool(self.settings.database_url, schema)
@@ -126,6 +127,7 @@ class Service:
                    asyncio.create_task(every(2.0, measure_lag, stop, name="consumer-lag"), name="consumer-lag")]
         workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
         http = asyncio.create_task(server.serve(), name="http")
+        garbage.settle()  # what start-up made stays: never walked by a collection again
         log.info("service started", service=self.name, schema=schema,
                  groups=[p.real_group for p in processors])
         try:
