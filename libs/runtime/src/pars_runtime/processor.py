@@ -113,6 +113,7 @@ INFRASTRUCTURE_ERRORS = (
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection left mid-operation by a session the server ended
     asyncpg.exceptions.OperatorInterventionError,  # the server shutting down or starting up
     asyncpg.exceptions.TooManyConnectionsError,
 )

@@ -139,8 +139,11 @@ def _printable(value: object, limit: int = 300) -> str:
 
 
 # PostgreSQL away (restarting, failing over, refusing connections): not a fault of the request.
+# InternalClientError: asyncpg's connection left mid-operation when the server ended the session
+# ("cannot switch to state 12; another operation (2) is in progress"; asyncpg issue 1069), seen
+# when PostgreSQL restarted under load. The pool drops that connection; the caller may try again.
 DATABASE_AWAY = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-                 asyncpg.AdminShutdownError, asyncpg.InterfaceError)
+                 asyncpg.AdminShutdownError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
