@@ -14,6 +14,12 @@ from .logs import get_logger
 
 log = get_logger(__name__)
 
+# asyncpg's ways of saying the server or the connection is gone (not the statement's fault).
+# InternalClientError: a connection left mid-operation when the server ended the session
+# ("cannot switch to state 12; another operation (2) is in progress"; asyncpg issue 1069), seen
+# when PostgreSQL restarted under load; the pool drops that connection.
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
 
 async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     await _ensure_schema(database_url, schema)

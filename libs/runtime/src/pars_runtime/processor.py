@@ -32,7 +32,7 @@ from pars_contracts.envelope import Envelope, schema_version
 from pars_contracts.topics import BY_NAME, PAYLOADS, dead_letter_topic, per_provider
 from pars_contracts.upcasting import upcast_envelope
 
-from . import metrics
+from . import db, metrics
 from .logs import bound_contextvars, get_logger
 from .loops import Backoff
 from .messages import Emitter, Outgoing, decode, put_many
@@ -111,9 +111,7 @@ class Group(Generic[S]):
 INFRASTRUCTURE_ERRORS = (
     OSError,
     asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,  # a connection left mid-operation by a session the server ended
+    *db.CONNECTION_LOST,
     asyncpg.exceptions.OperatorInterventionError,  # the server shutting down or starting up
     asyncpg.exceptions.TooManyConnectionsError,
 )

@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pars_runtime import db
 from pars_runtime.logs import bound_contextvars, get_logger
 from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
@@ -139,11 +140,7 @@ def _printable(value: object, limit: int = 300) -> str:
 
 
 # PostgreSQL away (restarting, failing over, refusing connections): not a fault of the request.
-# InternalClientError: asyncpg's connection left mid-operation when the server ended the session
-# ("cannot switch to state 12; another operation (2) is in progress"; asyncpg issue 1069), seen
-# when PostgreSQL restarted under load. The pool drops that connection; the caller may try again.
-DATABASE_AWAY = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-                 asyncpg.AdminShutdownError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+DATABASE_AWAY = (ConnectionError, *db.CONNECTION_LOST, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
 
 
 def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
