@@ -19,7 +19,7 @@ test-unit: install
 
 lint: install
 	@.venv/bin/ruff check libs services deploy tools tests
-	@.venv/bin/mypy --no-incremental libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src
+	@.venv/bin/mypy --no-incremental libs/contracts/src libs/runtime/src services/*/src deploy/localstack/src tools/cli/src tools/asyncapi/src
 
 # PROFILE=1 also samples each service with py-spy during the stream run (artifacts/profiles).
 bench: install

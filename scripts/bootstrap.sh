@@ -14,7 +14,7 @@ export VIRTUAL_ENV="$PWD/.venv"
 .venv/bin/uv pip install --quiet -c constraints.txt -r requirements-dev.txt \
   -e libs/contracts -e libs/runtime -e deploy/localstack \
   -e services/intake -e services/validator -e services/board-gateway -e services/notifier \
-  -e tools/cli
+  -e tools/cli -e tools/asyncapi
 
 # Apache Kafka's broker jars, fetched with Maven into a cache outside git (first run only).
 .venv/bin/python -m pars_stack fetch

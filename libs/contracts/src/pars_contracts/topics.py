@@ -1,7 +1,7 @@
 """The topic registry: one entry per topic with its producers, consumers, key and payload.
 
 Every service subscribes, publishes and creates its topics from this table, and the AsyncAPI
-document's channels are enriched from it (`asyncapi.py`; `python -m pars_stack.asyncapi`), so
+document's channels are enriched from it (`asyncapi.py`; `python -m pars_asyncapi`), so
 there is one place that says what flows where."""
 
 from __future__ import annotations
