@@ -77,8 +77,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email,
                 activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
             code = _board_code(row, event.activity)
-            key = topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
-                                    row.last_name, row.date_of_birth)
+            key = topics.record_key(event, event.activity)
             # The read model stores the learner as the validator sees it: "ME" as the Maine board
             # the activity registers (so detail counts, search and board removal see the record),
             # and a state learner given only by NPI under that NPI. Template B cells keep the row

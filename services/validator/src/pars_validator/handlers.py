@@ -8,7 +8,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from pars_contracts import topics
-from pars_contracts.boards import learner_key_id, metric_label
+from pars_contracts.boards import metric_label
 from pars_contracts.events import (
     ActivityRegistered,
     BoardDecision,
@@ -20,16 +20,12 @@ from pars_runtime.clock import Clock
 from pars_runtime.processor import BatchState, Handler, Unit
 
 from . import ledger_store as store
-from .domain.credit_id import row_board_code
 from .domain.rules import History, credit_id_for, validate
 
 
 def key_of(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str:
-    """One learner on one activity and board: "ME" keyed as the Maine board it resolves to, a
-    state learner given only by NPI as that NPI, so every spelling of a learner shares a key."""
-    code = row_board_code(row, activity or row.activity)
-    return topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
-                             row.last_name, row.date_of_birth)
+    """One learner on one activity and board (`topics.record_key`, as intake keyed the row)."""
+    return topics.record_key(row, activity or row.activity)
 
 
 class ValidatorBatch(BatchState):
