@@ -25,8 +25,8 @@ from pars_notifier.__main__ import build as notifier
 from pars_notifier.settings import NotifierSettings
 from pars_runtime import stream
 from pars_runtime.service import Service
-from pars_runtime.settings import ServiceSettings
 from pars_validator.__main__ import build as validator
+from pars_validator.settings import ValidatorSettings
 
 NS = "wiring"
 TOKEN = "wiring-test-admin-token-0123456789"
@@ -35,7 +35,7 @@ TOKEN = "wiring-test-admin-token-0123456789"
 def services() -> dict[str, Service]:
     return {
         "intake": intake(IntakeSettings(pars_namespace=NS, admin_token=TOKEN)),
-        "validator": validator(ServiceSettings(pars_namespace=NS)),
+        "validator": validator(ValidatorSettings(pars_namespace=NS, admin_token=TOKEN)),
         "board-gateway": gateway(GatewaySettings(pars_namespace=NS, admin_token=TOKEN)),
         "notifier": notifier(NotifierSettings(pars_namespace=NS, admin_token=TOKEN)),
     }

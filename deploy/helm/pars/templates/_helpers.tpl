@@ -88,7 +88,7 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       name: {{ include "pars.kafkaUser" (list $root $name) }}
       key: {{ $root.Values.kafka.sasl.passwordKey }}
 {{- end }}
-{{- if has $name (list "intake" "board-gateway" "notifier") }}
+{{- if has $name (list "intake" "validator" "board-gateway" "notifier") }}
 - name: ADMIN_TOKEN
   valueFrom:
     secretKeyRef:
