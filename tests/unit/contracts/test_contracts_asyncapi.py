@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from pars_asyncapi import generator
 from pars_contracts import asyncapi, examples, topics
 from pars_contracts.envelope import Envelope, wrap
-from pars_asyncapi import generator
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "docs" / "asyncapi.yaml"

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pars_contracts import topics
 from pars_contracts.boards import BOARDS, BoardKind, Processing, board, is_rems
 from pars_contracts.codes import ERROR_DESCRIPTIONS, ERROR_MESSAGES, error, resolution, with_resolution
-from pars_contracts import topics
 
 REPO = Path(__file__).resolve().parents[3]
 # The seed's "List of Error codes", copied verbatim into the repository (tests/corpus/seed/README.md).

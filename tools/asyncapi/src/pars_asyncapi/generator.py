@@ -33,13 +33,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from pars_contracts import asyncapi as contracts
 from pars_contracts import topics
-from pars_runtime.asyncapi import declare_publishers
-from pars_runtime.service import Service
-from pars_runtime.settings import ServiceSettings
-
 from pars_gateway.__main__ import build as build_gateway
 from pars_intake.__main__ import build as build_intake
 from pars_notifier.__main__ import build as build_notifier
+from pars_runtime.asyncapi import declare_publishers
+from pars_runtime.service import Service
+from pars_runtime.settings import ServiceSettings
 from pars_validator.__main__ import build as build_validator
 
 SCHEMAS = contracts.SCHEMAS
