@@ -16,6 +16,7 @@ from .store.submissions import Fetcher, finished_submissions
 
 TICK_SECONDS = 0.25
 
+
 class Waiters:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
