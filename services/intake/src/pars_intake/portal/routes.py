@@ -43,7 +43,6 @@ from ..auth import (
     session_id,
 )
 from ..store import activities, providers, records, uploads
-from ..sweep import sweep
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 HEADERS = {
@@ -446,7 +445,6 @@ async def upload_instructions(who: SignedIn) -> Response:
 @router.get("/uploads")
 async def uploads_page(request: Request, who: SignedIn) -> Response:
     now = rt(request).clock.now()
-    await sweep(rt(request).pool, settings(request), now, who["provider_id"])
     history = await uploads.upload_history(rt(request).pool, who["provider_id"],
                                            now - timedelta(days=routes_uploads.HISTORY_DAYS))
     rems = (await provider_settings(request, who))["rems_participant"]
