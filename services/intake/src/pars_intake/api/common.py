@@ -1,6 +1,6 @@
-"""Small pieces the API's routes share: the documented error answers, paging, the outbox. The
-queries themselves are in `pars_intake.store`; access to the runtime and CSV exports, which the
-portal uses too, in `app_state` and `service_layer.exports`."""
+"""Small pieces the API's routes share: the documented error answers, paging, the outbox, the
+request's runtime and settings (`app_state`'s, which the portal reads too). The queries
+themselves are in `pars_intake.store`; CSV exports in `service_layer.exports`."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from fastapi import Path, Query, Request
 from pydantic import BaseModel
 
 from ..app_state import rt, settings
-from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..store.outbox import put_event
 from ..store.values import central_date, like
 from .models import ErrorOut
 
 # Used by the routes (and the store's by their tests) through this module.
-__all__ = ["MAX_EXPORT", "RECORD_CSV_HEADER", "central_date", "like", "record_csv_row", "rt", "settings",
-           "stream_csv"]
+__all__ = ["central_date", "like", "rt", "settings"]
 
 _ERROR_TEXT = {
     400: "The request cannot be read (e.g. a body that is not text, or a NUL in the URL).",

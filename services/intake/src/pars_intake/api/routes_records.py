@@ -14,12 +14,11 @@ from pars_contracts.events import Status
 
 from ..auth import Caller, provider_caller, web_service_caller, web_service_reader
 from ..domain.rows import RowInput
+from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..service_layer.search import CriteriaError, search_filters
 from ..store import records as store
 from .common import (
     CSV_RESPONSE,
-    MAX_EXPORT,
-    RECORD_CSV_HEADER,
     WAITED,
     IdPath,
     Page,
@@ -28,9 +27,7 @@ from .common import (
     Wait,
     errors,
     paged,
-    record_csv_row,
     rt,
-    stream_csv,
 )
 from .submissions import answer_submission
 from .xml_service import OPENAPI_BODY, records_body
