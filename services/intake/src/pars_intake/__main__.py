@@ -5,12 +5,12 @@ from pars_runtime.admin_token import load_settings
 from pars_runtime.service import Service, main
 
 from . import subscriptions
-from .api.app import create_app
 from .ops.history import sampler
 from .parsing import FileParser
 from .settings import IntakeSettings
 from .sweep import sweeper
 from .waiters import Waiters
+from .web import create_app
 
 
 def build(settings: IntakeSettings) -> Service:

@@ -27,6 +27,7 @@ from ..domain.rems import NOT_PARTICIPATING, of_submission_type
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, TooLargeError, content_digest
 from ..outcomes import error_report_name
+from ..service_layer.uploads import HISTORY_DAYS, recent_history
 from ..store import records as records_store
 from ..store import uploads as store
 from ..store.providers import is_rems_participant
@@ -37,7 +38,6 @@ from .parsing import parse_file
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
-HISTORY_DAYS = 30
 
 
 def _format_of(file_name: str, given: str | None) -> str:
@@ -132,8 +132,7 @@ async def upload(
 @router.get("", summary="Upload History: the provider's uploads of the last 30 days")
 async def upload_history(request: Request, caller: CallerDep) -> dict:
     now = rt(request).clock.now()
-    return {"uploads": await store.upload_history(rt(request).pool, caller.provider_id,
-                                                   now - timedelta(days=HISTORY_DAYS))}
+    return {"uploads": await recent_history(rt(request).pool, caller.provider_id, now)}
 
 
 async def _own_upload(request: Request, caller: Caller, upload_id: str) -> dict:
