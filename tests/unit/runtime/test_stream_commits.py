@@ -13,62 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import TestKafkaBroker
+from kafka_standin import P0, P1, TOPIC, StandInConsumer, record
 
 from pars_runtime import stream
 from pars_runtime.processor import Group
 from pars_runtime.settings import ServiceSettings
-
-TOPIC = "pars.learner-records.submitted.v1"
-P0, P1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
-
-
-def record(tp: TopicPartition, offset: int, headers: list[tuple[str, bytes]] | None = None) -> ConsumerRecord:
-    return ConsumerRecord(tp.topic, tp.partition, offset, 0, 0, b"key", b'{"n": %d}' % offset, None, 3, 5,
-                          headers or [])
-
-
-class StandInConsumer(AIOKafkaConsumer):
-    """Two partitions of six records each; a poll returns up to `batch` records of each
-    partition from its position and advances the position, as aiokafka's getmany does."""
-
-    def __init__(self, batch: int = 2, size: int = 6) -> None:  # nothing to connect: no super().__init__
-        self.logs = {tp: [record(tp, i) for i in range(size)] for tp in (P0, P1)}
-        self.positions = {P0: 0, P1: 0}
-        self.owned = {P0, P1}
-        self.batch = batch
-        self.commits: list[dict[TopicPartition, int]] = []
-        self.seeks: list[tuple[TopicPartition, int]] = []
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.owned)
-
-    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
-                      max_records: int | None = None) -> dict[TopicPartition, list[ConsumerRecord]]:
-        found = {}
-        for tp in sorted(self.owned, key=lambda t: t.partition):
-            records = self.logs[tp][self.positions[tp]:self.positions[tp] + self.batch]
-            if records:
-                found[tp] = records
-                self.positions[tp] = records[-1].offset + 1
-        if not found:
-            await asyncio.sleep(0.005)
-        return found
-
-    async def commit(self, offsets: Any = None) -> None:
-        assert offsets is not None, "the runtime always commits explicit offsets"
-        self.commits.append(dict(offsets))
-
-    def seek(self, partition: TopicPartition, offset: int) -> None:
-        self.seeks.append((partition, offset))
-        self.positions[partition] = offset
-
-    async def stop(self) -> None:
-        pass
-
-    def committed_offset(self, tp: TopicPartition) -> int:
-        return max((c[tp] for c in self.commits if tp in c), default=0)
 
 
 @dataclass

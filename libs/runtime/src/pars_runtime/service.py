@@ -86,7 +86,8 @@ class Service:
         watch = any(registry.BY_NAME[t].per_provider for g in self.groups for t in g.topics)
         broker = make_broker(self.settings, self.name, watch_new_topics=watch)
         declare_publishers(broker, self.name, self.groups, self.settings.topic)  # documentation, tests
-        processors = [BatchProcessor(g, self.settings, pool, producer, self.name) for g in self.groups]
+        batches = db.PostgresBatches(pool)
+        processors = [BatchProcessor(g, self.settings, batches, producer, self.name) for g in self.groups]
         return broker, processors, [subscribe(broker, p) for p in processors]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
