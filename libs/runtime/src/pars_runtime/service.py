@@ -29,7 +29,7 @@ from .logs import configure_logging, get_logger
 from .loops import every
 from .ops import ops_app
 from .processor import BatchProcessor, Group
-from .relay import OutboxRelay, topic_limits
+from .relay import OutboxRelay, PostgresOutbox, topic_limits
 from .settings import ServiceSettings
 from .stream import LagGauge, make_broker, subscribe
 
@@ -115,7 +115,7 @@ class Service:
             await fresh.start()
             return fresh
 
-        relay = OutboxRelay(pool, None, schema, max_message_bytes=topic_limits(self.settings),
+        relay = OutboxRelay(PostgresOutbox(pool, schema), None, schema, max_message_bytes=topic_limits(self.settings),
                             new_producer=relay_producer)
         await broker.start()
         gauges = [LagGauge(p, _consumer_of(s)) for p, s in zip(processors, subscribers, strict=True)]
