@@ -19,8 +19,8 @@ here, so every setting that matters is stated (docs/runtime.md tells why each):
   their partitions and limits (kafka.ensure_topics); FastStream would make one partition.
 - FastStream's own poll, `getmany(timeout_ms=POLL_MS)`, which returns as soon as records arrive.
   After an empty poll FastStream sleeps `POLL_MS` more, and a record arriving then waits that
-  sleep out: `POLL_MS` is short so that the wait stays a few milliseconds per hop (docs/runtime.md,
-  "poll", has the figures).
+  sleep out: `POLL_MS` is short so that the wait stays a few milliseconds per hop (measured in
+  docs/runtime.md, "Poll"; FastStream offers no way to skip that sleep).
 
 Only FastStream's public API is used: subscriber options, a custom parser and decoder, the
 subscriber's `consumer` attribute. Nothing of it is patched."""
