@@ -37,6 +37,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         stack.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A stack of its own with a replicated three-broker Kafka cluster: the cluster tests kill its
+    brokers. One for the run: a cluster costs about 15 s to start."""
+    from pars_stack.stack import Stack
+
+    cluster = Stack(tmp_path_factory.mktemp("cluster"), kafka_brokers=3, environ={})
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 def _use_containers(environ: dict[str, str]) -> bool:
     if environ.get("PARS_TEST_CONTAINERS") == "0" or environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return False
