@@ -1,6 +1,7 @@
 """The validator's composition root: settings, the runtime and its one consumer group."""
 
 from pars_contracts import topics
+from pars_runtime.admin_token import load_settings
 from pars_runtime.processor import Group
 from pars_runtime.service import Service, main
 from pars_runtime.settings import ServiceSettings
@@ -16,4 +17,4 @@ def build(settings: ServiceSettings) -> Service:
 
 
 if __name__ == "__main__":
-    main(build(ServiceSettings()))
+    main(build(load_settings(ServiceSettings)))
