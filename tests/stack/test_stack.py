@@ -95,6 +95,51 @@ def test_postgres_select_and_restart(stack):
     assert asyncio.run(query("select count(*) from kept")) == 1
 
 
+def test_postgres_asks_for_the_password_kept_in_its_data_directory(stack):
+    password_file = stack.postgres.password_file
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    assert f":{password_file.read_text().strip()}@" in stack.env()["DATABASE_URL"]
+    for wrong in (f"postgresql://postgres@127.0.0.1:{stack.postgres.port}/pars",
+                  f"postgresql://postgres:not-the-password@127.0.0.1:{stack.postgres.port}/pars"):
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            asyncio.run(asyncpg.connect(wrong))
+
+
+def test_a_data_directory_made_with_trust_gets_a_password(tmp_path):
+    """One initialised by an earlier launcher (`initdb --auth=trust`) is not left open."""
+    from pars_stack.postgres import Postgres
+
+    old = Postgres(tmp_path / "postgres")
+    old._prepare()
+    (old.pgdata / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")  # as initdb --auth=trust writes it
+    old.password_file.unlink()
+    old.start()
+    try:
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            asyncio.run(asyncpg.connect(f"postgresql://postgres@127.0.0.1:{old.port}/pars"))
+        assert asyncio.run(_fetch(old.database_url, "select 1")) == 1
+    finally:
+        old.stop()
+
+
+async def _fetch(url: str, sql: str):
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def test_make_run_keeps_its_secrets_per_data_directory(tmp_path):
+    from pars_stack.util import kept_secret
+
+    first = kept_secret(tmp_path / "one" / "admin-token")
+    assert len(first) >= 32
+    assert (tmp_path / "one" / "admin-token").stat().st_mode & 0o777 == 0o600
+    assert kept_secret(tmp_path / "one" / "admin-token") == first  # the next run reuses it
+    assert kept_secret(tmp_path / "two" / "admin-token") != first
+
+
 def _send(stack, subject: str) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "pars@example.org", "provider@example.org", subject
