@@ -140,6 +140,41 @@ def test_make_run_keeps_its_secrets_per_data_directory(tmp_path):
     assert kept_secret(tmp_path / "two" / "admin-token") != first
 
 
+def test_compose_init_container_gives_each_service_its_login_and_acls(stack):
+    """pars_runtime.kafka_users (docker-compose's kafka-users) against a real authorizing broker:
+    each service logs in with its own password and may create its topics, and no more."""
+    from aiokafka.errors import KafkaError
+
+    from pars_runtime.kafka_security import client_options
+    from pars_runtime.kafka_users import SERVICES, password_variable, provision
+
+    namespace = "compose" + uuid.uuid4().hex[:6]
+    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in SERVICES}
+    names = asyncio.run(provision({**stack.kafka.client_env(), "PARS_NAMESPACE": namespace, **passwords}))
+    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier"]
+
+    async def create(user: str, password: str, topic: str) -> None:
+        options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap_servers, **options)
+        await admin.start()
+        try:
+            response = await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+            errors = [code for _, code, *_ in response.topic_errors if code]
+            if errors:
+                raise KafkaError(f"refused: {errors}")
+        finally:
+            await admin.close()
+
+    gateway = passwords[password_variable("board-gateway")]
+    asyncio.run(create("pars-board-gateway", gateway, f"{namespace}.pars.board.decisions.v1"))  # a registry topic
+    with pytest.raises(KafkaError):
+        asyncio.run(create("pars-board-gateway", gateway, f"{namespace}.not-in-the-registry"))
+    with pytest.raises(KafkaError):
+        asyncio.run(create("pars-board-gateway", "a-wrong-password", f"{namespace}.pars.board.registry.v1"))
+    with pytest.raises(ValueError, match="KAFKA_PASSWORD_NOTIFIER"):
+        asyncio.run(provision({**stack.kafka.client_env(), **{k: v for k, v in passwords.items() if "NOTIFIER" not in k}}))
+
+
 def _send(stack, subject: str) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "pars@example.org", "provider@example.org", subject
