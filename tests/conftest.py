@@ -63,6 +63,8 @@ def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
 
     kafka = containers.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
     postgres = containers.enter_context(PostgresContainer("postgres:16", dbname="pars"))
+    # The container's Kafka does not authenticate: the services accept that only in demo mode.
+    os.environ["PARS_DEMO_MODE"] = "1"
     return {"KAFKA_BOOTSTRAP_SERVERS": kafka.get_bootstrap_server(),
             "DATABASE_URL": postgres.get_connection_url(driver=None)}
 

@@ -15,6 +15,7 @@ from pars_validator.settings import ValidatorSettings
 def test_no_default_and_no_known_value_outside_demo_mode(settings: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ADMIN_TOKEN", raising=False)
     monkeypatch.delenv("PARS_DEMO_MODE", raising=False)
+    monkeypatch.delenv("KAFKA_SECURITY_PROTOCOL", raising=False)  # outside demo mode, Kafka authenticates
     with pytest.raises(ValueError, match="ADMIN_TOKEN is not set"):
         settings()
     with pytest.raises(ValueError, match="at least 16"):

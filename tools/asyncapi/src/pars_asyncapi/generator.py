@@ -47,6 +47,9 @@ SERVER_DESCRIPTION = (
     "with SASL or TLS) and may prefix every topic and consumer group with a namespace (PARS_NAMESPACE).")
 # Intake and the notifier refuse to build without an admin token; nothing here uses it.
 PLACEHOLDER_TOKEN = "asyncapi-document-not-a-secret"
+# Nothing here connects: the document describes channels and messages, while how a client
+# authenticates is the deployment's (SASL_SSL by default), so the brokers are built without it.
+NOT_CONNECTED = {"kafka_security_protocol": "PLAINTEXT", "pars_demo_mode": True}
 SAMPLE_PROVIDER = "1234567"
 DEAD_LETTER_TOPICS = {topics.dead_letter_topic(g): g for g in topics.CONSUMER_GROUPS}
 # Each service's composition root (`build` in its `__main__`), by the name the registry gives it.
@@ -74,7 +77,7 @@ def build_service(name: str) -> Service:
     """The service as its composition root builds it, with default settings and no namespace."""
     build = SERVICES[name]
     settings_class = get_type_hints(build)["settings"]
-    values: dict[str, Any] = {"pars_namespace": ""}
+    values: dict[str, Any] = {"pars_namespace": "", **NOT_CONNECTED}
     if "admin_token" in settings_class.model_fields:
         values["admin_token"] = PLACEHOLDER_TOKEN
     return build(_defaults(settings_class, **values))
@@ -89,7 +92,7 @@ def brokers() -> dict[str, KafkaBroker]:
     """Each service's broker as `Service.wire` builds it, then one per outside party, which only
     declares what that party publishes."""
     found = {name: build_service(name).wire()[0] for name in SERVICES}
-    server = _defaults(ServiceSettings).kafka_bootstrap_servers
+    server = _defaults(ServiceSettings, **NOT_CONNECTED).kafka_bootstrap_servers
     for party in outside_parties():
         found[party] = KafkaBroker(server, description=party)
         declare_publishers(found[party], party)
