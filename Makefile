@@ -15,10 +15,13 @@ install-test:
 run: install
 	@PARS_REPLICAS=$(or $(REPLICAS),$(PARS_REPLICAS),1) PARS_KAFKA_BROKERS=$(or $(KAFKA_BROKERS),$(PARS_KAFKA_BROKERS),1) $(PY) -m pars_stack.run
 
-# The suite without the long runs, then the long runs (chaos, the Kafka cluster, the short bench):
-# .ci/run runs both. Each prints its 20 slowest tests (docs/testing.md keeps the record).
+# The suite without the long runs, on TEST_WORKERS workers (each with a stack of its own; the tests
+# that share a system stay on one: tests/conftest.py), then the long runs (chaos, the Kafka
+# cluster, the short bench): .ci/run runs both. Each prints its 20 slowest tests (docs/testing.md).
+TEST_WORKERS ?= 2
+
 test: install-test
-	@$(PYTEST) -q -p no:cacheprovider --durations=20 -m "not slow" tests
+	@$(PYTEST) -q -p no:cacheprovider --durations=20 -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 test-slow: install-test
 	@$(PYTEST) -q -p no:cacheprovider --durations=20 -m slow tests

@@ -8,6 +8,7 @@ PostgreSQL run in testcontainers; without one, as local processes (the usual cas
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -74,3 +75,28 @@ def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
 # theirs, so they share it; a system costs about 9 s to start and stop. A module that kills,
 # scales or reconfigures services runs a system of its own (running_system).
 system = running_system("system", scope="session", BOARD_TIME_SCALE="3600")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs on two workers (pytest-xdist, `--dist loadgroup`), each with a stack and
+    systems of its own. A system costs about 9 s, so the tests that share one stay on one worker:
+    every test of a directory whose conftest starts a system (its package's, or the gateway's
+    session one) is one group, and every other module is a group of its own."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item.path)))
+
+
+def _group(path: Path) -> str:
+    for directory in path.parents:
+        if directory == REPO / "tests":
+            break
+        if _starts_a_system(directory):
+            return str(directory.relative_to(REPO))
+    return str(path.relative_to(REPO))
+
+
+@functools.cache
+def _starts_a_system(directory: Path) -> bool:
+    conftest = directory / "conftest.py"
+    return conftest.is_file() and any(word in conftest.read_text() for word in ("running_system(", "RunningSystem("))
