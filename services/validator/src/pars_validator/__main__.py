@@ -1,18 +1,14 @@
-"""The validator's composition root: settings, the runtime and its one consumer group."""
+"""The validator's composition root: settings, the runtime and its consumer group
+(subscriptions.py: what it consumes and which handler takes each message type)."""
 
-from pars_contracts import topics
-from pars_runtime.processor import Group
 from pars_runtime.service import Service, main
 from pars_runtime.settings import ServiceSettings
 
-from .handlers import ValidatorBatch, handlers
+from .subscriptions import groups
 
 
 def build(settings: ServiceSettings) -> Service:
-    return Service("validator", "pars_validator", settings, groups=[
-        Group("validator", topics.group_topics("validator"), handlers(settings.clock()), state=ValidatorBatch,
-              description="Applies the PARS rules to submitted records; follows activities and board decisions"),
-    ])
+    return Service("validator", "pars_validator", settings, groups=groups(settings))
 
 
 if __name__ == "__main__":
