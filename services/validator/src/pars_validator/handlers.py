@@ -74,7 +74,7 @@ async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
     key = key_of(row, activity)
     credit_id = credit_id_for(row, activity)
     ledger = uow.state.ledger
-    await ledger.cover([(row.provider_id, key, credit_id)])  # read already, unless the activity was not inline
+    await ledger.cover([(row.provider_id, key, credit_id)])  # read by `prepare` unless the registered activity changes them
     history = History(
         same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
         learner_entries=ledger.entries_for_learner(row.provider_id, key),
