@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything the project needs into .venv, idempotently. Run by `make run` and `make test`.
+# Installs what the project needs into .venv, idempotently.
+#   scripts/bootstrap.sh        what running needs (`make run`): the packages, Kafka's jars, openssl
+#   scripts/bootstrap.sh test   and what testing and linting need (`make test`, `make lint`...):
+#                               the test tools, Chromium, kcat, docker-compose and Helm
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=${1:-run}
+case "$MODE" in run|test) ;; *) echo "usage: scripts/bootstrap.sh [run|test]" >&2; exit 2 ;; esac
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then
@@ -11,21 +16,28 @@ if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 fi
 export VIRTUAL_ENV="$PWD/.venv"
-.venv/bin/uv pip install --quiet -c constraints.txt -r requirements-dev.txt \
-  -e libs/contracts -e libs/runtime -e deploy/localstack \
-  -e services/intake -e services/validator -e services/board-gateway -e services/notifier \
-  -e tools/cli
+packages=(-e libs/contracts -e libs/runtime -e deploy/localstack
+  -e services/intake -e services/validator -e services/board-gateway -e services/notifier
+  -e tools/cli)
+if [ "$MODE" = test ]; then
+  packages+=(-e tools/asyncapi -r requirements-dev.txt)  # the AsyncAPI generator: a developer's tool
+fi
+.venv/bin/uv pip install --quiet -c constraints.txt "${packages[@]}"
 
 # Apache Kafka's broker jars, fetched with Maven into a cache outside git (first run only).
 .venv/bin/python -m pars_stack fetch
 
-# Debian packages the tests use: docker-compose (to check docker-compose.yml without an engine)
-# and chromium (the pages are tested in a real headless browser, driven by Playwright).
+# Debian packages. Running needs openssl (the local Kafka's TLS listener: its CA and certificate);
+# the tests also use docker-compose (to check docker-compose.yml without an engine), chromium (the
+# pages are tested in a real headless browser, driven by Playwright) and kcat (tests/security's
+# hostile publisher: a Kafka client not ours).
 need=()
-command -v docker-compose >/dev/null || need+=(docker-compose)
-command -v chromium >/dev/null || need+=(chromium)
-command -v kcat >/dev/null || need+=(kcat)  # a Kafka client not ours: tests/security's hostile publisher
-command -v openssl >/dev/null || need+=(openssl)  # the local Kafka's TLS listener: its CA and certificate
+command -v openssl >/dev/null || need+=(openssl)
+if [ "$MODE" = test ]; then
+  command -v docker-compose >/dev/null || need+=(docker-compose)
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v kcat >/dev/null || need+=(kcat)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${need[*]} with apt-get" >&2
@@ -34,6 +46,7 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: please install ${need[*]} (apt-get install ${need[*]})" >&2
   fi
 fi
+[ "$MODE" = test ] || exit 0
 
 # Helm, built from source at a pinned version into .venv/bin (tests/deploy lint and render the
 # chart in deploy/helm with it). `go version -m` reads the module version the binary was built

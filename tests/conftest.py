@@ -37,6 +37,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         stack.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A stack of its own with a replicated three-broker Kafka cluster: the cluster tests kill its
+    brokers. One for the run: a cluster costs about 15 s to start."""
+    from pars_stack.stack import Stack
+
+    cluster = Stack(tmp_path_factory.mktemp("cluster"), kafka_brokers=3, environ={})
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 def _use_containers(environ: dict[str, str]) -> bool:
     if environ.get("PARS_TEST_CONTAINERS") == "0" or environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return False
@@ -51,6 +63,8 @@ def _start_containers(containers: contextlib.ExitStack) -> dict[str, str]:
 
     kafka = containers.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
     postgres = containers.enter_context(PostgresContainer("postgres:16", dbname="pars"))
+    # The container's Kafka does not authenticate: the services accept that only in demo mode.
+    os.environ["PARS_DEMO_MODE"] = "1"
     return {"KAFKA_BOOTSTRAP_SERVERS": kafka.get_bootstrap_server(),
             "DATABASE_URL": postgres.get_connection_url(driver=None)}
 

@@ -14,22 +14,18 @@ from pars_stack import Stack
 from tests.chaos.harness import chaos, cluster_faults, settings
 from tests.support.system import RunningSystem
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 SIZE = int(os.environ.get("PARS_CHAOS_CLUSTER_SIZE", "600"))
 
 
 @pytest.fixture(scope="module")
-def cluster_system(tmp_path_factory):  # noqa: ANN001 - its own stack: a cluster, and we kill its brokers
-    root = tmp_path_factory.mktemp("chaos-cluster")
-    stack = Stack(root / "stack", kafka_brokers=3, environ={})
-    stack.start()
-    running = RunningSystem(stack, root, replicas=2, **settings())
+def cluster_system(cluster_stack: Stack, tmp_path_factory):  # noqa: ANN001 - we kill its brokers and services
+    running = RunningSystem(cluster_stack, tmp_path_factory.mktemp("chaos-cluster"), replicas=2, **settings())
     try:
         running.start()
         yield running
     finally:
         running.stop()
-        stack.stop()
 
 
 def test_nothing_lost_or_duplicated_on_a_cluster_under_chaos(cluster_system: RunningSystem) -> None:

@@ -10,20 +10,18 @@ import os
 
 import pytest
 
-from tests.chaos.harness import chaos, chaos_faults, down, settings
+from tests.chaos.harness import chaos, chaos_faults, down
 from tests.support.system import RunningSystem
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SIZE = int(os.environ.get("PARS_CHAOS_SIZE", "900"))
 
 
 @pytest.fixture(scope="module")
-def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: we kill its services
+def system(stack, chaos_system):  # noqa: ANN001 - the chaos system: we kill its services and restart its servers
     if any(getattr(c, "external", False) for c in stack.components):
         pytest.skip("the stack's servers are external: Kafka and PostgreSQL cannot be restarted here")
-    running = RunningSystem(stack, tmp_path_factory.mktemp("chaos"), **settings()).start()
-    yield running
-    running.stop()
+    return chaos_system
 
 
 def test_nothing_lost_or_duplicated_under_chaos(system: RunningSystem) -> None:

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.harness import SERVICES, chaos, settings, sigterm
+from tests.chaos.harness import SERVICES, chaos, sigterm
 from tests.support.system import RunningSystem
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def system(stack, tmp_path_factory):  # noqa: ANN001 - its own system: we stop its services
-    running = RunningSystem(stack, tmp_path_factory.mktemp("graceful"), **settings()).start()
-    yield running
-    running.stop()
-
-
-def test_sigterm_drains_and_exits_cleanly_losing_and_duplicating_nothing(system: RunningSystem) -> None:
-    ok, report = chaos(system, 450, [sigterm(name, limit=20) for name in SERVICES], duration=20, settle_timeout=90)
+def test_sigterm_drains_and_exits_cleanly_losing_and_duplicating_nothing(chaos_system: RunningSystem) -> None:
+    ok, report = chaos(chaos_system, 450, [sigterm(name, limit=20) for name in SERVICES], duration=20, settle_timeout=90)
     print(report)
     assert ok, report  # a service that exits non-zero or late is a harness error in the report

@@ -32,8 +32,8 @@ SECRET_LOOKING = re.compile(r"TOKEN|PASSWORD|SECRET|DATABASE_URL|SASL|CREDENTIAL
 RENDERINGS = {
     "default": (),
     "production": ("-f", str(CHART / "values-production.yaml")),
-    # Kafka authentication on, KEDA off (fixed replicas), a PARS_NAMESPACE and an SMTP password.
-    "variant": ("--set", "kafka.sasl.enabled=true", "--set", "keda.enabled=false",
+    # Kafka over SASL_PLAINTEXT, KEDA off (fixed replicas), a PARS_NAMESPACE and an SMTP password.
+    "variant": ("--set", "kafka.sasl.securityProtocol=SASL_PLAINTEXT", "--set", "keda.enabled=false",
                 "--set", "config.parsNamespace=blue", "--set", "smtp.passwordSecret.existingSecret=pars-smtp"),
 }
 
@@ -220,14 +220,15 @@ def test_scaled_objects_follow_the_namespace_prefix() -> None:
 
 
 def test_kafka_authentication_uses_each_services_user() -> None:
-    docs = render("--set", "kafka.sasl.enabled=true")
+    docs = render()  # on by default
     auths = {a["metadata"]["name"]: a for a in of_kind(docs, "TriggerAuthentication")}
     for scaled in of_kind(docs, "ScaledObject"):
         name = scaled["spec"]["scaleTargetRef"]["name"]
         for trigger in scaled["spec"]["triggers"]:
-            assert trigger["metadata"]["sasl"] == "scram_sha512"
+            assert trigger["metadata"]["sasl"] == "scram_sha512" and trigger["metadata"]["tls"] == "enable"
             auth = auths[trigger["authenticationRef"]["name"]]
-            assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": name, "key": "password"}]
+            assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": name, "key": "password"},
+                                                       {"parameter": "ca", "name": "pars-cluster-ca-cert", "key": "ca.crt"}]
     for deployment in of_kind(docs, "Deployment"):
         env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["KAFKA_USERNAME"]["value"] == deployment["metadata"]["name"]  # the KafkaUser pars-<service>
@@ -299,7 +300,10 @@ def test_examples_parse_with_the_expected_kinds() -> None:
     config = kafka["spec"]["kafka"]["config"]
     assert config["default.replication.factor"] == 3 and config["min.insync.replicas"] == 2
     assert config["unclean.leader.election.enable"] is False
-    assert [lst["authentication"]["type"] for lst in kafka["spec"]["kafka"]["listeners"]] == ["scram-sha-512"]
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    # Review N6: SCRAM and TLS on every listener, the one for upstream systems outside included.
+    assert [(lst["type"], lst["tls"], lst["authentication"]["type"]) for lst in listeners] == [
+        ("internal", True, "scram-sha-512"), ("loadbalancer", True, "scram-sha-512")]
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
 
     (cluster,) = examples["Cluster"]
@@ -310,6 +314,11 @@ def test_examples_parse_with_the_expected_kinds() -> None:
     assert values["database"]["existingSecret"] == f"{cluster['metadata']['name']}-app"
     listener = kafka["spec"]["kafka"]["listeners"][0]
     assert values["kafka"]["bootstrapServers"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
+    assert values["kafka"]["tls"]["caSecret"] == f"{kafka['metadata']['name']}-cluster-ca-cert"  # Strimzi's name
+    assert values["networkPolicy"]["kafka"]["ports"] == [listener["port"]]
+    assert values["networkPolicy"]["kafka"]["to"][0]["podSelector"]["matchLabels"]["strimzi.io/cluster"] == "pars"
+    assert values["networkPolicy"]["postgres"]["to"][0]["podSelector"]["matchLabels"]["cnpg.io/cluster"] == \
+        cluster["metadata"]["name"]
     users = {u["metadata"]["name"] for u in examples["KafkaUser"]}
     assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in MODULES}
 
@@ -343,3 +352,157 @@ def test_kafka_users_get_exactly_their_registry_rights() -> None:
                     if not t.per_provider} if service == "intake" else set()
         assert written == produced | own_dlqs | replayed | upstream, service
         assert all(name.startswith("pars.") for kind, name in rights if kind == "topic"), service
+
+
+# --- secure by default: Kafka over SASL_SSL, NetworkPolicies (review N6, N10) ---------------------
+
+def _env(deployment: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_services_reach_kafka_over_sasl_ssl_trusting_the_clusters_ca(rendering: str) -> None:
+    for deployment in of_kind(render(*RENDERINGS[rendering]), "Deployment"):
+        env, pod = _env(deployment), deployment["spec"]["template"]["spec"]
+        assert env["KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+        assert env["KAFKA_BOOTSTRAP_SERVERS"]["value"] == "pars-kafka-bootstrap:9093"
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "kafka-ca"]
+        assert env["KAFKA_SSL_CAFILE"]["value"] == f"{mount['mountPath']}/ca.crt" and mount["readOnly"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "kafka-ca"]
+        assert volume["secret"] == {"secretName": "pars-cluster-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+
+
+def test_kafka_without_sasl_is_plaintext_which_the_services_refuse() -> None:
+    from pars_runtime.settings import ServiceSettings
+
+    for deployment in of_kind(render("--set", "kafka.sasl.enabled=false"), "Deployment"):
+        env = _env(deployment)
+        assert env["KAFKA_SECURITY_PROTOCOL"]["value"] == "PLAINTEXT" and "KAFKA_USERNAME" not in env
+        with pytest.raises(ValueError, match="PARS_DEMO_MODE=1"):
+            ServiceSettings(kafka_security_protocol="PLAINTEXT", pars_demo_mode=False)
+
+
+# A small model of NetworkPolicy semantics, enough for these policies: a pod's traffic is allowed
+# when no policy of that direction selects it, or one that selects it has a rule matching the peer
+# and port. A peer is its labels, its namespace's labels and an address ("" for a pod).
+Peer = tuple[dict[str, str], dict[str, str], str]
+NAMESPACE = {"kubernetes.io/metadata.name": "pars"}
+
+
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, selector  # the chart uses matchLabels only
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def _peer_matches(rule_peer: dict[str, Any], peer: Peer) -> bool:
+    import ipaddress
+
+    labels, namespace, address = peer
+    if "ipBlock" in rule_peer:
+        block = rule_peer["ipBlock"]
+        return bool(address) and ipaddress.ip_address(address) in ipaddress.ip_network(block["cidr"]) and not any(
+            ipaddress.ip_address(address) in ipaddress.ip_network(e) for e in block.get("except", []))
+    if address:
+        return False  # a pod selector never matches an address outside the cluster
+    in_namespace = (_matches(rule_peer["namespaceSelector"], namespace) if "namespaceSelector" in rule_peer
+                    else namespace == NAMESPACE)
+    return in_namespace and _matches(rule_peer.get("podSelector", {}), labels)
+
+
+def allowed(docs: tuple[dict[str, Any], ...], direction: str, pod: dict[str, str], peer: Peer, port: int,
+            protocol: str = "TCP") -> bool:
+    kind, key, peers = ("Ingress", "ingress", "from") if direction == "in" else ("Egress", "egress", "to")
+    policies = [p["spec"] for p in of_kind(docs, "NetworkPolicy")
+                if kind in p["spec"]["policyTypes"] and _matches(p["spec"]["podSelector"], pod)]
+    if not policies:
+        return True
+    for spec in policies:
+        for rule in spec.get(key, []):
+            ports_ok = "ports" not in rule or any(
+                p["port"] == port and p.get("protocol", "TCP") == protocol for p in rule["ports"])
+            peers_ok = peers not in rule or any(_peer_matches(r, peer) for r in rule[peers])
+            if ports_ok and peers_ok:
+                return True
+    return False
+
+
+def _pod(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "pars", "app.kubernetes.io/instance": "pars", "app.kubernetes.io/component": name}
+
+
+def _in_cluster(labels: dict[str, str], namespace: str = "pars") -> Peer:
+    return labels, {"kubernetes.io/metadata.name": namespace}, ""
+
+
+PORTS = {"intake": 8000, "validator": 8001, "board-gateway": 8002, "notifier": 8003}
+STRANGER = _in_cluster({"app": "something-else"})  # another workload of the release's namespace
+PROMETHEUS = _in_cluster({"app.kubernetes.io/name": "prometheus"}, "monitoring")
+INGRESS = _in_cluster({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
+INTERNET: Peer = ({}, {}, "203.0.113.7")
+BROKER = _in_cluster({"strimzi.io/cluster": "pars", "strimzi.io/kind": "Kafka"})
+DATABASE = _in_cluster({"cnpg.io/cluster": "pars-db", "cnpg.io/instanceRole": "primary"})
+DNS = _in_cluster({"k8s-app": "kube-dns"}, "kube-system")
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_every_pod_of_the_release_is_denied_by_default(rendering: str) -> None:
+    docs = render(*RENDERINGS[rendering])
+    deny = [p for p in of_kind(docs, "NetworkPolicy") if p["metadata"]["name"] == "pars-default-deny"]
+    assert len(deny) == 1 and set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    workloads = [d for d in docs if d["kind"] in ("Deployment", "Job")]
+    assert len(workloads) == len(PORTS) + 1  # the services and the migration Job
+    for workload in workloads:
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert _matches(deny[0]["spec"]["podSelector"], labels), workload["metadata"]["name"]
+    # Something nobody asked for: the board gateway from the internet, the validator to it.
+    assert not allowed(docs, "in", _pod("board-gateway"), INTERNET, 8002)
+    assert not allowed(docs, "out", _pod("validator"), INTERNET, 443)
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_only_intake_calls_the_other_services(rendering: str) -> None:
+    docs = render(*RENDERINGS[rendering])
+    for name, port in PORTS.items():
+        assert allowed(docs, "in", _pod(name), _in_cluster(_pod("intake")), port), name
+        assert allowed(docs, "out", _pod("intake"), _in_cluster(_pod(name)), port), name
+        assert not allowed(docs, "in", _pod(name), STRANGER, port) or (name == "intake" and rendering == "default"), name
+        for caller in PORTS:
+            if caller != "intake":  # nothing but intake calls a service (the gateway's match, the validator's check)
+                assert not allowed(docs, "out", _pod(caller), _in_cluster(_pod(name)), port), (caller, name)
+        assert not allowed(docs, "in", _pod(name), _in_cluster(_pod(name)), port + 1), name  # only its HTTP port
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_prometheus_scrapes_every_service_from_its_namespace(rendering: str) -> None:
+    docs = render(*RENDERINGS[rendering])
+    for name, port in PORTS.items():
+        assert allowed(docs, "in", _pod(name), PROMETHEUS, port), name
+        assert not allowed(docs, "in", _pod(name), _in_cluster(PROMETHEUS[0], "elsewhere"), port) or name == "intake"
+    docs = render("--set", "networkPolicy.prometheusFrom[0].namespaceSelector.matchLabels.team=observability")
+    assert allowed(docs, "in", _pod("validator"), ({}, {"team": "observability"}, ""), 8001)
+    assert not allowed(docs, "in", _pod("validator"), PROMETHEUS, 8001)
+
+
+def test_intake_is_open_by_default_and_to_the_ingress_controller_in_production() -> None:
+    default, production = render(), render(*RENDERINGS["production"])
+    for outsider in (INTERNET, STRANGER, INGRESS):
+        assert allowed(default, "in", _pod("intake"), outsider, 8000)
+    assert allowed(production, "in", _pod("intake"), INGRESS, 8000)
+    assert not allowed(production, "in", _pod("intake"), INTERNET, 8000)
+    assert not allowed(production, "in", _pod("intake"), STRANGER, 8000)
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_pods_reach_only_dns_kafka_postgresql_and_the_notifier_smtp(rendering: str) -> None:
+    docs = render(*RENDERINGS[rendering])
+    for name in [*PORTS, "migrate"]:
+        pod = _pod(name)
+        assert allowed(docs, "out", pod, DNS, 53, "UDP") and allowed(docs, "out", pod, DNS, 53, "TCP"), name
+        assert allowed(docs, "out", pod, BROKER, 9093) and allowed(docs, "out", pod, DATABASE, 5432), name
+        assert not allowed(docs, "out", pod, BROKER, 9092), name  # no plaintext listener to reach
+        assert not allowed(docs, "out", pod, STRANGER, 5432), name
+        assert allowed(docs, "out", pod, INTERNET, 587) == (name == "notifier"), name
+
+
+def test_the_policies_can_be_left_to_the_cluster() -> None:
+    assert not of_kind(render("--set", "networkPolicy.enabled=false"), "NetworkPolicy")

@@ -1,11 +1,13 @@
 """The API documentation pages in a real browser, as an integrator reads them on a network with no
 way out: /docs (Swagger UI) and /redoc (ReDoc) draw every operation from the service's own
-OpenAPI document, and nothing they load comes from anywhere but the service itself."""
+OpenAPI document (Swagger UI lists every one of its operations), and nothing they load comes from
+anywhere but the service itself."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -34,6 +36,11 @@ def off_origin(asked: list[str], system: RunningSystem) -> list[str]:
     return [url for url in asked if not url.startswith(system.url) and not url.startswith(("data:", "blob:"))]
 
 
+def documented_operations(system: RunningSystem) -> set[tuple[str, str]]:
+    document = httpx.get(f"{system.url}/openapi.json").json()
+    return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+
+
 def test_swagger_ui_shows_the_operations_with_nothing_from_outside(page: tuple[Page, list[str]],
                                                                    system: RunningSystem) -> None:
     tab, asked = page
@@ -41,6 +48,12 @@ def test_swagger_ui_shows_the_operations_with_nothing_from_outside(page: tuple[P
     assert response is not None and response.ok
     expect(tab.locator(".info .title")).to_contain_text("PARS learner reporting")
     expect(tab.locator('.opblock-summary-path[data-path="/v1/learner-records"]').first).to_be_visible()
+    # Every operation of the service's document is listed, each with its method and path.
+    shown = tab.locator(".opblock .opblock-summary").evaluate_all(
+        "blocks => blocks.map(b => [b.querySelector('.opblock-summary-method').textContent,"
+        " b.querySelector('.opblock-summary-path').dataset.path])")
+    expected = documented_operations(system)
+    assert expected and {(method, path) for method, path in shown} == expected
     tab.locator('.opblock-post .opblock-summary-path[data-path="/v1/learner-records"]').click()
     expect(tab.locator(".opblock-post.is-open .opblock-body")).to_contain_text("records")
     assert off_origin(asked, system) == []

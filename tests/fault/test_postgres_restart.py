@@ -12,10 +12,9 @@ import pytest
 
 from pars_runtime.deadletters import list_dead_letters
 from tests.support.kafka import run_sync, service_settings
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
-system = running_system("pg-restart", BOARD_TIME_SCALE="3600", PARS_CLOCK_START=f"{YEAR}-12-31")
 BATCHES, PER_BATCH = 12, 20
 
 

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.system import YEAR, RunningSystem, eventually, running_system
+from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 BATCHES = 40 if os.environ.get("PARS_CHAOS_FULL") else 12
@@ -23,9 +23,6 @@ PER_BATCH = 25
 ABIM_LEARNERS = [("Susan", "O'Laughlin", "999925", "01/01"), ("Ana", "Núñez", "2000001", "07/04")]
 assert BATCHES * PER_BATCH // 2 <= 360 * len(ABIM_LEARNERS)
 
-
-# Today is the last day of the year, so every day of it is a valid completion date.
-system = running_system("kill", BOARD_TIME_SCALE="3600", PARS_CLOCK_START=f"{YEAR}-12-31")
 
 
 def rows(start: int) -> list[dict]:

@@ -18,15 +18,7 @@ from pars_stack import Stack
 from pars_stack.kafka import KafkaCluster
 from tests.support.kafka import auth, service_settings
 
-pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def cluster_stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("cluster"), kafka_brokers=3, environ={})
-    s.start()
-    yield s
-    s.stop()
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 async def leader_of(bootstrap: str, topic: str) -> tuple[int, list[int], list[int]]:

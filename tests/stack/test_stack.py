@@ -95,6 +95,86 @@ def test_postgres_select_and_restart(stack):
     assert asyncio.run(query("select count(*) from kept")) == 1
 
 
+def test_postgres_asks_for_the_password_kept_in_its_data_directory(stack):
+    password_file = stack.postgres.password_file
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    assert f":{password_file.read_text().strip()}@" in stack.env()["DATABASE_URL"]
+    for wrong in (f"postgresql://postgres@127.0.0.1:{stack.postgres.port}/pars",
+                  f"postgresql://postgres:not-the-password@127.0.0.1:{stack.postgres.port}/pars"):
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            asyncio.run(asyncpg.connect(wrong))
+
+
+def test_a_data_directory_made_with_trust_gets_a_password(tmp_path):
+    """One initialised by an earlier launcher (`initdb --auth=trust`) is not left open."""
+    from pars_stack.postgres import Postgres
+
+    old = Postgres(tmp_path / "postgres")
+    old._prepare()
+    (old.pgdata / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")  # as initdb --auth=trust writes it
+    old.password_file.unlink()
+    old.start()
+    try:
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            asyncio.run(asyncpg.connect(f"postgresql://postgres@127.0.0.1:{old.port}/pars"))
+        assert asyncio.run(_fetch(old.database_url, "select 1")) == 1
+    finally:
+        old.stop()
+
+
+async def _fetch(url: str, sql: str):
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def test_make_run_keeps_its_secrets_per_data_directory(tmp_path):
+    from pars_stack.util import kept_secret
+
+    first = kept_secret(tmp_path / "one" / "admin-token")
+    assert len(first) >= 32
+    assert (tmp_path / "one" / "admin-token").stat().st_mode & 0o777 == 0o600
+    assert kept_secret(tmp_path / "one" / "admin-token") == first  # the next run reuses it
+    assert kept_secret(tmp_path / "two" / "admin-token") != first
+
+
+def test_compose_init_container_gives_each_service_its_login_and_acls(stack):
+    """pars_runtime.kafka_users (docker-compose's kafka-users) against a real authorizing broker:
+    each service logs in with its own password and may create its topics, and no more."""
+    from aiokafka.errors import KafkaError
+
+    from pars_runtime.kafka_security import client_options
+    from pars_runtime.kafka_users import SERVICES, password_variable, provision
+
+    namespace = "compose" + uuid.uuid4().hex[:6]
+    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in SERVICES}
+    names = asyncio.run(provision({**stack.kafka.client_env(), "PARS_NAMESPACE": namespace, **passwords}))
+    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier"]
+
+    async def create(user: str, password: str, topic: str) -> None:
+        options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap_servers, **options)
+        await admin.start()
+        try:
+            response = await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+            errors = [code for _, code, *_ in response.topic_errors if code]
+            if errors:
+                raise KafkaError(f"refused: {errors}")
+        finally:
+            await admin.close()
+
+    gateway = passwords[password_variable("board-gateway")]
+    asyncio.run(create("pars-board-gateway", gateway, f"{namespace}.pars.board.decisions.v1"))  # a registry topic
+    with pytest.raises(KafkaError):
+        asyncio.run(create("pars-board-gateway", gateway, f"{namespace}.not-in-the-registry"))
+    with pytest.raises(KafkaError):
+        asyncio.run(create("pars-board-gateway", "a-wrong-password", f"{namespace}.pars.board.registry.v1"))
+    with pytest.raises(ValueError, match="KAFKA_PASSWORD_NOTIFIER"):
+        asyncio.run(provision({**stack.kafka.client_env(), **{k: v for k, v in passwords.items() if "NOTIFIER" not in k}}))
+
+
 def _send(stack, subject: str) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "pars@example.org", "provider@example.org", subject

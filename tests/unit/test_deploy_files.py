@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from pars_intake.ops.history import CHARTS
+from pars_runtime.kafka_security import service_user
+from pars_runtime.kafka_users import password_variable
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -98,7 +100,8 @@ def test_compose_file_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
-    secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y"}
+    secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y",
+               **{password_variable(service): f"k-{service}" for service in SERVICES}}
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, env={**env, **secrets})
@@ -165,9 +168,59 @@ def test_every_service_gets_its_settings(compose: dict[str, Any]) -> None:
         assert env.get("HTTP_HOST") == "0.0.0.0" and env.get("HTTP_PORT"), name
         assert "healthcheck" in services[name] and "/readyz" in json.dumps(services[name]["healthcheck"]), name
         for dependency, condition in services[name]["depends_on"].items():
-            assert condition == {"condition": "service_healthy"}, (name, dependency)
+            # Kafka through its users' init container: they start once their users exist.
+            expected = "service_completed_successfully" if dependency == "kafka-users" else "service_healthy"
+            assert condition == {"condition": expected}, (name, dependency)
+        assert "kafka-users" in services[name]["depends_on"], name
     assert services["notifier"]["environment"]["SMTP_HOST"] == "mailpit"
     assert "mailpit" in services["notifier"]["depends_on"]
+
+
+def _kafka_properties(compose: dict[str, Any]) -> dict[str, str]:
+    """The broker's settings as the apache/kafka image reads them: KAFKA_A_B is a.b, __ is _, ___ is -."""
+    env = compose["services"]["kafka"]["environment"]
+    return {key.removeprefix("KAFKA_").lower().replace("___", "-").replace("__", "\0").replace("_", ".")
+            .replace("\0", "_"): str(value) for key, value in env.items() if key.startswith("KAFKA_")}
+
+
+def test_compose_kafka_authenticates_and_authorizes(compose: dict[str, Any]) -> None:
+    """Review N6: no process on the compose network or the host publishes without a SCRAM login,
+    and a login may do only what its ACLs allow."""
+    props = _kafka_properties(compose)
+    protocols = dict(item.split(":") for item in props["listener.security.protocol.map"].split(","))
+    listeners = {item.split("://")[0]: item.split("://")[1] for item in props["listeners"].split(",")}
+    for name, address in listeners.items():
+        if protocols[name] == "PLAINTEXT":  # unauthenticated: the container's own loopback only
+            assert address.startswith("127.0.0.1:"), (name, address)
+        else:
+            assert protocols[name] == "SASL_PLAINTEXT" and props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512", name
+            assert "ScramLoginModule" in props[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"], name
+    assert protocols[props["inter.broker.listener.name"]] == "PLAINTEXT"  # loopback, checked above
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:ANONYMOUS"  # only the loopback listeners are anonymous
+    assert not any(str(p).endswith((":9091", ":9093")) for p in compose["services"]["kafka"].get("ports", []))
+
+
+def test_compose_services_log_in_to_kafka_as_users_of_their_own(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    init = services["kafka-users"]
+    assert init["command"] == ["python", "-m", "pars_runtime.kafka_users"]
+    assert init["image"] == services["intake"]["image"]
+    # The loopback listener is reachable from the Kafka container's network only.
+    assert init["network_mode"] == "service:kafka" and init["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9091"
+    assert init["depends_on"] == {"kafka": {"condition": "service_healthy"}}
+    usernames = set()
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and env["KAFKA_SCRAM_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["KAFKA_USERNAME"] == service_user("", name), name  # the user kafka-users creates
+        variable = password_variable(name)
+        assert env["KAFKA_PASSWORD"].startswith("${" + variable + ":?"), name
+        assert init["environment"][variable].startswith("${" + variable + ":?"), name
+        assert "PARS_DEMO_MODE" not in env, name
+        usernames.add(env["KAFKA_USERNAME"])
+    assert len(usernames) == len(SERVICES)
 
 
 def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:

@@ -128,7 +128,10 @@ def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited:
     intake instance (or the first after a restart) does not give the guesses back, and Sandbox
     PARS, whose direct-board verdict tells as much, counts on the same key."""
     system = limited
-    second = ServiceProcess(tmp_path / "second-intake", "intake", system.env, instance=2)
+    # The first instance's environment (its port aside): it knows where the validator listens,
+    # which Sandbox PARS asks.
+    env = {k: v for k, v in system.system["intake"].env.items() if k != "HTTP_PORT"}
+    second = ServiceProcess(tmp_path / "second-intake", "intake", env, instance=2)
     second.spawn()
     try:
         second.wait_ready()

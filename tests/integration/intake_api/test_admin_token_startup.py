@@ -10,7 +10,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["pars_intake", "pars_gateway", "pars_notifier"])
+@pytest.mark.parametrize("module", ["pars_intake", "pars_validator", "pars_gateway", "pars_notifier"])
 @pytest.mark.parametrize("token, message", [
     ("demo-admin-token-0123456789", "ADMIN_TOKEN is a publicly known demo value"),
     ("dev-admin-token-change-me", "ADMIN_TOKEN is a publicly known demo value"),

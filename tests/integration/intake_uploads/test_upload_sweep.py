@@ -3,8 +3,9 @@
 A row's message that ends in a dead-letter topic never reaches the stage that decides it; here
 the validator is stopped, which looks the same from intake. While the upload processes, a
 second upload is refused (409); once its rows are overdue (ROW_OUTCOME_TIMEOUT_SECONDS, short
-here) they get 998, the upload completes and is e-mailed, and the next upload is accepted. When
-the stuck messages are finally handled, a late board decision updates the record's status
+here) the background sweep (every SWEEP_INTERVAL_SECONDS, short here too; reading an upload
+does not sweep) gives them 998, the upload completes and is e-mailed, and the next upload is
+accepted. When the stuck messages are finally handled, a late board decision updates the record's status
 but the upload's counts stay as reported."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ YEAR = date.today().year
 GENERAL_ERROR = ["998", "General learner record processing error."]
 
 
-system = running_system("sweep", BOARD_TIME_SCALE="3600", ROW_OUTCOME_TIMEOUT_SECONDS="5")
+system = running_system("sweep", BOARD_TIME_SCALE="3600", ROW_OUTCOME_TIMEOUT_SECONDS="5", SWEEP_INTERVAL_SECONDS="1")
 
 
 def test_rows_without_outcome_get_998_and_the_upload_completes(system: RunningSystem) -> None:
@@ -42,7 +43,7 @@ def test_rows_without_outcome_get_998_and_the_upload_completes(system: RunningSy
         assert busy.status_code == 409, busy.text
         assert busy.json()["detail"].startswith("Your file stuck.txt is still processing.")
 
-        view = completed(client, stuck, timeout=30)  # reading the upload sweeps the overdue rows
+        view = completed(client, stuck, timeout=30)  # the sweeper gives the overdue rows 998
         assert (view["records"], view["processed"], view["not_processed"]) == (2, 0, 2)
         assert [r[17:19] for r in error_rows(client, stuck)] == [GENERAL_ERROR, GENERAL_ERROR]
         accepted_upload(client, "next.txt", tab_text([van_gogh("01/04", "1")]).encode())

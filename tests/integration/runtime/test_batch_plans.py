@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from pars_intake.handlers import _FIRST_OUTCOME
+from pars_intake.store.outcomes import FIRST_OUTCOME
 from pars_runtime import db
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ async def _planned_rows(database_url: str) -> list[int]:
                 await conn.execute(
                     "INSERT INTO records (record_id, submission_id, row_number, provider_id, source) "
                     "SELECT r, 's', 1, '1000001', 'api' FROM unnest($1::text[]) AS r", waiting)
-                await conn.execute(f"PREPARE first_outcome AS {_FIRST_OUTCOME}")
+                await conn.execute(f"PREPARE first_outcome AS {FIRST_OUTCOME}")
                 for run in range(6):
                     updated = await conn.fetch(f"EXECUTE first_outcome({_arguments(waiting[run * BATCH:(run + 1) * BATCH])})")
                     assert len(updated) == BATCH

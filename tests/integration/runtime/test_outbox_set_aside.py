@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_contracts.events import ProviderRegistered
 from pars_runtime import db, messages, metrics
-from pars_runtime.relay import OutboxRelay
+from pars_runtime.relay import OutboxRelay, PostgresOutbox
 from tests.support.kafka import read_until
 
 try:  # the stack's Kafka may require credentials (tests/support/kafka.auth)
@@ -94,7 +94,7 @@ async def test_a_refused_message_is_set_aside_and_the_next_hundred_arrive(
         async with pool.acquire() as conn:
             await messages.put_many(conn, [*before, oversized, *after])
         counted = metrics.OUTBOX_SET_ASIDE.labels(schema, topic)._value.get()
-        relay = OutboxRelay(pool, None, schema, batch_size=1000, new_producer=new_producer,
+        relay = OutboxRelay(PostgresOutbox(pool, schema), None, schema, batch_size=1000, new_producer=new_producer,
                             max_message_bytes=(lambda _t: relay_told) if relay_told else None)
         await _relay_until_empty(relay, pool)
 

@@ -44,7 +44,7 @@ async def send_and_collect(system: RunningSystem, rows: list[LearnerRecordSubmit
                            repeat: int = 1) -> dict[str, list]:
     """Publishes the rows (each envelope `repeat` times) and returns the validator's outputs per row."""
     envelopes = [wrap(r, producer="test", correlation_id=r.submission_id, provider_id=PROVIDER) for r in rows]
-    items = [(topics.record_key(r.activity_id, r.board, r.learner_id), e) for r, e in zip(rows, envelopes, strict=True)]
+    items = [(topics.record_key(r, r.activity), e) for r, e in zip(rows, envelopes, strict=True)]
     await publish(system.env["KAFKA_BOOTSTRAP_SERVERS"], f"{system.namespace}.{topics.RECORDS_SUBMITTED.name}",
                   items * repeat)
     wanted = {r.record_id for r in rows}

@@ -1,5 +1,5 @@
 """The AsyncAPI document (docs/asyncapi.yaml): FastStream's schema of the four services' brokers,
-merged and enriched from the topic registry (`python -m pars_stack.asyncapi`). A channel per topic
+merged and enriched from the topic registry (`python -m pars_asyncapi`). A channel per topic
 and dead-letter topic, self-contained schemas, the FastStream wiring and the registry saying the
 same thing, and the committed document always equal to a fresh generation."""
 
@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
+from pars_asyncapi import generator
 from pars_contracts import asyncapi, examples, topics
 from pars_contracts.envelope import Envelope, wrap
-from pars_stack import asyncapi as generator
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "docs" / "asyncapi.yaml"
-REGENERATE = ".venv/bin/python -m pars_stack.asyncapi -o docs/asyncapi.yaml"
+REGENERATE = ".venv/bin/python -m pars_asyncapi -o docs/asyncapi.yaml"
 DLQ_GROUPS = ["intake", "intake-upstream", "validator", "board-gateway", "notifier"]
 SERVICES = ["intake", "validator", "board-gateway", "notifier"]
 

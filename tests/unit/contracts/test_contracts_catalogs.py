@@ -4,15 +4,16 @@ partition key of learner records."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pars_contracts import topics
 from pars_contracts.boards import BOARDS, BoardKind, Processing, board, is_rems
 from pars_contracts.codes import ERROR_DESCRIPTIONS, ERROR_MESSAGES, error, resolution, with_resolution
-from pars_contracts.topics import record_key
 
 REPO = Path(__file__).resolve().parents[3]
 # The seed's "List of Error codes", copied verbatim into the repository (tests/corpus/seed/README.md).
@@ -152,6 +153,22 @@ def test_boards_and_credit_types_are_found_case_insensitively():
     assert board(" abpath ") is BOARDS["ABPATH"] and board("ABPath") is BOARDS["ABPATH"]
     assert board(None) is None and board("ABX") is None
     assert BOARDS["ABPATH"].credit_type("abpath  moc part ii").name == "ABPath MOC Part II"
+
+
+@dataclass(frozen=True)
+class Named:
+    """A learner record's naming fields, as every event carries them."""
+
+    activity_id: str | None
+    board: str | None
+    learner_id: str | None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    npi: str | None = None
+
+
+def record_key(*fields: str | None) -> str:
+    return topics.record_key(Named(*fields))
 
 
 def test_record_key_ignores_case_spaces_and_accents():

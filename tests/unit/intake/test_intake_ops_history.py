@@ -1,13 +1,17 @@
 """The pure parts of the operations dashboard: instance URL lists, rates from counter readings
-(summed over instances, surviving restarts), per-stage totals and per-service sums."""
+(summed over instances, surviving restarts), per-stage totals and per-service sums; a part that
+cannot be read is shown empty, logged and counted."""
 
 from __future__ import annotations
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
+from structlog.testing import capture_logs
 
 from pars_intake.ops.history import Rates, by_stage, increase
-from pars_intake.ops.summary import per_service, totals
+from pars_intake.ops.summary import per_service, safe, totals
 from pars_intake.settings import IntakeSettings, split_urls
+from pars_runtime import metrics
 
 
 def test_one_url_as_before() -> None:
@@ -103,3 +107,31 @@ def test_records_by_stage_and_sums_per_service() -> None:
     second = {"name": "validator", "ready": False, "totals": totals(counters[:1])}
     assert per_service([first, second]) == {"validator": {"instances": 2, "ready": 1, "totals": {
         "pars_records_total": 9.0, "pars_messages_handled_total": 4.0, "pars_dead_letters_total": 0.0}}}
+
+
+def read_failures(part: str, kind: str) -> float:
+    return metrics.DASHBOARD_READ_FAILURES.labels(part=part, kind=kind)._value.get()
+
+
+async def test_a_part_that_fails_unexpectedly_is_shown_empty_logged_with_its_traceback_and_counted() -> None:
+    async def broken() -> list:
+        raise KeyError("partition")
+
+    before = read_failures("t-broken", "unexpected")
+    with capture_logs() as logs:
+        assert await safe("t-broken", broken(), []) == []
+    assert read_failures("t-broken", "unexpected") == before + 1
+    [entry] = logs
+    assert entry["log_level"] == "error" and entry["part"] == "t-broken"
+    assert isinstance(entry["exc_info"], KeyError)  # the renderer prints its traceback
+
+
+async def test_kafka_away_is_shown_empty_and_counted_without_a_traceback() -> None:
+    async def away() -> list:
+        raise KafkaConnectionError("no broker")
+
+    before = read_failures("t-away", "unavailable")
+    with capture_logs() as logs:
+        assert await safe("t-away", away(), None) is None
+    assert read_failures("t-away", "unavailable") == before + 1
+    assert [(e["log_level"], "exc_info" in e) for e in logs] == [("warning", False)]

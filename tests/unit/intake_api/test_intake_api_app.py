@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from pars_intake.api.app import create_app
 from pars_intake.settings import IntakeSettings
+from pars_intake.web import create_app
 
 
 class _Pool:

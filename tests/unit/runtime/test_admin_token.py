@@ -8,12 +8,14 @@ from pars_gateway.__main__ import GatewaySettings
 from pars_intake.settings import IntakeSettings
 from pars_notifier.settings import NotifierSettings
 from pars_runtime.admin_token import KNOWN_TOKENS, check_admin_token
+from pars_validator.settings import ValidatorSettings
 
 
-@pytest.mark.parametrize("settings", [IntakeSettings, GatewaySettings, NotifierSettings])
+@pytest.mark.parametrize("settings", [IntakeSettings, ValidatorSettings, GatewaySettings, NotifierSettings])
 def test_no_default_and_no_known_value_outside_demo_mode(settings: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ADMIN_TOKEN", raising=False)
     monkeypatch.delenv("PARS_DEMO_MODE", raising=False)
+    monkeypatch.delenv("KAFKA_SECURITY_PROTOCOL", raising=False)  # outside demo mode, Kafka authenticates
     with pytest.raises(ValueError, match="ADMIN_TOKEN is not set"):
         settings()
     with pytest.raises(ValueError, match="at least 16"):

@@ -5,7 +5,9 @@ the group that reads it, and no other. The real-broker suites are the acceptance
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,8 +27,8 @@ from pars_notifier.__main__ import build as notifier
 from pars_notifier.settings import NotifierSettings
 from pars_runtime import stream
 from pars_runtime.service import Service
-from pars_runtime.settings import ServiceSettings
 from pars_validator.__main__ import build as validator
+from pars_validator.settings import ValidatorSettings
 
 NS = "wiring"
 TOKEN = "wiring-test-admin-token-0123456789"
@@ -35,7 +37,7 @@ TOKEN = "wiring-test-admin-token-0123456789"
 def services() -> dict[str, Service]:
     return {
         "intake": intake(IntakeSettings(pars_namespace=NS, admin_token=TOKEN)),
-        "validator": validator(ServiceSettings(pars_namespace=NS)),
+        "validator": validator(ValidatorSettings(pars_namespace=NS, admin_token=TOKEN)),
         "board-gateway": gateway(GatewaySettings(pars_namespace=NS, admin_token=TOKEN)),
         "notifier": notifier(NotifierSettings(pars_namespace=NS, admin_token=TOKEN)),
     }
@@ -50,6 +52,9 @@ def test_every_group_subscribes_to_its_registry_topics_and_commits_by_hand(name:
     for processor, subscriber in zip(processors, subscribers, strict=True):
         assert subscriber.group_id == f"{NS}.{processor.group.name}"
         assert subscriber.ack_policy is AckPolicy.MANUAL
+        # FastStream's own poll, with the runtime's timeout: nothing of the subscriber replaced.
+        assert subscriber.batch_timeout_ms == stream.POLL_MS
+        assert "get_msg" not in getattr(subscriber, "__dict__", {})
         wanted = topics.group_topics(processor.group.name)
         per_provider = [t for t in wanted if topics.BY_NAME[t].per_provider]
         if per_provider:
@@ -91,3 +96,21 @@ def test_the_parser_hands_over_the_records_untouched() -> None:
     message = asyncio.run(stream.records_message((record,)))
     assert asyncio.run(stream.records_of(message)) == (record,)
     assert message.raw_message == (record,)
+
+
+PUBLIC_FASTSTREAM = {"faststream", "faststream.kafka", "faststream.security", "faststream.specification"}
+
+
+def test_the_code_imports_only_faststreams_public_modules() -> None:
+    """What FastStream exports from its packages is its API; its other modules (message classes,
+    subscriber use cases, `_internal`) change without notice between versions."""
+    root = Path(__file__).resolve().parents[3]
+    found = set()
+    for source in [*root.glob("libs/*/src/**/*.py"), *root.glob("services/*/src/**/*.py"),
+                   *root.glob("deploy/*/src/**/*.py"), *root.glob("tools/*/src/**/*.py")]:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "faststream":
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.split(".")[0] == "faststream")
+    assert found and found <= PUBLIC_FASTSTREAM, sorted(found - PUBLIC_FASTSTREAM)

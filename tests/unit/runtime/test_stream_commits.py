@@ -4,7 +4,8 @@ The Kafka consumer is a stand-in that keeps positions, seeks and commits the way
 (a poll advances the position; a commit stores explicit offsets; a seek moves the position), so
 these tests see exactly what the runtime commits, rewinds and hands to the processor when a batch
 succeeds, fails, is cancelled mid-drain, or loses a partition to a rebalance. No Kafka, no
-PostgreSQL: the processor is a recorder."""
+PostgreSQL: the processor is a recorder, or the real one on the in-memory database
+(pars_runtime.memory)."""
 
 from __future__ import annotations
 
@@ -13,62 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError
 from faststream.kafka import TestKafkaBroker
+from kafka_standin import P0, P1, TOPIC, StandInConsumer, record
 
+from pars_contracts.envelope import wrap
+from pars_contracts.events import ProviderRegistered
 from pars_runtime import stream
-from pars_runtime.processor import Group
+from pars_runtime.memory import MemoryBatches, MemoryProducer
+from pars_runtime.messages import encode
+from pars_runtime.processor import BatchProcessor, Group, Unit
 from pars_runtime.settings import ServiceSettings
-
-TOPIC = "pars.learner-records.submitted.v1"
-P0, P1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
-
-
-def record(tp: TopicPartition, offset: int, headers: list[tuple[str, bytes]] | None = None) -> ConsumerRecord:
-    return ConsumerRecord(tp.topic, tp.partition, offset, 0, 0, b"key", b'{"n": %d}' % offset, None, 3, 5,
-                          headers or [])
-
-
-class StandInConsumer(AIOKafkaConsumer):
-    """Two partitions of six records each; a poll returns up to `batch` records of each
-    partition from its position and advances the position, as aiokafka's getmany does."""
-
-    def __init__(self, batch: int = 2, size: int = 6) -> None:  # nothing to connect: no super().__init__
-        self.logs = {tp: [record(tp, i) for i in range(size)] for tp in (P0, P1)}
-        self.positions = {P0: 0, P1: 0}
-        self.owned = {P0, P1}
-        self.batch = batch
-        self.commits: list[dict[TopicPartition, int]] = []
-        self.seeks: list[tuple[TopicPartition, int]] = []
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.owned)
-
-    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
-                      max_records: int | None = None) -> dict[TopicPartition, list[ConsumerRecord]]:
-        found = {}
-        for tp in sorted(self.owned, key=lambda t: t.partition):
-            records = self.logs[tp][self.positions[tp]:self.positions[tp] + self.batch]
-            if records:
-                found[tp] = records
-                self.positions[tp] = records[-1].offset + 1
-        if not found:
-            await asyncio.sleep(0.005)
-        return found
-
-    async def commit(self, offsets: Any = None) -> None:
-        assert offsets is not None, "the runtime always commits explicit offsets"
-        self.commits.append(dict(offsets))
-
-    def seek(self, partition: TopicPartition, offset: int) -> None:
-        self.seeks.append((partition, offset))
-        self.positions[partition] = offset
-
-    async def stop(self) -> None:
-        pass
-
-    def committed_offset(self, tp: TopicPartition) -> int:
-        return max((c[tp] for c in self.commits if tp in c), default=0)
 
 
 @dataclass
@@ -198,3 +155,67 @@ def test_a_header_that_is_not_utf8_reaches_the_processor_byte_for_byte() -> None
     bad = next(r for r in got if r.partition == 0)
     assert bad.headers == [("upstream-trace", b"\xc3(\xff")]
     assert consumer.commits[0] == {P0: 1, P1: 1}
+
+
+def test_a_commit_the_group_or_kafka_refuses_is_logged_and_the_next_batch_covers_it() -> None:
+    consumer = StandInConsumer(size=4)
+    handled: list[int] = []
+
+    async def process(records: tuple[ConsumerRecord, ...]) -> None:
+        handled.extend(r.offset for r in records if r.partition == 0)
+
+    async def scenario() -> None:
+        for error in (CommitFailedError("rebalancing"), KafkaConnectionError("Kafka away")):
+            consumer.commit_error = error
+            await stream.handle(consumer, tuple(r for rs in (await consumer.getmany()).values() for r in rs), process)
+
+    asyncio.run(scenario())
+    assert handled == [0, 1, 2, 3] and consumer.commits == []  # handled, not raised, nothing committed yet
+    asyncio.run(stream.handle(consumer, (record(P0, 4), record(P1, 4)), process))
+    assert consumer.commits == [{P0: 5, P1: 5}]
+
+
+def test_a_failed_batch_is_rewound_only_where_this_member_still_owns_the_partition() -> None:
+    consumer = StandInConsumer(batch=3)
+
+    async def fail(records: tuple[ConsumerRecord, ...]) -> None:
+        consumer.owned.discard(P1)  # revoked by a rebalance while the batch was handled
+        raise RuntimeError("the batch failed")
+
+    async def scenario() -> None:
+        batch = tuple(r for rs in (await consumer.getmany()).values() for r in rs)
+        with pytest.raises(RuntimeError, match="the batch failed"):
+            await stream.handle(consumer, batch, fail)
+
+    asyncio.run(scenario())
+    assert consumer.seeks == [(P0, 0)] and consumer.positions[P0] == 0
+    assert consumer.commits == []
+
+
+def provider_log(tp: TopicPartition, first: int, count: int) -> list[ConsumerRecord]:
+    events = [(i, ProviderRegistered(provider_id=f"{1000000 + first + i}", name="P")) for i in range(count)]
+    return [record(tp, i, value=encode(wrap(e, producer="intake", correlation_id="c", message_id=f"m-{first + i}")),
+                   key=e.provider_id.encode()) for i, e in events]
+
+
+def test_the_processor_on_the_consume_loop_commits_after_its_transaction_and_a_redelivery_changes_nothing() -> None:
+    """The whole consuming path without Kafka or PostgreSQL: FastStream's loop, the stand-in
+    consumer, the real processor on the in-memory database. Then the same records again, as after
+    a restart that lost the commits: the inbox makes them no-ops."""
+    providers = "pars.providers.v1"
+    q0, q1 = TopicPartition(providers, 0), TopicPartition(providers, 1)
+    calls: list[str] = []
+
+    async def registered(event: ProviderRegistered, uow: Unit[Any]) -> None:
+        calls.append(uow.envelope.message_id)
+        uow.emit(providers, event.provider_id, event)
+
+    database = MemoryBatches()
+    processor = BatchProcessor(Group("notifier", [providers], {ProviderRegistered: registered}), ServiceSettings(),
+                               database, MemoryProducer(), "notifier")  # type: ignore[arg-type]
+    for attempt in range(2):
+        consumer = StandInConsumer(logs={q0: provider_log(q0, 0, 3), q1: provider_log(q1, 10, 3)})
+        asyncio.run(run(processor, consumer, lambda c=consumer: c.committed_offset(q0) == 3 and c.committed_offset(q1) == 3))  # type: ignore[arg-type, misc]
+        assert consumer.commits == [{q0: 2, q1: 2}, {q0: 3, q1: 3}]
+        assert sorted(calls) == ["m-0", "m-1", "m-10", "m-11", "m-12", "m-2"]  # once each, both times
+        assert len(database.outbox) == 6 and database.committed == 2 * (attempt + 1)

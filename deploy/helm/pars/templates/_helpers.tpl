@@ -75,9 +75,16 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
 - name: {{ printf "%s_URL" ($other | upper | replace "-" "_") }}
   value: {{ printf "http://%s:%v" (include "pars.fullname" (list $root $other)) $o.port | quote }}
 {{- end }}
-{{- if $root.Values.kafka.sasl.enabled }}
+{{- if not $root.Values.kafka.sasl.enabled }}
+- name: KAFKA_SECURITY_PROTOCOL  # refused by the services unless PARS_DEMO_MODE=1
+  value: "PLAINTEXT"
+{{- else }}
 - name: KAFKA_SECURITY_PROTOCOL
   value: {{ $root.Values.kafka.sasl.securityProtocol | quote }}
+{{- if include "pars.kafkaCa" $root }}
+- name: KAFKA_SSL_CAFILE
+  value: {{ include "pars.kafkaCa" $root | quote }}
+{{- end }}
 - name: KAFKA_SCRAM_MECHANISM
   value: {{ $root.Values.kafka.sasl.mechanism | quote }}
 - name: KAFKA_USERNAME
@@ -88,7 +95,7 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       name: {{ include "pars.kafkaUser" (list $root $name) }}
       key: {{ $root.Values.kafka.sasl.passwordKey }}
 {{- end }}
-{{- if has $name (list "intake" "board-gateway" "notifier") }}
+{{- if has $name (list "intake" "validator" "board-gateway" "notifier") }}
 - name: ADMIN_TOKEN
   valueFrom:
     secretKeyRef:
@@ -124,6 +131,13 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
 {{- end }}
 {{- include "pars.plainEnv" (list $root $root.Values.config.env) }}
 {{- include "pars.plainEnv" (list $root ($svc.env | default dict)) }}
+{{- end -}}
+
+{{/* Where the brokers' CA certificate is mounted, when the services use TLS and one is named; else empty. */}}
+{{- define "pars.kafkaCa" -}}
+{{- if and .Values.kafka.sasl.enabled (eq .Values.kafka.sasl.securityProtocol "SASL_SSL") .Values.kafka.tls.caSecret -}}
+{{- printf "/etc/pars/kafka-ca/%s" .Values.kafka.tls.caKey -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The service's KafkaUser (examples/strimzi-users.yaml), whose Secret has the same name. */}}

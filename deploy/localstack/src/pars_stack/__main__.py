@@ -28,7 +28,10 @@ def _up(args: argparse.Namespace) -> None:
         stack.start()
         env = stack.env()
         lines = "".join(f"{k}={v}\n" for k, v in env.items())
-        (stack.data_dir / "env").write_text(lines)  # for other shells: set -a; . .stack/env
+        env_file = stack.data_dir / "env"  # for other shells: set -a; . .stack/env
+        env_file.touch(mode=0o600)
+        env_file.chmod(0o600)  # it holds the Kafka admin's and PostgreSQL's passwords
+        env_file.write_text(lines)
         sys.stdout.write(lines)
         sys.stdout.flush()
         if getattr(stack.smtp, "http_url", None):

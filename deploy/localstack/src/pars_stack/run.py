@@ -16,7 +16,7 @@ from pathlib import Path
 from . import demo, prometheus
 from .services import System
 from .stack import Stack
-from .util import log
+from .util import kept_secret, log
 
 
 def env_int(name: str, default: int) -> int:
@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     stack = Stack(root, kafka_port=env_int("KAFKA_PORT", 9092), kafka_controller_port=env_int("KAFKA_CONTROLLER_PORT", 9093),
                   pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
                   smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025), kafka_brokers=args.kafka_brokers)
-    admin_token = os.environ.get("ADMIN_TOKEN", "demo-admin-token-0123456789")
-    # A demo on purpose: the services accept the public demo admin token only in demo mode.
-    settings = {"ADMIN_TOKEN": admin_token, "PARS_DEMO_MODE": "1",
+    # Made once per data directory and kept there (0600), like PostgreSQL's password: not a
+    # publicly known value, so no demo mode is needed (Kafka authenticates too).
+    admin_token = os.environ.get("ADMIN_TOKEN") or kept_secret(root.resolve() / "admin-token")
+    settings = {"ADMIN_TOKEN": admin_token,
                 "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"), "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
     ports = {"intake": env_int("INTAKE_PORT", 8000), "validator": env_int("VALIDATOR_PORT", 8001),
              "board-gateway": env_int("GATEWAY_PORT", 8002), "notifier": env_int("NOTIFIER_PORT", 8003)}

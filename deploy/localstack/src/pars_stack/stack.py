@@ -61,7 +61,10 @@ class ExternalKafka(External):
         self.security = {k: v for k, v in (environ or {}).items() if k in self.SECURITY}
 
     def client_env(self) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, **self.security}
+        # Said explicitly: a Kafka given without its security settings is an unauthenticated one,
+        # which the services accept only in demo mode (PARS_DEMO_MODE=1 in the environment), not
+        # the services' own default (SASL_SSL) that they could not log in to.
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", **self.security}
 
 
 class ExternalPostgres(External):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -17,6 +18,25 @@ from pathlib import Path
 def log(msg: str) -> None:
     # stderr, so `python -m pars_stack up` can print the env on stdout for scripts.
     print(f"pars-stack: {msg}", file=sys.stderr, flush=True)
+
+
+def kept_secret(path: Path) -> str:
+    """A random secret made once for a data directory and reused on every later run: kept in
+    `path`, readable by its owner only (0600). Local secrets, not publicly known demo values, so
+    that another user of a shared host has neither (review N13)."""
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if secret:
+        return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secret + "\n")
+    path.chmod(0o600)  # also when it existed empty with wider permissions
+    return secret
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """What the topic registry adds to the AsyncAPI 3.0 document FastStream reports.
 
 The document itself is generated from the services' FastStream brokers (`python -m
-pars_stack.asyncapi`): their subscribers and publishers give the servers, the channels'
+pars_asyncapi`): their subscribers and publishers give the servers, the channels'
 addresses and the operations, and the publishers' schemas (`topic_schema`: each payload type in
 its envelope) give `components/schemas`. FastStream's Kafka bindings carry the topic only, so
 this module holds what the registry knows besides: each message's headers, key, summary and

@@ -1,7 +1,7 @@
 """The topic registry: one entry per topic with its producers, consumers, key and payload.
 
 Every service subscribes, publishes and creates its topics from this table, and the AsyncAPI
-document's channels are enriched from it (`asyncapi.py`; `python -m pars_stack.asyncapi`), so
+document's channels are enriched from it (`asyncapi.py`; `python -m pars_asyncapi`), so
 there is one place that says what flows where."""
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel
 
+from . import boards
 from . import events as ev
 
 
@@ -142,12 +144,42 @@ def _norm(value: str | None) -> str:
     return " ".join(text.split()).casefold()
 
 
-def record_key(activity_id: str | None, board: str | None, learner_id: str | None,
-               last_name: str | None = None, date_of_birth: str | None = None) -> str:
-    """The partition key of a learner record: one learner on one activity and board.
+class KeyedRecord(Protocol):
+    """A learner record as every event of one names it (submitted, validated)."""
+
+    @property
+    def activity_id(self) -> str | None: ...
+    @property
+    def board(self) -> str | None: ...
+    @property
+    def learner_id(self) -> str | None: ...
+    @property
+    def npi(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def date_of_birth(self) -> str | None: ...
+
+
+def record_key(record: KeyedRecord, activity: ev.ActivityRegistered | None = None) -> str:
+    """The partition key of a learner record, and the validator's ledger key: one learner on one
+    activity and board, however the provider spelled them.
 
     Records with the same key land on one partition, so the validator's stateful rules
-    (603, 710, 711, 717) see them in order. ABS records may lack a board id: the learner
-    is then keyed by last name and date of birth."""
-    learner = _norm(learner_id) or f"{_norm(last_name)}/{_norm(date_of_birth)}"
-    return f"{_norm(activity_id)}|{_norm(board)}|{learner}"
+    (603, 710, 711, 717) see them in order. The board is the one the record means: the seed's
+    "ME" is the Maine board `activity` registers (so "ME" and "ME-MD" rows of one learner share
+    a key); a state board's learner given only by NPI is keyed by that NPI. A learner without a
+    board id (ABS) is keyed by last name and date of birth.
+
+    A validated record (what the board gateway keys its decisions with) already carries the
+    resolved board and learner id, so it needs no activity and gets the key the validator gave
+    its submitted row; the one difference is a learner keyed by name whose date of birth was not
+    written MM/DD: the validated record carries it as MM/DD, the submitted row as given. Keys
+    are only partitions there (a record's decisions share one; no consumer relies on decisions
+    sharing the records' partition), and keying the ledger by MM/DD would re-key stored entries."""
+    given = (record.board or "").strip()
+    registered = [r.board for r in activity.registrations] if activity is not None else []
+    code = boards.resolve_code(given, registered) or given
+    learner_id = boards.learner_key_id(code, record.learner_id, record.npi)
+    learner = _norm(learner_id) or f"{_norm(record.last_name)}/{_norm(record.date_of_birth)}"
+    return f"{_norm(record.activity_id)}|{_norm(code)}|{learner}"

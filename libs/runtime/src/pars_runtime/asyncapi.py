@@ -4,7 +4,7 @@ A service sends through its outbox relay (relay.py), never through these: they a
 that FastStream's AsyncAPI schema of the broker shows what the service publishes, with each
 topic's payload types in their envelopes (`pars_contracts.asyncapi.topic_schema`), and so that
 in-memory tests (`TestKafkaBroker`) can publish through them or check what they were given.
-`python -m pars_stack.asyncapi` merges the four services' schemas into docs/asyncapi.yaml."""
+`python -m pars_asyncapi` merges the four services' schemas into docs/asyncapi.yaml."""
 
 from __future__ import annotations
 

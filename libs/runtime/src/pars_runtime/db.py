@@ -1,16 +1,26 @@
-"""PostgreSQL: one pool per service, confined to the service's own schema, and migrations.
+"""PostgreSQL: one pool per service, confined to the service's own schema, and migrations; and
+what a consumer group's batch does in its transaction (`BatchDatabase`).
 
 Migrations are plain SQL files applied in name order, each once, under an advisory lock so that
-two instances starting together do not race. The runtime's own tables (outbox, inbox) come first."""
+two instances starting together do not race. The runtime's own tables (outbox, inbox) come first.
+
+The batch processor (processor.py) reaches the database only through `BatchDatabase`: a
+transaction, the inbox and the outbox. `PostgresBatches` is it on the service's pool;
+`pars_runtime.memory.MemoryBatches` is it in memory, for tests without PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import Any, Protocol
 
 import asyncpg
 
 from .logs import get_logger
+from .messages import Outgoing, put_many
 
 log = get_logger(__name__)
 
@@ -76,3 +86,58 @@ async def migrate(pool: asyncpg.Pool, schema: str, package: str) -> list[str]:
     if applied:
         log.info("migrations applied", schema=schema, migrations=applied)
     return applied
+
+
+class BatchTransaction(Protocol):
+    """One batch's transaction, as the processor uses it."""
+
+    @property
+    def conn(self) -> Any:
+        """What the handlers and the batch's state use (`Unit.conn`): an asyncpg connection."""
+
+    async def inbox_add(self, consumer: str, message_ids: list[str]) -> set[str]:
+        """Records the ids in the consumer's inbox; returns those it did not hold before."""
+
+    async def inbox_remove(self, consumer: str, message_ids: list[str]) -> None:
+        """Takes the ids out of the consumer's inbox again."""
+
+    async def outbox_put(self, messages: list[Outgoing]) -> None:
+        """Writes the messages to the outbox, in order: the relay sends them once committed."""
+
+
+class BatchDatabase(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[BatchTransaction]:
+        """A transaction that commits when the block ends and rolls back when it raises."""
+
+
+class PostgresTransaction:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def inbox_add(self, consumer: str, message_ids: list[str]) -> set[str]:
+        return set(await self.conn.fetchval(
+            "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING message_id) SELECT coalesce(array_agg(message_id), '{}') FROM ins",
+            consumer, message_ids))
+
+    async def inbox_remove(self, consumer: str, message_ids: list[str]) -> None:
+        await self.conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2::text[])",
+                                consumer, message_ids)
+
+    async def outbox_put(self, messages: list[Outgoing]) -> None:
+        await put_many(self.conn, messages)
+
+
+class PostgresBatches:
+    """Batches' transactions on the service's pool (None only where nothing is processed)."""
+
+    def __init__(self, pool: asyncpg.Pool | None) -> None:
+        self.pool = pool
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[BatchTransaction]:
+        assert self.pool is not None, "a processor without a pool processes nothing"
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield PostgresTransaction(conn)

@@ -38,3 +38,17 @@ def ops_routes(service: str, checks: Mapping[str, Check]) -> list[Route]:
 
 def ops_app(service: str, checks: Mapping[str, Check]) -> Starlette:
     return Starlette(routes=ops_routes(service, checks))
+
+
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is larger than `limit` bytes (read no further): the
+    services' internal endpoints (the gateway's match, the validator's validation) answer 413."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)

@@ -11,7 +11,11 @@ A group declares its handlers as plain functions of a typed message and a typed 
 work: `async def record_submitted(row: LearnerRecordSubmitted, uow: Unit[ValidatorBatch])`. What
 the handlers of one batch share (one read for the whole batch, writes gathered and done once) is
 the group's `BatchState` subclass: its `prepare` runs before the handlers, its `flush` after
-them, both in the batch's transaction."""
+them, both in the batch's transaction.
+
+The processor reaches the database only through `db.BatchDatabase` (a transaction, the inbox, the
+outbox) and Kafka only through its producer's `send`: `pars_runtime.memory` has both in memory,
+so its dedup, retries, outage waits and dead letters are tested without PostgreSQL or Kafka."""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from pars_contracts.upcasting import upcast_envelope
 from . import db, metrics
 from .logs import bound_contextvars, get_logger
 from .loops import Backoff
-from .messages import Emitter, Outgoing, decode, put_many
+from .messages import Emitter, Outgoing, decode
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -161,7 +165,7 @@ CURRENT_VERSIONS = {name: schema_version(model) for name, model in PAYLOADS.item
 class BatchProcessor:
     group: Group[Any]
     settings: ServiceSettings
-    pool: asyncpg.Pool
+    database: db.BatchDatabase  # db.PostgresBatches on the service's pool
     producer: AIOKafkaProducer  # dead letters go out through it, byte for byte
     service: str
     real_group: str = field(init=False)
@@ -250,11 +254,9 @@ class BatchProcessor:
         emitted: list[Emitter] = []
         refused: list[tuple[Item, str]] = []
         state = self.group.state()
-        async with self.pool.acquire() as conn, conn.transaction():
-            fresh = set(await conn.fetchval(
-                "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
-                "ON CONFLICT DO NOTHING RETURNING message_id) SELECT coalesce(array_agg(message_id), '{}') FROM ins",
-                self.real_group, [i.envelope.message_id for i in items]))
+        async with self.database.transaction() as tx:
+            conn = tx.conn
+            fresh = await tx.inbox_add(self.real_group, [i.envelope.message_id for i in items])
             todo: list[Item] = []
             for item in items:
                 if item.envelope.message_id not in fresh:
@@ -283,11 +285,10 @@ class BatchProcessor:
             if refused:
                 # Not handled: out of the inbox again, so that a redelivery (a crash before the
                 # dead letter below is sent) decides it again instead of skipping it as a duplicate.
-                await conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2::text[])",
-                                   self.real_group, [i.envelope.message_id for i, _ in refused])
+                await tx.inbox_remove(self.real_group, [i.envelope.message_id for i, _ in refused])
             await state.flush(conn)
             # One outbox write for the whole batch, in message order (per-key order is kept).
-            await put_many(conn, [out for e in emitted for out in e.items])
+            await tx.outbox_put([out for e in emitted for out in e.items])
         for labels, count in outcomes.items():
             metrics.MESSAGES_HANDLED.labels(self.real_group, *labels).inc(count)
         for callback in after_commit:

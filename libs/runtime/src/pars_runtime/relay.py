@@ -9,14 +9,18 @@ cannot be serialized) would otherwise roll every batch back and hold every row b
 such a row is moved to `outbox_set_aside` with its reason, logged as an ERROR and counted
 (`pars_outbox_set_aside_total`, alert OutboxMessageSetAside), and the rest go on in order. A row is
 measured before it is sent, so an oversized one never reaches the broker; a refusal by the broker
-itself is confirmed by sending the row alone before it is set aside (a batch-mate is never)."""
+itself is confirmed by sending the row alone before it is set aside (a batch-mate is never).
+
+The relay reaches the database only through `Outbox` (`PostgresOutbox` on the service's pool;
+`pars_runtime.memory.MemoryOutbox` in memory, for tests without PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
@@ -50,6 +54,78 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     UnsupportedForMessageFormatError, TypeError, ValueError, UnicodeError)
 
 
+# An outbox row: id (the sending order), topic, key, message_id, value, headers (JSON text),
+# created_at. An asyncpg Record, or any mapping of the same columns.
+Row = Mapping[str, Any]
+
+
+class OutboxBatch(Protocol):
+    async def take(self, limit: int) -> list[Row]:
+        """Deletes and returns the outbox's first `limit` rows, in id order."""
+
+    async def set_aside(self, rows: list[tuple[Row, str]]) -> None:
+        """Keeps rows Kafka refuses for good in `outbox_set_aside`, each with its reason."""
+
+
+class Outbox(Protocol):
+    def sending(self) -> AbstractAsyncContextManager[OutboxBatch]:
+        """A transaction in which this instance alone sends the schema's outbox (others wait):
+        what it took is deleted only if the block ends without raising."""
+
+    def listening(self, wake: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+        """While the block runs, `wake` is called when a transaction that wrote to the outbox commits."""
+
+
+class PostgresOutbox:
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self.pool = pool
+        self.schema = schema
+
+    @contextlib.asynccontextmanager
+    async def sending(self) -> AsyncIterator[OutboxBatch]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"outbox:{self.schema}")
+            yield _PostgresOutboxBatch(conn)
+
+    @contextlib.asynccontextmanager
+    async def listening(self, wake: Callable[[], None]) -> AsyncIterator[None]:
+        listener = await self.pool.acquire()
+
+        def notified(*_: Any) -> None:
+            wake()
+
+        await listener.add_listener(OUTBOX_CHANNEL, notified)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(OUTBOX_CHANNEL, notified)  # the same callback, or it stays
+            with contextlib.suppress(Exception):
+                await self.pool.release(listener)
+
+
+class _PostgresOutboxBatch:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def take(self, limit: int) -> list[Row]:
+        # Taken out of the outbox in the sending transaction, which commits only once Kafka has
+        # them all (or they are set aside): a failed send rolls the delete back. One statement
+        # instead of a read and a delete.
+        return sorted(await self.conn.fetch(
+            "DELETE FROM outbox WHERE id = ANY(ARRAY(SELECT id FROM outbox ORDER BY id LIMIT $1)) "
+            "RETURNING id, topic, key, message_id, value, headers, created_at",
+            limit,
+        ), key=lambda r: r["id"])
+
+    async def set_aside(self, rows: list[tuple[Row, str]]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO outbox_set_aside (id, topic, key, message_id, value, headers, created_at, reason) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            [(r["id"], r["topic"], r["key"], r["message_id"], r["value"], r["headers"], r["created_at"],
+              reason) for r, reason in rows])
+
+
 def topic_limits(settings: ServiceSettings) -> Callable[[str], int]:
     """Each topic's max.message.bytes as the registry creates it (the broker's default otherwise)."""
     limits = {settings.topic(t.name): t.max_message_bytes for t in registry.ALL if t.max_message_bytes}
@@ -66,10 +142,10 @@ class OutboxRelay:
     the next send gets OutOfOrderSequenceNumber), so the relay can replace it: `new_producer`
     makes and starts a fresh one. Without `new_producer` the given producer is used as it is."""
 
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer | None, schema: str, batch_size: int = 1000,
+    def __init__(self, outbox: Outbox, producer: AIOKafkaProducer | None, schema: str, batch_size: int = 1000,
                  max_message_bytes: Callable[[str], int] | None = None,
                  new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
-        self.pool = pool
+        self.outbox = outbox
         self.producer = producer
         self.schema = schema
         self.batch_size = batch_size
@@ -82,25 +158,13 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         if self.producer is None:
             await self._replace_producer()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"outbox:{self.schema}")
-            # Taken out of the outbox in this transaction, which commits only once Kafka has them
-            # all (or they are set aside): a failed send rolls the delete back. One statement
-            # instead of a read and a delete.
-            rows = sorted(await conn.fetch(
-                "DELETE FROM outbox WHERE id = ANY(ARRAY(SELECT id FROM outbox ORDER BY id LIMIT $1)) "
-                "RETURNING id, topic, key, message_id, value, headers, created_at",
-                self.batch_size,
-            ), key=lambda r: r["id"])
+        async with self.outbox.sending() as batch:
+            rows = await batch.take(self.batch_size)
             if not rows:
                 return 0
             aside = await self._send(rows)
             if aside:
-                await conn.executemany(
-                    "INSERT INTO outbox_set_aside (id, topic, key, message_id, value, headers, created_at, reason) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-                    [(r["id"], r["topic"], r["key"], r["message_id"], r["value"], r["headers"], r["created_at"],
-                      reason) for r, reason in aside])
+                await batch.set_aside(aside)
         for row, reason in aside:
             log.error("outbox message set aside: Kafka refuses it for good", schema=self.schema, topic=row["topic"],
                       message_id=row["message_id"], outbox_id=row["id"], bytes=len(row["value"]), reason=reason)
@@ -108,11 +172,11 @@ class OutboxRelay:
         metrics.OUTBOX_SENT.labels(self.schema).inc(len(rows) - len(aside))
         return len(rows)
 
-    async def _send(self, rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, str]]:
+    async def _send(self, rows: list[Row]) -> list[tuple[Row, str]]:
         """Sends the rows in order; returns those refused for good, with the reason. Raises on
         anything else (Kafka away...): the transaction rolls back and the batch is sent again."""
         aside: dict[int, str] = {}
-        pending: list[tuple[asyncpg.Record, Any]] = []
+        pending: list[tuple[Row, Any]] = []
         for row in rows:
             reason = self._refusal(row)
             if reason:
@@ -142,7 +206,7 @@ class OutboxRelay:
                 await self._replace_producer()
         return [(row, aside[row["id"]]) for row in rows if row["id"] in aside]
 
-    def _refusal(self, row: asyncpg.Record) -> str | None:
+    def _refusal(self, row: Row) -> str | None:
         """Why Kafka would refuse the row for good, when the relay can tell before sending it."""
         try:
             size, limit = record_size(*_record(row)), self.max_message_bytes(row["topic"])
@@ -150,7 +214,7 @@ class OutboxRelay:
             return _reason(exc)
         return f"too large: about {size} bytes, the topic takes at most {limit}" if size > limit else None
 
-    async def _produce(self, row: asyncpg.Record) -> Any:
+    async def _produce(self, row: Row) -> Any:
         assert self.producer is not None
         key, value, headers = _record(row)
         return await self.producer.send(row["topic"], value, key=key, headers=headers)
@@ -174,37 +238,32 @@ class OutboxRelay:
                 await producer.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = await self.pool.acquire()
-        def wake(*_: Any) -> None:
-            self._wake.set()
-
-        await listener.add_listener(OUTBOX_CHANNEL, wake)
         backoff = Backoff(initial=0.4, factor=2, cap=5.0)  # after 1, 2, 3... failures: 0.4, 0.8, 1.6... 5 s
         try:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    sent = await self.relay_once()
-                    backoff.reset()
-                except Exception as exc:  # noqa: BLE001
-                    # Kafka or PostgreSQL away: nothing was deleted, so nothing is lost; back off.
-                    wait = backoff.next()
-                    log.warning("outbox relay failed; retrying", error=repr(exc), failures=backoff.failures)
-                    await wait_or_stop(stop, wait)
-                    continue
-                if sent < self.batch_size:
-                    # Wait for a NOTIFY, but poll too: a notification can be missed across a reconnect.
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+            async with self.outbox.listening(self._wake.set):
+                await self._relay_until(stop, backoff)
         finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(OUTBOX_CHANNEL, wake)  # the same callback, or it stays
-            with contextlib.suppress(Exception):
-                await self.pool.release(listener)
             await self.close()
 
+    async def _relay_until(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                sent = await self.relay_once()
+                backoff.reset()
+            except Exception as exc:  # noqa: BLE001
+                # Kafka or PostgreSQL away: nothing was deleted, so nothing is lost; back off.
+                wait = backoff.next()
+                log.warning("outbox relay failed; retrying", error=repr(exc), failures=backoff.failures)
+                await wait_or_stop(stop, wait)
+                continue
+            if sent < self.batch_size:
+                # Wait for a NOTIFY, but poll too: a notification can be missed across a reconnect.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
 
-def _record(row: asyncpg.Record) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+
+def _record(row: Row) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     headers = [(str(k), str(v).encode()) for k, v in orjson.loads(row["headers"]).items()]
     return row["key"].encode(), bytes(row["value"]), headers
 

@@ -29,7 +29,7 @@ from .logs import configure_logging, get_logger
 from .loops import every
 from .ops import ops_app
 from .processor import BatchProcessor, Group
-from .relay import OutboxRelay, topic_limits
+from .relay import OutboxRelay, PostgresOutbox, topic_limits
 from .settings import ServiceSettings
 from .stream import LagGauge, make_broker, subscribe
 
@@ -86,7 +86,8 @@ class Service:
         watch = any(registry.BY_NAME[t].per_provider for g in self.groups for t in g.topics)
         broker = make_broker(self.settings, self.name, watch_new_topics=watch)
         declare_publishers(broker, self.name, self.groups, self.settings.topic)  # documentation, tests
-        processors = [BatchProcessor(g, self.settings, pool, producer, self.name) for g in self.groups]
+        batches = db.PostgresBatches(pool)
+        processors = [BatchProcessor(g, self.settings, batches, producer, self.name) for g in self.groups]
         return broker, processors, [subscribe(broker, p) for p in processors]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -114,7 +115,7 @@ class Service:
             await fresh.start()
             return fresh
 
-        relay = OutboxRelay(pool, None, schema, max_message_bytes=topic_limits(self.settings),
+        relay = OutboxRelay(PostgresOutbox(pool, schema), None, schema, max_message_bytes=topic_limits(self.settings),
                             new_producer=relay_producer)
         await broker.start()
         gauges = [LagGauge(p, _consumer_of(s)) for p, s in zip(processors, subscribers, strict=True)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pars_runtime.clock import Clock
@@ -22,10 +22,10 @@ class ServiceSettings(BaseSettings):
     # Replicas of each topic the services create; unset: three, or as many brokers as there are
     # when fewer (the single-node local stack gets one).
     kafka_replication_factor: int | None = Field(default=None, ge=1)
-    # How the services authenticate to Kafka (names fixed by the Helm chart): PLAINTEXT (no
-    # authentication: only where nothing else can reach the broker), SASL_PLAINTEXT or SASL_SSL
-    # with a SCRAM user of the service's own, whose ACLs the topic registry decides.
-    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    # How the services authenticate to Kafka (names fixed by the Helm chart): SASL_SSL or
+    # SASL_PLAINTEXT with a SCRAM user of the service's own, whose ACLs the topic registry decides.
+    # PLAINTEXT (anyone who reaches the broker may publish a board decision) only in demo mode.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "SASL_SSL"
     kafka_scram_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
@@ -41,6 +41,17 @@ class ServiceSettings(BaseSettings):
     pars_clock_anchor: float | None = None
     consumer_max_attempts: int = Field(default=4, ge=1, le=20)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    # PARS_DEMO_MODE=1: a demo on purpose, where an unauthenticated Kafka (and, for the services
+    # with an admin API, a publicly known admin token) is accepted. Never in production.
+    pars_demo_mode: bool = False
+
+    @model_validator(mode="after")
+    def _kafka_authenticates(self) -> Self:
+        if self.kafka_security_protocol == "PLAINTEXT" and not self.pars_demo_mode:
+            raise ValueError("KAFKA_SECURITY_PROTOCOL=PLAINTEXT lets anyone who reaches the broker publish: use "
+                             "SASL_SSL (or SASL_PLAINTEXT) with a SCRAM user, or set PARS_DEMO_MODE=1 to run a "
+                             "demo on purpose")
+        return self
 
     @field_validator("pars_namespace")
     @classmethod

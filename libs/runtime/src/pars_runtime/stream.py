@@ -17,23 +17,25 @@ here, so every setting that matters is stated (docs/runtime.md tells why each):
 - `apply_types=False` and a handler without annotations: no per-call dependency solving.
 - Topics are never created by the subscriber (`declare=False`): the registry creates them with
   their partitions and limits (kafka.ensure_topics); FastStream would make one partition.
-- Polling waits for records up to 200 ms and does not sleep after an empty poll (FastStream's
-  batch subscriber sleeps `batch_timeout_ms` after one, which a record arriving then waits out)."""
+- FastStream's own poll, `getmany(timeout_ms=POLL_MS)`, which returns as soon as records arrive.
+  After an empty poll FastStream sleeps `POLL_MS` more, and a record arriving then waits that
+  sleep out: `POLL_MS` is short so that the wait stays a few milliseconds per hop (measured in
+  docs/runtime.md, "Poll"; FastStream offers no way to skip that sleep).
+
+Only FastStream's public API is used: subscriber options, a custom parser and decoder, the
+subscriber's `consumer` attribute. Nothing of it is patched."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import types
 from collections.abc import Callable
-from itertools import chain
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from faststream import AckPolicy
+from faststream import AckPolicy, StreamMessage
 from faststream.kafka import KafkaBroker, Topic
-from faststream.kafka.message import FAKE_CONSUMER, KafkaAckableMessage
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from pars_contracts import topics as registry
@@ -46,7 +48,9 @@ from .settings import ServiceSettings
 
 log = get_logger(__name__)
 
-POLL_MS = 200  # the longest a poll waits for records (it returns as soon as there are some)
+# The longest a poll waits for records (it returns as soon as there are some), and FastStream's
+# sleep after an empty poll: the most a record arriving in that sleep waits before it is polled.
+POLL_MS = 10
 REWIND_PAUSE_S = 1.0  # after a failed batch, before it is polled again: never a hot loop
 DRAIN_S = 12.0  # how long stopping waits for the batch in hand (the service's whole drain is 15 s)
 
@@ -104,6 +108,7 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor) -> Any:
         group_id=processor.real_group,
         batch=True,
         max_records=group.batch_size,
+        batch_timeout_ms=POLL_MS,
         ack_policy=AckPolicy.MANUAL,  # committed below, after the batch's transaction
         auto_offset_reset="earliest",  # a new group misses nothing published before it existed
         session_timeout_ms=6000,
@@ -116,7 +121,6 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor) -> Any:
         title=f"{group.name}:receive",
         description=group.description or None,
     )
-    subscriber.get_msg = types.MethodType(_poll, subscriber)
 
     @subscriber
     async def consume(records):  # type: ignore[no-untyped-def]  # noqa: ANN001 - no annotation: no injection
@@ -141,20 +145,15 @@ async def handle(consumer: Any, records: tuple[ConsumerRecord, ...],
     await commit_owned(consumer, records)
 
 
-async def _poll(subscriber: Any, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
-    batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=subscriber.max_records)
-    return tuple(chain.from_iterable(batches.values()))
-
-
-async def records_message(records: tuple[ConsumerRecord, ...]) -> KafkaAckableMessage:
-    """The batch as FastStream's message, without reading it: the records are its body."""
+async def records_message(records: tuple[ConsumerRecord, ...]) -> StreamMessage[tuple[ConsumerRecord, ...]]:
+    """The batch as FastStream's message, without reading it: the records are its body. No
+    acknowledgement rides on it (`handle` commits or rewinds through the subscriber's consumer)."""
     first, last = records[0], records[-1]
     batch_id = f"{first.topic}-{first.partition}-{first.offset}-{last.offset}"
-    return KafkaAckableMessage(raw_message=records, body=records, correlation_id=batch_id,
-                               message_id=batch_id, consumer=FAKE_CONSUMER)
+    return StreamMessage(raw_message=records, body=records, correlation_id=batch_id, message_id=batch_id)
 
 
-async def records_of(message: KafkaAckableMessage) -> Any:
+async def records_of(message: StreamMessage[tuple[ConsumerRecord, ...]]) -> Any:
     return message.raw_message
 
 

@@ -27,7 +27,9 @@ from .repositories import BoardStore
 
 
 def key_of(r: LearnerRecordValidated) -> str:
-    return topics.record_key(r.activity_id, r.board, r.learner_id, r.last_name, r.date_of_birth)
+    # A validated record carries the board and learner id the validator resolved: its key is
+    # the one the validator gave it (topics.record_key says when a name-keyed one differs).
+    return topics.record_key(r)
 
 
 def decision(r: LearnerRecordValidated, status: Status | None, now: datetime,

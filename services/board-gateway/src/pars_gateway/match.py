@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from pars_contracts.boards import board as catalog_board
 from pars_runtime.admin_token import presents
+from pars_runtime.ops import bounded_body
 from pars_runtime.service import Runtime
 
 from . import store
@@ -47,25 +48,12 @@ class Question(BaseModel):
 MAX_BODY = 1024 * 1024  # 500 learners of 6 fields of at most 300 characters fit well below
 
 
-async def _bounded_body(request: Request) -> bytes | None:
-    """The body, or None once it is larger than MAX_BODY (read no further)."""
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
-
-
 def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def match(request: Request) -> JSONResponse:
         if not presents(request.headers.get("authorization", ""), admin_token):
             return JSONResponse({"detail": "The board gateway's match answers intake only: send the admin token."},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await _bounded_body(request)
+        body = await bounded_body(request, MAX_BODY)
         if body is None:
             return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)
         try:

@@ -21,12 +21,14 @@ class IntakeSettings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Where each service's instances listen: one URL or several separated by commas (one per
     # instance). The dashboard lists and sums them (ops/summary.py); learner match asks the board
-    # gateway's `POST /v1/match`, trying each instance in turn (empty: learner match answers 503).
+    # gateway's `POST /v1/match` and Sandbox PARS the validator's `POST /v1/validate`, trying each
+    # instance in turn (api/peers.py; empty: they answer 503).
     intake_url: str = "http://127.0.0.1:8000"
     validator_url: str = "http://127.0.0.1:8001"
     board_gateway_url: str | None = "http://127.0.0.1:8002"
     notifier_url: str = "http://127.0.0.1:8003"
     board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
+    validator_timeout: float = Field(default=30.0, gt=0, le=300)  # a sandbox call may hold many rows
     # The portal's server-side sessions: end after this long unused, and this long after sign-in.
     portal_session_idle_seconds: int = Field(default=2 * 3600, ge=60)
     portal_session_max_seconds: int = Field(default=12 * 3600, ge=60)

@@ -20,6 +20,7 @@ from pars_runtime.settings import ServiceSettings
 
 from .domain.rows import RowInput, template_b_cells
 from .store.activities import activity_snapshots
+from .store.submissions import insert_records, insert_submissions
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,8 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                       submissions: list[Submission]) -> list[list[SubmittedRow]]:
     """Stores the submissions and their rows and puts one event per row in the outbox: four
     statements whatever the number of submissions (a consumer batch of upstream events is one)."""
-    await conn.execute(
-        "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])",
-        *_columns([(s.submission_id, s.provider_id, s.source, s.user_email, len(s.rows)) for s in submissions], 5))
+    await insert_submissions(conn, [(s.submission_id, s.provider_id, s.source, s.user_email, len(s.rows))
+                                    for s in submissions])
     activities = await activity_snapshots(conn, {(s.provider_id, r.activity_id.strip()) for s in submissions
                                                  for _, r, _ in s.rows if r.activity_id})
     db_rows, events, results = [], [], []
@@ -77,8 +76,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=s.now, submitted_by=s.user_email,
                 activity=activities.get((s.provider_id, (row.activity_id or "").strip())))
             code = _board_code(row, event.activity)
-            key = topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
-                                    row.last_name, row.date_of_birth)
+            key = topics.record_key(event, event.activity)
             # The read model stores the learner as the validator sees it: "ME" as the Maine board
             # the activity registers (so detail counts, search and board removal see the record),
             # and a state learner given only by NPI under that NPI. Template B cells keep the row
@@ -97,16 +95,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 s.now, s.target_record_id))
             result.append(SubmittedRow(row_number, record_id, row.credit_id))
         results.append(result)
-    # One statement per table whatever the number of rows (unnest of one array per column).
-    await conn.execute(
-        "INSERT INTO records (record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id, "
-        "activity_id, board, action, learner_id_type, learner_id, npi, first_name, last_name, date_of_birth, "
-        "completion_date, completion_text, credits, credit_types, credit_id, columns, submitted_at, target_record_id) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], "
-        "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
-        "$16::text[], $17::date[], $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::jsonb[], "
-        "$23::timestamptz[], $24::text[])",
-        *_columns(db_rows, 24))
+    await insert_records(conn, db_rows)
     await messages.put_many(conn, events)
     for s in submissions:
         for _, row, _ in s.rows:
@@ -118,11 +107,6 @@ def _board_code(row: RowInput, activity: ActivityRegistered | None) -> str | Non
     """The row's board as the validator keys its ledger: "ME" as the Maine board the activity
     registers (as given when it registers none or both: the row's error)."""
     return resolve_code(row.board, [r.board for r in activity.registrations] if activity else []) or row.board
-
-
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Rows as one list per column (the arrays an unnest insert takes)."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:

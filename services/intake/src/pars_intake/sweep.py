@@ -12,8 +12,9 @@ Should the row's message be replayed from the dead-letter topic later, its late 
 updates the stored record's status (it then shows as Submitted/Accepted/Rejected), but the first
 outcome and the upload's counts stay as reported. Re-sending such a row gives 603 (duplicate).
 
-The sweep runs as a background task (`sweeper`) and, for one provider, whenever its uploads are
-read or a new upload arrives (so a stuck upload never blocks the next one, task or not)."""
+The sweep runs as a background task (`sweeper`, every `SWEEP_INTERVAL_SECONDS`) and, for one
+provider, when a new upload arrives (so a stuck upload never blocks the next one, task or not).
+Reading uploads does not sweep: a GET changes nothing."""
 
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ from pars_runtime.messages import Emitter
 from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
 
-from .handlers import record_first_outcome
+from .outcomes import record_first_outcome
 from .settings import IntakeSettings, intake_settings
+from .store import outcomes as store
+from .store.uploads import lock_upload
 
 log = get_logger(__name__)
 GENERAL_ERROR = 998
@@ -46,13 +49,10 @@ async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: date
     upload then waits for the sweep or the sweep for it, never both (no deadlock). Rows a
     consumer is deciding right now are skipped: they are not stuck."""
     cutoff = now - timeout
-    groups = await pool.fetch(
-        "SELECT DISTINCT upload_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
-        "AND ($2::text IS NULL OR provider_id = $2) LIMIT 1000", cutoff, provider_id)
     swept = 0
-    for group in groups:
+    for upload_id in await store.uploads_with_overdue_rows(pool, cutoff, provider_id):
         async with pool.acquire() as conn, conn.transaction():
-            swept += await _sweep_group(conn, settings, cutoff, group["upload_id"], provider_id)
+            swept += await _sweep_group(conn, settings, cutoff, upload_id, provider_id)
     if swept:
         metrics.ERRORS_BY_CODE.labels("intake", str(GENERAL_ERROR)).inc(swept)
         log.warning("rows without outcome given 998", rows=swept, provider_id=provider_id)
@@ -62,21 +62,17 @@ async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: date
 async def _sweep_group(conn: asyncpg.Connection, settings: ServiceSettings, cutoff: datetime,
                        upload_id: str | None, provider_id: str | None) -> int:
     if upload_id is not None:
-        await conn.execute("SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE", upload_id)
-    rows = await conn.fetch(
-        "SELECT record_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
-        "AND upload_id IS NOT DISTINCT FROM $2 AND ($3::text IS NULL OR provider_id = $3) "
-        "ORDER BY submitted_at LIMIT 5000 FOR UPDATE SKIP LOCKED", cutoff, upload_id, provider_id)
+        await lock_upload(conn, upload_id)
+    record_ids = await store.lock_overdue_rows(conn, cutoff, upload_id, provider_id)
     emitter = Emitter("intake", settings.topic, correlation_id=upload_id or f"sweep:{uuid.uuid4()}")
-    for row in rows:
-        await record_first_outcome(conn, emitter.emit, row["record_id"], "Invalid", [error(GENERAL_ERROR)], None)
+    for record_id in record_ids:
+        await record_first_outcome(conn, emitter.emit, record_id, "Invalid", [error(GENERAL_ERROR)], None)
     await emitter.flush(conn)
-    return len(rows)
+    return len(record_ids)
 
 
 async def sweep(pool: asyncpg.Pool, settings: IntakeSettings, now: datetime, provider_id: str | None) -> None:
-    """One provider's sweep (when its uploads are read or a new one arrives), or everyone's (the
-    background task). A failure (the database away, a deadlock) leaves the rows for the next
+    """One provider's sweep (when a new upload arrives), or everyone's (the background task). A failure (the database away, a deadlock) leaves the rows for the next
     sweep; the request goes on."""
     try:
         await sweep_overdue(pool, settings, now, settings.row_outcome_timeout, provider_id)

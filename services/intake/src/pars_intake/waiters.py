@@ -11,16 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from typing import Protocol
+
+from .store.submissions import Fetcher, finished_submissions
 
 TICK_SECONDS = 0.25
-# Submissions none of whose rows still lacks an outcome, among those asked for.
-DONE_SQL = ("SELECT s.id FROM unnest($1::text[]) AS s(id) WHERE NOT EXISTS "
-            "(SELECT 1 FROM records r WHERE r.submission_id = s.id AND r.outcome IS NULL)")
-
-
-class Fetcher(Protocol):
-    async def fetch(self, query: str, *args: object) -> list: ...
 
 
 class Waiters:
@@ -60,7 +54,7 @@ class Waiters:
 
     async def _check_now(self, pool: Fetcher, submission_id: str) -> bool:
         self.queries += 1
-        return bool(await pool.fetch(DONE_SQL, [submission_id]))
+        return bool(await finished_submissions(pool, [submission_id]))
 
     async def _poll(self) -> None:
         while self._events:
@@ -72,7 +66,7 @@ class Waiters:
                 continue
             try:
                 self.queries += 1
-                done = [r[0] for r in await self._pool.fetch(DONE_SQL, waiting)]
+                done = await finished_submissions(self._pool, waiting)
             except Exception:  # noqa: BLE001 - the database is away: the waiters time out, the next tick retries
                 await asyncio.sleep(TICK_SECONDS)
                 continue

@@ -1,15 +1,19 @@
-"""The validator's composition root: settings, the runtime and its consumer group
-(subscriptions.py: what it consumes and which handler takes each message type)."""
+"""The validator's composition root: settings, the runtime, its consumer group (subscriptions.py:
+what it consumes and which handler takes each message type) and its HTTP app (`POST /v1/validate`
+for Sandbox PARS; ADMIN_TOKEN required, pars_runtime.admin_token)."""
 
+from pars_runtime.admin_token import load_settings
 from pars_runtime.service import Service, main
-from pars_runtime.settings import ServiceSettings
 
+from .api import http_app
+from .settings import ValidatorSettings
 from .subscriptions import groups
 
 
-def build(settings: ServiceSettings) -> Service:
-    return Service("validator", "pars_validator", settings, groups=groups(settings))
+def build(settings: ValidatorSettings) -> Service:
+    return Service("validator", "pars_validator", settings, groups=groups(settings),
+                   http_app=http_app(settings.admin_token))
 
 
 if __name__ == "__main__":
-    main(build(ServiceSettings()))
+    main(build(load_settings(ValidatorSettings)))

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from pars_contracts import topics
-from pars_contracts.boards import learner_key_id, metric_label
+from pars_contracts.boards import metric_label
 from pars_contracts.events import (
     ActivityRegistered,
     BoardDecision,
@@ -21,17 +21,13 @@ from pars_runtime import metrics
 from pars_runtime.clock import Clock
 from pars_runtime.processor import BatchState, Unit
 
-from .domain.credit_id import row_board_code
 from .domain.rules import History, credit_id_for, validate
 from .repositories import ActivityRegistry, CreditLedger
 
 
 def key_of(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str:
-    """One learner on one activity and board: "ME" keyed as the Maine board it resolves to, a
-    state learner given only by NPI as that NPI, so every spelling of a learner shares a key."""
-    code = row_board_code(row, activity or row.activity)
-    return topics.record_key(row.activity_id, code, learner_key_id(code, row.learner_id, row.npi),
-                             row.last_name, row.date_of_birth)
+    """One learner on one activity and board (`topics.record_key`, as intake keyed the row)."""
+    return topics.record_key(row, activity or row.activity)
 
 
 # The repositories on a batch's connection: PostgreSQL's in the service, memory's in tests.

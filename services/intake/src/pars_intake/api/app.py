@@ -1,4 +1,4 @@
-"""Intake's HTTP app: the provider API, the admin API and the ops endpoints.
+"""Intake's provider API and admin API, and the request guard in front of the whole HTTP app.
 
 Every error is answered as JSON `{"detail": ..., "problems": [...]}` (see ErrorOut); nothing a
 request contains can make it answer 500."""
@@ -17,12 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pars_runtime import db
 from pars_runtime.logs import bound_contextvars, get_logger
-from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
-from ..ops import routes as dashboard
 from ..parsing import FileParser
-from ..portal import routes as portal
 from ..ratelimit import FailureWindow, TokenBuckets
 from ..settings import IntakeSettings
 from ..waiters import Waiters
@@ -97,28 +94,19 @@ class RequestGuard:
 
 # The API's answers hold PII (JSON, CSV): never cached by intermediaries, never sniffed as another type.
 API_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
-# The operations dashboard (its page has an inline script and styles, and holds the admin token in
-# sessionStorage): no framing (clickjacking), nothing loaded or sent anywhere but this origin.
-OPS_HEADERS = (
-    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                                 b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-                                 b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
-    (b"cache-control", b"no-store"),
-)
 
 
 def _with_security_headers(path: str, send: Send) -> Send:
-    """Adds the headers of the path's kind to the answer, unless the route set them itself."""
-    extra = API_HEADERS if path.startswith("/v1/") else OPS_HEADERS if path == "/ops" or path.startswith("/ops/") else ()
-    if not extra:
+    """Adds the API's headers to its answers, unless the route set them itself (the portal's and
+    the dashboard's pages set their own)."""
+    if not path.startswith("/v1/"):
         return send
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             present = {name.lower() for name, _ in headers}
-            message = {**message, "headers": headers + [(k, v) for k, v in extra if k not in present]}
+            message = {**message, "headers": headers + [(k, v) for k, v in API_HEADERS if k not in present]}
         await send(message)
 
     return sending
@@ -143,7 +131,9 @@ def _printable(value: object, limit: int = 300) -> str:
 DATABASE_AWAY = (ConnectionError, *db.CONNECTION_LOST, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
 
 
-def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> ASGIApp:
+def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: FileParser | None = None) -> FastAPI:
+    """The provider and admin API, with its OpenAPI document, its /docs and its error answers (which
+    every route of the app shares); the composition (`pars_intake.web`) mounts the rest on it."""
     app = FastAPI(title="PARS learner reporting — intake", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS, docs_url=None, redoc_url=None)
     add_docs(app)  # /docs and /redoc without a CDN
@@ -158,11 +148,6 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
         app.include_router(router, responses=PROVIDER_ERRORS)
     # The uploads' own answers: 404 (not the caller's), 409 (busy, duplicate file), 413 (too large).
     app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})
-    app.include_router(dashboard.api, responses=errors(400, 401, 403, 404, 422))
-    app.include_router(dashboard.pages)
-    app.include_router(portal.router)
-    app.add_exception_handler(portal.NotSignedIn, lambda request, _: portal.to_sign_in(request))
-    app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -198,4 +183,4 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
         return JSONResponse({"detail": "The service could not complete the request; nothing was stored. Try again."},
                             status_code=503)
 
-    return RequestGuard(app, settings.max_json_bytes, settings.max_upload_bytes)
+    return app

@@ -14,12 +14,11 @@ from pars_contracts.boards import board as catalog_board
 
 from ..auth import Caller, provider_caller
 from ..domain.rows import RowInput
+from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..store import activities as store
 from ..store.records import export_activity_records
 from .common import (
     CSV_RESPONSE,
-    MAX_EXPORT,
-    RECORD_CSV_HEADER,
     WAITED,
     IdPath,
     Page,
@@ -29,9 +28,7 @@ from .common import (
     errors,
     paged,
     publish,
-    record_csv_row,
     rt,
-    stream_csv,
 )
 from .models import ActivityChangeIn, ActivityIn, ActivityLearnersIn, RegistrationIn
 from .rems import refuse_unless_participant

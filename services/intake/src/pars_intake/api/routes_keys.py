@@ -13,15 +13,13 @@ from typing import Annotated, Literal, Self
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..auth import Caller, hash_key, new_api_key, new_key_id, provider_caller
+from ..auth import Caller, provider_caller
+from ..service_layer import keys
 from ..store import providers as store
 from .common import IdPath, errors, rt
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
-MAX_KEYS = 50  # active keys a provider may hold
-TOO_MANY_KEYS = f"The provider already holds {MAX_KEYS} API keys: revoke one first."
-KEY_NOT_FOUND = "API key not found."
 
 
 class ApiKeyIn(BaseModel):
@@ -53,28 +51,17 @@ async def api_keys(request: Request, caller: CallerDep) -> dict:
 @router.post("", status_code=201, summary="Create an API key for the calling user (shown once)",
              responses=errors(409))
 async def create_api_key(body: ApiKeyIn, request: Request, caller: CallerDep) -> dict:
-    return await create_key(request, caller, body.label, body.kind, body.sandbox)
-
-
-async def create_key(request: Request, caller: Caller, label: str, kind: str = "portal",
-                     sandbox: bool = False) -> dict:
-    api_key, key_id = new_api_key(kind, sandbox), new_key_id()
-    created = await store.add_api_key(
-        rt(request).pool, key_id=key_id, user_id=caller.user_id, provider_id=caller.provider_id,
-        user_email=caller.email, label=label.strip() or "Key", key_hash=hash_key(api_key), kind=kind, sandbox=sandbox,
-        max_keys=MAX_KEYS, current_key_id=caller.key_id)
+    created = await keys.create_key(rt(request).pool, provider_id=caller.provider_id, user_id=caller.user_id,
+                                    email=caller.email, current_key_id=caller.key_id,
+                                    label=body.label.strip() or "Key", kind=body.kind, sandbox=body.sandbox)
     if created is None:
-        raise HTTPException(409, TOO_MANY_KEYS)
-    return {**created, "api_key": api_key}
+        raise HTTPException(409, keys.TOO_MANY_KEYS)
+    return created
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key of the provider (at once)",
                responses=errors(404))
 async def revoke_api_key(key_id: IdPath, request: Request, caller: CallerDep) -> Response:
-    await revoke_key(request, caller, key_id)
-    return Response(status_code=204)
-
-
-async def revoke_key(request: Request, caller: Caller, key_id: str) -> None:
     if not await store.revoke_api_key(rt(request).pool, caller.provider_id, key_id, caller.user_id, caller.key_id):
-        raise HTTPException(404, KEY_NOT_FOUND)
+        raise HTTPException(404, keys.KEY_NOT_FOUND)
+    return Response(status_code=204)

@@ -22,24 +22,21 @@ for the provider until the day has passed (429), so dates of birth cannot be tri
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated, Protocol
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_contracts.values import parse_dob
-from pars_runtime import admin_token
 from pars_runtime.logs import get_logger
 
 from ..auth import Caller, provider_caller
 from ..ratelimit import too_many
-from ..settings import split_urls
 from .common import rt, settings
 from .models import MatchIn
+from .peers import ask, unavailable
 
 log = get_logger(__name__)
 router = APIRouter(tags=["learner records"])
@@ -89,7 +86,7 @@ async def learner_match(body: MatchIn, request: Request, caller: Annotated[Calle
     if len(answer.results) != len(learners):
         log.error("board gateway answered a different number of results", asked=len(learners),
                   answered=len(answer.results))
-        raise HTTPException(503, UNAVAILABLE)
+        raise unavailable(UNAVAILABLE)
     await failures.fail(pool, [key for key, result in zip(keys, answer.results, strict=True) if not result.match])
     log.info("learner match", provider_id=caller.provider_id, user_id=caller.user_id, board=found.code,
              learners=len(learners), matched=sum(r.match for r in answer.results))
@@ -119,24 +116,7 @@ def identity(board: str, learner: Named) -> str:
     return f"{board}:{wanted}" if wanted else f"{board}:name:{name}"
 
 
-_turns = itertools.count()
-
-
 async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
     config = settings(request)
-    # BOARD_GATEWAY_URL may list several instances: each call starts at the next one (round
-    # robin, to share the load) and tries the others while one does not answer (restarting).
-    instances = split_urls(config.board_gateway_url or "")
-    if not instances:
-        raise HTTPException(503, UNAVAILABLE)
-    start = next(_turns) % len(instances)
-    async with httpx.AsyncClient(timeout=config.board_gateway_timeout) as client:
-        for base in instances[start:] + instances[:start]:
-            url = base + "/v1/match"
-            try:
-                response = await client.post(url, json=question, headers=admin_token.headers(config.admin_token))
-                response.raise_for_status()
-                return GatewayAnswer.model_validate_json(response.content)
-            except (httpx.HTTPError, ValidationError) as exc:
-                log.warning("board gateway match failed", url=url, error=repr(exc)[:300])
-    raise HTTPException(503, UNAVAILABLE)
+    return await ask(config.board_gateway_url, "/v1/match", question, GatewayAnswer, token=config.admin_token,
+                     timeout=config.board_gateway_timeout, what="board gateway match", detail=UNAVAILABLE)

@@ -5,27 +5,18 @@ then tried again."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import Caller, provider_caller
+from ..service_layer.recipients import MAX_RECIPIENTS, PROVIDER_NOT_FOUND, Recipient
 from ..store import providers as store
 from .common import rt, settings
 
 router = APIRouter(prefix="/v1/provider", tags=["provider"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
-MAX_RECIPIENTS = 20
-PROVIDER_NOT_FOUND = "Provider not found."
-# As the notifier sends to (pars_notifier.compose): ASCII local part and a dotted domain.
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
-Recipient = Annotated[str, StringConstraints(max_length=254, pattern=f"^{_ADDRESS.pattern}$")]
-
-
-def valid(address: str) -> bool:
-    return len(address) <= 254 and _ADDRESS.fullmatch(address) is not None
 
 
 class RecipientsIn(BaseModel):

@@ -10,17 +10,15 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from pars_contracts.boards import BoardKind, alias_boards
-from pars_contracts.boards import board as catalog_board
 from pars_contracts.events import Status
 
 from ..auth import Caller, provider_caller, web_service_caller, web_service_reader
 from ..domain.rows import RowInput
+from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
+from ..service_layer.search import CriteriaError, search_filters
 from ..store import records as store
 from .common import (
     CSV_RESPONSE,
-    MAX_EXPORT,
-    RECORD_CSV_HEADER,
     WAITED,
     IdPath,
     Page,
@@ -29,9 +27,7 @@ from .common import (
     Wait,
     errors,
     paged,
-    record_csv_row,
     rt,
-    stream_csv,
 )
 from .submissions import answer_submission
 from .xml_service import OPENAPI_BODY, records_body
@@ -77,50 +73,19 @@ async def learner_search(
 ) -> Response:
     """At least one of `last_name`, `activity_title`, or `submitted_from` with `submitted_to` (US Central
     dates) is required. Deleted records show only with `status=Deleted`. `format=csv` exports every match."""
-    filters = search_filters(
-        caller.provider_id, last_name=last_name, activity_title=activity_title, submitted_from=submitted_from,
-        submitted_to=submitted_to, board=board, state_board=state_board, activity_id=activity_id,
-        provider_activity_id=provider_activity_id, learner_id=learner_id, id_type=id_type, status=status,
-        completed_from=completed_from, completed_to=completed_to)
+    try:
+        filters = search_filters(
+            caller.provider_id, last_name=last_name, activity_title=activity_title, submitted_from=submitted_from,
+            submitted_to=submitted_to, board=board, state_board=state_board, activity_id=activity_id,
+            provider_activity_id=provider_activity_id, learner_id=learner_id, id_type=id_type, status=status,
+            completed_from=completed_from, completed_to=completed_to)
+    except CriteriaError as exc:
+        raise HTTPException(422, str(exc)) from None
     if format == "csv":
         return stream_csv(request, lambda conn, prefetch: store.export_search(conn, filters, MAX_EXPORT, prefetch),
                           RECORD_CSV_HEADER, record_csv_row, "learner_search.csv")
     items, total = await store.search_records(rt(request).pool, filters, page_size, (page - 1) * page_size)
     return JSONResponse(paged("records", items, total, page, page_size))
-
-
-def search_filters(provider_id: str, *, last_name: str | None = None, activity_title: str | None = None,
-                   submitted_from: date | None = None, submitted_to: date | None = None, board: str | None = None,
-                   state_board: str | None = None, activity_id: str | None = None,
-                   provider_activity_id: str | None = None, learner_id: str | None = None, id_type: str | None = None,
-                   status: str | None = None, completed_from: date | None = None,
-                   completed_to: date | None = None) -> store.SearchFilters:
-    """Learner Search's criteria as given (the API's query or the portal's form), checked: 422 when
-    none of the required ones is given, or a board is unknown."""
-    if not ((last_name or "").strip() or (activity_title or "").strip() or (submitted_from and submitted_to)):
-        raise HTTPException(422, "Give at least one of: last_name, activity_title, or submitted_from and "
-                                 "submitted_to (the submission date range).")
-    boards = [code for name, value, kind in
-              (("board", board, BoardKind.CERTIFYING), ("state_board", state_board, BoardKind.STATE)) if value
-              for code in _board_codes(name, value, kind)]
-    return store.SearchFilters(
-        provider_id, _blank(last_name), activity_title, submitted_from, submitted_to, boards or None,
-        _blank(activity_id), _blank(provider_activity_id), _blank(learner_id), _blank(id_type), status,
-        completed_from, completed_to)
-
-
-def _blank(value: str | None) -> str | None:
-    return (value or "").strip() or None
-
-
-def _board_codes(name: str, value: str, kind: BoardKind) -> tuple[str, ...]:
-    """The catalog codes a filter names: one board, or an alias's boards ("ME": both Maine boards)."""
-    if kind is BoardKind.STATE and (meant := alias_boards(value)):
-        return meant
-    found = catalog_board(value)
-    if found is None or found.kind is not kind:
-        raise HTTPException(422, f"Unknown {name.replace('_', ' ')} {value[:20]!r}.")
-    return (found.code,)
 
 
 @router.get("/v1/learner-records/{record_id}", summary="A learner record", responses=errors(404))

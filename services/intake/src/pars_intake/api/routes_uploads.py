@@ -26,7 +26,8 @@ from ..auth import Caller, provider_caller
 from ..domain.rems import NOT_PARTICIPATING, of_submission_type
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, TooLargeError, content_digest
-from ..handlers import error_report_name, not_processed_rows
+from ..outcomes import error_report_name
+from ..service_layer.uploads import HISTORY_DAYS, recent_history
 from ..store import records as records_store
 from ..store import uploads as store
 from ..store.providers import is_rems_participant
@@ -37,7 +38,6 @@ from .parsing import parse_file
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
-HISTORY_DAYS = 30
 
 
 def _format_of(file_name: str, given: str | None) -> str:
@@ -132,9 +132,7 @@ async def upload(
 @router.get("", summary="Upload History: the provider's uploads of the last 30 days")
 async def upload_history(request: Request, caller: CallerDep) -> dict:
     now = rt(request).clock.now()
-    await sweep(rt(request).pool, settings(request), now, caller.provider_id)
-    return {"uploads": await store.upload_history(rt(request).pool, caller.provider_id,
-                                                   now - timedelta(days=HISTORY_DAYS))}
+    return {"uploads": await recent_history(rt(request).pool, caller.provider_id, now)}
 
 
 async def _own_upload(request: Request, caller: Caller, upload_id: str) -> dict:
@@ -148,7 +146,6 @@ async def _own_upload(request: Request, caller: Caller, upload_id: str) -> dict:
 async def upload_status(upload_id: IdPath, request: Request, caller: CallerDep) -> dict:
     """`status` is `processing` until every row has its first outcome, then `completed`;
     `progress` is the share of rows with one (0 to 1)."""
-    await sweep(rt(request).pool, settings(request), rt(request).clock.now(), caller.provider_id)
     return await _own_upload(request, caller, upload_id)
 
 
@@ -175,7 +172,7 @@ async def upload_errors(upload_id: IdPath, request: Request, caller: CallerDep,
     is (columns 18 to 21 are ignored)."""
     upload_row = await _own_upload(request, caller, upload_id)
     async with rt(request).pool.acquire() as conn:
-        rows = await not_processed_rows(conn, upload_id)
+        rows = await store.error_report_rows(conn, upload_id)
     name = error_report_name(upload_row["file_name"])
     if format == "csv":
         return Response(excel_bytes(error_report_csv(rows)), media_type="text/csv; charset=utf-8",

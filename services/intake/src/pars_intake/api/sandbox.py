@@ -1,15 +1,15 @@
 """Sandbox PARS (seed S1 350, 462): a sandbox web-service credential's submission is validated and
 answered exactly as in production, and nothing is stored, sent to a board or counted.
 
-How (docs/seed-decisions.md, "Sandbox PARS"): the validator's own pure rules (`pars_validator.
-domain.rules.validate`) run here, in the request, on the same row events intake would publish,
-with the activity snapshot intake would attach, and with the provider's credit ledger read from
-the validator's schema in a READ ONLY transaction by the validator's own reader (`BatchLedger`).
-Earlier rows of the same call are seen by later ones exactly as in the validator (kept in memory,
-never flushed). A row that passes is then answered as its board would at once: a direct board's
+How (docs/seed-decisions.md, "Sandbox PARS"): intake builds the same row events it would publish,
+with the activity snapshots it would attach, and asks the validator's read-only
+`POST /v1/validate` (pars_validator.api), which decides them with its own rules against the
+provider's credit ledger as its handler would, earlier rows of the call seen by later ones, and
+writes nothing. A row that passes is then answered as its board would at once: a direct board's
 verdict comes from the board gateway's read-only `POST /v1/match` (the board's own codes), under
 the provider's learner-match limits (it tells as much as a match would); a board that decides
-within a day answers `Submitted`; a valid Delete answers `Deleted`.
+within a day answers `Submitted`; a valid Delete answers `Deleted`. Either service away: 503
+with Retry-After (api/peers.py).
 
 Nothing here writes: no submission, record, outbox message, ledger entry or metric."""
 
@@ -17,82 +17,81 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from pars_contracts import topics
 from pars_contracts.boards import Processing
 from pars_contracts.boards import board as catalog_board
 from pars_contracts.codes import ERROR_MESSAGES, with_resolution
 from pars_contracts.events import (
-    ActivityRegistered,
     LearnerRecordInvalid,
     LearnerRecordSubmitted,
     LearnerRecordValidated,
 )
 from pars_runtime.logs import get_logger
-from pars_validator.domain.rules import History, credit_id_for, validate
-from pars_validator.ledger_store import BatchLedger, load_activity
 
 from ..auth import Caller
 from ..domain.rows import RowInput
 from ..ratelimit import too_many
 from ..store.activities import activity_snapshots
 from .common import rt, settings
+from .peers import ask, unavailable
 from .routes_match import _ask_gateway, identity
 
 log = get_logger(__name__)
+VALIDATOR_AWAY = "The sandbox cannot validate right now; nothing was stored. Try again."
 
 
-def _event(caller: Caller, submission_id: str, row_number: int, row: RowInput, now: Any,
-           activity: ActivityRegistered | None) -> LearnerRecordSubmitted:
-    """The event intake would publish for this row (submit.submit_many), with a throwaway id."""
+class Validated(BaseModel):
+    type: Literal["LearnerRecordValidated"]
+    payload: LearnerRecordValidated
+
+
+class Invalid(BaseModel):
+    type: Literal["LearnerRecordInvalid"]
+    payload: LearnerRecordInvalid
+
+
+class Validation(BaseModel):
+    """The validator's answer (pars_validator.api): one outcome per record, in order."""
+
+    outcomes: list[Annotated[Validated | Invalid, Field(discriminator="type")]]
+
+
+def _event(caller: Caller, submission_id: str, row_number: int, row: RowInput, now: Any) -> LearnerRecordSubmitted:
+    """The event intake would publish for this row (submit.submit_many), with a throwaway id; its
+    activity snapshot travels beside it (validate_rows)."""
     return LearnerRecordSubmitted(
         record_id=str(uuid.uuid4()), submission_id=submission_id, upload_id=None, row_number=row_number,
         source="service", provider_id=caller.provider_id, activity_id=row.activity_id, board=row.board,
         action=row.action, learner_id_type=row.learner_id_type, learner_id=row.learner_id, npi=row.npi,
         first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
         completion_date=row.completion_date, credits=row.credits, credit_types=row.credit_types,
-        credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=now, activity=activity)
-
-
-def _key(row: LearnerRecordSubmitted) -> str:
-    return topics.record_key(row.activity_id, row.board, row.learner_id, row.last_name, row.date_of_birth)
+        credit_id=row.credit_id, format_errors=row.format_errors, submitted_at=now)
 
 
 async def validate_rows(request: Request, caller: Caller, rows: list[RowInput],
                         ) -> list[LearnerRecordInvalid | LearnerRecordValidated]:
     """Every row's validation outcome, as the validator would decide it now; reads only."""
     runtime, config = rt(request), settings(request)
-    submission_id, now, today = str(uuid.uuid4()), runtime.clock.now(), runtime.clock.today()
-    validator_schema = config.schema_name("validator")
-    ledger = BatchLedger()
-    async with runtime.pool.acquire() as conn, conn.transaction(readonly=True):
-        snapshots = await activity_snapshots(conn, {(caller.provider_id, r.activity_id.strip())
-                                                    for r in rows if r.activity_id})
-        events = [_event(caller, submission_id, n, row, now,
-                         snapshots.get((caller.provider_id, (row.activity_id or "").strip())))
-                  for n, row in enumerate(rows, start=1)]
-        # The validator's tables, read with the validator's own code (still READ ONLY).
-        await conn.execute(f"SET LOCAL search_path TO \"{validator_schema}\"")
-        await ledger.cover(conn, [(e.provider_id, _key(e), credit_id_for(e)) for e in events])
-        activities = {e.record_id: e.activity or await load_activity(conn, e.activity_id) for e in events}
-    outcomes: list[LearnerRecordInvalid | LearnerRecordValidated] = []
-    for e in events:  # in order, later rows seeing earlier ones, as the validator's handler does
-        credit_id = credit_id_for(e)
-        history = History(
-            same_credit_id=ledger.entry_by_credit_id(e.provider_id, credit_id) if credit_id else None,
-            learner_entries=ledger.entries_for_learner(e.provider_id, _key(e)))
-        outcome = validate(e, activities[e.record_id], history, today)
-        if isinstance(outcome, LearnerRecordValidated):
-            if outcome.action == "Add":
-                ledger.add_pending(outcome, _key(e))  # in memory only: never flushed
-            else:
-                ledger.changed(outcome.target_record_id, "DeletePending")
-        outcomes.append(outcome)
-    return outcomes
+    submission_id, now = str(uuid.uuid4()), runtime.clock.now()
+    wanted = {r.activity_id.strip() for r in rows if r.activity_id}
+    async with runtime.pool.acquire() as conn:
+        snapshots = await activity_snapshots(conn, {(caller.provider_id, a) for a in wanted})
+    # Each snapshot once, under the id the rows give (trimmed), rather than a copy in every row.
+    activities = {activity_id: snapshot for (_, activity_id), snapshot in snapshots.items()}
+    events = [_event(caller, submission_id, n, row, now) for n, row in enumerate(rows, start=1)]
+    question = {"records": [e.model_dump(mode="json", exclude={"activity"}) for e in events],
+                "activities": {a: s.model_dump(mode="json") for a, s in activities.items()}}
+    answer = await ask(config.validator_url, "/v1/validate", question, Validation, token=config.admin_token,
+                       timeout=config.validator_timeout, what="validator validation", detail=VALIDATOR_AWAY)
+    if [o.payload.record_id for o in answer.outcomes] != [e.record_id for e in events]:
+        log.error("the validator answered other records than asked", asked=len(events), answered=len(answer.outcomes))
+        raise unavailable(VALIDATOR_AWAY)
+    return [o.payload for o in answer.outcomes]
 
 
 async def board_answers(request: Request, caller: Caller,

@@ -87,7 +87,7 @@ async def sample(rt: Runtime, settings: IntakeSettings, rates: Rates) -> list[Sa
     async with httpx.AsyncClient(timeout=3) as client:
         counters, lag, board = await asyncio.gather(
             asyncio.gather(*(counters_of(client, url) for url in instances)),
-            safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
+            safe("lag", measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
             first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog"),
         )
     readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}

@@ -11,17 +11,21 @@ import asyncio
 from typing import Any
 
 import httpx
+from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime import admin_token
 from pars_runtime.deadletters import list_dead_letters
 from pars_runtime.lag import measure_lag
+from pars_runtime.logs import get_logger
+from pars_runtime.metrics import DASHBOARD_READ_FAILURES
 from pars_runtime.service import Runtime
 
 from ..settings import IntakeSettings
 from ..store.uploads import recent_uploads
 
+log = get_logger(__name__)
 COUNTERS = ("pars_records_total", "pars_messages_handled_total", "pars_dead_letters_total")
 
 
@@ -92,8 +96,8 @@ async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
             asyncio.gather(*(_instance(client, n, u) for n, u in settings.service_instances())),
             first_json(client, by_service["board-gateway"], "/v1/board-backlog"),
             first_json(client, by_service["notifier"], "/v1/emails", admin),
-            safe(measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
-            safe(list_dead_letters(settings, limit=20), []),
+            safe("lag", measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
+            safe("dead letters", list_dead_letters(settings, limit=20), []),
             recent_uploads(rt.pool, 15),
         )
     return {
@@ -109,9 +113,20 @@ async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
     }
 
 
-async def safe(awaitable: Any, fallback: Any) -> Any:
-    """Kafka away must not take the dashboard down with it: that is when it is needed most."""
+# Kafka away or slow: what the dashboard expects to meet now and then, and shows as missing.
+UNAVAILABLE = (TimeoutError, KafkaError, OSError)
+
+
+async def safe(part: str, awaitable: Any, fallback: Any) -> Any:
+    """Kafka away must not take the dashboard down with it: that is when it is needed most. The
+    part is shown empty; each failure is logged and counted (pars_dashboard_read_failures_total),
+    and one that is not Kafka being away is logged with its traceback, as the fault it is."""
     try:
         return await asyncio.wait_for(awaitable, timeout=10)
-    except Exception:  # noqa: BLE001
-        return fallback
+    except UNAVAILABLE as exc:
+        DASHBOARD_READ_FAILURES.labels(part=part, kind="unavailable").inc()
+        log.warning("dashboard part unavailable; shown empty", part=part, error=repr(exc)[:300])
+    except Exception as exc:  # noqa: BLE001 - any fault of one part leaves the others shown
+        DASHBOARD_READ_FAILURES.labels(part=part, kind="unexpected").inc()
+        log.error("dashboard part failed unexpectedly; shown empty", part=part, error=repr(exc)[:300], exc_info=exc)
+    return fallback

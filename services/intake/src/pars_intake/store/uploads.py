@@ -1,12 +1,17 @@
-"""Batch uploads: one processing upload per provider, duplicates within a window, the upload
+"""Batch uploads: one processing upload per provider, duplicates within a window, the counts
+of rows with their first outcome and the completion, the error report's rows, the upload
 history with what became of each upload's rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import orjson
+
+from pars_contracts.codes import ErrorDetail
+from pars_runtime.clock import CENTRAL
 
 
 async def processing_file(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str) -> str | None:
@@ -40,6 +45,39 @@ async def insert_upload(conn: asyncpg.Connection, *, upload_id: str, provider_id
     except asyncpg.UniqueViolationError:
         return False
     return True
+
+
+async def lock_upload(conn: asyncpg.Connection, upload_id: str) -> None:
+    """Holds the upload's row until the transaction ends (its counts change one writer at a time)."""
+    await conn.execute("SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE", upload_id)
+
+
+async def add_to_counts(conn: asyncpg.Connection, upload_id: str, done: int, processed: int) -> asyncpg.Record | None:
+    """Adds rows that got their first outcome (`done`, `processed` of them) to the upload's
+    counts; returns the upload as it is now, or None (no such upload)."""
+    return await conn.fetchrow(
+        "UPDATE uploads SET done = done + $2, processed = processed + $3, not_processed = not_processed + $2 - $3 "
+        "WHERE upload_id = $1 RETURNING *", upload_id, done, processed)
+
+
+async def mark_completed(conn: asyncpg.Connection, upload_id: str) -> asyncpg.Record | None:
+    """Completes a processing upload; returns it, or None when it was not processing (already completed)."""
+    return await conn.fetchrow(
+        "UPDATE uploads SET status = 'completed', completed_at = now() WHERE upload_id = $1 AND status = 'processing' "
+        "RETURNING *", upload_id)
+
+
+async def error_report_rows(conn: asyncpg.Connection, upload_id: str,
+                            ) -> list[tuple[list[str], list[ErrorDetail], date | None]]:
+    """The upload's rows for its error report: those PARS or a direct board refused, and those a
+    deferred board rejected later (with the US Central date of the board's decision)."""
+    rows = await conn.fetch(
+        "SELECT columns, errors, CASE WHEN outcome IN ('Invalid', 'Refused') THEN NULL ELSE rejected_at END "
+        "AS rejected_at FROM records WHERE upload_id = $1 AND (outcome IN ('Invalid', 'Refused') "
+        "OR status = 'Rejected') ORDER BY row_number", upload_id)
+    return [(orjson.loads(r["columns"]), [ErrorDetail.model_validate(e) for e in orjson.loads(r["errors"])],
+             r["rejected_at"].astimezone(CENTRAL).date() if r["rejected_at"] else None)
+            for r in rows]
 
 
 # What became of an upload's rows, now (seed: "Records Processed (View)"; "the number of

@@ -14,13 +14,12 @@ examples, producers and consumers, the groups' `groupId` (read from the subscrib
 what outside parties receive. Settings are the code's defaults, whatever the environment says,
 so the document does not depend on where it is generated.
 
-    python -m pars_stack.asyncapi [-o FILE]   # YAML, or JSON when FILE ends in .json
+    python -m pars_asyncapi [-o FILE]   # YAML, or JSON when FILE ends in .json
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -34,11 +33,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from pars_contracts import asyncapi as contracts
 from pars_contracts import topics
+from pars_gateway.__main__ import build as build_gateway
+from pars_intake.__main__ import build as build_intake
+from pars_notifier.__main__ import build as build_notifier
 from pars_runtime.asyncapi import declare_publishers
 from pars_runtime.service import Service
 from pars_runtime.settings import ServiceSettings
-
-from .services import MODULES
+from pars_validator.__main__ import build as build_validator
 
 SCHEMAS = contracts.SCHEMAS
 SERVER_DESCRIPTION = (
@@ -46,8 +47,14 @@ SERVER_DESCRIPTION = (
     "with SASL or TLS) and may prefix every topic and consumer group with a namespace (PARS_NAMESPACE).")
 # Intake and the notifier refuse to build without an admin token; nothing here uses it.
 PLACEHOLDER_TOKEN = "asyncapi-document-not-a-secret"
+# Nothing here connects: the document describes channels and messages, while how a client
+# authenticates is the deployment's (SASL_SSL by default), so the brokers are built without it.
+NOT_CONNECTED = {"kafka_security_protocol": "PLAINTEXT", "pars_demo_mode": True}
 SAMPLE_PROVIDER = "1234567"
 DEAD_LETTER_TOPICS = {topics.dead_letter_topic(g): g for g in topics.CONSUMER_GROUPS}
+# Each service's composition root (`build` in its `__main__`), by the name the registry gives it.
+SERVICES: dict[str, Callable[[Any], Service]] = {
+    "intake": build_intake, "validator": build_validator, "board-gateway": build_gateway, "notifier": build_notifier}
 
 
 # The brokers -------------------------------------------------------------------------------------
@@ -68,9 +75,9 @@ def _defaults(cls: type[S], **values: Any) -> S:
 
 def build_service(name: str) -> Service:
     """The service as its composition root builds it, with default settings and no namespace."""
-    build: Callable[[Any], Service] = importlib.import_module(f"{MODULES[name]}.__main__").build
+    build = SERVICES[name]
     settings_class = get_type_hints(build)["settings"]
-    values: dict[str, Any] = {"pars_namespace": ""}
+    values: dict[str, Any] = {"pars_namespace": "", **NOT_CONNECTED}
     if "admin_token" in settings_class.model_fields:
         values["admin_token"] = PLACEHOLDER_TOKEN
     return build(_defaults(settings_class, **values))
@@ -78,14 +85,14 @@ def build_service(name: str) -> Service:
 
 def outside_parties() -> list[str]:
     """Who produces a registry topic and is not a PARS service (upstream systems)."""
-    return list(dict.fromkeys(who for t in topics.ALL for who in t.producers if who not in MODULES))
+    return list(dict.fromkeys(who for t in topics.ALL for who in t.producers if who not in SERVICES))
 
 
 def brokers() -> dict[str, KafkaBroker]:
     """Each service's broker as `Service.wire` builds it, then one per outside party, which only
     declares what that party publishes."""
-    found = {name: build_service(name).wire()[0] for name in MODULES}
-    server = _defaults(ServiceSettings).kafka_bootstrap_servers
+    found = {name: build_service(name).wire()[0] for name in SERVICES}
+    server = _defaults(ServiceSettings, **NOT_CONNECTED).kafka_bootstrap_servers
     for party in outside_parties():
         found[party] = KafkaBroker(server, description=party)
         declare_publishers(found[party], party)
@@ -199,7 +206,7 @@ def merge(reports: dict[str, tuple[KafkaBroker, dict[str, Any]]]) -> dict[str, A
     # What parties outside PARS read: the registry's word (no broker of theirs subscribes).
     for topic in topics.ALL:
         for who in topic.consumers:
-            if who not in MODULES and topic.name in channels:
+            if who not in SERVICES and topic.name in channels:
                 operations[contracts.operation_id(who, "receive", topic.name)] = {
                     "action": "receive", "who": who, "channel": topic.name}
 
@@ -292,7 +299,7 @@ def build() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pars_stack.asyncapi", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pars_asyncapi", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, help="write here (.json for JSON, else YAML); default stdout")
     args = parser.parse_args(argv)
     document = build()

@@ -1,0 +1,77 @@
+"""Activity Detail with Add Learners Manually (the form itself is `assets/activity.js`, which
+posts to the API), the activity's edit page, and a learner record's details with Delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from pars_contracts.boards import BOARDS
+
+from ..app_state import rt
+from ..service_layer.exports import MAX_EXPORT
+from ..store import activities, records
+from .pages import SignedIn, error_page, not_found, render, text
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+
+async def activity_detail(request: Request, who: dict[str, str], activity_id: str) -> dict[str, Any] | None:
+    """Activity Detail of every board, as the API answers it; None when not the provider's."""
+    activity = await activities.own_activity(rt(request).pool, who["provider_id"], activity_id)
+    if activity is None:
+        return None
+    return await activities.activity_detail(rt(request).pool, activity, None, MAX_EXPORT)
+
+
+@router.get("/activities/{activity_id}")
+async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Response:
+    data = await activity_detail(request, who, activity_id[:100])
+    if data is None:
+        return error_page(who, not_found("Activity not found."), "Activity Detail")
+    counts = {b["board"]: b for b in data["boards"]}
+    registrations = [{**r, "name": counts[r["board"]]["name"], "counts": counts[r["board"]]}
+                     for r in data["registrations"]]
+    wanted = text(request, "board").upper()
+    selected = next((r for r in registrations if r["board"] == wanted), registrations[0])
+    catalog = BOARDS.get(selected["board"])
+    # "+ Other boards" on a manual-entry row: each other registered board, its id types and credit types
+    others = [{**r, "id_types": BOARDS[r["board"]].learner_id_types if r["board"] in BOARDS else (r["board"],)}
+              for r in registrations if r["board"] != selected["board"]]
+    return render("detail.html", who=who, tab="activities", title=f"Activity Detail — {data['title']}",
+                  activity=data, registrations=registrations, selected=selected, catalog=catalog, others=others,
+                  records=data["records_by_board"].get(selected["board"], []),
+                  export_url=f"/v1/activities/{data['activity_id']}?" + urlencode(
+                      {"board": selected["board"], "format": "csv"}))
+
+
+@router.get("/activities/{activity_id}/edit")
+async def activity_edit_page(activity_id: str, request: Request, who: SignedIn) -> Response:
+    """Edit the activity (PATCH /v1/activities/{id} from activity.js): its facts and, per board of
+    the catalog, whether it is registered, its credit types and maximum points."""
+    data = await activity_detail(request, who, activity_id[:100])
+    if data is None:
+        return error_page(who, not_found("Activity not found."), "Edit activity")
+    current = {r["board"]: r for r in data["registrations"]}
+    boards = [{"code": b.code, "name": b.name, "registered": b.code in current,
+               "max_points": current[b.code]["max_points"] if b.code in current else "",
+               "credit_types": [{"name": t.name, "offered": t.name in current.get(b.code, {}).get("credit_types", [])}
+                                for t in b.credit_types]}
+              for b in sorted(BOARDS.values(), key=lambda b: (b.code not in current, b.code))]
+    return render("activity_edit.html", who=who, tab="activities", title=f"Edit activity — {data['title']}",
+                  activity=data, boards=boards)
+
+
+@router.get("/records/{record_id}")
+async def record_page(record_id: str, request: Request, who: SignedIn) -> Response:
+    stored = await records.own_record(rt(request).pool, who["provider_id"], record_id[:100])
+    if stored is None:
+        return error_page(who, not_found("Learner record not found."), "Learner record")
+    record = records.record_view(stored)
+    learner = await records.learner_records(rt(request).pool, who["provider_id"], stored)
+    board = BOARDS.get(record["board"])
+    return render("record.html", who=who, tab="activities", title="Learner record", record=record,
+                  board_name=board.name if board else record["board"], learner=learner)

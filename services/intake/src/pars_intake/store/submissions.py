@@ -1,0 +1,50 @@
+"""Submissions and their rows as every submission path stores them (submit.py), and which
+submissions have all their rows' outcomes (the `?wait=` poller)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import asyncpg
+
+
+class Fetcher(Protocol):
+    """A pool or a connection (the poller's tests give a fake one)."""
+
+    async def fetch(self, query: str, *args: object) -> list: ...
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (the arrays an unnest insert takes)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+async def insert_submissions(conn: asyncpg.Connection, submissions: list[tuple[str, str, str, str | None, int]]) -> None:
+    """Stores submissions given as (submission id, provider id, source, user e-mail, number of
+    rows), in one statement whatever their number."""
+    await conn.execute(
+        "INSERT INTO submissions (submission_id, provider_id, source, user_email, rows) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])",
+        *_columns(submissions, 5))
+
+
+async def insert_records(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Stores submitted rows given as tuples of the insert's 24 columns, in their order, in one
+    statement whatever their number (unnest of one array per column)."""
+    await conn.execute(
+        "INSERT INTO records (record_id, submission_id, upload_id, row_number, provider_id, source, source_message_id, "
+        "activity_id, board, action, learner_id_type, learner_id, npi, first_name, last_name, date_of_birth, "
+        "completion_date, completion_text, credits, credit_types, credit_id, columns, submitted_at, target_record_id) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], "
+        "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
+        "$16::text[], $17::date[], $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::jsonb[], "
+        "$23::timestamptz[], $24::text[])",
+        *_columns(rows, 24))
+
+
+async def finished_submissions(db: Fetcher, submission_ids: list[str]) -> list[str]:
+    """Those of the submissions none of whose rows still lacks a first outcome."""
+    rows = await db.fetch(
+        "SELECT s.id FROM unnest($1::text[]) AS s(id) WHERE NOT EXISTS "
+        "(SELECT 1 FROM records r WHERE r.submission_id = s.id AND r.outcome IS NULL)", submission_ids)
+    return [r[0] for r in rows]

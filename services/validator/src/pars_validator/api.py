@@ -1,0 +1,107 @@
+"""The validator's HTTP app: health and metrics, and `POST /v1/validate`, what the PARS rules say
+about records now, against this validator's ledger, writing nothing. Intake's Sandbox PARS asks
+here instead of running the rules itself (services never import one another).
+
+    POST /v1/validate   (Authorization: Bearer <admin token>: intake only; 401 before the body is read)
+    {"records": [LearnerRecordSubmitted without its "activity", ...],
+     "activities": {"<activity id as the records give it, trimmed>": ActivityRegistered, ...}}
+        the events intake would publish for a submission, and the activity snapshots it would attach
+    200 {"outcomes": [{"type": "LearnerRecordValidated" | "LearnerRecordInvalid", "payload": {...}}, ...]}
+        one per record, in order, decided as the validator's handler decides it: against the
+        provider's ledger and the earlier records of the same request (kept in memory, never
+        written), read in one READ ONLY transaction. 413 above MAX_BODY, 422 for a body that
+        is no such request, 503 (Retry-After) while the database is away."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from pars_contracts import topics
+from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, LearnerRecordValidated
+from pars_runtime.admin_token import presents
+from pars_runtime.db import CONNECTION_LOST
+from pars_runtime.logs import get_logger
+from pars_runtime.ops import bounded_body, ops_routes
+from pars_runtime.service import Runtime
+
+from . import ledger_store as store
+from .domain.ledger import LedgerStatus
+from .domain.rules import History, Outcome, credit_id_for, validate
+
+log = get_logger(__name__)
+# Intake's largest sandbox call (MAX_JSON_BYTES, 5 MB of rows) as events stays well below.
+MAX_BODY = 64 * 1024 * 1024
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[LearnerRecordSubmitted] = Field(min_length=1)
+    activities: dict[str, ActivityRegistered] = {}
+
+
+async def validate_records(conn: asyncpg.Connection, records: list[LearnerRecordSubmitted],
+                           today: date) -> list[Outcome]:
+    """Each record's outcome, in order, as the handler would decide it now; reads only."""
+    activities = [r.activity or await store.load_activity(conn, r.activity_id) for r in records]
+    keys = [topics.record_key(r, a) for r, a in zip(records, activities, strict=True)]
+    credit_ids = [credit_id_for(r, a) for r, a in zip(records, activities, strict=True)]
+    ledger = store.BatchLedger()
+    await ledger.cover(conn, [(r.provider_id, k, c) for r, k, c in zip(records, keys, credit_ids, strict=True)])
+    outcomes: list[Outcome] = []
+    for row, activity, key, credit_id in zip(records, activities, keys, credit_ids, strict=True):
+        history = History(
+            same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
+            learner_entries=ledger.entries_for_learner(row.provider_id, key))
+        outcome = validate(row, activity, history, today)
+        if isinstance(outcome, LearnerRecordValidated):  # seen by the later records, never flushed
+            if outcome.action == "Add":
+                ledger.add_pending(outcome, key)
+            else:
+                ledger.changed(outcome.target_record_id, LedgerStatus.DELETE_PENDING)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def validate_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
+    async def validate_endpoint(request: Request) -> JSONResponse:
+        if not presents(request.headers.get("authorization", ""), admin_token):
+            return JSONResponse({"detail": "The validator's validation answers intake only: send the admin token."},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await bounded_body(request, MAX_BODY)
+        if body is None:
+            return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)
+        try:
+            question = Question.model_validate_json(body)
+        except ValidationError as exc:
+            return JSONResponse({"detail": "The request is not valid.", "problems": exc.errors(
+                include_url=False, include_input=False)[:20]}, status_code=422)
+        records = [r.model_copy(update={"activity": question.activities.get((r.activity_id or "").strip())})
+                   for r in question.records]
+        try:
+            async with rt.pool.acquire() as conn, conn.transaction(readonly=True):
+                outcomes = await validate_records(conn, records, rt.clock.today())
+        except (*CONNECTION_LOST, OSError) as exc:
+            log.warning("database unavailable: validation answered 503", error=repr(exc)[:300])
+            return JSONResponse({"detail": "The validator's database is unavailable; try again shortly."},
+                                status_code=503, headers={"Retry-After": "2"})
+        return JSONResponse({"outcomes": [{"type": type(o).__name__, "payload": o.model_dump(mode="json")}
+                                          for o in outcomes]})
+
+    return validate_endpoint
+
+
+def http_app(admin_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
+    def build(rt: Runtime) -> Starlette:
+        checks = {"postgres": rt.check_postgres, "kafka": rt.check_kafka}
+        return Starlette(routes=[*ops_routes(rt.name, checks),
+                                 Route("/v1/validate", validate_route(rt, admin_token), methods=["POST"])])
+
+    return build

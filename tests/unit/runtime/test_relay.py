@@ -1,0 +1,148 @@
+"""The outbox relay on an in-memory outbox and producer (pars_runtime.memory): no PostgreSQL, no
+Kafka. Rows leave in commit order and are deleted once Kafka has them; Kafka away keeps them all;
+a row Kafka refuses for good is set aside and the rest go on, in order, on a fresh producer when
+the refusal broke the old one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, OutOfOrderSequenceNumber
+
+from pars_contracts.events import ProviderRegistered
+from pars_runtime.memory import MemoryOutbox, MemoryProducer, Sent
+from pars_runtime.messages import Outgoing, outgoing
+from pars_runtime.relay import OutboxRelay
+
+TOPIC = "pars.providers.v1"
+
+
+def messages(count: int, size: int = 10) -> list[Outgoing]:
+    return [outgoing(TOPIC, f"{1000000 + n}", ProviderRegistered(provider_id=f"{1000000 + n}", name="P" * size),
+                     producer="intake", correlation_id=f"c-{n}", message_id=f"m-{n}") for n in range(count)]
+
+
+def ids(sent: list[Sent]) -> list[str]:
+    return [orjson.loads(s.value or b"")["message_id"] for s in sent]
+
+
+class Producers:
+    """The relay's producers, each fresh one made on demand, as the service's `new_producer`."""
+
+    def __init__(self, *made: MemoryProducer) -> None:
+        self.waiting = list(made)
+        self.made: list[MemoryProducer] = []
+
+    async def new(self) -> MemoryProducer:
+        producer = self.waiting.pop(0) if self.waiting else MemoryProducer()
+        self.made.append(producer)
+        return producer
+
+
+def test_rows_leave_in_commit_order_with_their_headers_and_are_deleted() -> None:
+    outbox, producers = MemoryOutbox(), Producers()
+    outbox.put(messages(5))
+    relay = OutboxRelay(outbox, None, "intake", batch_size=3, new_producer=producers.new)  # type: ignore[arg-type]
+    assert asyncio.run(relay.relay_once()) == 3
+    assert asyncio.run(relay.relay_once()) == 2
+    assert asyncio.run(relay.relay_once()) == 0
+    (producer,) = producers.made
+    assert ids(producer.sent) == ["m-0", "m-1", "m-2", "m-3", "m-4"]
+    first = producer.sent[0]
+    assert (first.topic, first.key) == (TOPIC, b"1000000")
+    assert dict(first.headers) == {"message_id": b"m-0", "type": b"ProviderRegistered", "correlation_id": b"c-0"}
+    assert outbox.rows == [] and outbox.set_aside == []
+
+
+def test_with_kafka_away_every_row_stays_and_leaves_in_order_once_it_is_back() -> None:
+    broken = MemoryProducer(refuse=lambda _s: KafkaConnectionError("Kafka away"))
+    outbox, producers = MemoryOutbox(), Producers(broken)
+    outbox.put(messages(3))
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new)  # type: ignore[arg-type]
+    with pytest.raises(KafkaConnectionError):
+        asyncio.run(relay.relay_once())  # the failed send rolls the batch back
+    assert [r["message_id"] for r in outbox.rows] == ["m-0", "m-1", "m-2"]
+    broken.refuse = lambda _s: None  # Kafka is back
+    assert asyncio.run(relay.relay_once()) == 3
+    assert ids(broken.sent) == ["m-0", "m-1", "m-2"] and outbox.rows == []
+
+
+def test_with_the_database_away_nothing_is_sent() -> None:
+    outbox, producer = MemoryOutbox(down=1), MemoryProducer()
+    outbox.put(messages(2))
+    relay = OutboxRelay(outbox, producer, "intake")  # type: ignore[arg-type]
+    with pytest.raises(ConnectionRefusedError):
+        asyncio.run(relay.relay_once())
+    assert len(outbox.rows) == 2 and producer.sent == []
+    assert asyncio.run(relay.relay_once()) == 2 and outbox.rows == []
+
+
+def test_a_row_larger_than_its_topic_takes_is_set_aside_before_sending_and_the_rest_go_on() -> None:
+    outbox, producers = MemoryOutbox(), Producers()
+    small, big = messages(4), messages(1, size=5000)[0]
+    outbox.put([small[0], small[1], big, small[2], small[3]])
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new,  # type: ignore[arg-type]
+                        max_message_bytes=lambda _topic: 2000)
+    assert asyncio.run(relay.relay_once()) == 5
+    (producer,) = producers.made  # nothing reached the broker to break the producer
+    assert ids(producer.sent) == ["m-0", "m-1", "m-2", "m-3"]
+    ((row, reason),) = outbox.set_aside
+    assert row["id"] == 3 and row["value"] == big.value
+    assert reason.startswith("too large: about ") and reason.endswith("the topic takes at most 2000")
+    assert outbox.rows == []
+
+
+def test_a_row_the_broker_refuses_is_set_aside_and_the_rest_are_sent_again_on_a_fresh_producer() -> None:
+    """A refusal breaks an idempotent producer: the rows from the refused one on are sent again,
+    one at a time, on a new one (their consumers deduplicate a row sent twice); the refused row is
+    set aside only once the broker refuses it alone."""
+
+    def broker(sent: Sent) -> BaseException | None:
+        return MessageSizeTooLargeError("the broker's limit") if b'"m-2"' in (sent.value or b"") else None
+
+    first, second = MemoryProducer(refuse=broker), MemoryProducer(refuse=broker)
+    outbox, producers = MemoryOutbox(), Producers(first, second)
+    outbox.put(messages(5))
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new)  # type: ignore[arg-type]
+    assert asyncio.run(relay.relay_once()) == 5
+    assert ids(first.sent) == ["m-0", "m-1", "m-3", "m-4"] and first.stopped
+    # m-2 alone on a fresh producer, refused again: set aside, and that producer replaced too.
+    third = producers.made[2]
+    assert second.sent == [] and second.stopped and ids(third.sent) == ["m-3", "m-4"]
+    assert [(row["message_id"], reason) for row, reason in outbox.set_aside] == [
+        ("m-2", "MessageSizeTooLargeError: [Error 10] MessageSizeTooLargeError: the broker's limit")]
+    assert outbox.rows == []
+
+
+def test_a_producer_out_of_sequence_is_replaced_and_the_batch_sent_again() -> None:
+    broken = MemoryProducer(refuse=lambda _s: OutOfOrderSequenceNumber("sequence lost"))
+    outbox, producers = MemoryOutbox(), Producers(broken)
+    outbox.put(messages(2))
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new)  # type: ignore[arg-type]
+    with pytest.raises(OutOfOrderSequenceNumber):
+        asyncio.run(relay.relay_once())
+    assert len(producers.made) == 2 and broken.stopped and len(outbox.rows) == 2
+    assert asyncio.run(relay.relay_once()) == 2
+    assert ids(producers.made[1].sent) == ["m-0", "m-1"]
+
+
+def test_the_running_relay_sends_what_commits_and_stops_its_producer_when_stopped() -> None:
+    outbox, producers = MemoryOutbox(), Producers()
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        await asyncio.sleep(0.05)
+        outbox.put(messages(2))  # a handler's transaction committed
+        async with asyncio.timeout(5):
+            while not producers.made or len(producers.made[0].sent) < 2:
+                await asyncio.sleep(0.01)
+        stop.set()
+        relay._wake.set()
+        await running
+
+    asyncio.run(scenario())
+    assert ids(producers.made[0].sent) == ["m-0", "m-1"] and producers.made[0].stopped
