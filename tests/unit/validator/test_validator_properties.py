@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from random import Random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,14 +115,6 @@ def test_validate_never_raises_and_never_needs_998(
 
 @broad
 @given(rows, activities, histories, days)
-def test_validate_is_deterministic(submitted: LearnerRecordSubmitted,
-                                   on: ActivityRegistered | None, history: History,
-                                   today: date) -> None:
-    assert validate(submitted, on, history, today) == validate(submitted, on, history, today)
-
-
-@broad
-@given(rows, activities, histories, days)
 def test_another_providers_activity_looks_unknown(submitted: LearnerRecordSubmitted,
                                                  on: ActivityRegistered | None,
                                                  history: History, today: date) -> None:
@@ -178,6 +172,22 @@ def test_a_valid_add_sent_twice_is_a_duplicate_and_its_delete_finds_it(
     assert credit_id_for(delete) == first.credit_id
     deleted = validate(delete, SEED_ACTIVITY, History(same_credit_id=kept), date(2019, 12, 31))
     assert isinstance(deleted, LearnerRecordValidated) and deleted.target_record_id == "rec-0"
+
+
+dead_entries = entries.map(lambda e: replace(e, status=LedgerStatus.REJECTED if e.credits % 2 else LedgerStatus.DELETED))
+
+
+@broad
+@given(st.one_of(rows, plausible_adds()), activities, histories, days, st.lists(dead_entries, max_size=3), st.randoms())
+def test_only_the_learners_live_entries_decide_an_outcome_in_whatever_order(
+        submitted: LearnerRecordSubmitted, on: ActivityRegistered | None, history: History,
+        today: date, dead: list[LedgerEntry], shuffle: Random) -> None:
+    """Rejected and Deleted entries earn nothing and block nothing (710, 711, 717), and the
+    ledger gives a learner's entries in no particular order."""
+    learner_entries = history.learner_entries + dead
+    shuffle.shuffle(learner_entries)
+    seen_otherwise = History(same_credit_id=history.same_credit_id, learner_entries=learner_entries)
+    assert validate(submitted, on, seen_otherwise, today) == validate(submitted, on, history, today)
 
 
 @broad

@@ -21,6 +21,8 @@ UPLOAD_SECONDS = Histogram(
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 600))
 TASK_FAILURES = Counter(
     "pars_task_failures_total", "Failed runs of a periodic background task (it goes on)", ["task"])
+RULE_FAILURES = Counter(
+    "pars_rule_failures_total", "Learner record rows whose validation failed unexpectedly (the row's error 998)")
 DASHBOARD_READ_FAILURES = Counter(
     "pars_dashboard_read_failures_total", "Parts of the operations dashboard that could not be read and were shown "
     "empty: Kafka unavailable, or an unexpected fault", ["part", "kind"])

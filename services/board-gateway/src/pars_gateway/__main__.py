@@ -1,69 +1,26 @@
-"""The board gateway's composition root.
+"""The board gateway's composition root: settings (settings.py), its consumer group
+(subscriptions.py: what it consumes and which handler takes each message type), the boards' runs,
+and its HTTP API (operations.py)."""
 
-Settings (environment variables, besides the runtime's):
-- BOARD_TIME_SCALE: how much faster simulated board time runs than real time (1440: a simulated
-  day passes in a real minute). Default 1.
-- BOARD_SCHEDULE: JSON object of within-a-day board -> hours between its runs (more than 0, at
-  most 24), over the defaults {"ABIM": 1, "ABA": 4, "ABP": 6, "ABPATH": 12, "ABS": 24}; runs are
-  counted from 08:00 UTC, so ABS runs nightly. E.g. BOARD_SCHEDULE='{"ABS": 12}'.
-- BOARD_RUN_LIMIT: the most records one run decides in one transaction (default 500); a larger
-  backlog takes several runs, each with its own BoardBatchDecided per provider.
-- BOARD_REGISTRY_FILE: a registry seed file (tab-separated, as `registry_seed.tsv`) loaded at
-  start instead of the packaged one.
-- ADMIN_TOKEN: required (pars_runtime.admin_token); `POST /v1/match` answers only a caller that
-  presents it (intake's learner match and Sandbox PARS): the board's own codes there would
-  otherwise tell anyone on the network which date of birth or name a registry holds.
-Every record of a within-a-day board is decided within 24 simulated hours of its submission;
-`GET /v1/board-backlog` and the `pars_board_*` metrics show what waits and what is overdue."""
-
-from typing import Self
-
-from pydantic import Field, field_validator, model_validator
-
-from pars_contracts import topics
-from pars_runtime.admin_token import check_admin_token, load_settings
-from pars_runtime.processor import Group
+from pars_runtime.admin_token import load_settings
 from pars_runtime.service import Runtime, Service, main
-from pars_runtime.settings import ServiceSettings
 
-from .domain.schedule import parse_schedule
-from .handlers import GatewayBatch, handlers
 from .operations import backlog_gauges, http_app
 from .registry import load_registry
 from .runs import board_runs
+from .settings import GatewaySettings
+from .subscriptions import groups
 
-
-class GatewaySettings(ServiceSettings):
-    board_time_scale: float = Field(default=1.0, gt=0, le=1_000_000)
-    board_schedule: str = ""  # JSON; empty: the defaults
-    board_run_limit: int = Field(default=500, ge=1, le=10_000)
-    board_registry_file: str | None = None  # default: the packaged seed registry
-    admin_token: str = ""  # POST /v1/match's caller (intake); required (pars_runtime.admin_token)
-    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
-
-    @field_validator("board_schedule")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        parse_schedule(value)  # refuses, at start, a board that is not within-a-day or a bad period
-        return value
-
-    @model_validator(mode="after")
-    def _admin_token(self) -> Self:
-        check_admin_token(self.admin_token, self.pars_demo_mode)
-        return self
+__all__ = ["GatewaySettings", "build"]
 
 
 def build(settings: GatewaySettings) -> Service:
     async def on_start(rt: Runtime) -> None:
         await load_registry(rt.pool, settings.board_registry_file)
 
-    scale = settings.board_time_scale
-    return Service("board-gateway", "pars_gateway", settings, groups=[
-        Group("board-gateway", topics.group_topics("board-gateway"),
-              handlers(settings.clock(), scale, parse_schedule(settings.board_schedule)), state=GatewayBatch,
-              description="Sends validated records to their boards; adds physicians to a board's registry"),
-    ], tasks=[board_runs(settings.board_run_limit), backlog_gauges(scale)], on_start=on_start,
-        http_app=http_app(scale, settings.admin_token))
+    return Service("board-gateway", "pars_gateway", settings, groups=groups(settings),
+                   tasks=[board_runs(settings.board_run_limit), backlog_gauges(settings.board_time_scale)],
+                   on_start=on_start, http_app=http_app(settings.board_time_scale, settings.admin_token))
 
 
 if __name__ == "__main__":

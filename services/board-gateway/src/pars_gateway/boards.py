@@ -11,22 +11,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
-import asyncpg
-
 from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.events import LearnerRecordValidated
 
-from . import store
 from .domain.matching import ACCEPT, Verdict, decide, reject
+from .repositories import Registries
 
 
 class BoardAdapter(Protocol):
-    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+    async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
         """The board's decision on each Add, in order: accepted, or the board's error (661, 664,
         665, 709, 718, 998). A list in, a list out: boards take batches, and so does the gateway."""
         ...
 
-    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+    async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:
         """Sends a Delete (its `target_record_id` names the record); accepted when the board acknowledged it."""
         ...
 
@@ -37,11 +35,11 @@ class SimulatedBoard:
     def __init__(self, code: str) -> None:
         self.code = code
 
-    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
-        found = await store.candidates(conn, self.code, records)
+    async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+        found = await registries.candidates(self.code, records)
         return [decide(record, candidates) for record, candidates in zip(records, found, strict=True)]
 
-    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+    async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:
         # Acknowledged, also for a record the board does not hold: after a delete the board holds
         # no such record, which is what the provider asked for (and a retried delete stays harmless).
         return ACCEPT
@@ -52,10 +50,10 @@ class ProgramBoard:
     and there is no registry to match the learner against, so every record the validator passed
     is accepted at once, and a delete is acknowledged."""
 
-    async def verify(self, conn: asyncpg.Connection, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
+    async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
         return [ACCEPT] * len(records)
 
-    async def delete(self, conn: asyncpg.Connection, record: LearnerRecordValidated) -> Verdict:
+    async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:
         return ACCEPT
 
 
@@ -67,7 +65,7 @@ def adapter(code: str) -> BoardAdapter | None:
     return ADAPTERS.get(code)
 
 
-async def verdicts(conn: asyncpg.Connection, records: list[LearnerRecordValidated],
+async def verdicts(registries: Registries, records: list[LearnerRecordValidated],
                    ) -> list[tuple[LearnerRecordValidated, Verdict]]:
     """Each board's verdicts on its records, asked once per board."""
     by_board: dict[str, list[LearnerRecordValidated]] = defaultdict(list)
@@ -76,6 +74,6 @@ async def verdicts(conn: asyncpg.Connection, records: list[LearnerRecordValidate
     decided: list[tuple[LearnerRecordValidated, Verdict]] = []
     for code, of_board in by_board.items():
         board_adapter = adapter(code)
-        answers = await board_adapter.verify(conn, of_board) if board_adapter else [reject(998)] * len(of_board)
+        answers = await board_adapter.verify(registries, of_board) if board_adapter else [reject(998)] * len(of_board)
         decided += zip(of_board, answers, strict=True)
     return decided

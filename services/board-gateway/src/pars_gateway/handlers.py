@@ -1,13 +1,15 @@
-"""The gateway's consumers: a validated record goes to its board (decided at once, or scheduled),
-a delete goes to the board, and the admin API's physicians join a board's registry."""
+"""The gateway's handlers: a validated record goes to its board (decided at once, or scheduled),
+a delete goes to the board, and the admin API's physicians join a board's registry.
+
+Which message goes to which handler is declared in subscriptions.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
 
 from pars_contracts import topics
 from pars_contracts.boards import Processing, board
@@ -15,13 +17,13 @@ from pars_contracts.codes import ErrorDetail
 from pars_contracts.events import BoardDecision, BoardPhysiciansAdded, LearnerRecordValidated, Status
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
-from pars_runtime.processor import BatchState, Handler, Unit
+from pars_runtime.processor import BatchState, Unit
 
-from . import store
 from .boards import adapter, verdicts
 from .domain.matching import Verdict, reject
 from .domain.schedule import due_at
 from .operations import count_decision
+from .repositories import BoardStore
 
 
 def key_of(r: LearnerRecordValidated) -> str:
@@ -40,57 +42,69 @@ def decision(r: LearnerRecordValidated, status: Status | None, now: datetime,
 
 
 class GatewayBatch(BatchState):
-    """The direct boards' verdicts on the batch's records, one registry query per board."""
+    """What a batch's handlers share: the clock, simulated board time (its scale and each
+    within-a-day board's period between runs), the store, and the direct boards' verdicts on the
+    batch's records, one registry query per board."""
 
-    def __init__(self) -> None:
+    store: BoardStore
+
+    def __init__(self, clock: Clock, time_scale: float, periods: dict[str, timedelta],
+                 stores: Callable[[asyncpg.Connection], BoardStore]) -> None:
+        self.clock = clock
+        self.time_scale = time_scale
+        self.periods = periods
+        self._stores = stores
         self.verdicts: dict[str, Verdict] = {}
 
     async def prepare(self, conn: asyncpg.Connection, payloads: list[Any]) -> None:
+        self.store = self._stores(conn)
         # Not when the batch also changes a registry: its records must see the registry as of their turn.
         if any(isinstance(p, BoardPhysiciansAdded) for p in payloads):
             return
         direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
                   and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
-        self.verdicts = {record.record_id: verdict for record, verdict in await verdicts(conn, direct)}
+        self.verdicts = {record.record_id: verdict for record, verdict in await verdicts(self.store, direct)}
 
 
 Uow = Unit[GatewayBatch]
 
 
-def handlers(clock: Clock, time_scale: float, schedule: dict[str, timedelta]) -> dict[type[BaseModel], Handler]:
-    def answer(uow: Uow, record: LearnerRecordValidated, status: Status | None, verdict: Verdict) -> None:
-        """Emits the board's word at once; status None is an immediate error (the record is not saved)."""
-        uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, status, clock.now(), verdict.errors))
-        uow.after_commit(lambda: count_decision(record.board, status or "Refused", verdict.errors))
+def answer(uow: Uow, record: LearnerRecordValidated, status: Status | None, verdict: Verdict) -> None:
+    """Emits the board's word at once; status None is an immediate error (the record is not saved)."""
+    uow.emit(topics.BOARD_DECISIONS.name, key_of(record),
+             decision(record, status, uow.state.clock.now(), verdict.errors))
+    uow.after_commit(lambda: count_decision(record.board, status or "Refused", verdict.errors))
 
-    async def record_validated(record: LearnerRecordValidated, uow: Uow) -> None:
-        catalog, board_adapter = board(record.board), adapter(record.board)
-        if catalog is None or board_adapter is None:
-            answer(uow, record, None, reject(998))  # the validator lets no such board through
-        elif record.action == "Delete":
-            # The validator holds a delete until the board has decided the record (801); should
-            # one come earlier all the same, the board is not asked.
-            if await store.status_of(uow.conn, record.target_record_id) == "Submitted":
-                answer(uow, record, None, reject(801))
-                return
-            verdict = await board_adapter.delete(uow.conn, record)
-            if verdict.accepted:
-                await store.mark_deleted(uow.conn, record.target_record_id)
-            answer(uow, record, "Deleted" if verdict.accepted else None, verdict)
-        elif catalog.processing is Processing.DIRECT:
-            found = uow.state.verdicts.get(record.record_id)
-            if found is not None:
-                verdict = found
-            else:  # not decided by `prepare` (a batch that changed a registry)
-                (verdict,) = await board_adapter.verify(uow.conn, [record])
-            answer(uow, record, "Accepted" if verdict.accepted else None, verdict)
-        else:  # within a day: the promise counts from the provider's submission, not from our receipt
-            due = due_at(record.submitted_at, schedule[catalog.code], time_scale)
-            if await store.schedule(uow.conn, record, record.submitted_at, due):
-                uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, "Submitted", clock.now()))
-                metrics.RECORDS.labels("board", "Submitted", record.board).inc()
 
-    async def physicians_added(event: BoardPhysiciansAdded, uow: Uow) -> None:
-        await store.add_physicians(uow.conn, event.board.strip().upper(), event.physicians)
+async def record_validated(record: LearnerRecordValidated, uow: Uow) -> None:
+    catalog, board_adapter = board(record.board), adapter(record.board)
+    store = uow.state.store
+    if catalog is None or board_adapter is None:
+        answer(uow, record, None, reject(998))  # the validator lets no such board through
+    elif record.action == "Delete":
+        # The validator holds a delete until the board has decided the record (801); should
+        # one come earlier all the same, the board is not asked.
+        if await store.status_of(record.target_record_id) == "Submitted":
+            answer(uow, record, None, reject(801))
+            return
+        verdict = await board_adapter.delete(store, record)
+        if verdict.accepted:
+            await store.mark_deleted(record.target_record_id)
+        answer(uow, record, "Deleted" if verdict.accepted else None, verdict)
+    elif catalog.processing is Processing.DIRECT:
+        found = uow.state.verdicts.get(record.record_id)
+        if found is not None:
+            verdict = found
+        else:  # not decided by `prepare` (a batch that changed a registry)
+            (verdict,) = await board_adapter.verify(store, [record])
+        answer(uow, record, "Accepted" if verdict.accepted else None, verdict)
+    else:  # within a day: the promise counts from the provider's submission, not from our receipt
+        due = due_at(record.submitted_at, uow.state.periods[catalog.code], uow.state.time_scale)
+        if await store.schedule(record, record.submitted_at, due):
+            uow.emit(topics.BOARD_DECISIONS.name, key_of(record),
+                     decision(record, "Submitted", uow.state.clock.now()))
+            metrics.RECORDS.labels("board", "Submitted", record.board).inc()
 
-    return {LearnerRecordValidated: record_validated, BoardPhysiciansAdded: physicians_added}
+
+async def physicians_added(event: BoardPhysiciansAdded, uow: Uow) -> None:
+    await uow.state.store.add_physicians(event.board.strip().upper(), event.physicians)

@@ -46,7 +46,7 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
             return 0
         emitter = Emitter(rt.name, rt.settings.topic, correlation_id=f"board-run:{uuid.uuid4()}")
         groups: dict[tuple[str, str], list[tuple[LearnerRecordValidated, Verdict]]] = defaultdict(list)
-        for record, verdict in await verdicts(conn, due):
+        for record, verdict in await verdicts(store.PostgresBoardStore(conn), due):
             groups[(record.board, record.provider_id)].append((record, verdict))
         decided: list[tuple[str, str, str]] = []
         for (board_code, provider_id), items in groups.items():

@@ -1,4 +1,6 @@
-"""The gateway's tables: board registries and the schedule of records awaiting a board."""
+"""The gateway's tables: board registries and the schedule of records awaiting a board.
+
+`PostgresBoardStore` is the handlers' repository (repositories.py) on one batch's connection."""
 
 from __future__ import annotations
 
@@ -99,3 +101,23 @@ async def backlog(conn: asyncpg.Connection, overdue_before: datetime) -> list[as
         "SELECT board, count(*) AS waiting, min(submitted_at) AS oldest, "
         "count(*) FILTER (WHERE submitted_at < $1) AS overdue FROM board_records "
         "WHERE status = 'Submitted' GROUP BY board", overdue_before)
+
+
+class PostgresBoardStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def candidates(self, board: str, records: Sequence[Identity]) -> list[list[RegistryEntry]]:
+        return await candidates(self.conn, board, records)
+
+    async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None:
+        await add_physicians(self.conn, board, physicians)
+
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
+        return await schedule(self.conn, record, submitted_at, due)
+
+    async def status_of(self, record_id: str | None) -> str | None:
+        return await status_of(self.conn, record_id)
+
+    async def mark_deleted(self, record_id: str | None) -> None:
+        await mark_deleted(self.conn, record_id)

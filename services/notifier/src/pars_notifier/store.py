@@ -1,7 +1,9 @@
 """The notifier's tables: providers' recipients and e-mails with their send state (002_send_state.sql).
 
 Queue times are the database's real time (now()), not the system's shifted clock: retries
-and backoff are about the SMTP server, which lives in real time."""
+and backoff are about the SMTP server, which lives in real time.
+
+`PostgresEmailQueue` is the handlers' repository (repositories.py) on one batch's connection."""
 
 from __future__ import annotations
 
@@ -118,3 +120,23 @@ async def upload_report(conn: asyncpg.Connection, upload_id: str, parts: int) ->
 
 async def drop_report(conn: asyncpg.Connection, upload_id: str) -> None:
     await conn.execute("DELETE FROM upload_report_parts WHERE upload_id = $1", upload_id)
+
+
+class PostgresEmailQueue:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save_provider(self, provider: ProviderRegistered) -> None:
+        await save_provider(self.conn, provider)
+
+    async def queue(self, draft: Draft, message_id: str, correlation_id: str | None) -> bool:
+        return await queue(self.conn, draft, message_id, correlation_id)
+
+    async def save_report_part(self, part: UploadErrorReportPart) -> None:
+        await save_report_part(self.conn, part)
+
+    async def upload_report(self, upload_id: str, parts: int) -> str | None:
+        return await upload_report(self.conn, upload_id, parts)
+
+    async def drop_report(self, upload_id: str) -> None:
+        await drop_report(self.conn, upload_id)

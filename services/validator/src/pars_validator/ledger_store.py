@@ -1,4 +1,7 @@
-"""The validator's tables: activity registry copy and learner credit ledger (asyncpg)."""
+"""The validator's tables: activity registry copy and learner credit ledger (asyncpg).
+
+`PostgresActivities` and `PostgresLedger` are the handlers' repositories (repositories.py) on one
+batch's connection."""
 
 from __future__ import annotations
 
@@ -9,18 +12,11 @@ import orjson
 
 from pars_contracts.events import ActivityRegistered, LearnerRecordValidated
 
-from .domain.ledger import LedgerStatus
+from .domain.ledger import LedgerStatus, liveness
 from .domain.rules import LedgerEntry
 
 _ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status", "reporting_year")
 _ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
-
-
-_LIVENESS: dict[str, int] = {LedgerStatus.DELETED: 0, LedgerStatus.REJECTED: 1}  # live ones: 2
-
-
-def _liveness(status: str) -> int:
-    return _LIVENESS.get(status, 2)
 
 
 async def save_activity(conn: asyncpg.Connection, activity: ActivityRegistered) -> None:
@@ -100,7 +96,7 @@ class BatchLedger:
         ids = self._by_credit[(provider_id, credit_id)]
         if not ids:
             return None
-        best = max(ids, key=lambda i: (_liveness(self._entries[i].status), self._rank[i]))
+        best = max(ids, key=lambda i: (liveness(self._entries[i].status), self._rank[i]))
         return self._entries[best]
 
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
@@ -174,3 +170,59 @@ async def finish_delete(conn: asyncpg.Connection, record_id: str, deleted: bool)
 async def forget(conn: asyncpg.Connection, record_id: str) -> None:
     """A record the board refused at once was never stored (seed: "Manual Entry Errors")."""
     await conn.execute("DELETE FROM ledger WHERE record_id = $1", record_id)
+
+
+class PostgresActivities:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save(self, activity: ActivityRegistered) -> None:
+        await save_activity(self.conn, activity)
+
+    async def load(self, activity_id: str | None) -> ActivityRegistered | None:
+        return await load_activity(self.conn, activity_id)
+
+
+class PostgresLedger:
+    """The ledger on one batch's connection: reads and new entries through `BatchLedger`; any
+    other write flushes what the batch gathered first, so statements run in the order the
+    handlers asked for them."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.batch = BatchLedger()
+
+    async def cover(self, wanted: list[tuple[str, str, str | None]]) -> None:
+        await self.batch.cover(self.conn, wanted)
+
+    def entry_by_credit_id(self, provider_id: str, credit_id: str) -> LedgerEntry | None:
+        return self.batch.entry_by_credit_id(provider_id, credit_id)
+
+    def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
+        return self.batch.entries_for_learner(provider_id, record_key)
+
+    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
+        self.batch.add_pending(record, record_key)
+
+    def set_status(self, record_id: str, status: str) -> None:
+        self.batch.set_status(record_id, status)  # written with the batch's others
+
+    async def mark_delete_pending(self, record_id: str) -> None:
+        await self.batch.flush(self.conn)
+        await mark_delete_pending(self.conn, record_id)
+        self.batch.changed(record_id, LedgerStatus.DELETE_PENDING)
+
+    async def finish_delete(self, record_id: str, deleted: bool) -> str | None:
+        await self.batch.flush(self.conn)
+        status = await finish_delete(self.conn, record_id, deleted)
+        if status:
+            self.batch.changed(record_id, status)
+        return status
+
+    async def forget(self, record_id: str) -> None:
+        await self.batch.flush(self.conn)
+        await forget(self.conn, record_id)
+        self.batch.forgotten(record_id)
+
+    async def flush(self) -> None:
+        await self.batch.flush(self.conn)

@@ -23,6 +23,13 @@ ACTIVE_STATUSES = frozenset({LedgerStatus.PENDING, LedgerStatus.SUBMITTED,
                              LedgerStatus.ACCEPTED, LedgerStatus.DELETE_PENDING})
 # Only a record the board has decided can be deleted (801 otherwise).
 DELETABLE_STATUSES = frozenset({LedgerStatus.ACCEPTED, LedgerStatus.REJECTED})
+_LIVENESS: dict[str, int] = {LedgerStatus.DELETED: 0, LedgerStatus.REJECTED: 1}  # live ones: 2
+
+
+def liveness(status: str) -> int:
+    """Which of the entries sharing a credit id a row means: a live one before a Rejected one,
+    that before deleted ones (a credit id may be reused after its record was deleted or rejected)."""
+    return _LIVENESS.get(status, 2)
 
 
 @dataclass(frozen=True)

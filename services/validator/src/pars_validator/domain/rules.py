@@ -15,6 +15,8 @@ from pars_contracts.events import (
     LearnerRecordSubmitted,
     LearnerRecordValidated,
 )
+from pars_runtime import metrics
+from pars_runtime.logs import get_logger
 
 from .completion import (
     canonical_credit_types,
@@ -35,6 +37,7 @@ from .locating import check_action, check_activity, check_board, check_registrat
 
 __all__ = ["History", "LedgerEntry", "Outcome", "credit_id_for", "validate"]
 
+log = get_logger(__name__)
 Outcome: TypeAlias = LearnerRecordValidated | LearnerRecordInvalid
 GENERAL_ERROR = 998
 
@@ -42,10 +45,13 @@ GENERAL_ERROR = 998
 def validate(row: LearnerRecordSubmitted, activity: ActivityRegistered | None, history: History,
              today: date) -> Outcome:
     """Validate a row; `today` is the US Central calendar date. Never raises: an unexpected
-    failure is the row's error 998."""
+    failure is the row's error 998, logged with its traceback and counted (a rule's bug, to fix)."""
     try:
         return _validate(row, activity, history, today)
     except Exception:  # noqa: BLE001 - any failure is the row's 998, never the consumer's
+        log.exception("a rule failed unexpectedly; the row gets error 998",
+                      record_id=getattr(row, "record_id", None), provider_id=getattr(row, "provider_id", None))
+        metrics.RULE_FAILURES.inc()
         return _general_error(row)
 
 

@@ -1,0 +1,82 @@
+"""What the gateway's handlers keep: the boards' registries of physicians and the schedule of
+records awaiting a within-a-day board's run.
+
+The protocols are what the handlers and the board simulators ask of them; `store` answers in
+PostgreSQL (the service), the classes here answer in memory (the handler tests), the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pars_contracts.events import LearnerRecordValidated, Physician
+
+from .domain.matching import Identity, RegistryEntry, fold, id_key
+
+
+class Registries(Protocol):
+    async def candidates(self, board: str, records: Sequence[Identity]) -> list[list[RegistryEntry]]:
+        """For each record, the board's entries sharing its learner id or NPI or, for a record
+        without a learner id (ABS), its last name."""
+        ...
+
+
+class BoardStore(Registries, Protocol):
+    async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None: ...
+
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
+        """Keeps a record for its board's run; False when it was there already (a redelivery)."""
+        ...
+
+    async def status_of(self, record_id: str | None) -> str | None:
+        """The board's status of a record it scheduled (None: never scheduled here)."""
+        ...
+
+    async def mark_deleted(self, record_id: str | None) -> None: ...
+
+
+@dataclass
+class Scheduled:
+    record: LearnerRecordValidated
+    status: str
+    submitted_at: datetime
+    due_at: datetime
+
+
+class MemoryBoardStore:
+    def __init__(self) -> None:
+        self.physicians: dict[str, dict[str, RegistryEntry]] = {}  # board -> learner id -> entry
+        self.scheduled: dict[str, Scheduled] = {}
+
+    async def candidates(self, board: str, records: Sequence[Identity]) -> list[list[RegistryEntry]]:
+        registry = list(self.physicians.get(board, {}).values())
+        found = []
+        for r in records:
+            if r.learner_id:
+                keys = {id_key(r.learner_id), id_key(r.npi)} - {""}
+                found.append([e for e in registry if id_key(e.learner_id) in keys or id_key(e.npi) in keys])
+            else:
+                found.append([e for e in registry if fold(e.last_name) == fold(r.last_name)])
+        return found
+
+    async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None:
+        registry = self.physicians.setdefault(board, {})
+        for p in physicians:
+            registry[id_key(p.learner_id)] = RegistryEntry.model_validate(p.model_dump(mode="json"))
+
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
+        if record.record_id in self.scheduled:
+            return False
+        self.scheduled[record.record_id] = Scheduled(record, "Submitted", submitted_at, due)
+        return True
+
+    async def status_of(self, record_id: str | None) -> str | None:
+        held = self.scheduled.get(record_id or "")
+        return held.status if held else None
+
+    async def mark_deleted(self, record_id: str | None) -> None:
+        held = self.scheduled.get(record_id or "")
+        if held is not None:
+            held.status = "Deleted"
