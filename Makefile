@@ -24,7 +24,7 @@ test: install-test
 	@$(PYTEST) -q -p no:cacheprovider --durations=20 -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 test-slow: install-test
-	@$(PYTEST) -q -p no:cacheprovider --durations=20 -m slow tests
+	@$(PYTEST) -q -p no:cacheprovider --durations=20 -n $(TEST_WORKERS) --dist loadgroup -m slow tests
 
 test-unit: install-test
 	@$(PYTEST) -q tests/unit

@@ -82,9 +82,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs on two workers (pytest-xdist, `--dist loadgroup`), each with a stack and
     systems of its own. A system costs about 9 s, so the tests that share one stay on one worker:
     every test of a directory whose conftest starts a system (its package's, or the gateway's
-    session one) is one group, and every other module is a group of its own."""
+    session one) is one group, the tests on the three-broker cluster another, and every other
+    module is a group of its own."""
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item.path)))
+        group = "cluster_stack" if "cluster_stack" in getattr(item, "fixturenames", ()) else _group(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _group(path: Path) -> str:

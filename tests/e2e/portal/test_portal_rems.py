@@ -14,21 +14,19 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.e2e.portal.portal_helpers import signed_in
 from tests.integration.intake_uploads.support import register_activity, row, tab_text
 from tests.support.browser import screenshot_path
-from tests.support.system import YEAR, RunningSystem, running_system
+from tests.support.system import YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
 REMS_CHOICE = "Submit Learners for Opioid Analgesic REMS"
 NON_PRESCRIBER = "OA REMS Non-Prescriber"
 
-rems_system = running_system("portal-rems")
-
 
 @pytest.fixture
-def page_of(browser: Browser, rems_system: RunningSystem) -> Iterator:
+def page_of(browser: Browser, system: RunningSystem) -> Iterator:
     contexts: list[BrowserContext] = []
 
     def open_page(api_key: str) -> Page:
-        contexts.append(signed_in(browser, rems_system, api_key))
+        contexts.append(signed_in(browser, system, api_key))
         return contexts[-1].new_page()
 
     yield open_page
@@ -36,10 +34,10 @@ def page_of(browser: Browser, rems_system: RunningSystem) -> Iterator:
         ctx.close()
 
 
-def test_a_participant_uploads_rems_learners_with_the_rems_choice(rems_system: RunningSystem, page_of,
+def test_a_participant_uploads_rems_learners_with_the_rems_choice(system: RunningSystem, page_of,
                                                                     tmp_path: Path) -> None:
-    provider = rems_system.new_provider(name="REMS Medical Center", rems_participant=True)
-    with rems_system.client(provider["api_key"]) as client:
+    provider = system.new_provider(name="REMS Medical Center", rems_participant=True)
+    with system.client(provider["api_key"]) as client:
         activity = register_activity(client, {"REMS": [NON_PRESCRIBER]}, year=YEAR, title="OA REMS Activity")
         cells = [row("REMS", activity, "", "Nora", last, "", f"05/05/{YEAR}", "1", NON_PRESCRIBER) for last in
                  ("Nurse", "Pharmacist")]
@@ -48,7 +46,7 @@ def test_a_participant_uploads_rems_learners_with_the_rems_choice(rems_system: R
         learners = tmp_path / "rems_learners.txt"
         learners.write_text(tab_text(cells))
         page = page_of(provider["api_key"])
-        page.goto(f"{rems_system.url}/portal/uploads")
+        page.goto(f"{system.url}/portal/uploads")
         expect(page.get_by_label("Submit Learners for Licensing or Specialty Board")).to_be_checked()
         page.get_by_label(REMS_CHOICE).check()
         page.get_by_label("File", exact=True).set_input_files(learners)
@@ -62,10 +60,10 @@ def test_a_participant_uploads_rems_learners_with_the_rems_choice(rems_system: R
             found.text
 
 
-def test_a_provider_that_does_not_take_part_is_not_offered_rems(rems_system: RunningSystem, page_of) -> None:
-    provider = rems_system.new_provider(name="Board Only Medical Center")
+def test_a_provider_that_does_not_take_part_is_not_offered_rems(system: RunningSystem, page_of) -> None:
+    provider = system.new_provider(name="Board Only Medical Center")
     page = page_of(provider["api_key"])
-    page.goto(f"{rems_system.url}/portal/uploads")
+    page.goto(f"{system.url}/portal/uploads")
     expect(page.get_by_label("Submit Learners for Licensing or Specialty Board")).to_be_checked()
     expect(page.get_by_text(REMS_CHOICE)).to_have_count(0)
     expect(page.locator("#submission-type")).to_contain_text("only to providers participating in the REMS program")

@@ -22,10 +22,9 @@ from tests.integration.intake_uploads.support import (
     tab_text,
     upload,
 )
-from tests.support.system import YEAR, RunningSystem, running_system
+from tests.support.system import YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
-system = running_system("rems")
 PRESCRIBER, NON_PRESCRIBER = "OA REMS Registered Prescriber", "OA REMS Non-Prescriber"
 REMS = {"REMS": [PRESCRIBER, NON_PRESCRIBER], "NC": ["AMA PRA Category 1 Credit"]}
 COMPLETED = f"05/05/{YEAR}"
