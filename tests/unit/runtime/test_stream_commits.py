@@ -194,7 +194,7 @@ def test_a_failed_batch_is_rewound_only_where_this_member_still_owns_the_partiti
 
 def provider_log(tp: TopicPartition, first: int, count: int) -> list[ConsumerRecord]:
     events = [(i, ProviderRegistered(provider_id=f"{1000000 + first + i}", name="P")) for i in range(count)]
-    return [record(tp, i, value=encode(wrap(e, producer="intake", correlation_id="c", message_id=f"m-{first + i}")),
+    return [record(tp, i, value=encode(wrap(e, producer="intake", correlation_id="c", message_id=f"00000000-0000-4000-8000-{first + i:012d}")),
                    key=e.provider_id.encode()) for i, e in events]
 
 
@@ -207,7 +207,7 @@ def test_the_processor_on_the_consume_loop_commits_after_its_transaction_and_a_r
     calls: list[str] = []
 
     async def registered(event: ProviderRegistered, uow: Unit[Any]) -> None:
-        calls.append(uow.envelope.message_id)
+        calls.append(f"m-{int(uow.envelope.message_id.rsplit('-', 1)[1])}")  # the id's number, as m-n
         uow.emit(providers, event.provider_id, event)
 
     database = MemoryBatches()

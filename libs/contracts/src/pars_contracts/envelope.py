@@ -1,7 +1,12 @@
 """The one envelope every message travels in (SPEC section 4).
 
 The envelope's `message_id` is the identity consumers deduplicate on: it is never derived from
-Kafka offsets, so a message replayed from a dead-letter topic is still recognised."""
+Kafka offsets, so a message replayed from a dead-letter topic is still recognised.
+
+Every field is checked when a message is read (review N2): `message_id` is a UUID (every id the
+services make is one: `new_id`), the other texts are bounded and hold no NUL. A message that breaks
+these is unreadable and dead-lettered at once; without them an id PostgreSQL cannot store (a NUL,
+or too long for the inbox's index) failed its whole batch, then each message's retries."""
 
 from __future__ import annotations
 
@@ -38,6 +43,18 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+# A UUID as text, in either case: what `new_id` and upstream systems' libraries make.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL's text cannot hold NUL
+# A correlation id may carry an upstream credit id (at most 300 characters); 500 characters are
+# at most 2,000 bytes of UTF-8, within what a PostgreSQL index entry holds (2,704).
+MAX_TEXT = 500
+
+
+def _text(description: str, **kw: Any) -> Any:
+    return Field(description=description, max_length=MAX_TEXT, pattern=NO_NUL, **kw)
+
+
 class Envelope(BaseModel):
     """The envelope every message travels in; `payload` holds the event named by `type`."""
 
@@ -45,22 +62,22 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     message_id: str = Field(
-        default_factory=new_id,
+        default_factory=new_id, pattern=UUID_PATTERN,
         description="Unique id of this message (a UUID). Consumers deduplicate on it, so a producer "
                     "that sends the same message again (a retry) must send the same id.")
-    type: str = Field(description="The payload's event type, e.g. `UpstreamCompletion`.")
+    type: str = _text("The payload's event type, e.g. `UpstreamCompletion`.")
     schema_version: int = Field(
         default=1, description="Version of the payload's schema (its model's `SCHEMA_VERSION`). A consumer upcasts "
                                "an older version to the one it knows; a newer one is unreadable to it.")
     occurred_at: datetime = Field(
         default_factory=lambda: datetime.now(UTC),
         description="When the event happened, ISO 8601 with a time zone.")
-    producer: str = Field(description="The service or system that produced the message.")
-    correlation_id: str = Field(
-        description="The unit of work the message belongs to: the submission or upload id, or the "
-                    "upstream system's own reference.")
-    causation_id: str | None = Field(default=None, description="The `message_id` of the message that caused this one.")
-    provider_id: str | None = Field(default=None, description="The provider's 7-digit ACCME organization id.")
+    producer: str = _text("The service or system that produced the message.")
+    correlation_id: str = _text(
+        "The unit of work the message belongs to: the submission or upload id, or the "
+        "upstream system's own reference.")
+    causation_id: str | None = _text("The `message_id` of the message that caused this one.", default=None)
+    provider_id: str | None = _text("The provider's 7-digit ACCME organization id.", default=None)
     payload: dict[str, Any] = Field(description="The event, as the schema of `type` describes it.")
 
 

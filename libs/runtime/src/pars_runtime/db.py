@@ -95,11 +95,12 @@ class BatchTransaction(Protocol):
     def conn(self) -> Any:
         """What the handlers and the batch's state use (`Unit.conn`): an asyncpg connection."""
 
-    async def inbox_add(self, consumer: str, message_ids: list[str]) -> set[str]:
-        """Records the ids in the consumer's inbox; returns those it did not hold before."""
+    async def inbox_add(self, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Records the (provider, message id) keys in the consumer's inbox ('' for a message not on
+        a provider's own topic); returns those it did not hold before."""
 
-    async def inbox_remove(self, consumer: str, message_ids: list[str]) -> None:
-        """Takes the ids out of the consumer's inbox again."""
+    async def inbox_remove(self, consumer: str, keys: list[tuple[str, str]]) -> None:
+        """Takes the (provider, message id) keys out of the consumer's inbox again."""
 
     async def outbox_put(self, messages: list[Outgoing]) -> None:
         """Writes the messages to the outbox, in order: the relay sends them once committed."""
@@ -116,15 +117,19 @@ class PostgresTransaction:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def inbox_add(self, consumer: str, message_ids: list[str]) -> set[str]:
-        return set(await self.conn.fetchval(
-            "WITH ins AS (INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
-            "ON CONFLICT DO NOTHING RETURNING message_id) SELECT coalesce(array_agg(message_id), '{}') FROM ins",
-            consumer, message_ids))
+    async def inbox_add(self, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        added = await self.conn.fetchrow(
+            "WITH ins AS (INSERT INTO inbox (consumer, provider_id, message_id) SELECT $1, p, m "
+            "FROM unnest($2::text[], $3::text[]) AS u(p, m) ON CONFLICT DO NOTHING RETURNING provider_id, message_id) "
+            "SELECT coalesce(array_agg(provider_id), '{}') AS p, coalesce(array_agg(message_id), '{}') AS m FROM ins",
+            consumer, [p for p, _ in keys], [m for _, m in keys])
+        return set(zip(added["p"], added["m"], strict=True))
 
-    async def inbox_remove(self, consumer: str, message_ids: list[str]) -> None:
-        await self.conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2::text[])",
-                                consumer, message_ids)
+    async def inbox_remove(self, consumer: str, keys: list[tuple[str, str]]) -> None:
+        await self.conn.execute(
+            "DELETE FROM inbox WHERE consumer = $1 AND (provider_id, message_id) IN "
+            "(SELECT p, m FROM unnest($2::text[], $3::text[]) AS u(p, m))",
+            consumer, [p for p, _ in keys], [m for _, m in keys])
 
     async def outbox_put(self, messages: list[Outgoing]) -> None:
         await put_many(self.conn, messages)

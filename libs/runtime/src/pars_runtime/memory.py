@@ -26,18 +26,18 @@ from .relay import OutboxBatch, Row
 @dataclass
 class MemoryTransaction:
     conn: Any
-    inbox: set[tuple[str, str]]  # the database's, as this transaction sees it
-    added: set[tuple[str, str]] = field(default_factory=set)
-    removed: set[tuple[str, str]] = field(default_factory=set)
+    inbox: set[tuple[str, str, str]]  # the database's, as this transaction sees it
+    added: set[tuple[str, str, str]] = field(default_factory=set)
+    removed: set[tuple[str, str, str]] = field(default_factory=set)
     outbox: list[Outgoing] = field(default_factory=list)
 
-    async def inbox_add(self, consumer: str, message_ids: list[str]) -> set[str]:
-        new = {m for m in message_ids if (consumer, m) not in self.inbox | self.added}
-        self.added |= {(consumer, m) for m in new}
+    async def inbox_add(self, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        new = {k for k in keys if (consumer, *k) not in self.inbox | self.added}
+        self.added |= {(consumer, *k) for k in new}
         return new
 
-    async def inbox_remove(self, consumer: str, message_ids: list[str]) -> None:
-        gone = {(consumer, m) for m in message_ids}
+    async def inbox_remove(self, consumer: str, keys: list[tuple[str, str]]) -> None:
+        gone = {(consumer, *k) for k in keys}
         self.added -= gone
         self.removed |= gone
 
@@ -50,7 +50,7 @@ class MemoryBatches:
     """`conn`: what handlers get as `Unit.conn` (whatever the test's handlers use; None by default)."""
 
     conn: Any = None
-    inbox: set[tuple[str, str]] = field(default_factory=set)  # (consumer, message id), committed
+    inbox: set[tuple[str, str, str]] = field(default_factory=set)  # (consumer, provider, message id), committed
     outbox: list[Outgoing] = field(default_factory=list)  # committed, in commit order
     down: int = 0  # the next this many transactions fail to connect, as when PostgreSQL is away
     begun: int = 0

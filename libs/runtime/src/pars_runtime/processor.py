@@ -1,11 +1,15 @@
 """What every consumer group does with a batch of records, whatever delivers them (stream.py).
 
 - idempotent: each message id is recorded in the inbox in the same PostgreSQL transaction as its
-  effects and its outgoing messages (the outbox), so a redelivered message changes nothing;
+  effects and its outgoing messages (the outbox), so a redelivered message changes nothing; on a
+  provider's own topic the key includes the provider, so one provider cannot take another's ids;
 - bounded retries with backoff, then the group's dead-letter topic, so a poison message never
   blocks its partition; the original bytes are kept and the reason rides in headers;
-- a database outage is waited out without spending a message's attempts.
+- a database outage is waited out without spending a message's attempts;
+- what no retry can fix is dead-lettered at once: an envelope that breaks its contract (read),
+  and content the database refuses (a DataError or ProgramLimitExceeded, e.g. a NUL in a text).
 A batch runs in one transaction for speed; if it fails, its messages are retried one by one.
+Errors go to logs and dead-letter headers without the message's content (no pydantic input).
 
 A group declares its handlers as plain functions of a typed message and a typed per-batch unit of
 work: `async def record_submitted(row: LearnerRecordSubmitted, uow: Unit[ValidatorBatch])`. What
@@ -121,6 +125,16 @@ INFRASTRUCTURE_ERRORS = (
 )
 
 
+# The database refusing a message's content: deterministic, so no retry can help. asyncpg's
+# client-side DataError (an argument it cannot encode) is an InterfaceError, which CONNECTION_LOST
+# would take for an outage: caught before INFRASTRUCTURE_ERRORS.
+CONTENT_ERRORS = (
+    asyncpg.DataError,  # SQLSTATE class 22: NUL, untranslatable characters, values too long...
+    asyncpg.exceptions.ProgramLimitExceededError,  # class 54: e.g. a key too long for its index
+    asyncpg.exceptions._base.DataError,
+)
+
+
 class DeadLetter(Exception):
     """Raised by a handler for a message no retry can fix (e.g. an unknown provider): it goes
     to the dead-letter topic at once, with this reason, and can be replayed after a fix.
@@ -192,7 +206,7 @@ class BatchProcessor:
                 try:
                     await self._in_transaction(items)
                 except Exception as exc:  # noqa: BLE001 - any failure: retry each message alone
-                    log.warning("batch failed; retrying messages one by one", error=repr(exc))
+                    log.warning("batch failed; retrying messages one by one", error=_describe(exc))
                     for item in items:
                         await self._with_retries(item)
         metrics.HANDLER_SECONDS.labels(self.real_group).observe(time.perf_counter() - started)
@@ -233,11 +247,11 @@ class BatchProcessor:
         try:
             envelope = decode(record.value)
         except (ValueError, TypeError) as exc:
-            raise Unreadable(f"not a message envelope: {_short(exc)}") from None
+            raise Unreadable(f"not a message envelope: {_describe(exc)}") from None
         try:
             envelope = upcast_envelope(envelope)  # an older version of its type, brought up to this one
         except ValueError as exc:
-            raise Unreadable(f"{envelope.type[:100]} version {envelope.schema_version}: {_short(exc)}") from None
+            raise Unreadable(f"{envelope.type[:100]} version {envelope.schema_version}: {_describe(exc)}") from None
         model = PAYLOADS.get(envelope.type)
         if model is None or not self._accepts(record.topic, envelope.type):
             if self.group.strict_types:
@@ -246,7 +260,7 @@ class BatchProcessor:
         try:
             return Item(record, envelope, model.model_validate(envelope.payload))
         except ValidationError as exc:
-            raise Unreadable(f"{envelope.type} payload invalid: {_short(exc)}") from None
+            raise Unreadable(f"{envelope.type} payload invalid: {_describe(exc)}") from None
 
     async def _in_transaction(self, items: list[Item]) -> None:
         after_commit: list[Callable[[], Any]] = []
@@ -256,13 +270,14 @@ class BatchProcessor:
         state = self.group.state()
         async with self.database.transaction() as tx:
             conn = tx.conn
-            fresh = await tx.inbox_add(self.real_group, [i.envelope.message_id for i in items])
+            fresh = await tx.inbox_add(self.real_group, [self._inbox_key(i) for i in items])
             todo: list[Item] = []
             for item in items:
-                if item.envelope.message_id not in fresh:
+                key = self._inbox_key(item)
+                if key not in fresh:
                     outcomes[self._labels(item, "duplicate")] += 1
                     continue
-                fresh.discard(item.envelope.message_id)  # the same message twice in one batch: once
+                fresh.discard(key)  # the same message twice in one batch: once
                 if item.payload is None:
                     outcomes[self._labels(item, "skipped")] += 1
                     continue
@@ -285,7 +300,7 @@ class BatchProcessor:
             if refused:
                 # Not handled: out of the inbox again, so that a redelivery (a crash before the
                 # dead letter below is sent) decides it again instead of skipping it as a duplicate.
-                await tx.inbox_remove(self.real_group, [i.envelope.message_id for i, _ in refused])
+                await tx.inbox_remove(self.real_group, [self._inbox_key(i) for i, _ in refused])
             await state.flush(conn)
             # One outbox write for the whole batch, in message order (per-key order is kept).
             await tx.outbox_put([out for e in emitted for out in e.items])
@@ -308,6 +323,12 @@ class BatchProcessor:
             try:
                 await self._in_transaction([item])  # a DeadLetter is dead-lettered in there
                 return
+            except CONTENT_ERRORS as exc:
+                # This message alone in its transaction: the content is its own, and the same
+                # content fails the same way again, so it is not retried.
+                await self._dead_letter(item.record, "unreadable",
+                                        f"the database refused its content: {_describe(exc)}", attempt + 1)
+                return
             except INFRASTRUCTURE_ERRORS as exc:
                 # The database away is no fault of the message: wait for it as long as it takes,
                 # without spending the message's attempts (its partition waits too, keeping order).
@@ -316,9 +337,10 @@ class BatchProcessor:
             except Exception as exc:  # noqa: BLE001
                 attempt += 1
                 if attempt == attempts:
-                    log.error("message failed; dead-lettered", topic=item.record.topic,
-                              offset=item.record.offset, error=repr(exc), exc_info=True)
-                    await self._dead_letter(item.record, "handler_failed", repr(exc), attempts)
+                    # A ValidationError's traceback would show the content it refused (N14).
+                    log.error("message failed; dead-lettered", topic=item.record.topic, offset=item.record.offset,
+                              error=_describe(exc, repr), exc_info=not isinstance(exc, ValidationError))
+                    await self._dead_letter(item.record, "handler_failed", _describe(exc, repr, 2000), attempts)
                     return
                 await asyncio.sleep(retry.next())
 
@@ -348,6 +370,12 @@ class BatchProcessor:
         log.warning("dead letter", group=self.real_group, topic=record.topic, offset=record.offset,
                     reason=reason, error=error)
 
+    def _inbox_key(self, item: Item) -> tuple[str, str]:
+        """(provider, message id): a provider's own topic's provider (who may write there, by the
+        broker's ACLs), '' on the services' topics. Keyed on the id alone, a provider could send
+        another's predictable ids first and have the real messages skipped as duplicates (N9)."""
+        return self.facts(item.record.topic).provider_id or "", item.envelope.message_id
+
     def _labels(self, item: Item, outcome: str) -> tuple[str, str, str]:
         return self.logical(item.record.topic), item.envelope.type, outcome
 
@@ -356,5 +384,15 @@ class BatchProcessor:
         return self.facts(real_topic).logical
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).replace("\n", " ")[:500]
+def _describe(exc: BaseException, text: Callable[[BaseException], str] = str, limit: int = 500) -> str:
+    """The error for logs and dead-letter headers, without the content of the message (N14):
+    pydantic's errors without their input, the database's refusal by its class and SQLSTATE
+    (its messages may quote the value)."""
+    if isinstance(exc, ValidationError):
+        said = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                         for e in exc.errors(include_url=False, include_context=False, include_input=False))
+    elif isinstance(exc, CONTENT_ERRORS):
+        said = f"{type(exc).__name__} (SQLSTATE {getattr(exc, 'sqlstate', None) or 'none: refused by the client'})"
+    else:
+        said = text(exc)
+    return said.replace("\n", " ")[:limit]
