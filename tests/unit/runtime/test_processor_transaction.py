@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from aiokafka import ConsumerRecord
 
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
-from pars_contracts.events import ProviderRegistered
+from pars_contracts.events import ProviderRegistered, UpstreamCompletion
 from pars_runtime.memory import MemoryBatches, MemoryProducer
 from pars_runtime.processor import BatchProcessor, DeadLetter, Group, Unit
 from pars_runtime.settings import ServiceSettings
@@ -36,7 +37,8 @@ def mid(n: int) -> str:
 
 
 def name(message_id: str) -> str:
-    return f"m-{int(message_id.rsplit('-', 1)[1])}"
+    number = message_id.rsplit("-", 1)[-1]
+    return f"m-{int(number)}" if number.isdigit() else message_id
 
 
 def message(n: int, offset: int | None = None) -> ConsumerRecord:
@@ -260,3 +262,105 @@ def test_the_memory_database_keeps_nothing_of_a_transaction_that_raised() -> Non
     assert database.inbox == {("g", "", "a"), ("g", "", "b"), ("g", "p", "b")} and database.committed == 1
 
 
+
+
+# --- what no retry can fix, from whoever holds a credential (review N2, N9, N14) ----------------
+
+
+def with_envelope(record: ConsumerRecord, **changes: Any) -> ConsumerRecord:
+    """The record with envelope fields changed, as a hostile publisher would send it."""
+    envelope = {**orjson.loads(record.value), **changes}
+    value = orjson.dumps(envelope)
+    return ConsumerRecord(record.topic, record.partition, record.offset, 0, 0, record.key, value, None,
+                          len(record.key or b""), len(value), [])
+
+
+def test_envelopes_with_a_poison_id_are_dead_lettered_at_once_and_the_rest_is_handled_in_one_transaction(
+        scenario: Scenario) -> None:
+    processor, database, producer = setup(scenario)
+    poison = [with_envelope(message(1), message_id="Jane Doe 1970-03-30"),  # not a UUID
+              with_envelope(message(2), message_id=mid(2)[:-1] + "\x00"),  # a NUL
+              with_envelope(message(3), message_id=mid(3) + "x" * 3000),  # ~3 KB
+              with_envelope(message(4), correlation_id="c\x00"),  # a NUL in another field
+              with_envelope(message(5), producer="p" * 501)]  # too long
+    asyncio.run(processor.process([message(0), *poison, message(6)]))
+    assert scenario.handled() == ["m-0", "m-6"] and scenario.calls == ["m-0", "m-6"]
+    assert database.begun == 1 and database.committed == 1 and scenario.sleeps == []  # no retries
+    assert [letter.value for letter in producer.sent] == [record.value for record in poison]
+    assert {(letter.header("dlq.reason"), letter.header("dlq.attempts")) for letter in producer.sent} == {
+        ("unreadable", "1")}
+    errors = [letter.header("dlq.error") for letter in producer.sent]
+    assert [error.split(":", 2)[1].strip() for error in errors] == [
+        "message_id", "message_id", "message_id", "correlation_id", "producer"]
+    assert "Jane Doe" not in errors[0] and "xxx" not in errors[2]  # the field, not its content (N14)
+
+
+def test_a_data_error_in_one_messages_handler_dead_letters_only_it_at_once(scenario: Scenario) -> None:
+    processor, database, producer = setup(scenario)
+    scenario.fail["m-1"] = 1000
+    scenario.errors["m-1"] = asyncpg.exceptions.CharacterNotInRepertoireError(
+        'invalid byte sequence for encoding "UTF8": 0x00')
+    scenario.fail["m-3"] = 1000
+    # asyncpg's own refusal of an argument is an InterfaceError, like a lost connection: it must
+    # not be waited out as an outage. Its message quotes the value.
+    scenario.errors["m-3"] = asyncpg.exceptions._base.DataError("invalid input for query argument $1: 'Jane Doe'")
+    asyncio.run(processor.process([message(0), message(1), message(2), message(3), message(4)]))
+    # The batch failed at m-1; then each message alone, m-1 and m-3 once each.
+    assert scenario.calls == ["m-0", "m-1", "m-0", "m-1", "m-2", "m-3", "m-4"]
+    assert scenario.events == [("handled", "m-0"), ("dead letter", "m-1"), ("handled", "m-2"),
+                               ("dead letter", "m-3"), ("handled", "m-4")]
+    assert scenario.sleeps == []
+    first, second = producer.sent
+    assert (first.header("dlq.reason"), first.header("dlq.attempts")) == ("unreadable", "1")
+    assert first.header("dlq.error") == ("the database refused its content: "
+                                         "CharacterNotInRepertoireError (SQLSTATE 22021)")
+    assert "Jane Doe" not in second.header("dlq.error") and "DataError" in second.header("dlq.error")
+    assert outbox_keys(database) == ["1000000", "1000002", "1000004"]
+
+
+def test_a_key_too_long_for_its_index_dead_letters_the_message_and_an_outage_still_waits(scenario: Scenario) -> None:
+    processor, database, producer = setup(scenario)
+    scenario.fail["m-0"] = 1000
+    scenario.errors["m-0"] = asyncpg.exceptions.ProgramLimitExceededError("index row size 3016 exceeds maximum 2704")
+    database.down = 3  # the database away for the batch and twice for m-0 alone: waited out
+    asyncio.run(processor.process([message(0), message(1)]))
+    assert scenario.handled() == ["m-1"]
+    (letter,) = producer.sent
+    assert letter.header("dlq.error").endswith("ProgramLimitExceededError (SQLSTATE 54000)")
+    assert len(scenario.sleeps) == 2  # the outage's waits only, none for the message's fault
+
+
+def completion_on(provider_id: str, message_id: str, offset: int) -> ConsumerRecord:
+    payload = {**orjson.loads(resources.files("pars_contracts.examples").joinpath("UpstreamCompletion.json").read_text())["payload"],
+               "provider_id": provider_id}
+    event = UpstreamCompletion.model_validate(payload)
+    value = orjson.dumps(wrap(event, producer="lms", correlation_id="c", message_id=message_id).model_dump(mode="json"))
+    return ConsumerRecord(SETTINGS.topic(topics.completions_topic(provider_id)), 0, offset, 0, 0,
+                          provider_id.encode(), value, None, 7, len(value), [])
+
+
+def test_the_inbox_is_kept_per_provider_so_one_cannot_take_anothers_message_ids(scenario: Scenario) -> None:
+    handled: list[tuple[str | None, str]] = []
+
+    async def completed(event: UpstreamCompletion, uow: Unit[Any]) -> None:
+        handled.append((uow.topic_provider_id, event.provider_id))
+
+    database = MemoryBatches()
+    group = Group("intake-upstream", [topics.UPSTREAM_COMPLETIONS.name], {UpstreamCompletion: completed})
+    processor = BatchProcessor(group, SETTINGS, database, Producer(scenario, database), "intake")  # type: ignore[arg-type]
+    same = mid(7)
+    # Provider 1234567 sends 7654321's (predictable) id first; 7654321's own message still counts.
+    asyncio.run(processor.process([completion_on("1234567", same, 0)]))
+    asyncio.run(processor.process([completion_on("7654321", same, 0)]))
+    asyncio.run(processor.process([completion_on("7654321", same, 1)]))  # redelivered: a duplicate
+    assert handled == [("1234567", "1234567"), ("7654321", "7654321")]
+    assert database.inbox == {("unit.intake-upstream", "1234567", same), ("unit.intake-upstream", "7654321", same)}
+
+
+def test_a_payload_error_names_the_field_without_its_value(scenario: Scenario) -> None:
+    processor, _, producer = setup(scenario)
+    bad = orjson.loads(message(0).value)
+    bad["payload"]["name"] = {"learner": "Jane Doe, born 03/30"}
+    asyncio.run(processor.process([with_envelope(message(0), payload=bad["payload"])]))
+    (letter,) = producer.sent
+    assert letter.header("dlq.error") == "ProviderRegistered payload invalid: name: Input should be a valid string"
