@@ -39,7 +39,8 @@ KEYS = {  # what a registry key phrase means on the wire
                   "One learner on one activity and board is one key, so its records stay in order.",
 }
 DLQ_HEADERS = {
-    "dlq.reason": "`unreadable` (not an envelope, or a payload that breaks its contract), `rejected` "
+    "dlq.reason": "`unreadable` (not an envelope, or a payload that breaks its contract, or content the database "
+                  "refuses), `rejected` "
                   "(refused by its handler, e.g. an unknown provider) or `handler_failed` (retries exhausted).",
     "dlq.error": "The error, at most 2,000 characters.",
     "dlq.topic": "The topic the message was read from, as deployed.",
