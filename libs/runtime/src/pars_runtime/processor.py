@@ -206,7 +206,7 @@ class BatchProcessor:
                 try:
                     await self._in_transaction(items)
                 except Exception as exc:  # noqa: BLE001 - any failure: retry each message alone
-                    log.warning("batch failed; retrying messages one by one", error=_describe(exc))
+                    log.warning("batch failed; retrying messages one by one", error=_describe(exc, repr))
                     for item in items:
                         await self._with_retries(item)
         metrics.HANDLER_SECONDS.labels(self.real_group).observe(time.perf_counter() - started)
