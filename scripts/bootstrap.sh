@@ -48,15 +48,22 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 [ "$MODE" = test ] || exit 0
 
-# Helm, built from source at a pinned version into .venv/bin (tests/deploy lint and render the
-# chart in deploy/helm with it). `go version -m` reads the module version the binary was built
-# from; `helm version` would only say "v3.22" for a source build.
+# Helm, built from source at a pinned version into a cache outside git (like Kafka's jars: once per
+# machine, not once per clone), then linked into .venv/bin (tests/deploy lint and render the chart
+# in deploy/helm with it). `go version -m` reads the module version the binary was built from;
+# `helm version` would only say "v3.22" for a source build.
 HELM_VERSION=v3.22.0
+HELM_CACHE="${PARS_CACHE_DIR:-$HOME/.cache/pars}/helm-$HELM_VERSION"
+built() { { go version -m "$1" 2>/dev/null || true; } | grep -Eq "^[[:space:]]*mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; }
 if ! command -v go >/dev/null; then
   if [ ! -x .venv/bin/helm ]; then
     echo "bootstrap: Go is missing: install Go 1.26 or newer to build Helm $HELM_VERSION" >&2
   fi
-elif ! { go version -m .venv/bin/helm 2>/dev/null || true; } | grep -Eq "^[[:space:]]*mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; then
-  echo "bootstrap: building Helm $HELM_VERSION into .venv/bin (a few minutes the first time)" >&2
-  GOBIN="$PWD/.venv/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+elif ! built .venv/bin/helm; then
+  if ! built "$HELM_CACHE/helm"; then
+    echo "bootstrap: building Helm $HELM_VERSION into $HELM_CACHE (a few minutes the first time)" >&2
+    mkdir -p "$HELM_CACHE"
+    GOBIN="$HELM_CACHE" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  fi
+  ln -sf "$HELM_CACHE/helm" .venv/bin/helm
 fi

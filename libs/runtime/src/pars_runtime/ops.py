@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from .admin_token import presents
 
 Check = Callable[[], Awaitable[None]]
 
@@ -38,6 +42,26 @@ def ops_routes(service: str, checks: Mapping[str, Check]) -> list[Route]:
 
 def ops_app(service: str, checks: Mapping[str, Check]) -> Starlette:
     return Starlette(routes=ops_routes(service, checks))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def internal_question(request: Request, admin_token: str, model: type[M], limit: int,
+                            refusal: str) -> M | JSONResponse:
+    """What an internal endpoint (the gateway's match, the validator's validation) is asked: only
+    a caller presenting the admin token (401 with `refusal` before the body is read), a body of at
+    most `limit` bytes (413), a valid `model` (422, without the values sent). Otherwise the answer."""
+    if not presents(request.headers.get("authorization", ""), admin_token):
+        return JSONResponse({"detail": refusal}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    body = await bounded_body(request, limit)
+    if body is None:
+        return JSONResponse({"detail": f"The request body is larger than {limit} bytes."}, status_code=413)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        return JSONResponse({"detail": "The request is not valid.",
+                             "problems": exc.errors(include_url=False, include_input=False)[:20]}, status_code=422)
 
 
 async def bounded_body(request: Request, limit: int) -> bytes | None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pars_contracts.boards import board as catalog_board
-from pars_runtime.admin_token import presents
-from pars_runtime.ops import bounded_body
+from pars_runtime.ops import internal_question
 from pars_runtime.service import Runtime
 
 from . import store
@@ -50,17 +49,11 @@ MAX_BODY = 1024 * 1024  # 500 learners of 6 fields of at most 300 characters fit
 
 def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def match(request: Request) -> JSONResponse:
-        if not presents(request.headers.get("authorization", ""), admin_token):
-            return JSONResponse({"detail": "The board gateway's match answers intake only: send the admin token."},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await bounded_body(request, MAX_BODY)
-        if body is None:
-            return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)
-        try:
-            question = Question.model_validate_json(body)
-        except ValidationError as exc:
-            return JSONResponse({"detail": "The request is not valid.", "problems": exc.errors(include_url=False,
-                                 include_input=False)[:20]}, status_code=422)
+        question = await internal_question(
+            request, admin_token, Question, MAX_BODY,
+            "The board gateway's match answers intake only: send the admin token.")
+        if isinstance(question, JSONResponse):
+            return question
         found = catalog_board(question.board)
         if found is None:
             return JSONResponse({"detail": f"Unknown board {question.board!r}."}, status_code=422)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,10 +25,9 @@ from starlette.routing import Route
 
 from pars_contracts import topics
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, LearnerRecordValidated
-from pars_runtime.admin_token import presents
 from pars_runtime.db import CONNECTION_LOST
 from pars_runtime.logs import get_logger
-from pars_runtime.ops import bounded_body, ops_routes
+from pars_runtime.ops import internal_question, ops_routes
 from pars_runtime.service import Runtime
 
 from . import ledger_store as store
@@ -72,17 +71,11 @@ async def validate_records(conn: asyncpg.Connection, records: list[LearnerRecord
 
 def validate_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def validate_endpoint(request: Request) -> JSONResponse:
-        if not presents(request.headers.get("authorization", ""), admin_token):
-            return JSONResponse({"detail": "The validator's validation answers intake only: send the admin token."},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await bounded_body(request, MAX_BODY)
-        if body is None:
-            return JSONResponse({"detail": f"The request body is larger than {MAX_BODY} bytes."}, status_code=413)
-        try:
-            question = Question.model_validate_json(body)
-        except ValidationError as exc:
-            return JSONResponse({"detail": "The request is not valid.", "problems": exc.errors(
-                include_url=False, include_input=False)[:20]}, status_code=422)
+        question = await internal_question(
+            request, admin_token, Question, MAX_BODY,
+            "The validator's validation answers intake only: send the admin token.")
+        if isinstance(question, JSONResponse):
+            return question
         records = [r.model_copy(update={"activity": question.activities.get((r.activity_id or "").strip())})
                    for r in question.records]
         try:
