@@ -88,11 +88,12 @@ BIG = [b"[" + b"{}," * 20000, b"{}]"]  # 60 KB, in two parts
 @pytest.mark.parametrize("path", ["/v1/api-keys", "/v1/activities", "/v1/learner-records", "/v1/uploads",
                                   "/v1/activities/300000001/learners", "/v1/nowhere"])
 def test_a_body_without_an_api_key_is_refused_unread(path: str) -> None:
-    call = _call(_app(known=False), "POST", path, {"Content-Length": str(sum(map(len, BIG)))}, BIG)
+    kind = {"Content-Type": "multipart/form-data; boundary=b" if path == "/v1/uploads" else "application/json"}
+    call = _call(_app(known=False), "POST", path, {**kind, "Content-Length": str(sum(map(len, BIG)))}, BIG)
     assert (call.status, call.read) == (401, 0)
     assert "Missing API key" in call.body.decode() and call.headers["www-authenticate"] == "Bearer"
-    wrong = _call(_app(known=False), "POST", path, {"Authorization": "Bearer nope", "Transfer-Encoding": "chunked"},
-                  BIG)
+    wrong = _call(_app(known=False), "POST", path,
+                  {**kind, "Authorization": "Bearer nope", "Transfer-Encoding": "chunked"}, BIG)
     assert (wrong.status, wrong.read) == (401, 0) and "not valid" in wrong.body.decode()
 
 

@@ -70,13 +70,14 @@ class RequestGuard:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             raise Refused(_json(400, "The URL contains a NUL character (%00)."))
         headers = dict(scope["headers"])
+        if not _has_body(headers):
+            return await self.app(scope, receive, send)
+        # The credential first: a caller without one learns nothing more (not even the limits).
+        share = await self._credential(scope)
         limit = self.body_limit(scope["path"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise Refused(_json(413, _too_large(limit)))
-        if not _has_body(headers):
-            return await self.app(scope, receive, send)
-        share = await self._credential(scope)
         with self._slot(share):
             await self.app(scope, _limited(receive, limit), send)
 
