@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -178,6 +178,6 @@ def _too_large(limit: int) -> str:
     return f"The request body is larger than {limit} bytes."
 
 
-def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(status: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """An answer of the same shape as the routes' own errors."""
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
