@@ -47,7 +47,9 @@ def test_malformed_and_wrongly_shaped_json(system: RunningSystem, provider: dict
         for path in endpoints(provider["activity"]):
             for raw in (b'{"records": [', b"null", b"[]", b'"text"', b"{}", b"{'single': 'quotes'}",
                         b"[" * 100_000 + b"]" * 100_000):
-                refused(client.post(path, content=raw, headers=JSON), 400, 422)
+                # A small route refuses a body over its cap (64 KiB) before reading it.
+                small_route_over_cap = path == "/v1/activities" and len(raw) > 64 * 1024
+                refused(client.post(path, content=raw, headers=JSON), *((413,) if small_route_over_cap else (400, 422)))
         problems = refused(client.post("/v1/learner-records", json={"records": [{**RECORD, "colour": "blue"}]}),
                            422)["problems"]
         assert problems == [{"field": "records.0.colour", "problem": "Extra inputs are not permitted"}]
@@ -85,7 +87,9 @@ def test_binary_bodies_and_wrong_encodings(system: RunningSystem, provider: dict
         for path in endpoints(provider["activity"]):
             for raw in (os.urandom(2048), b"\x89PNG\r\n\x1a\n" + os.urandom(64), b"\xff\xfe\x00\x00",
                         '{"board": "NC", "learners": [{"last_name": "Müller"}]}'.encode("latin-1")):
-                refused(client.post(path, content=raw, headers=JSON), 400, 422)
+                # A small route refuses a body over its cap (64 KiB) before reading it.
+                small_route_over_cap = path == "/v1/activities" and len(raw) > 64 * 1024
+                refused(client.post(path, content=raw, headers=JSON), *((413,) if small_route_over_cap else (400, 422)))
             refused(client.post(path, content=b"records=1", headers={"Content-Type": "text/plain"}), 415, 422)
         utf16 = '{"records": [{"last_name": "Müller"}]}'.encode("utf-16")
         refused(client.post("/v1/learner-records", content=utf16, headers=JSON), 422)

@@ -31,9 +31,12 @@ async def _ok() -> None:
     return None
 
 
+ADMIN = "unit-test-token-0123456789"
+
+
 def _app(pool: Any = None) -> Any:
     runtime = SimpleNamespace(pool=pool or _Pool(), check_postgres=_ok, check_kafka=_ok)
-    return create_app(runtime, IntakeSettings(max_json_bytes=1000, admin_token="unit-test-token-0123456789"), None)  # type: ignore[arg-type]
+    return create_app(runtime, IntakeSettings(max_json_bytes=1000, admin_token=ADMIN), None)  # type: ignore[arg-type]
 
 
 def _send(method: str, url: str, pool: Any = None, **kw: Any) -> httpx.Response:
@@ -57,13 +60,15 @@ def test_a_nul_in_the_url_is_refused(url: str) -> None:
 @pytest.mark.parametrize("path", ["/v1/learner-records", "/v1/activities/300000001/learners", "/v1/activities",
                                   "/v1/learner-match", "/v1/admin/providers"])
 def test_bodies_over_the_limit_answer_413_streamed_or_not(path: str) -> None:
-    assert _send("POST", path, content=b"x" * 1001).status_code == 413
+    # A body is read only with the route's credential (the admin API's: the admin token).
+    credential = {"Authorization": f"Bearer {ADMIN}"} if path.startswith("/v1/admin") else {}
+    assert _send("POST", path, content=b"x" * 1001, headers=credential).status_code == 413
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(5):
             yield b" " * 300
 
-    response = _send("POST", path, content=chunks(), headers={"Content-Type": "application/json"})
+    response = _send("POST", path, content=chunks(), headers={"Content-Type": "application/json", **credential})
     assert response.status_code == 413 and "larger than 1000 bytes" in response.json()["detail"]
 
 

@@ -17,6 +17,11 @@ class IntakeSettings(ServiceSettings):
     pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
     max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
+    # Every other route's body (keys, activities, settings, the portal's forms): small (guard.py).
+    max_small_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Bodies being read or worked on at once, in total and per provider; beyond: 429 at once (guard.py).
+    max_bodies_in_flight: int = Field(default=16, ge=1)
+    max_bodies_in_flight_per_provider: int = Field(default=4, ge=1)
     parse_workers: int = Field(default=2, ge=1, le=4)  # processes that parse uploads and XML bodies (parsing.py)
     public_url: str = "http://127.0.0.1:8000"
     # Where each service's instances listen: one URL or several separated by commas (one per

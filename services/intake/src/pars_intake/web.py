@@ -11,8 +11,9 @@ from pars_runtime.ops import ops_routes
 from pars_runtime.service import Runtime
 
 from . import ops, portal
-from .api.app import RequestGuard, create_api
+from .api.app import create_api
 from .api.common import errors
+from .guard import RequestGuard
 from .parsing import FileParser
 from .settings import IntakeSettings
 from .waiters import Waiters
@@ -23,4 +24,4 @@ def create_app(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     ops.mount(app, responses=errors(400, 401, 403, 404, 422))
     portal.mount(app)
     app.router.routes.extend(ops_routes("intake", {"postgres": rt.check_postgres, "kafka": rt.check_kafka}))
-    return RequestGuard(app, settings.max_json_bytes, settings.max_upload_bytes)
+    return RequestGuard(app, settings)

@@ -1,4 +1,4 @@
-"""Intake's provider API and admin API, and the request guard in front of the whole HTTP app.
+"""Intake's provider API and admin API (the request guard in front of the whole app: `pars_intake.guard`).
 
 Every error is answered as JSON `{"detail": ..., "problems": [...]}` (see ErrorOut); nothing a
 request contains can make it answer 500."""
@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pars_runtime import db
-from pars_runtime.logs import bound_contextvars, get_logger
+from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
 from ..parsing import FileParser
@@ -54,72 +53,6 @@ TAGS = [
 ]
 # Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
 EXTRA_SCHEMAS = (RecordsIn,)
-
-
-class RequestGuard:
-    """Binds the request's correlation id to its log lines, and refuses before any route runs:
-    a NUL in the URL (400), and bodies over the limit (413) without reading them whole (uploads
-    have their own, larger limit). Plain ASGI: an HTTP middleware would wrap the body stream in
-    a task group, and a refusal raised while the route reads it would surface as a 503."""
-
-    def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
-        self.app, self.json_limit, self.upload_limit = app, json_limit, upload_limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        correlation = dict(scope["headers"]).get(b"x-correlation-id", b"")[:100].decode("latin-1") or None
-        with bound_contextvars(correlation_id=correlation, path=scope["path"]):
-            await self._guarded(scope, receive, _with_security_headers(scope["path"], send))
-
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
-            return await _answer(send, 400, "The URL contains a NUL character (%00).")
-        limit = self.upload_limit + 64 * 1024 if scope["path"].startswith("/v1/uploads") else self.json_limit
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return await _answer(send, 413, _too_large(limit))
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:  # a streamed body: the route reading it answers 413 through its handler
-                raise HTTPException(413, _too_large(limit))
-            return message
-
-        await self.app(scope, limited, send)
-
-
-# The API's answers hold PII (JSON, CSV): never cached by intermediaries, never sniffed as another type.
-API_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
-
-
-def _with_security_headers(path: str, send: Send) -> Send:
-    """Adds the API's headers to its answers, unless the route set them itself (the portal's and
-    the dashboard's pages set their own)."""
-    if not path.startswith("/v1/"):
-        return send
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", []))
-            present = {name.lower() for name, _ in headers}
-            message = {**message, "headers": headers + [(k, v) for k, v in API_HEADERS if k not in present]}
-        await send(message)
-
-    return sending
-
-
-def _too_large(limit: int) -> str:
-    return f"The request body is larger than {limit} bytes."
-
-
-async def _answer(send: Send, status: int, detail: str) -> None:
-    response = JSONResponse({"detail": detail}, status_code=status)
-    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
-    await send({"type": "http.response.body", "body": response.body})
 
 
 def _printable(value: object, limit: int = 300) -> str:

@@ -1,0 +1,163 @@
+"""Intake's request guard (pars_intake.guard) without a database, called as ASGI so that the test
+sees whether the body was ever read: a body without its route's credential is refused unread, a
+small route's body over its cap is refused from its Content-Length or as soon as the stream passes
+it, and bodies beyond the bound in flight are answered 429 at once."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pars_intake.settings import IntakeSettings
+from pars_intake.web import create_app
+
+ADMIN = "unit-test-token-0123456789"
+USER = {"user_id": "u", "provider_id": "1234567", "email": "staff@example.org", "key_id": "k", "stale": False,
+        "kind": "portal", "sandbox": False}
+
+
+class _Pool:
+    """Knows every key and session (`users`: a user per call), or none; stores nothing."""
+
+    def __init__(self, known: bool = True) -> None:
+        self.known = known
+
+    async def fetchrow(self, *_: Any) -> dict | None:
+        return dict(USER) if self.known else None
+
+    def acquire(self) -> None:
+        raise AssertionError("nothing may be stored")
+
+
+async def _ok() -> None:
+    return None
+
+
+def _app(known: bool = True, **settings: Any) -> Any:
+    runtime = SimpleNamespace(pool=_Pool(known), check_postgres=_ok, check_kafka=_ok)
+    return create_app(runtime, IntakeSettings(admin_token=ADMIN, **settings), None)  # type: ignore[arg-type]
+
+
+class Call:
+    """One request sent to the app as ASGI; `chunks` are the body's parts, `hold` an event the
+    body waits for before its last part."""
+
+    def __init__(self, method: str, path: str, headers: dict[str, str], chunks: list[bytes],
+                 hold: asyncio.Event | None = None) -> None:
+        self.scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+                      "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                      "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 8000),
+                      "client": ("127.0.0.1", 5000), "root_path": ""}
+        self.chunks, self.hold = list(chunks), hold
+        self.read = 0  # body bytes the app took
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.body = b""
+
+    async def receive(self) -> dict:
+        if not self.chunks:
+            await asyncio.Event().wait()  # a client that sends nothing more
+        if len(self.chunks) == 1 and self.hold is not None:
+            await self.hold.wait()
+        chunk = self.chunks.pop(0)
+        self.read += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": bool(self.chunks)}
+
+    async def send(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+        else:
+            self.body += message.get("body", b"")
+
+    async def run(self, app: Any) -> Call:
+        await app(self.scope, self.receive, self.send)
+        return self
+
+
+def _call(app: Any, method: str, path: str, headers: dict[str, str], chunks: list[bytes]) -> Call:
+    return asyncio.run(Call(method, path, headers, chunks).run(app))
+
+
+BIG = [b"[" + b"{}," * 20000, b"{}]"]  # 60 KB, in two parts
+
+
+@pytest.mark.parametrize("path", ["/v1/api-keys", "/v1/activities", "/v1/learner-records", "/v1/uploads",
+                                  "/v1/activities/300000001/learners", "/v1/nowhere"])
+def test_a_body_without_an_api_key_is_refused_unread(path: str) -> None:
+    kind = {"Content-Type": "multipart/form-data; boundary=b" if path == "/v1/uploads" else "application/json"}
+    call = _call(_app(known=False), "POST", path, {**kind, "Content-Length": str(sum(map(len, BIG)))}, BIG)
+    assert (call.status, call.read) == (401, 0)
+    assert "Missing API key" in call.body.decode() and call.headers["www-authenticate"] == "Bearer"
+    wrong = _call(_app(known=False), "POST", path,
+                  {**kind, "Authorization": "Bearer nope", "Transfer-Encoding": "chunked"}, BIG)
+    assert (wrong.status, wrong.read) == (401, 0) and "not valid" in wrong.body.decode()
+
+
+def test_the_admin_api_needs_the_admin_token_before_its_body_is_read() -> None:
+    headers = {"Content-Length": str(sum(map(len, BIG)))}
+    missing = _call(_app(), "POST", "/v1/admin/providers", headers, BIG)
+    assert (missing.status, missing.read) == (401, 0)
+    wrong = _call(_app(), "POST", "/v1/admin/providers", {**headers, "Authorization": "Bearer a-provider-key"}, BIG)
+    assert (wrong.status, wrong.read) == (403, 0)
+
+
+def test_a_portal_cookie_needs_its_session_and_the_portal_header_before_the_body_is_read() -> None:
+    cookie = {"Cookie": "pars_session=s1", "Content-Length": str(sum(map(len, BIG)))}
+    ended = _call(_app(known=False), "POST", "/v1/activities", {**cookie, "X-PARS-Portal": "1"}, BIG)
+    assert (ended.status, ended.read) == (401, 0) and "session has ended" in ended.body.decode()
+    other_site = _call(_app(), "POST", "/v1/activities", cookie, BIG)
+    assert (other_site.status, other_site.read) == (403, 0)
+    form = _call(_app(known=False), "POST", "/portal/notifications", cookie, BIG)
+    assert (form.status, form.read) == (303, 0)
+    assert form.headers["location"] == "/portal/sign-in?next=%2Fportal%2Fnotifications"
+
+
+def test_a_small_route_refuses_a_body_over_its_cap_from_content_length_unread() -> None:
+    for path, headers in (("/v1/api-keys", {"Authorization": "Bearer k"}), ("/portal/sign-in", {})):
+        call = _call(_app(), "POST", path, {**headers, "Content-Length": str(64 * 1024 + 1)}, [b"x"])
+        assert (call.status, call.read) == (413, 0) and str(64 * 1024) in call.body.decode()
+
+
+def test_a_streamed_body_is_refused_once_it_passes_the_cap_not_at_its_end() -> None:
+    chunks = [b" " * 40000, b" " * 40000, b"{}"] + [b" "] * 1000  # never finished: the guard stops at 80 KB
+    call = Call("POST", "/v1/api-keys", {"Authorization": "Bearer k", "Transfer-Encoding": "chunked",
+                                          "Content-Type": "application/json"}, chunks)
+    asyncio.run(call.run(_app()))
+    assert (call.status, call.read) == (413, 80000)
+
+
+def test_bulk_and_upload_routes_keep_their_own_limits() -> None:
+    guard = _app()
+    assert guard.body_limit("/v1/learner-records") == 5 * 1024 * 1024
+    assert guard.body_limit("/v1/activities/300000001/learners") == 5 * 1024 * 1024
+    assert guard.body_limit("/v1/uploads") > 10 * 1024 * 1024
+    assert guard.body_limit("/v1/api-keys") == guard.body_limit("/portal/sign-in") == 64 * 1024
+
+
+def test_bodies_beyond_the_bound_in_flight_are_answered_429_at_once() -> None:
+    async def go() -> tuple[Call, Call, Call, Call]:
+        app = _app(max_bodies_in_flight=2, max_bodies_in_flight_per_provider=1)
+        hold = asyncio.Event()
+        headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        first = Call("POST", "/v1/api-keys", headers, [b'{"colour": ', b'"a"}'], hold)  # 422 once read
+        running = asyncio.create_task(first.run(app))
+        await asyncio.sleep(0.05)  # the first body is being read
+        same_provider = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)
+        admin = Call("POST", "/v1/admin/providers", {**headers, "Authorization": f"Bearer {ADMIN}"}, [b"{"], hold)
+        admin_running = asyncio.create_task(admin.run(app))
+        await asyncio.sleep(0.05)
+        over_total = await Call("POST", "/v1/admin/providers", {**headers, "Authorization": f"Bearer {ADMIN}"},
+                                [b"{}"]).run(app)
+        hold.set()
+        await asyncio.gather(running, admin_running)
+        return first, same_provider, admin, over_total
+
+    first, same_provider, admin, over_total = asyncio.run(go())
+    for refused in (same_provider, over_total):
+        assert (refused.status, refused.headers.get("retry-after"), refused.read) == (429, "1", 0)
+    # The first two were read whole, and answered by their routes (bodies that are not valid).
+    assert (first.status, first.read, admin.status, admin.read) == (422, 15, 422, 1)
