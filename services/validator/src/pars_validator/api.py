@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pars_contracts import topics
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, LearnerRecordValidated
 from pars_runtime.db import CONNECTION_LOST
 from pars_runtime.logs import get_logger
@@ -32,7 +31,8 @@ from pars_runtime.service import Runtime
 
 from . import ledger_store as store
 from .domain.ledger import LedgerStatus
-from .domain.rules import History, Outcome, credit_id_for, validate
+from .domain.rules import Outcome, credit_id_for
+from .handlers import decide, key_of
 
 log = get_logger(__name__)
 # Intake's largest sandbox call (MAX_JSON_BYTES, 5 MB of rows) as events stays well below.
@@ -48,23 +48,19 @@ class Question(BaseModel):
 
 async def validate_records(conn: asyncpg.Connection, records: list[LearnerRecordSubmitted],
                            today: date) -> list[Outcome]:
-    """Each record's outcome, in order, as the handler would decide it now; reads only."""
-    activities = [r.activity or await store.load_activity(conn, r.activity_id) for r in records]
-    keys = [topics.record_key(r, a) for r, a in zip(records, activities, strict=True)]
-    credit_ids = [credit_id_for(r, a) for r, a in zip(records, activities, strict=True)]
-    ledger = store.BatchLedger()
-    await ledger.cover(conn, [(r.provider_id, k, c) for r, k, c in zip(records, keys, credit_ids, strict=True)])
+    """Each record's outcome, in order, as the handler decides it now (handlers.decide); reads only."""
+    activities, ledger = store.PostgresActivities(conn), store.PostgresLedger(conn)
+    records = [r if r.activity else r.model_copy(update={"activity": await activities.load(r.activity_id)})
+               for r in records]
+    await ledger.cover([(r.provider_id, key_of(r), credit_id_for(r)) for r in records])  # one read for all
     outcomes: list[Outcome] = []
-    for row, activity, key, credit_id in zip(records, activities, keys, credit_ids, strict=True):
-        history = History(
-            same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
-            learner_entries=ledger.entries_for_learner(row.provider_id, key))
-        outcome = validate(row, activity, history, today)
-        if isinstance(outcome, LearnerRecordValidated):  # seen by the later records, never flushed
+    for row in records:
+        key, outcome = await decide(row, activities, ledger, today)
+        if isinstance(outcome, LearnerRecordValidated):  # seen by the later records, never written
             if outcome.action == "Add":
                 ledger.add_pending(outcome, key)
             else:
-                ledger.changed(outcome.target_record_id, LedgerStatus.DELETE_PENDING)
+                ledger.batch.changed(outcome.target_record_id, LedgerStatus.DELETE_PENDING)
         outcomes.append(outcome)
     return outcomes
 

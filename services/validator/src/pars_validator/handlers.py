@@ -5,6 +5,7 @@ Which message goes to which handler is declared in subscriptions.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,7 @@ from pars_runtime import metrics
 from pars_runtime.clock import Clock
 from pars_runtime.processor import BatchState, Unit
 
-from .domain.rules import History, credit_id_for, validate
+from .domain.rules import History, Outcome, credit_id_for, validate
 from .repositories import ActivityRegistry, CreditLedger
 
 
@@ -65,17 +66,24 @@ async def activity_registered(activity: ActivityRegistered, uow: Uow) -> None:
     await uow.state.activities.save(activity)
 
 
-async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
-    activity = row.activity or await uow.state.activities.load(row.activity_id)
+async def decide(row: LearnerRecordSubmitted, activities: ActivityRegistry, ledger: CreditLedger,
+                 today: date) -> tuple[str, Outcome]:
+    """The row's record key and what the rules say about it now, against the provider's ledger.
+    The handler below and the sandbox's validation (api.py) both decide through here."""
+    activity = row.activity or await activities.load(row.activity_id)
     key = key_of(row, activity)
     credit_id = credit_id_for(row, activity)
-    ledger = uow.state.ledger
-    await ledger.cover([(row.provider_id, key, credit_id)])  # read by `prepare` unless the registered activity changes them
+    await ledger.cover([(row.provider_id, key, credit_id)])  # read already unless the registered activity changes them
     history = History(
         same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
         learner_entries=ledger.entries_for_learner(row.provider_id, key),
     )
-    outcome = validate(row, activity, history, uow.state.clock.today())
+    return key, validate(row, activity, history, today)
+
+
+async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
+    ledger = uow.state.ledger
+    key, outcome = await decide(row, uow.state.activities, ledger, uow.state.clock.today())
     board = metric_label(row.board)
     if isinstance(outcome, LearnerRecordInvalid):
         uow.emit(topics.RECORDS_INVALID.name, key, outcome)
