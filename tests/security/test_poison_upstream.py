@@ -12,12 +12,10 @@ import uuid
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from pars_contracts import topics as registry
 from tests.security.test_hostile_publisher import completion, consume, kcat, ns, on_topics, setup_provider
-from tests.support.kafka import auth, partitions_of, run_sync
+from tests.support.kafka import records_to_end, run_sync
 from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -85,7 +83,8 @@ def test_poison_from_one_provider_does_not_hold_up_anothers_completion(system: R
     dlq = ns(system, registry.dead_letter_topic("intake-upstream"))
     eventually(lambda: sum(v in poison for v in on_topics(system, {dlq})[dlq]) == len(poison), timeout=30,
                interval=1, what="the poison in the dead letters")
-    letters = [r for r in run_sync(records_of(system, dlq)) if r.value in poison]
+    bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+    letters = [r for r in run_sync(records_to_end(bootstrap, [dlq]))[dlq] if r.value in poison]
     assert sorted(r.value for r in letters) == sorted(poison)
     for record in letters:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}
@@ -98,27 +97,3 @@ def test_poison_from_one_provider_does_not_hold_up_anothers_completion(system: R
     assert log_file.read_text().count("retrying messages one by one") == redone_before  # no batch redone
     # None of the poison became a record (every one was a Van Gogh completion of A).
     assert client_a.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"] == []
-
-
-async def records_of(system: RunningSystem, topic: str) -> list[ConsumerRecord]:
-    """Every record on the topic now, with its headers (read to its end as the stack's admin)."""
-    bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
-    await admin.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in (await partitions_of(admin, [topic]))[topic]]
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **auth(bootstrap), enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[ConsumerRecord] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found.extend(records)
-        return sorted(found, key=lambda r: (r.partition, r.offset))
-    finally:
-        await consumer.stop()

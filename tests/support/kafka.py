@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pars_contracts.envelope import Envelope
@@ -68,8 +68,15 @@ async def read_until(bootstrap: str, topics: list[str], done: Callable[[list[Env
 
 
 async def read_to_end(bootstrap: str, topics: list[str], timeout: float = 30) -> dict[str, list[bytes]]:
-    """Every value on the topics now, per topic: each partition read from its beginning to the end
-    offset it had when asked (not for a fixed time, which could stop before a late message)."""
+    """Every value on the topics now, per topic (records_to_end)."""
+    return {topic: [r.value or b"" for r in records]
+            for topic, records in (await records_to_end(bootstrap, topics, timeout)).items()}
+
+
+async def records_to_end(bootstrap: str, topics: list[str], timeout: float = 30) -> dict[str, list[ConsumerRecord]]:
+    """Every record on the topics now, with its headers, per topic: each partition read from its
+    beginning to the end offset it had when asked (not for a fixed time, which could stop before
+    a late message)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth(bootstrap))
     await admin.start()
     try:
@@ -77,7 +84,7 @@ async def read_to_end(bootstrap: str, topics: list[str], timeout: float = 30) ->
     finally:
         await admin.close()
     partitions = [TopicPartition(t, p) for t, numbers in known.items() for p in numbers]
-    found: dict[str, list[bytes]] = {t: [] for t in topics}
+    found: dict[str, list[ConsumerRecord]] = {t: [] for t in topics}
     if not partitions:
         return found
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **auth(bootstrap), enable_auto_commit=False, group_id=None)
@@ -93,7 +100,7 @@ async def read_to_end(bootstrap: str, topics: list[str], timeout: float = 30) ->
                 raise AssertionError(f"the topics were not read to their end within {timeout:.0f} s")
             batches = await consumer.getmany(timeout_ms=200)
             for tp, records in batches.items():
-                found[tp.topic].extend(r.value or b"" for r in records)
+                found[tp.topic].extend(records)
         return found
     finally:
         await consumer.stop()
