@@ -161,3 +161,21 @@ def test_bodies_beyond_the_bound_in_flight_are_answered_429_at_once() -> None:
         assert (refused.status, refused.headers.get("retry-after"), refused.read) == (429, "1", 0)
     # The first two were read whole, and answered by their routes (bodies that are not valid).
     assert (first.status, first.read, admin.status, admin.read) == (422, 15, 422, 1)
+
+
+def test_the_guard_and_the_route_look_the_credential_up_once() -> None:
+    """The guard checks the key before the body is read and the route's dependency asks again:
+    one lookup serves both (a second would be a database round trip on every request with a body)."""
+    lookups: list[tuple] = []
+
+    class Counted(_Pool):
+        async def fetchrow(self, *query: Any) -> dict | None:
+            lookups.append(query)
+            return await super().fetchrow(*query)
+
+    runtime = SimpleNamespace(pool=Counted(), check_postgres=_ok, check_kafka=_ok)
+    app = create_app(runtime, IntakeSettings(admin_token=ADMIN), None)  # type: ignore[arg-type]
+    call = _call(app, "POST", "/v1/activities",
+                 {"Content-Type": "application/json", "Content-Length": "2", "Authorization": "Bearer a-key"}, [b"{}"])
+    assert call.status == 422 and call.read == 2  # authenticated, read, then refused by the route's model
+    assert len(lookups) == 1, lookups

@@ -89,15 +89,24 @@ def session_id(request: Request) -> str:
     return request.cookies.get(session_cookie_name(request), "")[:200]
 
 
+# Who a request's credential is, once per request: the request guard (guard.py) checks it before
+# the body is read and the route's dependency asks again; both get the first answer.
+SEEN = "pars.callers"
+
+
 async def session_caller(request: Request) -> Caller | None:
     """The portal session's user, or None: unknown, expired (idle or absolute), signed out, or its
     API key revoked. Seeing it moves the idle expiry on."""
     sid = session_id(request)
     if not sid:
         return None
-    config = request.app.state.settings
-    row = await store.session_user(request.app.state.rt.pool, hash_key(sid), config.portal_session_idle_seconds)
-    return None if row is None else Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"])
+    seen = request.scope.setdefault(SEEN, {})
+    if ("session", sid) not in seen:
+        config = request.app.state.settings
+        row = await store.session_user(request.app.state.rt.pool, hash_key(sid), config.portal_session_idle_seconds)
+        seen["session", sid] = None if row is None else Caller(row["provider_id"], row["user_id"], row["email"],
+                                                                 row["key_id"])
+    return seen["session", sid]
 
 
 async def key_caller(request: Request, key: str) -> Caller | None:
@@ -105,10 +114,12 @@ async def key_caller(request: Request, key: str) -> Caller | None:
     (at most once a minute, so that a busy key does not write on every request)."""
     if not key or len(key) > 200:
         return None
-    row = await store.key_user(request.app.state.rt.pool, hash_key(key))
-    if row is None:
-        return None
-    return Caller(row["provider_id"], row["user_id"], row["email"], row["key_id"], row["kind"], row["sandbox"])
+    seen = request.scope.setdefault(SEEN, {})
+    if ("key", key) not in seen:
+        row = await store.key_user(request.app.state.rt.pool, hash_key(key))
+        seen["key", key] = None if row is None else Caller(row["provider_id"], row["user_id"], row["email"],
+                                                             row["key_id"], row["kind"], row["sandbox"])
+    return seen["key", key]
 
 
 async def authenticate(request: Request) -> Caller:

@@ -94,7 +94,8 @@ class RequestGuard:
         path = scope["path"]
         if path in PUBLIC_BODIES:
             return None
-        request = Request({**scope, "app": self.app})  # no receive: nothing here can read the body
+        scope["app"] = self.app  # as the app sets it; the request's scope keeps who the caller is (auth.SEEN)
+        request = Request(scope)  # no receive: nothing here can read the body
         try:
             if path.startswith("/v1/admin/") or path == "/v1/admin":
                 await admin_caller(request)
