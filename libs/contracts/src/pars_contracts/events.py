@@ -284,7 +284,8 @@ class UpstreamCompletion(Event):
 
 
 class UpstreamOutcome(Event):
-    """The first outcome of an upstream completion, for the upstream system to consume."""
+    """The first outcome of an upstream completion, for the upstream system to consume. Kept
+    for the integrators that read it; every status a record takes is LearnerRecordStatusChanged."""
 
     source_message_id: str
     provider_id: str
@@ -292,6 +293,39 @@ class UpstreamOutcome(Event):
     credit_id: str | None
     status: Status | None
     errors: list[ErrorDetail] = []
+
+
+# The channel a record came through, as integrators name it (a row's `Source` inside PARS).
+Channel = Literal["portal", "web-service", "upload", "upstream"]
+CHANNELS: dict[str, Channel] = {"web": "portal", "service": "web-service", "upload": "upload", "stream": "upstream"}
+RecordStatus = Literal["Submitted", "Accepted", "Rejected", "Deleted", "Not Processed"]
+
+
+class LearnerRecordStatusChanged(Event):
+    """A provider's learner record took a new status (intake -> the provider's systems, on its
+    outcomes topic): its first outcome, a board's later Accepted or Rejected, Deleted, or the
+    998 of a row PARS could not decide in time. One event per change, for every channel."""
+
+    record_id: str = Field(description="PARS's id of the learner record row (`GET /v1/learner-records/{record_id}`).")
+    provider_id: str
+    sequence: int = Field(ge=1, description="1 for the record's first outcome, one more at each later change: "
+                                            "a receiver keeps the highest it has seen.")
+    status: RecordStatus = Field(description="The record's status from now on; `Not Processed`: the row was "
+                                             "refused (see `errors`) and nothing was stored.")
+    errors: list[ErrorDetail] = Field(default=[], description="Not Processed: every error of the row; Rejected: "
+                                                               "the board's.")
+    decided_at: datetime | None = Field(default=None, description="When the board decided (Submitted, Accepted, "
+                                                                  "Rejected, Deleted); null for PARS's own refusals.")
+    channel: Channel = Field(description="How the record came: `portal` (the portal's forms and a record's own "
+                                         "calls), `web-service`, `upload` (a file) or `upstream` (Kafka).")
+    submission_id: str = Field(description="The submission (call, form, file or message) the row belongs to.")
+    upload_id: str | None = Field(default=None, description="The upload, for a row of a file.")
+    source_message_id: str | None = Field(default=None, description="The upstream completion's `message_id`.")
+    credit_id: str | None = None
+    activity_id: str | None = None
+    board: str | None = None
+    action: Action | None = Field(default=None, description="`Add`, or `Delete` for a Delete row's own outcome.")
+    target_record_id: str | None = Field(default=None, description="A Delete row's: the record it deletes.")
 
 
 BoardPhysiciansAdded.model_rebuild()

@@ -72,10 +72,12 @@ UPSTREAM_COMPLETIONS = Topic(
     "envelope). Only an upstream credential bound to the provider may write it (broker ACL); intake takes the "
     "provider from the topic and dead-letters a message claiming another.", per_provider=True)
 UPSTREAM_OUTCOMES = Topic(
-    "pars.upstream.outcomes.{provider_id}.v1", (ev.UpstreamOutcome,), "provider id",
+    "pars.upstream.outcomes.{provider_id}.v1", (ev.LearnerRecordStatusChanged, ev.UpstreamOutcome),
+    "record id (LearnerRecordStatusChanged), provider id (UpstreamOutcome)",
     ("intake",), ("upstream systems",),
-    "Outbound, one topic per provider: the first outcome of each of its upstream completions; only its "
-    "credentials may read it.", partitions=1, per_provider=True)
+    "Outbound, one topic per provider: every status each of its learner records takes, whatever channel it "
+    "came through, in order (one partition); and, kept for existing integrators, the first outcome of each "
+    "upstream completion. Only its credentials may read it.", partitions=1, per_provider=True)
 
 ALL: tuple[Topic, ...] = (
     PROVIDERS, ACTIVITIES, RECORDS_SUBMITTED, RECORDS_VALIDATED, RECORDS_INVALID,

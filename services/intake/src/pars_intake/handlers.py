@@ -30,15 +30,17 @@ async def record_invalid(event: LearnerRecordInvalid, uow: Unit[OutcomesBatch]) 
 async def board_decided(d: BoardDecision, uow: Unit[OutcomesBatch]) -> None:
     state = uow.state
     if d.status is None:
-        state.first_outcome(Outcome(d.record_id, "Refused", d.errors, None, d.credit_id), uow.emit)
+        state.first_outcome(Outcome(d.record_id, "Refused", d.errors, None, d.credit_id, decided_at=d.decided_at),
+                            uow.emit)
     elif d.action == "Delete":
-        await state.deleted(uow.conn, d.target_record_id)
-        state.first_outcome(Outcome(d.record_id, "Deleted", [], "Deleted", d.credit_id), uow.emit)
+        await state.deleted(uow.conn, uow.emit, d.target_record_id, d.decided_at)
+        state.first_outcome(Outcome(d.record_id, "Deleted", [], "Deleted", d.credit_id, decided_at=d.decided_at),
+                            uow.emit)
     elif d.status in ("Submitted", "Accepted"):
         state.first_outcome(Outcome(d.record_id, d.status, [], d.status, d.credit_id,
-                                    update_status_if_not_first=True), uow.emit)
+                                    update_status_if_not_first=True, decided_at=d.decided_at), uow.emit)
     else:  # Rejected by the board: the record stays, with the board's error
-        await state.rejected(uow.conn, d.record_id, d.errors, d.decided_at)
+        await state.rejected(uow.conn, uow.emit, d.record_id, d.errors, d.decided_at)
 
 
 # --- upstream systems' completions (group "intake-upstream", state UpstreamBatch) -----------------

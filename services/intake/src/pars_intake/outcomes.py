@@ -1,12 +1,12 @@
 """What becomes of a submitted row, recorded: its first outcome (the validator's Invalid, a
-board's decision, or the sweep's 998), counted once into its upload, told to the upstream system
-that sent it; a board's later status; the upload completed with its error report once its last
-row has its first outcome. The stream handlers (handlers.py), the overdue sweep (sweep.py) and
+board's decision, or the sweep's 998), counted once into its upload; a board's later status;
+each status change told to the provider's systems (lifecycle.py); the upload completed with its
+error report once its last row has its first outcome. The stream handlers (handlers.py), the overdue sweep (sweep.py) and
 the error report's routes use this module; the SQL is in store/outcomes.py and store/uploads.py."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,19 +20,17 @@ from pars_contracts.events import (
     Status,
     UploadCompleted,
     UploadErrorReportPart,
-    UpstreamOutcome,
 )
 from pars_runtime import metrics
-from pars_runtime.messages import Outgoing
 from pars_runtime.processor import BatchState
 
 from .domain.reports import error_report_tsv, report_parts
+from .lifecycle import NOT_PROCESSED, Emit, StatusChange, status_changed
 from .store import outcomes as store
 from .store import uploads as uploads_store
 from .waiters import Waiters
 
 PROCESSED = ("Submitted", "Accepted", "Deleted")
-Emit = Callable[..., Outgoing]  # Emitter.emit: (topic, key, event, *, provider_id=, correlation_id=)
 UploadCounter = Callable[[str, bool], Awaitable[None]]  # (upload id, processed)
 
 
@@ -47,6 +45,7 @@ class Outcome:
     credit_id: str | None = None  # the one the validator derived for a row that carried none
     # A later status (Accepted after Submitted) updates the record; its first outcome stays.
     update_status_if_not_first: bool = False
+    decided_at: datetime | None = None  # the board's decision time (None: PARS's own refusal)
 
 
 async def record_first_outcome(conn: asyncpg.Connection, emit: Emit, record_id: str, outcome: str,
@@ -59,7 +58,7 @@ async def record_first_outcome(conn: asyncpg.Connection, emit: Emit, record_id: 
 async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[Outcome, Emit]],
                                 count: UploadCounter | None) -> list[str | None]:
     """Rows' first outcomes, each counted once, in one statement: the uploads' progress and the
-    upstream outcomes follow. Returns, per outcome, the row's submission id (for its waiters),
+    status changes follow, then the later statuses of rows that had their first. Returns, per outcome, the row's submission id (for its waiters),
     or None when it was not the row's first (the row had one, or an earlier one of this list)."""
     candidates: dict[str, Outcome] = {}
     for o, _ in outcomes:
@@ -70,28 +69,40 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
                                           [o.credit_id for o in candidates.values()])
     firsts = {r["record_id"]: r for r in rows}
     result: list[str | None] = []
-    later_statuses = []
+    later: list[tuple[Outcome, Emit]] = []
     for o, emit in outcomes:
         row = firsts.get(o.record_id) if candidates[o.record_id] is o else None
         if row is None:
             result.append(None)
             if o.update_status_if_not_first:
-                later_statuses.append((o.record_id, o.status))
+                later.append((o, emit))
             continue
         if row["upload_id"]:
             if count is None:
                 await count_upload_rows(conn, emit, row["upload_id"], 1, int(o.outcome in PROCESSED))
             else:
                 await count(row["upload_id"], o.outcome in PROCESSED)
-        if row["source"] == "stream" and row["source_message_id"]:
-            emit(topics.outcomes_topic(row["provider_id"]), row["provider_id"], UpstreamOutcome(
-                source_message_id=row["source_message_id"], provider_id=row["provider_id"], record_id=o.record_id,
-                credit_id=row["credit_id"], status=o.status if o.outcome in PROCESSED else None, errors=o.errors),
-                provider_id=row["provider_id"], correlation_id=row["submission_id"])
+        status = o.status if o.outcome in PROCESSED and o.status else NOT_PROCESSED
+        await status_changed(conn, emit, StatusChange(row, status, o.errors, o.decided_at, first_outcome=True))
         result.append(str(row["submission_id"]))
-    if later_statuses:
-        await store.set_later_statuses(conn, later_statuses)
+    await record_later_statuses(conn, later)
     return result
+
+
+async def record_later_statuses(conn: asyncpg.Connection, later: list[tuple[Outcome, Emit]]) -> None:
+    """A board's later statuses (Accepted after Submitted), in order: a record named twice is
+    written in a second statement after the first, so each of its changes is told in turn."""
+    rounds: defaultdict[int, dict[str, tuple[Outcome, Emit]]] = defaultdict(dict)
+    for o, emit in later:
+        n = 0
+        while o.record_id in rounds[n]:
+            n += 1
+        rounds[n][o.record_id] = (o, emit)
+    for n in sorted(rounds):
+        told = rounds[n]
+        for row in await store.set_later_statuses(conn, [(r, o.status) for r, (o, _) in told.items()]):
+            o, emit = told[row["record_id"]]
+            await status_changed(conn, emit, StatusChange(row, row["status"], [], o.decided_at))
 
 
 async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str, done: int, processed: int) -> None:
@@ -142,16 +153,21 @@ class OutcomesBatch(BatchState):
     def first_outcome(self, outcome: Outcome, emit: Emit) -> None:
         self.gathered.append((outcome, emit))
 
-    async def deleted(self, conn: asyncpg.Connection, record_id: str | None) -> None:
+    async def deleted(self, conn: asyncpg.Connection, emit: Emit, record_id: str | None,
+                      decided_at: datetime) -> None:
         """The record a processed Delete row removed is Deleted."""
         await self.record_outcomes(conn)
-        await store.mark_deleted(conn, record_id)
+        row = await store.mark_deleted(conn, record_id)
+        if row is not None:
+            await status_changed(conn, emit, StatusChange(row, "Deleted", [], decided_at))
 
-    async def rejected(self, conn: asyncpg.Connection, record_id: str, errors: list[ErrorDetail],
+    async def rejected(self, conn: asyncpg.Connection, emit: Emit, record_id: str, errors: list[ErrorDetail],
                        decided_at: datetime) -> None:
         """A deferred board rejected the record: it stays, with the board's errors."""
         await self.record_outcomes(conn)
-        await store.mark_rejected(conn, record_id, errors, decided_at)
+        row = await store.mark_rejected(conn, record_id, errors, decided_at)
+        if row is not None:
+            await status_changed(conn, emit, StatusChange(row, "Rejected", errors, decided_at))
 
     async def record_outcomes(self, conn: asyncpg.Connection) -> None:
         if not self.gathered:

@@ -13,14 +13,32 @@ import orjson
 from pars_contracts.codes import ErrorDetail
 from pars_contracts.events import Status
 
+# What a status change names (lifecycle.status_changed): every statement that changes a
+# record's status returns it, with the status and sequence the change gave.
+CHANGED = ("r.record_id, r.provider_id, r.source, r.submission_id, r.upload_id, r.source_message_id, r.credit_id, "
+           "r.activity_id, r.board, r.action, r.target_record_id, r.status, r.status_sequence")
+
 # Each row's first outcome, for a whole batch in one statement; a row that has one keeps it
 # (not returned). Public for the test of its plan (tests/integration/runtime/test_batch_plans.py).
 FIRST_OUTCOME = (
     "UPDATE records r SET outcome = t.outcome, errors = t.errors::jsonb, status = coalesce(t.status, r.status), "
-    "first_outcome_at = now(), updated_at = now(), credit_id = coalesce(r.credit_id, t.credit_id) "
+    "first_outcome_at = now(), updated_at = now(), credit_id = coalesce(r.credit_id, t.credit_id), "
+    "status_sequence = r.status_sequence + 1 "
     "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(record_id, outcome, errors, status, "
     "credit_id) WHERE r.record_id = t.record_id AND r.record_id = ANY($1::text[]) AND r.outcome IS NULL "
-    "RETURNING r.record_id, submission_id, upload_id, source, source_message_id, provider_id, r.credit_id")
+    "RETURNING " + CHANGED)
+
+# A board's later status for rows that had their first outcome, one statement for a list of
+# distinct records. Only a change is written (and returned): a redelivered decision changes
+# nothing, a Deleted record stays Deleted, and a decided record never goes back to Submitted
+# (a Submitted replayed from a dead-letter topic after the board's decision).
+LATER_STATUS = (
+    "UPDATE records r SET status = t.status, updated_at = now(), status_sequence = r.status_sequence + 1 "
+    "FROM unnest($1::text[], $2::text[]) AS t(record_id, status) "
+    "WHERE r.record_id = t.record_id AND r.record_id = ANY($1::text[]) "
+    "AND r.status IS DISTINCT FROM 'Deleted' AND r.status IS DISTINCT FROM t.status "
+    "AND NOT (t.status = 'Submitted' AND r.status IN ('Accepted', 'Rejected')) "
+    "RETURNING " + CHANGED)
 
 
 def _errors_json(errors: list[ErrorDetail]) -> str:
@@ -36,24 +54,28 @@ async def set_first_outcomes(conn: asyncpg.Connection, record_ids: list[str], ou
                             credit_ids)
 
 
-async def set_later_statuses(conn: asyncpg.Connection, statuses: Sequence[tuple[str, Status | None]]) -> None:
-    """A board's later status for rows that had their first outcome (a Deleted record stays Deleted)."""
-    await conn.executemany("UPDATE records SET status = $2, updated_at = now() WHERE record_id = $1 "
-                           "AND status IS DISTINCT FROM 'Deleted'", statuses)
+async def set_later_statuses(conn: asyncpg.Connection, statuses: Sequence[tuple[str, Status | None]]
+                             ) -> list[asyncpg.Record]:
+    """Later statuses of distinct records (one entry per record); returns the records it changed."""
+    return await conn.fetch(LATER_STATUS, [r for r, _ in statuses], [s for _, s in statuses])
 
 
-async def mark_deleted(conn: asyncpg.Connection, record_id: str | None) -> None:
-    """The record a processed Delete row removed."""
-    await conn.execute(
-        "UPDATE records SET status = 'Deleted', updated_at = now() WHERE record_id = $1", record_id)
+async def mark_deleted(conn: asyncpg.Connection, record_id: str | None) -> asyncpg.Record | None:
+    """The record a processed Delete row removed; None when it was Deleted already (or is not)."""
+    return await conn.fetchrow(
+        "UPDATE records r SET status = 'Deleted', updated_at = now(), status_sequence = r.status_sequence + 1 "
+        "WHERE r.record_id = $1 AND r.status IS DISTINCT FROM 'Deleted' RETURNING " + CHANGED, record_id)
 
 
 async def mark_rejected(conn: asyncpg.Connection, record_id: str, errors: list[ErrorDetail],
-                        rejected_at: datetime) -> None:
-    """A record a deferred board rejected: it stays, with the board's errors and decision time."""
-    await conn.execute(
-        "UPDATE records SET status = 'Rejected', errors = $2, rejected_at = $3, updated_at = now() "
-        "WHERE record_id = $1", record_id, _errors_json(errors), rejected_at)
+                        rejected_at: datetime) -> asyncpg.Record | None:
+    """A record a deferred board rejected: it stays, with the board's errors and decision time.
+    None when it was Rejected already (a decision told twice) or is Deleted."""
+    return await conn.fetchrow(
+        "UPDATE records r SET status = 'Rejected', errors = $2, rejected_at = $3, updated_at = now(), "
+        "status_sequence = r.status_sequence + 1 WHERE r.record_id = $1 "
+        "AND r.status IS DISTINCT FROM 'Rejected' AND r.status IS DISTINCT FROM 'Deleted' RETURNING " + CHANGED,
+        record_id, _errors_json(errors), rejected_at)
 
 
 async def uploads_with_overdue_rows(pool: asyncpg.Pool, cutoff: datetime, provider_id: str | None) -> list[str | None]:

@@ -26,6 +26,10 @@ async def provider_exists(conn: asyncpg.Connection | asyncpg.Pool, provider_id: 
     return bool(await conn.fetchval("SELECT 1 FROM providers WHERE provider_id = $1", provider_id))
 
 
+async def provider_ids(conn: asyncpg.Connection | asyncpg.Pool) -> list[str]:
+    return [r["provider_id"] for r in await conn.fetch("SELECT provider_id FROM providers ORDER BY provider_id")]
+
+
 async def is_rems_participant(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str) -> bool:
     return bool(await conn.fetchval("SELECT rems_participant FROM providers WHERE provider_id = $1", provider_id))
 
