@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_contracts import topics
@@ -48,9 +48,11 @@ class Sustained:
 
 async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[[int], tuple[bytes, bytes]],
                       far_end: AIOKafkaConsumer, seconds: float, warmup: float, window: int,
-                      limit: int | None = None, meter: CpuMeter | None = None) -> Sustained:
-    """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight.
-    `meter` measures the CPU of the system's processes over the same window as the rate."""
+                      limit: int | None = None, meter: CpuMeter | None = None,
+                      counts: Callable[[ConsumerRecord], bool] = lambda _: True) -> Sustained:
+    """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight;
+    a message is done when a record at the far end that `counts` arrives for it. `meter` measures
+    the CPU of the system's processes over the same window as the rate."""
     published = completed = 0
     finished = asyncio.Event()
 
@@ -73,7 +75,7 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
         nonlocal completed
         while not finished.is_set():
             batches = await far_end.getmany(timeout_ms=100)
-            completed += sum(len(rs) for rs in batches.values())
+            completed += sum(1 for rs in batches.values() for r in rs if counts(r))
 
     tasks = [asyncio.create_task(publish()), asyncio.create_task(read())]
     try:
@@ -129,8 +131,10 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), linger_ms=5, acks="all")
     await producer.start()
     try:
+        # One UpstreamOutcome per completion (its status changes are on the topic too).
         return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
-                                 limit=len(activities) * PER_ACTIVITY, meter=meter)
+                                 limit=len(activities) * PER_ACTIVITY, meter=meter,
+                                 counts=lambda r: ("type", b"UpstreamOutcome") in r.headers)
     finally:
         await producer.stop()
         await far_end.stop()

@@ -45,21 +45,25 @@ def read(out: Outgoing) -> Emitted:
 
 
 async def batch(state: BatchState, *messages: tuple[Handler, BaseModel], topic: str = "",
-                topic_provider_id: str | None = None) -> list[Emitted]:
-    """One batch of (handler, payload): what its handlers emitted, in order."""
+                topic_provider_id: str | None = None, conn: Any = None) -> list[Emitted]:
+    """One batch of (handler, payload): what its handlers emitted, in order. `conn`: a real
+    connection, for a state on PostgreSQL (the caller's transaction)."""
     payloads = [payload for _, payload in messages]
-    await state.prepare(None, payloads)  # type: ignore[arg-type]
+    await state.prepare(conn, payloads)
     after_commit: list[Callable[[], Any]] = []
-    outbox: list[Outgoing] = []
+    emitters: list[Emitter] = []
     for handler, payload in messages:
         envelope = wrap(payload, producer="test", correlation_id="corr-test",
                         provider_id=getattr(payload, "provider_id", None))
         emitter = Emitter("test", lambda name: name, envelope.correlation_id, envelope.message_id,
                           envelope.provider_id)
-        unit = Unit(None, envelope, state, emitter, topic, topic_provider_id, after_commit)  # type: ignore[arg-type]
+        unit = Unit(conn, envelope, state, emitter, topic, topic_provider_id, after_commit)
         await handler(payload, unit)
-        outbox += emitter.items
-    await state.flush(None)  # type: ignore[arg-type]
+        emitters.append(emitter)
+    await state.flush(conn)
+    # As the processor writes the outbox: after the flush (which may emit through a message's
+    # emitter), in message order.
+    outbox: list[Outgoing] = [out for e in emitters for out in e.items]
     for callback in after_commit:
         callback()
     state.committed()

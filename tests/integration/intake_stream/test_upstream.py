@@ -1,7 +1,8 @@
 """The upstream Kafka path (SPEC 3.3, docs/upstream.md) against the real broker: completions
 published by a provider's system become learner records, each one's first outcome comes back on
-the outcomes topic, and what cannot be read or is not the provider's goes to the dead-letter
-topic with its reason, without blocking what follows."""
+the outcomes topic, and so does every later status of every record of the provider, whatever its
+channel; what cannot be read or is not the provider's goes to the dead-letter topic with its
+reason, without blocking what follows."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from pars_contracts.envelope import Envelope
 from pars_contracts.topics import completions_topic, outcomes_topic
 from pars_runtime.messages import decode, encode
+from tests.security.test_hostile_publisher import consume, ns
 from tests.support.kafka import auth
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 YEAR = date.today().year
@@ -93,12 +95,14 @@ def read(system: RunningSystem, name: str, done: Callable[[list[ConsumerRecord]]
 
 
 def outcomes_of(system: RunningSystem, pid: str, message_ids: list[str], timeout: float = 30) -> dict[str, list[Envelope]]:
-    """The outcome envelopes per source message id, once each id has one."""
+    """The UpstreamOutcome envelopes per source message id, once each id has one."""
 
     def by_source(records: list[ConsumerRecord]) -> dict[str, list[Envelope]]:
         found: dict[str, list[Envelope]] = {}
         for r in records:
             envelope = decode(r.value)
+            if envelope.type != "UpstreamOutcome":
+                continue  # a record's status changes (test_a_records_whole_life_...)
             assert r.key == (envelope.provider_id or "").encode()  # keyed by provider id
             if envelope.payload["source_message_id"] in message_ids:
                 found.setdefault(envelope.payload["source_message_id"], []).append(envelope)
@@ -276,3 +280,62 @@ def test_a_refused_event_does_not_make_its_batch_be_redone_one_by_one(system: Ru
     assert log_file.read_text().count("retrying messages one by one") == redone_before
     stored = {r["credit_id"] for r in client.get("/v1/learner-records", params={"last_name": "Van Gogh"}).json()["records"]}
     assert stored >= {e.payload["credit_id"] for e in good} and not stored & {e.payload["credit_id"] for e in refused}
+
+
+def upstream_credential(system: RunningSystem, provider_id: str) -> dict[str, str] | None:
+    """An upstream credential for the provider, as its operator makes one; None where the broker
+    does not authenticate (a container)."""
+    with system.admin() as admin:
+        made = admin.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider_id]})
+    assert made.status_code == 201, made.text
+    if not system.env.get("KAFKA_SECURITY_PROTOCOL", "").startswith("SASL"):
+        return None
+    return {"username": made.json()["username"], "password": made.json()["password"]}
+
+
+def test_a_records_whole_life_is_on_its_providers_outcomes_topic_for_every_channel(system: RunningSystem) -> None:
+    """Issue 24, read as an integrator reads it (kcat, the provider's upstream credential): an
+    ABIM completion is Submitted, then the board's decision within the scaled day; a record sent
+    through the web service is there too, naming its channel."""
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    creds = upstream_credential(system, pid)
+    tag = uuid.uuid4().hex[:8]
+    abim = completion(pid, activity, f"ccid:lms.example:{tag}-abim", "01-11", O_LAUGHLIN)
+    send_envelopes(system, pid, [abim])
+    web = client.post("/v1/learner-records?wait=20", json={"records": [{
+        "activity_id": activity, "action": "Add", **VAN_GOGH, "completion_date": f"01/12/{YEAR}",
+        "credit_id": f"ccid:lms.example:{tag}-web"}]}).json()
+    web_row = web["rows"][0]
+    assert web_row["status"] == "Accepted", web
+
+    def changes() -> dict[str, list[dict[str, Any]]]:
+        code, output = consume(system, creds, ns(system, outcomes_topic(pid)))
+        assert code == 0, output
+        by_record: dict[str, list[dict[str, Any]]] = {}
+        for line in output.splitlines():
+            envelope = orjson.loads(line) if line.startswith("{") else {}
+            if envelope.get("type") == "LearnerRecordStatusChanged":
+                by_record.setdefault(envelope["payload"]["record_id"], []).append(
+                    {**envelope["payload"], "message_id": envelope["message_id"]})
+        return by_record
+
+    def abim_decided() -> dict[str, list[dict[str, Any]]] | None:
+        found = changes()
+        ours = [c for cs in found.values() for c in cs if c["source_message_id"] == abim.message_id]
+        return found if len(ours) == 2 and web_row["record_id"] in found else None
+
+    # ABIM decides within a day: 24 s at this system's BOARD_TIME_SCALE (3600), then its next run.
+    found = eventually(abim_decided, timeout=120, interval=2, what="the board's decision on the outcomes topic")
+    [abim_id] = [r for r, cs in found.items() if cs[0]["source_message_id"] == abim.message_id]
+    submitted, decided = found[abim_id]
+    final = client.get(f"/v1/learner-records/{abim_id}").json()
+    assert (submitted["sequence"], submitted["status"], submitted["channel"]) == (1, "Submitted", "upstream")
+    assert (decided["sequence"], decided["status"]) == (2, final["status"])
+    assert final["status"] in ("Accepted", "Rejected") and decided["decided_at"] is not None
+    assert decided["credit_id"] == submitted["credit_id"] == abim.payload["credit_id"]
+    assert submitted["message_id"] != decided["message_id"]
+    [told] = found[web_row["record_id"]]
+    assert (told["channel"], told["status"], told["sequence"], told["submission_id"], told["credit_id"]) == (
+        "web-service", "Accepted", 1, web["submission_id"], f"ccid:lms.example:{tag}-web")
+    assert told["source_message_id"] is None and told["provider_id"] == pid

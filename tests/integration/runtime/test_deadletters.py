@@ -57,7 +57,8 @@ async def test_poison_and_unknown_provider_are_dead_lettered_then_replayed_once(
         outcomes_topic = settings.topic(topics.outcomes_topic(provider_id))
 
         def outcomes_of(messages: list) -> list:
-            return [m for m in messages if m.payload.get("source_message_id") == envelope.message_id]
+            return [m for m in messages if m.type == "UpstreamOutcome"
+                    and m.payload.get("source_message_id") == envelope.message_id]
 
         seen = outcomes_of(await read_until(bootstrap, [outcomes_topic], lambda ms: bool(outcomes_of(ms))))
         assert len(seen) == 1

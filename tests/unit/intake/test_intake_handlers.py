@@ -1,6 +1,6 @@
 """Intake's stream handlers in memory: what each board decision and each upstream completion
-does to the batch's state. Recording the outcomes themselves (SQL, upload counts, upstream
-outcomes) is outcomes.py's, exercised by the whole-system suites."""
+does to the batch's state. Recording the outcomes themselves is outcomes.py's (the status
+changes they publish: test_intake_lifecycle.py; the SQL and upload counts: the system suites)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ class RecordingOutcomes:
     def first_outcome(self, outcome: Outcome, emit: object) -> None:
         self.calls.append(("first", outcome))
 
-    async def deleted(self, conn: object, record_id: str | None) -> None:
+    async def deleted(self, conn: object, emit: object, record_id: str | None, decided_at: datetime) -> None:
         self.calls.append(("deleted", record_id))
 
-    async def rejected(self, conn: object, record_id: str, errors: list[ErrorDetail], decided_at: datetime) -> None:
+    async def rejected(self, conn: object, emit: object, record_id: str, errors: list[ErrorDetail],
+                       decided_at: datetime) -> None:
         self.calls.append(("rejected", record_id, errors, decided_at))
 
 
@@ -64,18 +65,19 @@ def test_an_invalid_row_gets_its_errors_as_first_outcome() -> None:
 
 def test_a_direct_boards_refusal_is_the_first_outcome_without_status() -> None:
     assert handled(board_decided, decision(None, errors=[error(664)])) == [
-        ("first", Outcome("r-1", "Refused", [error(664)], None, "ccid:x:1"))]
+        ("first", Outcome("r-1", "Refused", [error(664)], None, "ccid:x:1", decided_at=DECIDED_AT))]
 
 
 @pytest.mark.parametrize("status", ["Submitted", "Accepted"])
 def test_submitted_or_accepted_is_the_first_outcome_or_else_a_later_status(status: str) -> None:
     assert handled(board_decided, decision(status)) == [
-        ("first", Outcome("r-1", status, [], status, "ccid:x:1", update_status_if_not_first=True))]
+        ("first", Outcome("r-1", status, [], status, "ccid:x:1", update_status_if_not_first=True,
+                          decided_at=DECIDED_AT))]
 
 
 def test_a_processed_delete_marks_its_target_deleted_then_records_the_rows_outcome() -> None:
     assert handled(board_decided, decision("Deleted", action="Delete", target="r-0")) == [
-        ("deleted", "r-0"), ("first", Outcome("r-1", "Deleted", [], "Deleted", "ccid:x:1"))]
+        ("deleted", "r-0"), ("first", Outcome("r-1", "Deleted", [], "Deleted", "ccid:x:1", decided_at=DECIDED_AT))]
 
 
 def test_a_boards_rejection_keeps_the_record_with_its_errors_and_is_no_first_outcome() -> None:
