@@ -58,8 +58,9 @@ async def record_first_outcome(conn: asyncpg.Connection, emit: Emit, record_id: 
 async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[Outcome, Emit]],
                                 count: UploadCounter | None) -> list[str | None]:
     """Rows' first outcomes, each counted once, in one statement: the uploads' progress and the
-    status changes follow, then the later statuses of rows that had their first. Returns, per outcome, the row's submission id (for its waiters),
-    or None when it was not the row's first (the row had one, or an earlier one of this list)."""
+    status changes follow, then the later statuses of rows that had their first. Returns, per
+    outcome, the row's submission id (for its waiters), or None when it was not the row's first
+    (the row had one, or an earlier one of this list)."""
     candidates: dict[str, Outcome] = {}
     for o, _ in outcomes:
         candidates.setdefault(o.record_id, o)
