@@ -23,7 +23,9 @@ def build(settings: IntakeSettings) -> Service:
         # Every record's status changes go to its provider's outcomes topic (lifecycle.py), which
         # must exist or the outbox stalls; a provider's topics are made when it is created, and
         # here again in case Kafka was away then.
-        await ensure_provider_topics(settings, await provider_ids(rt.pool))
+        providers = await provider_ids(rt.pool)
+        if providers:
+            await ensure_provider_topics(settings, providers)
 
     return Service("intake", "pars_intake", settings, groups=subscriptions.groups(settings, waiters),
                    tasks=[sweeper, sampler, parser.run], on_start=on_start,
