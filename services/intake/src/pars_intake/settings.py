@@ -37,9 +37,14 @@ class IntakeSettings(ServiceSettings):
     # The portal's server-side sessions: end after this long unused, and this long after sign-in.
     portal_session_idle_seconds: int = Field(default=2 * 3600, ge=60)
     portal_session_max_seconds: int = Field(default=12 * 3600, ge=60)
-    # Per provider, per intake process (ratelimit.py): API requests a second, and the burst allowed.
+    # Per provider and key kind, across every intake instance (ratelimit.py, buckets in PostgreSQL):
+    # API requests a second and the burst allowed; learner record rows submitted a second (web
+    # service, web form, uploads) and their burst. A submission larger than the burst passes when
+    # the bucket is full and leaves it in debt.
     rate_limit_per_second: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    rate_limit_rows_per_second: float = Field(default=100.0, gt=0)
+    rate_limit_rows_burst: int = Field(default=10_000, ge=1)
     # Learner match (an identity oracle, so tighter): learners checked a minute and the burst,
     # learners per call, and wrong answers for one learner id a day before that id is locked.
     match_learners_per_minute: float = Field(default=60.0, gt=0)
