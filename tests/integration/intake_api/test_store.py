@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from pars_intake.ratelimit import SharedBuckets
 from pars_intake.store import activities, providers, records, uploads
 from tests.support.system import RunningSystem
 
@@ -154,3 +155,30 @@ def test_provider_settings_and_uploads(system: RunningSystem) -> None:
                                                                                   "recipients": 1}
     assert against(system, lambda pool: uploads.processing_file(pool, pid)) is None
     assert against(system, lambda pool: uploads.own_upload(pool, pid, "no-such-upload")) is None
+
+
+def test_shared_rate_buckets_compute_the_token_bucket_in_one_statement(system: RunningSystem) -> None:
+    """The statement every intake instance runs per request (ratelimit.TAKE_SQL) against the unit
+    tests' cases (tests/unit/intake/test_rate_limits.py), with a refill slow enough that the
+    test's own time does not count; and twenty takes at once on a bucket of ten grant ten."""
+    buckets = SharedBuckets("test-rows", rate=0.001, burst=10)
+    key, big, crowded = (secrets.token_hex(8) for _ in range(3))
+
+    async def work(pool: asyncpg.Pool) -> None:
+        assert [await buckets.take(pool, key, 4) for _ in range(2)] == [0, 0]
+        assert await buckets.take(pool, key, 4) == pytest.approx((4 - 2) / 0.001, rel=0.01)  # refused: 2 left
+        assert await buckets.take(pool, key, 2) == 0  # nothing was taken by the refusal
+        assert await buckets.take(pool, big, 25) == 0  # over the burst, on a full bucket: a debt of 15
+        assert await buckets.take(pool, big, 1) == pytest.approx(16 / 0.001, rel=0.01)
+        waits = await asyncio.gather(*(buckets.take(pool, crowded) for _ in range(20)))
+        assert sum(1 for w in waits if w == 0) == 10
+
+    async def with_pool() -> None:
+        pool = await asyncpg.create_pool(system.env["DATABASE_URL"], min_size=1, max_size=10,
+                                         server_settings={"search_path": f"{system.namespace}_intake"})
+        try:
+            await work(pool)
+        finally:
+            await pool.close()
+
+    asyncio.run(with_pool())
