@@ -51,6 +51,12 @@ class IntakeSettings(ServiceSettings):
     match_burst: int = Field(default=200, ge=1)
     match_max_learners: int = Field(default=100, ge=1, le=500)
     match_failures_per_learner: int = Field(default=5, ge=1)
+    # Kafka quotas of every upstream credential's user (set when an admin creates it): bytes a
+    # second it may publish and fetch, and the percentage of a broker thread's time its requests
+    # may take; past them the broker slows that user down, not the others.
+    kafka_upstream_producer_byte_rate: int = Field(default=1024 ** 2, ge=1024)
+    kafka_upstream_consumer_byte_rate: int = Field(default=2 * 1024 ** 2, ge=1024)
+    kafka_upstream_request_percentage: float = Field(default=25.0, gt=0)
     # The overdue sweep (sweep.py): a row without outcome this long after submission gets 998;
     # every provider's rows are swept this often.
     row_outcome_timeout_seconds: float = Field(default=1800, gt=0)
@@ -66,6 +72,12 @@ class IntakeSettings(ServiceSettings):
     @property
     def row_outcome_timeout(self) -> timedelta:
         return timedelta(seconds=self.row_outcome_timeout_seconds)
+
+    def upstream_quotas(self) -> dict[str, float]:
+        """The quotas of an upstream credential's Kafka user (pars_runtime.kafka_security.QUOTA_KEYS)."""
+        return {"producer_byte_rate": self.kafka_upstream_producer_byte_rate,
+                "consumer_byte_rate": self.kafka_upstream_consumer_byte_rate,
+                "request_percentage": self.kafka_upstream_request_percentage}
 
     def service_urls(self) -> dict[str, list[str]]:
         """Each service's instance URLs (INTAKE_URL and the like)."""
