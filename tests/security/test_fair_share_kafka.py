@@ -6,7 +6,7 @@ upstream topics, the dead-letter topics) keep their messages for a bounded time 
 from __future__ import annotations
 
 import pytest
-from aiokafka.admin import ConfigResource, ConfigResourceType
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from pars_contracts import topics as registry
 from pars_runtime.kafka_security import Admin, user_quotas
