@@ -23,3 +23,11 @@ CREATE UNLOGGED TABLE IF NOT EXISTS rate_buckets (
     at       timestamptz NOT NULL,
     granted  boolean NOT NULL
 );
+
+-- The overdue sweep, fair (sweep.py, review N5): each row's partition of the submitted topic,
+-- where its message waits in line behind the rows before it (any provider's). A row is overdue
+-- only when the pipeline went past it in its partition, or its partition made no progress for the
+-- timeout; not while it waits behind another provider's backlog. Rows of before: NULL (swept by age).
+ALTER TABLE records ADD COLUMN IF NOT EXISTS submit_partition smallint;
+CREATE INDEX IF NOT EXISTS records_partition_progress ON records (submit_partition, submitted_at DESC)
+    WHERE first_outcome_at IS NOT NULL AND submit_partition IS NOT NULL;
