@@ -17,6 +17,7 @@ import pytest
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_stack.services import ServiceProcess
+from tests.integration.intake_uploads.support import row, tab_text, upload
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -163,8 +164,14 @@ def test_rows_count_on_every_intake_instance_and_sandbox_rows_have_their_own_buc
         assert refused.status_code == 429, refused.text
         assert "Too many learner record rows" in refused.json()["detail"]
         assert "submission_id" not in refused.json()  # refused before anything was stored
-        assert 10 <= int(refused.headers["Retry-After"]) <= 20  # 20 rows short, at one a second
+        assert 1 <= int(refused.headers["Retry-After"]) <= 20  # at most 20 rows short, at one a second
         assert one.post("/v1/learner-records", json=records(30, "c")).status_code == 202  # within the 40 left
+        # An upload costs its rows too, counted once its file is read: 60 rows, about 10 left.
+        sheet = tab_text([row("ABO", "300000002", f"8{n:05d}", "Georgia", "O'Keeffe", "11/15", "05/05/2026", "0.25",
+                              "ABO MOC Part II") for n in range(60)])
+        refused_file = upload(two, "backfill.txt", sheet.encode())
+        assert refused_file.status_code == 429 and "learner record rows" in refused_file.json()["detail"]
+        assert one.get("/v1/uploads").json()["uploads"] == []  # nothing stored
         made = one.post("/v1/api-keys", json={"label": "LMS test", "kind": "web-service", "sandbox": True})
         assert made.status_code == 201, made.text
     with httpx.Client(base_url=second_intake.url, timeout=60,
