@@ -150,6 +150,11 @@ def test_key_roles_decide_who_submits_and_who_manages_keys(system: RunningSystem
     browser = sign_in(system, staff["api_key"])
     assert browser.get("/portal/api-keys").status_code == 403
     assert browser.post("/v1/api-keys", json={"label": "s"}, headers={"X-Pars-Portal": "1"}).status_code == 403
+    reading = sign_in(system, reader["api_key"])
+    assert reading.get("/portal/activities").status_code == 200
+    changed = reading.post("/portal/notifications", data={"notification_emails": "someone@example.org"})
+    assert changed.status_code == 403 and "may only read" in changed.text
+    assert reading.post("/v1/activities", json=activity, headers={"X-Pars-Portal": "1"}).status_code == 403
 
 
 def test_a_key_stops_at_its_expiry(system: RunningSystem) -> None:
