@@ -41,7 +41,8 @@ class RunningSystem:
                     "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR),
                     # Tests poll the API much faster than a provider would: the per-provider rate
                     # limit is tested on a system of its own (tests/integration/intake_api/test_abuse_limits.py).
-                    "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "5000", **settings}
+                    "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "5000",
+                    "RATE_LIMIT_ROWS_PER_SECOND": "100000", "RATE_LIMIT_ROWS_BURST": "1000000", **settings}
         self.system = System(root / self.namespace, self.env, replicas=replicas)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 

@@ -120,6 +120,9 @@ def test_api_keys_are_listed_created_and_revoked(browser: Browser, system: Runni
     assert new_key.startswith("pars_")
     expect(rows).to_have_count(2)
     expect(page.locator("tbody tr", has_text="LMS nightly export")).to_contain_text("Never")
+    # A new key submits and reads but manages no keys, and has no expiry unless one is chosen.
+    expect(page.locator("tbody tr", has_text="LMS nightly export")).to_contain_text("Submit and read")
+    expect(page.locator("tbody tr", has_text="LMS nightly export")).to_contain_text("No expiry")
     with system.client(new_key) as client:
         assert client.get("/v1/activities").status_code == 200
         page.goto(f"{system.url}/portal/api-keys")  # the key is shown once only

@@ -1,5 +1,6 @@
-"""Abuse limits over HTTP: the per-provider rate limit (429 with Retry-After, other providers
-unaffected), streamed CSV exports of many rows, and the API's no-store/nosniff headers."""
+"""Abuse limits over HTTP: the per-provider rate limits (429 with Retry-After, other providers
+unaffected; requests, and learner record rows across two intake instances), streamed CSV exports
+of many rows, and the API's no-store/nosniff headers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_stack.services import ServiceProcess
+from tests.integration.intake_uploads.support import row, tab_text, upload
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -26,13 +28,29 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def limited(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """A system with small limits: 10 requests at once, then one every two seconds; learner match
-    60 learners at once, then one a second, at most 50 a call, 3 wrong answers per learner id a day."""
+    """A system with small limits: 10 requests at once, then one every two seconds; 100 learner
+    record rows at once, then one a second; learner match 60 learners at once, then one a second,
+    at most 50 a call, 3 wrong answers per learner id a day."""
     running = RunningSystem(stack, tmp_path_factory.mktemp("limits"), BOARD_GATEWAY_URL=gateway.url,
-                            RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="10", MATCH_LEARNERS_PER_MINUTE="60",
+                            RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="10", RATE_LIMIT_ROWS_PER_SECOND="1",
+                            RATE_LIMIT_ROWS_BURST="100", MATCH_LEARNERS_PER_MINUTE="60",
                             MATCH_BURST="60", MATCH_MAX_LEARNERS="50", MATCH_FAILURES_PER_LEARNER="3").start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def second_intake(limited: RunningSystem, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A second intake instance of the limited system, as behind a load balancer: the first
+    instance's environment (its port aside), so it knows where the validator listens."""
+    env = {k: v for k, v in limited.system["intake"].env.items() if k != "HTTP_PORT"}
+    second = ServiceProcess(tmp_path_factory.mktemp("second-intake"), "intake", env, instance=2)
+    second.spawn()
+    try:
+        second.wait_ready()
+        yield second
+    finally:
+        second.stop()
 
 
 def test_a_provider_over_its_rate_gets_429_with_retry_after(limited: RunningSystem) -> None:
@@ -121,6 +139,45 @@ def test_learner_match_is_no_date_of_birth_oracle(limited: RunningSystem) -> Non
         locked = ask(traci("07/01"))
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3600
         assert "wrong answers for this learner" in locked.json()["detail"] and "results" not in locked.json()
+
+
+def test_rows_count_on_every_intake_instance_and_sandbox_rows_have_their_own_bucket(
+        limited: RunningSystem, second_intake: ServiceProcess) -> None:
+    """A request costs its rows, not one: 60 rows on one instance leave 40 of the burst of 100
+    for the provider on every instance, so 60 more on the second are refused (and stored
+    nowhere) until the rows come back, while a sandbox credential's rows spend a bucket of
+    their own."""
+    provider = limited.new_provider()
+    headers = {"Authorization": f"Bearer {provider['api_key']}"}
+
+    def records(count: int, tag: str) -> dict:
+        return {"records": [{
+            "activity_id": "300000002", "board": "ABO", "action": "Add", "first_name": "Georgia",
+            "last_name": "O'Keeffe", "learner_id": f"9{n:05d}", "date_of_birth": "11/15", "completion_date": "05/05/2026",
+            "credits": 0.25, "credit_types": ["ABO MOC Part II"], "credit_id": f"ccid:lms.example:{tag}-{n}"}
+            for n in range(count)]}
+
+    with httpx.Client(base_url=limited.url, headers=headers, timeout=60) as one, \
+            httpx.Client(base_url=second_intake.url, headers=headers, timeout=60) as two:
+        assert one.post("/v1/learner-records", json=records(60, "a")).status_code == 202
+        refused = two.post("/v1/learner-records", json=records(60, "b"))
+        assert refused.status_code == 429, refused.text
+        assert "Too many learner record rows" in refused.json()["detail"]
+        assert "submission_id" not in refused.json()  # refused before anything was stored
+        assert 1 <= int(refused.headers["Retry-After"]) <= 20  # at most 20 rows short, at one a second
+        assert one.post("/v1/learner-records", json=records(30, "c")).status_code == 202  # within the 40 left
+        # An upload costs its rows too, counted once its file is read: 60 rows, about 10 left.
+        sheet = tab_text([row("ABO", "300000002", f"8{n:05d}", "Georgia", "O'Keeffe", "11/15", "05/05/2026", "0.25",
+                              "ABO MOC Part II") for n in range(60)])
+        refused_file = upload(two, "backfill.txt", sheet.encode())
+        assert refused_file.status_code == 429 and "learner record rows" in refused_file.json()["detail"]
+        assert one.get("/v1/uploads").json()["uploads"] == []  # nothing stored
+        made = one.post("/v1/api-keys", json={"label": "LMS test", "kind": "web-service", "sandbox": True})
+        assert made.status_code == 201, made.text
+    with httpx.Client(base_url=second_intake.url, timeout=60,
+                      headers={"Authorization": f"Bearer {made.json()['api_key']}"}) as sandbox:
+        answer = sandbox.post("/v1/learner-records", json=records(60, "d"))
+        assert answer.status_code == 200 and answer.json()["sandbox"] is True, answer.text
 
 
 def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited: RunningSystem, tmp_path) -> None:

@@ -1,11 +1,15 @@
 """The portal's session: signing in with an API key opens a server-side session whose random id
 (not the key) is the cookie; it authenticates reads, a data-changing request with only the cookie
-must carry the portal's header (CSRF), and signing out ends it for good."""
+must carry the portal's header (CSRF), and signing out ends it for good. The provider's API keys:
+listed, created and revoked by admin keys only, with roles, expiry and revocation that takes the
+keys a key minted with it."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -84,8 +88,9 @@ def test_providers_list_create_and_revoke_their_own_keys(system: RunningSystem) 
     with system.client(first["api_key"]) as client, system.client(other["api_key"]) as stranger:
         listed = client.get("/v1/api-keys").json()["api_keys"]
         assert [(k["label"], k["current"]) for k in listed] == [("First key", True)]
-        assert set(listed[0]) == {"key_id", "label", "kind", "sandbox", "user_email", "created_at", "last_used_at",
-                                    "current"}
+        assert set(listed[0]) == {"key_id", "label", "kind", "sandbox", "role", "user_email", "created_at",
+                                    "expires_at", "created_by_key", "last_used_at", "current"}
+        assert (listed[0]["role"], listed[0]["expires_at"], listed[0]["created_by_key"]) == ("admin", None, None)
         assert listed[0]["last_used_at"] is not None
         created = client.post("/v1/api-keys", json={"label": "LMS nightly export"})
         assert created.status_code == 201, created.text
@@ -107,7 +112,91 @@ def test_providers_list_create_and_revoke_their_own_keys(system: RunningSystem) 
     browser = sign_in(system, first["api_key"])
     with system.client(first["api_key"]) as client:
         key_id = client.get("/v1/api-keys").json()["api_keys"][0]["key_id"]
-        spare = client.post("/v1/api-keys", json={"label": "spare"}).json()["api_key"]
+        spare = client.post("/v1/api-keys", json={"label": "spare", "role": "admin"}).json()["api_key"]
     with system.client(spare) as client:
         assert client.delete(f"/v1/api-keys/{key_id}").status_code == 204
     assert browser.get("/v1/activities").status_code == 401
+
+
+def test_key_roles_decide_who_submits_and_who_manages_keys(system: RunningSystem) -> None:
+    made = system.new_provider()
+    with system.client(made["api_key"]) as admin:
+        def make(**body: object) -> dict:
+            answer = admin.post("/v1/api-keys", json={"label": "key", **body})
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+
+        reader, staff = make(label="auditor", role="read"), make(label="staff")
+        service = make(label="LMS", kind="web-service")
+        assert (reader["role"], staff["role"], service["role"]) == ("read", "submit", "submit")
+        assert staff["created_by_key"] == admin.get("/v1/api-keys").json()["api_keys"][0]["key_id"]
+        refused = admin.post("/v1/api-keys", json={"label": "x", "kind": "web-service", "role": "admin"})
+        assert refused.status_code == 422
+    activity = {"activity_id": "x", "title": "t"}
+    with system.client(reader["api_key"]) as client:
+        assert client.get("/v1/activities").status_code == 200
+        for answer in (client.post("/v1/activities", json=activity),
+                       client.post("/v1/learner-records", json={"records": []})):
+            assert answer.status_code == 403 and "may only read" in answer.json()["detail"]
+        assert client.get("/v1/api-keys").status_code == 403
+    with system.client(staff["api_key"]) as client:
+        listing = client.get("/v1/api-keys")
+        assert listing.status_code == 403 and "Only an admin key" in listing.json()["detail"]
+        assert client.delete(f"/v1/api-keys/{reader['key_id']}").status_code == 403
+        assert client.post("/v1/api-keys", json={"label": "mine", "role": "admin"}).status_code == 403
+    with system.client(service["api_key"]) as client:
+        assert client.get("/v1/api-keys").status_code == 403
+    # A portal session has the role of the key it was opened with.
+    browser = sign_in(system, staff["api_key"])
+    assert browser.get("/portal/api-keys").status_code == 403
+    assert browser.post("/v1/api-keys", json={"label": "s"}, headers={"X-Pars-Portal": "1"}).status_code == 403
+    reading = sign_in(system, reader["api_key"])
+    assert reading.get("/portal/activities").status_code == 200
+    changed = reading.post("/portal/notifications", data={"notification_emails": "someone@example.org"})
+    assert changed.status_code == 403 and "may only read" in changed.text
+    assert reading.post("/v1/activities", json=activity, headers={"X-Pars-Portal": "1"}).status_code == 403
+
+
+def test_a_key_stops_at_its_expiry(system: RunningSystem) -> None:
+    made = system.new_provider()
+    with system.client(made["api_key"]) as admin:
+        past = admin.post("/v1/api-keys", json={"label": "x", "expires_at": "2020-01-01T00:00:00Z"})
+        assert past.status_code == 422
+        assert admin.post("/v1/api-keys", json={"label": "x", "expires_at": "2099-01-01T00:00:00"}).status_code == 422
+        ends = datetime.now(UTC) + timedelta(seconds=3)
+        brief = admin.post("/v1/api-keys", json={"label": "contractor", "expires_at": ends.isoformat()}).json()
+        assert datetime.fromisoformat(brief["expires_at"]) == ends
+    with system.client(brief["api_key"]) as client:
+        assert client.get("/v1/activities").status_code == 200
+        time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.5)
+        expired = client.get("/v1/activities")
+        assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    refused = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": brief["api_key"]}, timeout=30)
+    assert refused.status_code == 401 and "expired" in refused.text
+
+
+def test_revoking_a_key_revokes_the_keys_it_minted_directly_or_through_the_portal(system: RunningSystem) -> None:
+    made = system.new_provider()
+    with system.client(made["api_key"]) as admin:
+        deputy = admin.post("/v1/api-keys", json={"label": "deputy", "role": "admin"}).json()
+        bystander = admin.post("/v1/api-keys", json={"label": "bystander"}).json()
+    with system.client(deputy["api_key"]) as client:
+        child = client.post("/v1/api-keys", json={"label": "LMS", "kind": "web-service"}).json()
+    browser = sign_in(system, deputy["api_key"])
+    via_portal = browser.post("/v1/api-keys", json={"label": "grandchild", "role": "admin"},
+                              headers={"X-Pars-Portal": "1"}).json()
+    assert (child["created_by_key"], via_portal["created_by_key"]) == (deputy["key_id"], deputy["key_id"])
+    with system.client(via_portal["api_key"]) as client:
+        grandchild = client.post("/v1/api-keys", json={"label": "third generation"}).json()
+    assert grandchild["created_by_key"] == via_portal["key_id"]
+
+    with system.client(made["api_key"]) as admin:
+        assert admin.delete(f"/v1/api-keys/{deputy['key_id']}").status_code == 204
+        left = {k["label"] for k in admin.get("/v1/api-keys").json()["api_keys"]}
+    assert left == {"First key", "bystander"}
+    for key in (deputy, child, via_portal, grandchild):
+        with system.client(key["api_key"]) as client:
+            assert client.get("/v1/submissions/none").status_code == 401, key["label"]
+    assert browser.get("/v1/activities").status_code == 401
+    with system.client(bystander["api_key"]) as client:
+        assert client.get("/v1/activities").status_code == 200

@@ -8,14 +8,19 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 
+from pars_intake.ratelimit import SharedBuckets
 from pars_intake.store import activities, providers, records, uploads
-from tests.support.system import RunningSystem
+from pars_intake.sweep import sweep_overdue
+from tests.support.kafka import service_settings
+from tests.support.system import RunningSystem, system_clock
 
+from .conftest import CLOCK_START
 from .helpers import add_learners, learner, register_activity
 
 pytestmark = pytest.mark.integration
@@ -154,3 +159,69 @@ def test_provider_settings_and_uploads(system: RunningSystem) -> None:
                                                                                   "recipients": 1}
     assert against(system, lambda pool: uploads.processing_file(pool, pid)) is None
     assert against(system, lambda pool: uploads.own_upload(pool, pid, "no-such-upload")) is None
+
+
+def test_shared_rate_buckets_compute_the_token_bucket_in_one_statement(system: RunningSystem) -> None:
+    """The statement every intake instance runs per request (ratelimit.TAKE_SQL) against the unit
+    tests' cases (tests/unit/intake/test_rate_limits.py), with a refill slow enough that the
+    test's own time does not count; and twenty takes at once on a bucket of ten grant ten."""
+    buckets = SharedBuckets("test-rows", rate=0.001, burst=10)
+    key, big, crowded = (secrets.token_hex(8) for _ in range(3))
+
+    async def work(pool: asyncpg.Pool) -> None:
+        assert [await buckets.take(pool, key, 4) for _ in range(2)] == [0, 0]
+        assert await buckets.take(pool, key, 4) == pytest.approx((4 - 2) / 0.001, rel=0.01)  # refused: 2 left
+        assert await buckets.take(pool, key, 2) == 0  # nothing was taken by the refusal
+        assert await buckets.take(pool, big, 25) == 0  # over the burst, on a full bucket: a debt of 15
+        assert await buckets.take(pool, big, 1) == pytest.approx(16 / 0.001, rel=0.01)
+        waits = await asyncio.gather(*(buckets.take(pool, crowded) for _ in range(20)))
+        assert sum(1 for w in waits if w == 0) == 10
+
+    async def with_pool() -> None:
+        pool = await asyncpg.create_pool(system.env["DATABASE_URL"], min_size=1, max_size=10,
+                                         server_settings={"search_path": f"{system.namespace}_intake"})
+        try:
+            await work(pool)
+        finally:
+            await pool.close()
+
+    asyncio.run(with_pool())
+
+
+def test_the_sweep_passes_over_rows_waiting_behind_a_backlog(system: RunningSystem) -> None:
+    """Three rows of one provider, each without outcome for two hours, past the 30-minute timeout,
+    each alone in a partition of its own (numbers no real partition has, so the rest of the
+    suite's rows do not count): one waits behind another provider's backlog (its partition's
+    rows before it are being decided right now), one was passed over (a row after it in its
+    partition is decided: its message was lost), one's partition has decided nothing at all.
+    The sweep gives 998 to the last two only."""
+    quiet, busy = system.new_provider()["provider_id"], system.new_provider()["provider_id"]
+    now = system_clock(CLOCK_START).now()
+    base = 1_000 + secrets.randbelow(9_000) * 3  # smallint; real partitions are 0-5
+    waiting, passed, stalled = (f"fair-{secrets.token_hex(6)}" for _ in range(3))
+    two_hours_ago = now - timedelta(hours=2)
+
+    async def work(pool: asyncpg.Pool) -> dict[str, str | None]:
+        async def row(record_id: str, provider: str, partition: int, submitted: timedelta, decided: bool) -> None:
+            await pool.execute(
+                "INSERT INTO records (record_id, submission_id, row_number, provider_id, source, submit_partition, "
+                "submitted_at, outcome, first_outcome_at) VALUES ($1, $1, 1, $2, 'service', $3, $4, $5, $6)", record_id, provider, partition, two_hours_ago + submitted,
+                "Valid" if decided else None, None if not decided else await pool.fetchval("SELECT now()"))
+
+        # Another provider's backlog, submitted before the quiet provider's row, being decided now.
+        await row(f"{waiting}-backlog", busy, base, timedelta(minutes=-10), decided=True)
+        await row(waiting, quiet, base, timedelta(0), decided=False)
+        await row(passed, quiet, base + 1, timedelta(0), decided=False)
+        await row(f"{passed}-later", busy, base + 1, timedelta(minutes=1), decided=True)
+        await row(stalled, quiet, base + 2, timedelta(0), decided=False)
+        settings = service_settings(system.env, pars_namespace=system.namespace)
+        await sweep_overdue(pool, settings, now, timedelta(minutes=30), quiet)
+        outcomes = await pool.fetch("SELECT record_id, outcome, errors::text AS errors FROM records "
+                                    "WHERE record_id = ANY($1)", [waiting, passed, stalled])
+        return {r["record_id"]: (r["outcome"], r["errors"]) for r in outcomes}
+
+    found = against(system, work)
+    assert found[waiting] == (None, "[]")  # still waiting in line: no 998
+    for record_id in (passed, stalled):
+        outcome, errors = found[record_id]
+        assert outcome == "Invalid" and '"code": 998' in errors, found

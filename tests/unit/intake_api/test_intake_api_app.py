@@ -21,7 +21,8 @@ class _Pool:
 
     async def fetchrow(self, *_: Any) -> dict:
         return {"user_id": "u", "provider_id": "1234567", "email": "staff@example.org", "key_id": "k", "stale": False,
-                "kind": "portal", "sandbox": False}
+                "kind": "portal", "sandbox": False, "role": "admin", "expired": False,
+                "tokens": 1.0, "granted": True}  # and every rate limit bucket grants
 
     def acquire(self) -> None:
         raise AssertionError("nothing may be stored")

@@ -29,6 +29,18 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
     )
 
 
+def upstream_retention(settings: ServiceSettings) -> dict[str, str]:
+    """A provider's upstream topics keep messages this long, or this many bytes a partition."""
+    return {"retention.ms": str(settings.kafka_upstream_retention_ms),
+            "retention.bytes": str(settings.kafka_upstream_retention_bytes)}
+
+
+def dead_letter_retention(settings: ServiceSettings) -> dict[str, str]:
+    """Dead-letter topics get copies of bad upstream messages too: bounded the same way."""
+    return {"retention.ms": str(settings.kafka_dlq_retention_ms),
+            "retention.bytes": str(settings.kafka_dlq_retention_bytes)}
+
+
 async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
     """Create every registry topic and the given groups' dead-letter topics if missing, with the
     replication the cluster allows (KAFKA_REPLICATION_FACTOR, else three or fewer brokers)."""
@@ -43,7 +55,7 @@ async def ensure_topics(settings: ServiceSettings, groups: list[str]) -> None:
         ]
         wanted += [
             NewTopic(settings.topic(registry.dead_letter_topic(g)), 1, replicas,
-                     topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)})
+                     topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES), **dead_letter_retention(settings)})
             for g in groups
         ]
         existing = set(await admin.list_topics())
@@ -65,7 +77,8 @@ async def ensure_provider_topics(settings: ServiceSettings, provider_ids: list[s
     await admin.start()
     try:
         replicas = settings.kafka_replication_factor or min(3, len((await admin.describe_cluster())["brokers"]))
-        wanted = [NewTopic(settings.topic(t.for_provider(pid)), t.partitions, replicas)
+        wanted = [NewTopic(settings.topic(t.for_provider(pid)), t.partitions, replicas,
+                           topic_configs=upstream_retention(settings))
                   for pid in provider_ids for t in registry.ALL if t.per_provider]
         existing = set(await admin.list_topics())
         for topic in [t for t in wanted if t.name not in existing]:

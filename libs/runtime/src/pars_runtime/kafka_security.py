@@ -1,10 +1,10 @@
 """Kafka authentication and authorization: the client options every aiokafka client takes
-(SASL/SCRAM, TLS), SCRAM users and ACLs managed through the broker's own admin API, and the
-ACLs each service's principal gets, derived from the topic registry.
+(SASL/SCRAM, TLS), SCRAM users, ACLs and user quotas managed through the broker's own admin API,
+and the ACLs each service's principal gets, derived from the topic registry.
 
-aiokafka's admin client has neither AlterUserScramCredentials nor a public CreateAcls call, so
-the requests are built here from aiokafka's protocol classes (the wire format is Kafka's: API
-keys 30, 31 and 51). The broker enforces everything; this module only asks it."""
+aiokafka's admin client has neither AlterUserScramCredentials, AlterClientQuotas nor a public
+CreateAcls call, so the requests are built here from aiokafka's protocol classes (the wire format
+is Kafka's: API keys 30, 31, 48, 49 and 51). The broker enforces everything; this module only asks it."""
 
 from __future__ import annotations
 
@@ -19,16 +19,21 @@ from aiokafka.protocol.admin import (
     CreateAclsRequest_v1,
     DeleteAclsRequest_v1,
     DescribeAclsRequest_v1,
+    DescribeClientQuotasRequest,
 )
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
+    Array,
+    Boolean,
     CompactArray,
     CompactBytes,
     CompactString,
+    Float64,
     Int8,
     Int16,
     Int32,
     Schema,
+    String,
     TaggedFields,
 )
 
@@ -226,6 +231,70 @@ async def describe_acls(admin: AIOKafkaAdminClient, principal: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
+# User quotas (AlterClientQuotas v0, DescribeClientQuotas v0): the broker throttles a user past them
+
+
+class AlterClientQuotasResponse_v0(Response):
+    API_KEY = 49
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("entries", Array(("error_code", Int16), ("error_message", String("utf-8")),
+                          ("entity", Array(("entity_type", String("utf-8")), ("entity_name", String("utf-8")))))),
+    )
+
+
+class AlterClientQuotasRequest_v0(RequestStruct):
+    API_KEY = 49
+    API_VERSION = 0
+    RESPONSE_TYPE = AlterClientQuotasResponse_v0
+    SCHEMA = Schema(
+        ("entries", Array(("entity", Array(("entity_type", String("utf-8")), ("entity_name", String("utf-8")))),
+                          ("ops", Array(("key", String("utf-8")), ("value", Float64), ("remove", Boolean))))),
+        ("validate_only", Boolean),
+    )
+
+
+class _AlterQuotas(Request[AlterClientQuotasRequest_v0]):
+    API_KEY = 49
+
+    def __init__(self, name: str, ops: list[tuple[str, float, bool]]) -> None:
+        self.name, self.ops = name, ops
+
+    def build(self, request_struct_class: type[AlterClientQuotasRequest_v0]) -> AlterClientQuotasRequest_v0:
+        return request_struct_class([([("user", self.name)], self.ops)], False)
+
+
+# What the upstream users are held to (Kafka's quota keys): bytes a second they may publish and
+# fetch, and the share of a broker thread's time their requests may take (in percent).
+QUOTA_KEYS = ("producer_byte_rate", "consumer_byte_rate", "request_percentage")
+
+
+async def set_user_quotas(admin: AIOKafkaAdminClient, name: str, quotas: Mapping[str, float]) -> None:
+    """Sets the user's quotas (QUOTA_KEYS); a key left out is removed."""
+    ops = [(key, float(quotas[key]), False) if key in quotas else (key, 0.0, True) for key in QUOTA_KEYS]
+    _check_quotas(await admin._send_request(_AlterQuotas(name, ops)), name)
+
+
+async def remove_user_quotas(admin: AIOKafkaAdminClient, name: str) -> None:
+    _check_quotas(await admin._send_request(_AlterQuotas(name, [(key, 0.0, True) for key in QUOTA_KEYS])), name)
+
+
+def _check_quotas(response: Any, name: str) -> None:
+    for code, message, _ in response.entries:
+        if code:
+            raise KafkaSecurityError(f"quotas of {name!r} not changed: error {code} {message or ''}".strip())
+
+
+async def user_quotas(admin: AIOKafkaAdminClient, name: str) -> dict[str, float]:
+    """The quotas set for exactly this user (not defaults)."""
+    response = await admin._send_request(DescribeClientQuotasRequest([("user", 0, name)], True))
+    if response.error_code:
+        raise KafkaSecurityError(f"quotas not described: error {response.error_code} {response.error_message or ''}")
+    return {key: value for _entity, values in response.entries for key, value in values}
+
+
+# ---------------------------------------------------------------------------------------------
 # Who may do what: derived from the topic registry
 
 
@@ -277,7 +346,8 @@ def intake_extra_acls(namespace: str, principal: str) -> set[Acl]:
     """Intake runs the upstream integration and operations:
     - the per-provider upstream topics (create them, read completions, write outcomes);
     - ALTER on the cluster: creating and revoking upstream SCRAM users and their ACLs (a
-      deliberate choice: intake is the one place that registers providers and their credentials);
+      deliberate choice: intake is the one place that registers providers and their credentials),
+      and ALTER_CONFIGS on it: the quotas of those users;
     - every group's dead-letter topic (list, replay to the topic it came from) and lag (describe
       every group and topic)."""
     acls: set[Acl] = set()
@@ -285,6 +355,7 @@ def intake_extra_acls(namespace: str, principal: str) -> set[Acl]:
     for op in ("CREATE", "DESCRIBE", "READ", "WRITE", "DELETE"):
         acls.add(Acl(principal, "TOPIC", prefix, "PREFIXED", op))
     acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "ALTER"))
+    acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "ALTER_CONFIGS"))
     acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "DESCRIBE"))
     for group, (_, consumed) in registry.CONSUMER_GROUPS.items():
         acls.add(Acl(principal, "GROUP", _ns(namespace, group), "LITERAL", "DESCRIBE"))

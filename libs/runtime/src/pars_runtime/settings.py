@@ -39,6 +39,14 @@ class ServiceSettings(BaseSettings):
     # process of one system shares so that their clocks agree.
     pars_clock_start: date | None = None
     pars_clock_anchor: float | None = None
+    # How long the topics an outsider can fill keep their messages, when a service creates them
+    # (pars_runtime.kafka): each provider's upstream topics (completions in, outcomes out) and the
+    # dead-letter topics, whichever of time or size (bytes per partition) is reached first, so
+    # that no upstream system can fill the brokers' disks.
+    kafka_upstream_retention_ms: int = Field(default=7 * 86_400_000, ge=3_600_000)
+    kafka_upstream_retention_bytes: int = Field(default=1024 ** 3, ge=1024 ** 2)
+    kafka_dlq_retention_ms: int = Field(default=14 * 86_400_000, ge=3_600_000)
+    kafka_dlq_retention_bytes: int = Field(default=1024 ** 3, ge=1024 ** 2)
     consumer_max_attempts: int = Field(default=4, ge=1, le=20)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     # PARS_DEMO_MODE=1: a demo on purpose, where an unauthenticated Kafka (and, for the services

@@ -35,12 +35,24 @@ class Caller:
     key_id: str | None = None  # the API key used (directly, or to open the portal session)
     kind: str = "portal"  # "portal": a person's key; "web-service": software's credential (web service only)
     sandbox: bool = False  # a web-service credential for Sandbox PARS: validated and answered, never stored
+    # What the key may do (a portal session: the key it was opened with): "admin" also manages
+    # the provider's keys, "submit" reads and submits, "read" only reads (store/providers.py ROLES).
+    role: str = "admin"
+
+    @property
+    def bucket(self) -> str:
+        """The rate limit buckets this caller spends (ratelimit.py): its provider's, per key kind,
+        so that sandbox or web-service traffic never spends the portal's, nor the other way round."""
+        return f"{self.provider_id}:{'sandbox' if self.sandbox else self.kind}"
 
 
 KEY_PREFIXES = {("portal", False): "pars_", ("web-service", False): "pars_ws_", ("web-service", True): "pars_sandbox_"}
 WEB_SERVICE_ONLY = ("This is a web-service credential: it submits learner records through the web service "
                     "(POST /v1/learner-records) and reads their submissions, nothing else. Use a user's API key "
                     "for the portal and the other routes.")
+READ_ONLY = "This API key may only read: it cannot submit or change anything. Ask an admin of the provider for a key that submits."
+KEYS_ADMIN_ONLY = ("Only an admin key of the provider (or a portal session opened with one) lists, creates and "
+                   "revokes API keys.")
 SANDBOX_ONLY = ("This is a Sandbox PARS credential: submissions are validated and answered but never stored, "
                 "so there is nothing to read with it.")
 
@@ -105,21 +117,31 @@ async def session_caller(request: Request) -> Caller | None:
         config = request.app.state.settings
         row = await store.session_user(request.app.state.rt.pool, hash_key(sid), config.portal_session_idle_seconds)
         seen["session", sid] = None if row is None else Caller(row["provider_id"], row["user_id"], row["email"],
-                                                                 row["key_id"])
+                                                                 row["key_id"], role=row["role"])
     return seen["session", sid]
 
 
+class KeyExpired(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(401, "The API key has expired: ask an admin of the provider for a new one.",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
 async def key_caller(request: Request, key: str) -> Caller | None:
-    """The user of a valid (not revoked) API key, or None; notes when the key was last used
-    (at most once a minute, so that a busy key does not write on every request)."""
+    """The user of a valid (not revoked) API key, or None; raises KeyExpired for a key past its
+    `expires_at`. Notes when the key was last used (at most once a minute, so that a busy key
+    does not write on every request)."""
     if not key or len(key) > 200:
         return None
     seen = request.scope.setdefault(SEEN, {})
     if ("key", key) not in seen:
         row = await store.key_user(request.app.state.rt.pool, hash_key(key))
-        seen["key", key] = None if row is None else Caller(row["provider_id"], row["user_id"], row["email"],
-                                                             row["key_id"], row["kind"], row["sandbox"])
-    return seen["key", key]
+        seen["key", key] = None if row is None else "expired" if row["expired"] else Caller(
+            row["provider_id"], row["user_id"], row["email"], row["key_id"], row["kind"], row["sandbox"], row["role"])
+    found = seen["key", key]
+    if found == "expired":
+        raise KeyExpired()
+    return found
 
 
 async def authenticate(request: Request) -> Caller:
@@ -150,7 +172,19 @@ async def provider_caller(
     caller = await authenticate(request)
     if caller.kind != "portal":
         raise HTTPException(403, WEB_SERVICE_ONLY)
-    request.app.state.rate_limits.check(caller.provider_id)
+    if caller.role == "read" and request.method not in ("GET", "HEAD"):
+        raise HTTPException(403, READ_ONLY)
+    await spend_request(request, caller)
+    return caller
+
+
+async def keys_admin(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
+    """The API keys routes: a provider caller whose key (or session's key) is an admin one."""
+    caller = await provider_caller(request)
+    if caller.role != "admin":
+        raise HTTPException(403, KEYS_ADMIN_ONLY)
     return caller
 
 
@@ -159,7 +193,9 @@ async def web_service_caller(
 ) -> Caller:
     """The web service's submit route: a person's key, or a web-service credential (sandbox too)."""
     caller = await authenticate(request)
-    request.app.state.rate_limits.check(caller.provider_id)
+    if caller.role == "read" and request.method not in ("GET", "HEAD"):
+        raise HTTPException(403, READ_ONLY)
+    await spend_request(request, caller)
     return caller
 
 
@@ -172,6 +208,18 @@ async def web_service_reader(
     if caller.sandbox:
         raise HTTPException(403, SANDBOX_ONLY)
     return caller
+
+
+async def spend_request(request: Request, caller: Caller) -> None:
+    """One token of the caller's request bucket (shared by every intake instance), or 429."""
+    await request.app.state.rate_limits.check(request.app.state.rt.pool, caller.bucket)
+
+
+async def spend_rows(request: Request, caller: Caller, rows: int) -> None:
+    """A token per learner record row of a submission (once its body is read), or 429: a
+    2,500-row request costs 2,500, not 1."""
+    await request.app.state.row_limits.check(request.app.state.rt.pool, caller.bucket, max(1, rows),
+                                             "learner record rows")
 
 
 async def admin_caller(

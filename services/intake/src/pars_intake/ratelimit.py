@@ -1,10 +1,25 @@
-"""Per-provider limits: token buckets in this process, and learner match's lock in PostgreSQL.
+"""Per-provider limits: token buckets shared by every intake instance (in PostgreSQL), in-process
+buckets for learner match, and learner match's lock (in PostgreSQL).
 
-A bucket holds up to `burst` tokens and refills at `rate` tokens a second; a request takes one
-(a learner-match call takes one per learner). An empty bucket answers 429 with `Retry-After`,
-the seconds until enough tokens are back. The buckets live in each intake process: N intake
-instances behind a load balancer let a provider do N times the configured rate (size the
-settings for that, or put the buckets in a shared store)."""
+A bucket holds up to `burst` tokens and refills at `rate` tokens a second. Intake counts two
+things per provider and key kind (review N5, N12):
+
+- requests: every provider API request takes one token (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST);
+- rows: a request that submits learner records (web service JSON or XML, the web form, a delete,
+  an upload once its file is parsed) also takes one token per row (RATE_LIMIT_ROWS_PER_SECOND,
+  RATE_LIMIT_ROWS_BURST), so a 2,500-row POST costs 2,500 and not 1.
+
+A cost larger than the burst (a big upload) is allowed when the bucket is full and leaves it in
+debt, which the provider then waits out: a bucket never refuses a request forever. An empty
+bucket answers 429 with `Retry-After`, the seconds until enough tokens are back.
+
+The buckets are per provider and key kind (`Caller.bucket`): portal keys and sessions, web-service
+credentials and sandbox credentials each have their own, so an LMS's nightly run does not
+lock the provider's staff out and Sandbox PARS never spends production's rows.
+
+The shared buckets are one row each in PostgreSQL (`rate_buckets`, UNLOGGED), computed and
+updated by one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` per check: one round trip, so a
+provider gets the configured rate however many intake instances serve it."""
 
 from __future__ import annotations
 
@@ -12,31 +27,52 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import asyncpg
 from fastapi import HTTPException
 
 from .store import match_failures
 from .store.match_failures import Db
 
-MAX_KEYS = 100_000  # buckets kept (least recently used dropped): bounded memory whatever the callers
+MAX_KEYS = 100_000  # in-process buckets kept (least recently used dropped): bounded memory whatever the callers
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float  # tokens a second
+    burst: float  # tokens a full bucket holds
+
+    def refill(self, tokens: float, elapsed: float) -> float:
+        """The tokens of a bucket that held `tokens` `elapsed` seconds ago."""
+        return min(self.burst, tokens + max(0.0, elapsed) * self.rate)
+
+    def take(self, tokens: float, cost: float) -> tuple[float, float]:
+        """(tokens left, seconds to wait) for a request of `cost` on a bucket holding `tokens`
+        (refilled): 0 s and the cost taken when the bucket can pay it, or is full (a cost over
+        the burst leaves a debt); else nothing taken and the seconds until it can."""
+        needed = min(cost, self.burst)
+        if tokens >= needed:
+            return tokens - cost, 0.0
+        return tokens, self.wait(tokens, cost)
+
+    def wait(self, tokens: float, cost: float) -> float:
+        return (min(cost, self.burst) - tokens) / self.rate
 
 
 class TokenBuckets:
+    """Buckets in this process (learner match's learners a minute)."""
+
     def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
+        self.limit, self.clock = Limit(rate, burst), clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
 
     def take(self, key: str, cost: float = 1.0) -> float:
         """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
         now = self.clock()
-        tokens, at = self._buckets.pop(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
-        if tokens >= cost:
-            self._buckets[key] = (tokens - cost, now)
-            wait = 0.0
-        else:
-            self._buckets[key] = (tokens, now)
-            wait = (min(cost, self.burst) - tokens) / self.rate if self.rate > 0 else 3600.0
+        tokens, at = self._buckets.pop(key, (self.limit.burst, now))
+        left, wait = self.limit.take(self.limit.refill(tokens, now - at), cost)
+        self._buckets[key] = (left, now)
         while len(self._buckets) > MAX_KEYS:
             self._buckets.popitem(last=False)
         return wait
@@ -44,6 +80,41 @@ class TokenBuckets:
     def check(self, key: str, cost: float = 1.0, what: str = "requests") -> None:
         """Raises the 429 when the key's bucket cannot pay `cost`."""
         wait = self.take(key, cost)
+        if wait > 0:
+            raise too_many(wait, what)
+
+
+# The same arithmetic as Limit.refill and Limit.take, in one statement: a new bucket starts full;
+# an existing one is locked by the upsert and its SET sees the row's latest tokens (two instances
+# taking at once queue on the row). `now()` is the time of the statement's own transaction.
+_REFILLED = "least($3::float8, b.tokens + greatest(0, extract(epoch FROM now() - b.at)::float8) * $2::float8)"
+TAKE_SQL = f"""
+INSERT INTO rate_buckets AS b (bucket, tokens, at, granted) VALUES ($1, $3::float8 - $4::float8, now(), true)
+ON CONFLICT (bucket) DO UPDATE SET
+    granted = {_REFILLED} >= least($4::float8, $3::float8),
+    tokens = CASE WHEN {_REFILLED} >= least($4::float8, $3::float8) THEN {_REFILLED} - $4::float8
+                  ELSE {_REFILLED} END,
+    at = now()
+RETURNING b.tokens, b.granted
+"""
+
+
+class SharedBuckets:
+    """Buckets in PostgreSQL, named `<name>:<key>`: one per provider and key kind whatever the
+    number of intake instances."""
+
+    def __init__(self, name: str, rate: float, burst: float) -> None:
+        self.name, self.limit = name, Limit(rate, burst)
+
+    async def take(self, db: asyncpg.Pool | asyncpg.Connection, key: str, cost: float = 1.0) -> float:
+        """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
+        row = await db.fetchrow(TAKE_SQL, f"{self.name}:{key}", self.limit.rate, self.limit.burst, float(cost))
+        return 0.0 if row["granted"] else self.limit.wait(row["tokens"], cost)
+
+    async def check(self, db: asyncpg.Pool | asyncpg.Connection, key: str, cost: float = 1.0,
+                    what: str = "requests") -> None:
+        """Raises the 429 when the key's bucket cannot pay `cost`."""
+        wait = await self.take(db, key, cost)
         if wait > 0:
             raise too_many(wait, what)
 

@@ -37,15 +37,26 @@ class IntakeSettings(ServiceSettings):
     # The portal's server-side sessions: end after this long unused, and this long after sign-in.
     portal_session_idle_seconds: int = Field(default=2 * 3600, ge=60)
     portal_session_max_seconds: int = Field(default=12 * 3600, ge=60)
-    # Per provider, per intake process (ratelimit.py): API requests a second, and the burst allowed.
+    # Per provider and key kind, across every intake instance (ratelimit.py, buckets in PostgreSQL):
+    # API requests a second and the burst allowed; learner record rows submitted a second (web
+    # service, web form, uploads) and their burst. A submission larger than the burst passes when
+    # the bucket is full and leaves it in debt.
     rate_limit_per_second: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    rate_limit_rows_per_second: float = Field(default=100.0, gt=0)
+    rate_limit_rows_burst: int = Field(default=10_000, ge=1)
     # Learner match (an identity oracle, so tighter): learners checked a minute and the burst,
     # learners per call, and wrong answers for one learner id a day before that id is locked.
     match_learners_per_minute: float = Field(default=60.0, gt=0)
     match_burst: int = Field(default=200, ge=1)
     match_max_learners: int = Field(default=100, ge=1, le=500)
     match_failures_per_learner: int = Field(default=5, ge=1)
+    # Kafka quotas of every upstream credential's user (set when an admin creates it): bytes a
+    # second it may publish and fetch, and the percentage of a broker thread's time its requests
+    # may take; past them the broker slows that user down, not the others.
+    kafka_upstream_producer_byte_rate: int = Field(default=1024 ** 2, ge=1024)
+    kafka_upstream_consumer_byte_rate: int = Field(default=2 * 1024 ** 2, ge=1024)
+    kafka_upstream_request_percentage: float = Field(default=25.0, gt=0)
     # The overdue sweep (sweep.py): a row without outcome this long after submission gets 998;
     # every provider's rows are swept this often.
     row_outcome_timeout_seconds: float = Field(default=1800, gt=0)
@@ -61,6 +72,12 @@ class IntakeSettings(ServiceSettings):
     @property
     def row_outcome_timeout(self) -> timedelta:
         return timedelta(seconds=self.row_outcome_timeout_seconds)
+
+    def upstream_quotas(self) -> dict[str, float]:
+        """The quotas of an upstream credential's Kafka user (pars_runtime.kafka_security.QUOTA_KEYS)."""
+        return {"producer_byte_rate": self.kafka_upstream_producer_byte_rate,
+                "consumer_byte_rate": self.kafka_upstream_consumer_byte_rate,
+                "request_percentage": self.kafka_upstream_request_percentage}
 
     def service_urls(self) -> dict[str, list[str]]:
         """Each service's instance URLs (INTAKE_URL and the like)."""

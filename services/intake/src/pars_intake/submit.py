@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from aiokafka.partitioner import murmur2
 
 from pars_contracts import topics
 from pars_contracts.boards import learner_key_id, metric_label, resolve_code
@@ -92,7 +93,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
                 _short(row.last_name, 200), _short(row.date_of_birth), parse_completion_date(row.completion_date or ""),
                 _short(row.completion_date), _short(row.credits), orjson.dumps(row.credit_types).decode(),
                 _short(row.credit_id, 300), orjson.dumps(cells if cells is not None else template_b_cells(row)).decode(),
-                s.now, s.target_record_id))
+                s.now, s.target_record_id, submit_partition(key)))
             result.append(SubmittedRow(row_number, record_id, row.credit_id))
         results.append(result)
     await insert_records(conn, db_rows)
@@ -101,6 +102,12 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
         for _, row, _ in s.rows:
             metrics.RECORDS.labels("intake", "received", metric_label(row.board)).inc()
     return results
+
+
+def submit_partition(key: str) -> int:
+    """The partition of the submitted topic the row's message goes to, as the relay's producer
+    picks it (Kafka's default partitioner: murmur2 of the key); the sweep's fairness needs it."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % topics.RECORDS_SUBMITTED.partitions
 
 
 def _board_code(row: RowInput, activity: ActivityRegistered | None) -> str | None:

@@ -8,6 +8,15 @@ submitted (default 30 minutes, three times the seed's "may take up to 10 minutes
 998 "General learner record processing error." as its first outcome: it lands in the upload's
 error report, its upload completes (and is e-mailed), an upstream system gets its outcome.
 
+Fair to every provider (review N5): rows wait in line. The validator (and then the board
+gateway) takes a partition's messages in order, so when one provider sends a large backlog,
+another provider's row may wait behind it longer than the timeout without anything being wrong.
+Such a row is not swept: a row is overdue only when, past the timeout, the pipeline went past it
+in its partition (a row submitted after it there has its outcome: its own message was dead-
+lettered or lost) or its partition has had no outcome at all for the timeout (the pipeline is
+stalled). Each row records its partition (`records.submit_partition`, computed as the producer
+partitions, submit.py); store/outcomes.py has the rule.
+
 Should the row's message be replayed from the dead-letter topic later, its late decision still
 updates the stored record's status (it then shows as Submitted/Accepted/Rejected), but the first
 outcome and the upload's counts stay as reported. Re-sending such a row gives 603 (duplicate).
@@ -50,9 +59,9 @@ async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: date
     consumer is deciding right now are skipped: they are not stuck."""
     cutoff = now - timeout
     swept = 0
-    for upload_id in await store.uploads_with_overdue_rows(pool, cutoff, provider_id):
+    for upload_id in await store.uploads_with_overdue_rows(pool, cutoff, provider_id, timeout.total_seconds()):
         async with pool.acquire() as conn, conn.transaction():
-            swept += await _sweep_group(conn, settings, cutoff, upload_id, provider_id)
+            swept += await _sweep_group(conn, settings, cutoff, upload_id, provider_id, timeout)
     if swept:
         metrics.ERRORS_BY_CODE.labels("intake", str(GENERAL_ERROR)).inc(swept)
         log.warning("rows without outcome given 998", rows=swept, provider_id=provider_id)
@@ -60,10 +69,10 @@ async def sweep_overdue(pool: asyncpg.Pool, settings: ServiceSettings, now: date
 
 
 async def _sweep_group(conn: asyncpg.Connection, settings: ServiceSettings, cutoff: datetime,
-                       upload_id: str | None, provider_id: str | None) -> int:
+                       upload_id: str | None, provider_id: str | None, timeout: timedelta) -> int:
     if upload_id is not None:
         await lock_upload(conn, upload_id)
-    record_ids = await store.lock_overdue_rows(conn, cutoff, upload_id, provider_id)
+    record_ids = await store.lock_overdue_rows(conn, cutoff, upload_id, provider_id, timeout.total_seconds())
     emitter = Emitter("intake", settings.topic, correlation_id=upload_id or f"sweep:{uuid.uuid4()}")
     for record_id in record_ids:
         await record_first_outcome(conn, emitter.emit, record_id, "Invalid", [error(GENERAL_ERROR)], None)

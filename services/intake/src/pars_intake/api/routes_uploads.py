@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pars_runtime.clock import CENTRAL
 from pars_runtime.logs import bind_contextvars
 
-from ..auth import Caller, provider_caller
+from ..auth import Caller, provider_caller, spend_rows
 from ..domain.rems import NOT_PARTICIPATING, of_submission_type
 from ..domain.reports import error_report_csv, error_report_tsv, excel_bytes
 from ..domain.rows import FileFormatError, TooLargeError, content_digest
@@ -102,6 +102,7 @@ async def upload(
         raise HTTPException(413, str(exc)) from None
     except FileFormatError as exc:
         raise HTTPException(422, exc.message) from None
+    await spend_rows(request, caller, len(parsed.rows))  # the file's rows, as if each were sent alone
     digest = content_digest(parsed)
     now = runtime.clock.now()
     async with runtime.pool.acquire() as conn, conn.transaction():

@@ -3,7 +3,9 @@ publish completions with (docs/upstream.md, docs/security.md).
 
 Each credential is a SCRAM user on the broker, bound by ACLs to the providers it may report
 for: WRITE on each provider's completions topic, READ on its outcomes topic, and consumer groups
-named after itself. Nothing else: the broker refuses the rest. The password is shown once."""
+named after itself. Nothing else: the broker refuses the rest. The password is shown once. The
+user has quotas (KAFKA_UPSTREAM_PRODUCER_BYTE_RATE, ..._CONSUMER_BYTE_RATE, ..._REQUEST_PERCENTAGE),
+so one upstream system cannot take the brokers from the others."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pars_runtime.kafka_security import (
     delete_acls,
     delete_scram_user,
     new_password,
+    remove_user_quotas,
+    set_user_quotas,
     upsert_scram_user,
     upstream_acls,
     user,
@@ -28,6 +32,7 @@ from pars_runtime.kafka_security import (
 from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key
+from ..settings import IntakeSettings
 from ..store import providers as store
 from .common import IdPath, errors, rt
 
@@ -38,6 +43,11 @@ router = APIRouter(prefix="/upstream-credentials", tags=["admin"], dependencies=
 class UpstreamCredentialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider_ids: list[str] = Field(min_length=1, max_length=50, description="the 7-digit ids it may report for")
+
+
+def _quotas(request: Request) -> dict[str, float]:
+    config: IntakeSettings = request.app.state.settings
+    return config.upstream_quotas()
 
 
 def _who(request: Request) -> str:
@@ -77,6 +87,7 @@ async def create_upstream_credential(body: UpstreamCredentialIn, request: Reques
         async with Admin(settings.kafka_bootstrap_servers, **settings.kafka_options()) as admin:
             await upsert_scram_user(admin, credential_id, password, settings.kafka_scram_mechanism)
             await create_acls(admin, upstream_acls(settings.pars_namespace, credential_id, provider_ids))
+            await set_user_quotas(admin, credential_id, _quotas(request))
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - the broker refused or is away
@@ -107,6 +118,7 @@ async def revoke_upstream_credential(credential_id: IdPath, request: Request) ->
         async with Admin(settings.kafka_bootstrap_servers, **settings.kafka_options()) as admin:
             await delete_acls(admin, f"User:{credential_id}")
             await delete_scram_user(admin, credential_id)
+            await remove_user_quotas(admin, credential_id)
     except Exception as exc:  # noqa: BLE001
         log.error("upstream credential not revoked", credential_id=credential_id, error=repr(exc))
         raise HTTPException(503, "Kafka did not revoke the credential; try again.") from None

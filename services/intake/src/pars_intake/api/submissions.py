@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pars_contracts.events import Source
 from pars_runtime.logs import bind_contextvars, get_logger
 
-from ..auth import Caller
+from ..auth import Caller, spend_rows
 from ..domain.rows import RowInput
 from ..store.records import submission_rows
 from ..submit import submit_rows
@@ -32,6 +32,7 @@ def row_fields(learner: Any) -> dict[str, Any]:
 
 async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],
                             wait: float, target_record_id: str | None = None) -> JSONResponse:
+    await spend_rows(request, caller, len(rows))
     await refuse_unless_participant(rt(request).pool, caller.provider_id, (r.board for r in rows),
                                     "learners cannot be reported for it, and no record was stored.")
     if caller.sandbox:  # Sandbox PARS: validated and answered, never stored (api/sandbox.py)

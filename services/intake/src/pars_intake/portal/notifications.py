@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..app_state import rt, settings
+from ..auth import READ_ONLY
 from ..service_layer.recipients import PROVIDER_NOT_FOUND, recipients_problem
 from ..store import providers
 from .pages import SignedIn, from_this_site, not_found, provider_settings, render
@@ -26,6 +27,8 @@ async def notifications_form(request: Request, who: SignedIn) -> Response:
     if not from_this_site(request):
         return render("error.html", 403, who=who, title="Notification recipients",
                       message="Change recipients from this site's own pages.")
+    if who.get("role") == "read":  # a session opened with a read-only key changes nothing (as the API)
+        return render("error.html", 403, who=who, title="Notification recipients", message=READ_ONLY)
     given = str((await request.form()).get("notification_emails") or "")[:20000]
     emails = [e for e in given.replace(",", "\n").replace(";", "\n").split() if e]
     problem = recipients_problem(emails)

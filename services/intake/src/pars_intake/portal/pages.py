@@ -78,7 +78,7 @@ async def signed_in(request: Request) -> dict[str, str] | None:
         return None
     row = await providers.provider_banner(rt(request).pool, caller.provider_id)
     return {"provider_id": caller.provider_id, "user_id": caller.user_id, "email": caller.email,
-            "provider_name": row["name"] if row else "", "key_id": caller.key_id or "",
+            "provider_name": row["name"] if row else "", "key_id": caller.key_id or "", "role": caller.role,
             # "1": the provider has no notification recipients (every page warns: base.html)
             "no_recipients": "1" if row is not None and not row["recipients"] else ""}
 

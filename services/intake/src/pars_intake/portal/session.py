@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..app_state import rt, settings
-from ..auth import hash_key, key_caller, session_cookie_name, session_cookie_secure, session_id
+from ..auth import KeyExpired, hash_key, key_caller, session_cookie_name, session_cookie_secure, session_id
 from ..store import providers
 from .pages import from_this_site, render, signed_in
 
@@ -42,7 +42,10 @@ async def sign_in(request: Request) -> Response:
     if not from_this_site(request):
         return render("sign_in.html", 403, title="Sign in", next=target,
                       error="Sign in from this site's own sign-in page.")
-    caller = await key_caller(request, key)
+    try:
+        caller = await key_caller(request, key)
+    except KeyExpired as expired:
+        return render("sign_in.html", 401, title="Sign in", next=target, error=str(expired.detail))
     if caller is None:
         return render("sign_in.html", 401, title="Sign in", next=target,
                       error="The API key is not valid. Check it and try again." if key else "Enter your API key.")

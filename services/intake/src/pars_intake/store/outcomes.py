@@ -78,21 +78,45 @@ async def mark_rejected(conn: asyncpg.Connection, record_id: str, errors: list[E
         record_id, _errors_json(errors), rejected_at)
 
 
-async def uploads_with_overdue_rows(pool: asyncpg.Pool, cutoff: datetime, provider_id: str | None) -> list[str | None]:
-    """The uploads (None: rows of no upload) with rows submitted before `cutoff` and still without
-    first outcome, of one provider or all."""
+# Which rows without first outcome are overdue: older than the cutoff, and not merely waiting in
+# line. A row's message waits in its partition of the submitted topic behind the rows before it
+# (any provider's); the newest row of that partition with a first outcome from the pipeline (not
+# the sweep's 998) tells how far the line has moved. The row is overdue when the line went past
+# it (a row submitted more than `PUBLISH_SLACK` after it is decided: its own message was dead-
+# lettered or lost), or its partition has had no outcome for `$idle` seconds (the pipeline is
+# stalled), or its partition is not known (rows stored before it was recorded). `$1` cutoff,
+# `$2` provider or NULL, `$3` idle seconds; `r` is the row.
+PUBLISH_SLACK = "interval '5 seconds'"  # rows committed at nearly the same time may be published out of order
+OVERDUE = f"""
+    r.outcome IS NULL AND r.submitted_at < $1 AND ($2::text IS NULL OR r.provider_id = $2)
+    AND (r.submit_partition IS NULL
+         OR newest.submitted_at > r.submitted_at + {PUBLISH_SLACK}
+         OR newest.first_outcome_at IS NULL
+         OR newest.first_outcome_at < now() - make_interval(secs => $3::float8))"""
+NEWEST_IN_PARTITION = """
+    LEFT JOIN LATERAL (
+        SELECT d.submitted_at, d.first_outcome_at FROM records d
+        WHERE d.submit_partition = r.submit_partition AND d.first_outcome_at IS NOT NULL
+          AND NOT coalesce(d.errors @> '[{"code": 998}]', false)
+        ORDER BY d.submitted_at DESC LIMIT 1) newest ON true"""
+
+
+async def uploads_with_overdue_rows(pool: asyncpg.Pool, cutoff: datetime, provider_id: str | None,
+                                    idle_seconds: float) -> list[str | None]:
+    """The uploads (None: rows of no upload) with overdue rows (see OVERDUE), of one provider or all."""
     rows = await pool.fetch(
-        "SELECT DISTINCT upload_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
-        "AND ($2::text IS NULL OR provider_id = $2) LIMIT 1000", cutoff, provider_id)
+        f"SELECT DISTINCT r.upload_id FROM records r {NEWEST_IN_PARTITION} WHERE {OVERDUE} LIMIT 1000",
+        cutoff, provider_id, float(idle_seconds))
     return [r["upload_id"] for r in rows]
 
 
 async def lock_overdue_rows(conn: asyncpg.Connection, cutoff: datetime, upload_id: str | None,
-                            provider_id: str | None) -> list[str]:
+                            provider_id: str | None, idle_seconds: float) -> list[str]:
     """The upload's overdue rows (as `uploads_with_overdue_rows`), oldest first, locked until the
     transaction ends; rows another transaction holds (a consumer deciding them) are skipped."""
     rows = await conn.fetch(
-        "SELECT record_id FROM records WHERE outcome IS NULL AND submitted_at < $1 "
-        "AND upload_id IS NOT DISTINCT FROM $2 AND ($3::text IS NULL OR provider_id = $3) "
-        "ORDER BY submitted_at LIMIT 5000 FOR UPDATE SKIP LOCKED", cutoff, upload_id, provider_id)
+        f"SELECT r.record_id FROM records r {NEWEST_IN_PARTITION} WHERE {OVERDUE} "
+        "AND r.upload_id IS NOT DISTINCT FROM $4 "
+        "ORDER BY r.submitted_at LIMIT 5000 FOR UPDATE OF r SKIP LOCKED", cutoff, provider_id, float(idle_seconds),
+        upload_id)
     return [r["record_id"] for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -113,34 +114,48 @@ async def add_user(conn: asyncpg.Connection, provider_id: str, email: str, name:
     user_id = str(uuid.uuid4())
     await conn.execute("INSERT INTO users (user_id, provider_id, email, name) VALUES ($1, $2, $3, $4)",
                        user_id, provider_id, email, name)
-    await conn.execute("INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash) VALUES ($1, $2, $3, $4, $5)",
-                       key_id, user_id, provider_id, "First key", key_hash)
+    await conn.execute("INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash, role) "
+                       "VALUES ($1, $2, $3, $4, $5, 'admin')", key_id, user_id, provider_id, "First key", key_hash)
     return user_id
+
+
+# What a key may do: "admin" everything and the provider's keys, "submit" read and submit, "read"
+# only read. Web-service credentials are "submit" (the web service only). The first key of a user
+# (made by the admin API) is an admin key.
+ROLES = ("admin", "submit", "read")
 
 
 def key_view(r: dict[str, Any], current_key_id: str | None) -> dict[str, Any]:
     return {"key_id": r["key_id"], "label": r["label"], "kind": r["kind"], "sandbox": r["sandbox"],
-            "user_email": r["email"],
+            "role": r["role"], "user_email": r["email"],
             "created_at": r["created_at"].isoformat(),
+            "expires_at": r["expires_at"].isoformat() if r["expires_at"] else None,
+            "created_by_key": r["created_by_key"],
             "last_used_at": r["last_used_at"].isoformat() if r["last_used_at"] else None,
             "current": r["key_id"] == current_key_id}
 
 
 async def api_keys(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str,
                    current_key_id: str | None) -> list[dict[str, Any]]:
-    """The provider's active keys (never the keys themselves), oldest first; `current`: the caller's own."""
+    """The provider's active keys (never the keys themselves), oldest first, expired ones too (until
+    revoked); `current`: the caller's own."""
     rows = await conn.fetch(
-        "SELECT k.key_id, k.label, k.kind, k.sandbox, k.created_at, k.last_used_at, u.email FROM api_keys k "
+        f"SELECT {_KEY_COLUMNS}, u.email FROM api_keys k "
         "JOIN users u USING (user_id) WHERE k.provider_id = $1 AND k.revoked_at IS NULL "
         "ORDER BY k.created_at, k.key_id", provider_id)
     return [key_view(dict(r), current_key_id) for r in rows]
 
 
+_KEY_COLUMNS = ("k.key_id, k.label, k.kind, k.sandbox, k.role, k.created_at, k.expires_at, k.created_by_key, "
+                "k.last_used_at")
+
+
 async def add_api_key(pool: asyncpg.Pool, *, key_id: str, user_id: str, provider_id: str, user_email: str,
                       label: str, key_hash: str, kind: str, sandbox: bool, max_keys: int,
-                      current_key_id: str | None) -> dict[str, Any] | None:
-    """A new key of the user (as `api_keys` shows it); None when the provider already holds
-    `max_keys` active keys."""
+                      current_key_id: str | None, role: str = "submit",
+                      expires_at: datetime | None = None) -> dict[str, Any] | None:
+    """A new key of the user (as `api_keys` shows it), minted by `current_key_id` (revoking that
+    key revokes this one); None when the provider already holds `max_keys` active keys."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('api_keys:' || $1))", provider_id)
         held = await conn.fetchval("SELECT count(*) FROM api_keys WHERE provider_id = $1 AND revoked_at IS NULL",
@@ -148,53 +163,65 @@ async def add_api_key(pool: asyncpg.Pool, *, key_id: str, user_id: str, provider
         if held >= max_keys:
             return None
         row = await conn.fetchrow(
-            "INSERT INTO api_keys (key_id, user_id, provider_id, label, key_hash, kind, sandbox) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING key_id, label, kind, sandbox, created_at, last_used_at",
-            key_id, user_id, provider_id, label, key_hash, kind, sandbox)
+            "INSERT INTO api_keys AS k (key_id, user_id, provider_id, label, key_hash, kind, sandbox, role, expires_at, "
+            f"created_by_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_KEY_COLUMNS}",
+            key_id, user_id, provider_id, label, key_hash, kind, sandbox, role, expires_at, current_key_id)
     log.info("api key created", provider_id=provider_id, user_id=user_id, key_id=key_id,
-             kind=kind, sandbox=sandbox, by_key=current_key_id)
+             kind=kind, sandbox=sandbox, role=role,
+             expires_at=expires_at.isoformat() if expires_at else None, by_key=current_key_id)
     return key_view({**dict(row), "email": user_email}, current_key_id)
 
 
 async def revoke_api_key(pool: asyncpg.Pool, provider_id: str, key_id: str, by_user: str, by_key: str | None) -> bool:
-    """Revokes the provider's key and ends every portal session opened with it, at once; False when
-    the provider has no such active key."""
+    """Revokes the provider's key, every key it minted (and theirs, down the line: a stolen key's
+    offspring die with it), and ends every portal session opened with any of them, at once; False
+    when the provider has no such active key."""
     async with pool.acquire() as conn, conn.transaction():
-        revoked = await conn.fetchval(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND provider_id = $2 AND revoked_at IS NULL "
-            "RETURNING key_id", key_id, provider_id)
-        if revoked is None:
+        revoked = await conn.fetch(
+            "WITH RECURSIVE minted(key_id) AS ("
+            "  SELECT key_id FROM api_keys WHERE key_id = $1 AND provider_id = $2 AND revoked_at IS NULL"
+            "  UNION SELECT k.key_id FROM api_keys k JOIN minted m ON k.created_by_key = m.key_id"
+            "  WHERE k.revoked_at IS NULL) "
+            "UPDATE api_keys SET revoked_at = now() WHERE key_id IN (SELECT key_id FROM minted) RETURNING key_id",
+            key_id, provider_id)
+        if not revoked:
             return False
-        await conn.execute("DELETE FROM portal_sessions WHERE key_id = $1", key_id)
-    log.info("api key revoked", provider_id=provider_id, key_id=key_id, by_user=by_user, by_key=by_key)
+        ids = [r["key_id"] for r in revoked]
+        await conn.execute("DELETE FROM portal_sessions WHERE key_id = ANY($1::text[])", ids)
+    log.info("api key revoked", provider_id=provider_id, key_id=key_id, minted_keys_revoked=sorted(set(ids) - {key_id}),
+             by_user=by_user, by_key=by_key)
     return True
 
 
 async def key_user(pool: asyncpg.Pool, key_hash: str) -> dict[str, Any] | None:
-    """The user of a valid (not revoked) key and the key's `key_id`, `kind` and `sandbox`, or None.
-    Notes when the key was last used, at most once a minute (a busy key does not write on every request)."""
+    """The user of a not revoked key and the key's `key_id`, `kind`, `sandbox`, `role` and whether it
+    has `expired`, or None. Notes when the key was last used, at most once a minute (a busy key does
+    not write on every request), never for an expired one."""
     row = await pool.fetchrow(
-        "SELECT u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, "
+        "SELECT u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, k.role, "
+        "coalesce(k.expires_at <= now(), false) AS expired, "
         "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
         "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         key_hash)
     if row is None:
         return None
-    if row["stale"]:
+    if row["stale"] and not row["expired"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", row["key_id"])
-    return {k: row[k] for k in ("user_id", "provider_id", "email", "key_id", "kind", "sandbox")}
+    return {k: row[k] for k in ("user_id", "provider_id", "email", "key_id", "kind", "sandbox", "role", "expired")}
 
 
 # --- portal sessions --------------------------------------------------------------------------------------
 
 async def session_user(pool: asyncpg.Pool, session_hash: str, idle_seconds: float) -> dict[str, Any] | None:
-    """The user of a live portal session (`user_id`, `provider_id`, `email`, `key_id`), or None:
-    unknown, expired (idle or absolute), signed out, or its key revoked. Moves the idle expiry on."""
+    """The user of a live portal session (`user_id`, `provider_id`, `email`, `key_id` and its `role`),
+    or None: unknown, expired (idle or absolute), signed out, or its key revoked or expired. Moves
+    the idle expiry on."""
     row = await pool.fetchrow(
         "UPDATE portal_sessions s SET last_seen_at = now() FROM users u, api_keys k "
         "WHERE s.session_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
         "AND u.user_id = s.user_id AND k.key_id = s.key_id AND k.revoked_at IS NULL AND k.kind = 'portal' "
-        "RETURNING u.user_id, u.provider_id, u.email, k.key_id",
+        "AND (k.expires_at IS NULL OR k.expires_at > now()) "
+        "RETURNING u.user_id, u.provider_id, u.email, k.key_id, k.role",
         session_hash, float(idle_seconds))
     return None if row is None else dict(row)
 
