@@ -46,6 +46,8 @@ from tests.bench.work import (
     enable_statement_counts,
     kafka_per_record,
     postgres_per_record,
+    reset_statements,
+    top_statements,
     topics_per_record,
 )
 from tests.support.system import YEAR, RunningSystem
@@ -234,6 +236,8 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
             activities = stream_activities()
             profiles = profile(system, seconds + warmup)
+            if profiles:  # and PostgreSQL's statements during the stream alone
+                asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))
             namespace = f"{system.namespace}."
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
                                                seconds, warmup, window, meter=cpu_meter(stack, system),
@@ -246,6 +250,10 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             for name, spy in profiles:
                 spy.wait(timeout=60)
                 results.append((f"profile, {name} (stream)", str(PROFILE_DIR / f"{name}.txt"), "py-spy, collapsed"))
+            if profiles:
+                (PROFILE_DIR / "postgres.txt").write_text(asyncio.run(top_statements(stack.env()["DATABASE_URL"])))
+                results.append(("profile, PostgreSQL (stream)", str(PROFILE_DIR / "postgres.txt"),
+                                "pg_stat_statements, by calls"))
             for name in ("intake", "validator", "board-gateway", "notifier"):
                 peak = system.system[name].peak_rss_mb()
                 results.append((f"peak RSS, {name} (MB)", "not running" if peak is None else f"{peak:.0f}", ""))

@@ -177,3 +177,29 @@ class WorkMeter:
         counts.transactions, counts.inserted, counts.updated, counts.deleted = (
             int(row["transactions"]), int(row["inserted"]), int(row["updated"]), int(row["deleted"]))
         counts.statements = int(row["statements"]) if row["statements"] is not None else None
+
+
+async def reset_statements(dsn: str) -> None:
+    """pg_stat_statements from zero (`make bench PROFILE=1`: the stream's statements alone)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')"):
+            await conn.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await conn.close()
+
+
+async def top_statements(dsn: str, limit: int = 40) -> str:
+    """The statements that did the most since the reset, by calls and by time (a table, tab-separated)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, rows, round(total_exec_time::numeric, 1) AS ms, "
+            "       regexp_replace(query, '\\s+', ' ', 'g') AS query "
+            "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY calls DESC LIMIT $1", limit)
+    finally:
+        await conn.close()
+    lines = ["calls\trows\ttotal ms\tstatement"]
+    lines += [f"{r['calls']}\t{r['rows']}\t{r['ms']}\t{r['query'][:300]}" for r in rows]
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,8 @@ def build(settings: IntakeSettings) -> Service:
     waiters = Waiters()  # the consumers wake the `?wait=` requests the HTTP app holds
     parser = FileParser(settings.parse_workers)  # one process pool per service, owned by its task
     return Service("intake", "pars_intake", settings, groups=subscriptions.groups(settings, waiters),
-                   tasks=[sweeper, sampler, parser.run], http_app=lambda rt: create_app(rt, settings, waiters, parser))
+                   tasks=[sweeper, sampler, parser.run], http_app=lambda rt: create_app(rt, settings, waiters, parser),
+                   reset_sessions=False)  # no session state (pars_runtime.db.create_pool)
 
 
 if __name__ == "__main__":
