@@ -11,11 +11,12 @@ row writes it takes. Counts, unlike rates, do not move with a busy host.
 - bytes per message: the growth of the topics' log segments on the broker's disk over the
   messages produced (record and batch framing included; a broker given by address is not
   measured);
-- PostgreSQL: statements, transactions (COMMITs) and rows inserted, updated and deleted, from
-  `pg_stat_statements`, which counts each statement as it ends (the bench's local stack preloads
-  it). `pg_stat_database`'s counts are the fallback where it is missing: busy backends report
-  those late (up to a minute when they contend for the shared counters), so over a short
-  window they are rough.
+- PostgreSQL: statements and transactions (COMMITs) from `pg_stat_statements`, which counts each
+  statement as it ends (the bench's local stack preloads it; without it, transactions come from
+  `pg_stat_database` and statements are not counted); rows inserted, updated and deleted from
+  `pg_stat_user_tables`. A busy backend reports its table counts late (at most once a second,
+  later when backends contend for the shared counters): the rows are exact over a long window
+  in a steady state (the lag at the start and at the end cancel out), rough over a few seconds.
 
 The counts are divided by the records that came out at the far end between the middles of the
 two samples (a sample takes a moment on a busy machine)."""
@@ -34,18 +35,18 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.support.kafka import auth
 
-# Top-level statements by their first word (a statement inside a function is not one here).
-STATEMENT_COUNTS = """
-SELECT coalesce(sum(calls), 0) AS statements,
-       coalesce(sum(calls) FILTER (WHERE query ILIKE 'commit%'), 0) AS transactions,
-       coalesce(sum(rows) FILTER (WHERE query ILIKE 'insert%'), 0) AS inserted,
-       coalesce(sum(rows) FILTER (WHERE query ILIKE 'update%'), 0) AS updated,
-       coalesce(sum(rows) FILTER (WHERE query ILIKE 'delete%'), 0) AS deleted
+# Statements as each ends (top-level: a statement inside a function is not one here), and
+# transactions as their COMMITs.
+STATEMENTS = """
+SELECT coalesce(sum(calls), 0) AS statements, coalesce(sum(calls) FILTER (WHERE query ILIKE 'commit%'), 0) AS commits
 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"""
-DATABASE_COUNTS = """
-SELECT NULL::numeric AS statements, xact_commit AS transactions, tup_inserted AS inserted,
-       tup_updated AS updated, tup_deleted AS deleted
-FROM pg_stat_database WHERE datname = current_database()"""
+# Rows by table: a statement's own count would miss an INSERT inside a WITH (the inbox's, the
+# outbox's), which counts the rows its outer query returns.
+ROWS = """
+SELECT coalesce(sum(n_tup_ins), 0) AS inserted, coalesce(sum(n_tup_upd), 0) AS updated,
+       coalesce(sum(n_tup_del), 0) AS deleted,
+       (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS transactions
+FROM pg_stat_user_tables"""
 
 
 @dataclass
@@ -171,12 +172,13 @@ class WorkMeter:
         try:
             has_statements = await conn.fetchval(
                 "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')")
-            row = await conn.fetchrow(STATEMENT_COUNTS if has_statements else DATABASE_COUNTS)
+            rows = await conn.fetchrow(ROWS)
+            statements = await conn.fetchrow(STATEMENTS) if has_statements else None
         finally:
             await conn.close()
-        counts.transactions, counts.inserted, counts.updated, counts.deleted = (
-            int(row["transactions"]), int(row["inserted"]), int(row["updated"]), int(row["deleted"]))
-        counts.statements = int(row["statements"]) if row["statements"] is not None else None
+        counts.inserted, counts.updated, counts.deleted = int(rows["inserted"]), int(rows["updated"]), int(rows["deleted"])
+        counts.transactions = int(statements["commits"] if statements else rows["transactions"])
+        counts.statements = int(statements["statements"]) if statements else None
 
 
 async def reset_statements(dsn: str) -> None:
