@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_bench_runs_and_prints_its_table() -> None:
     result = subprocess.run([sys.executable, "-m", "tests.bench.pipeline"], cwd=REPO, capture_output=True, text=True,
-                            env={**os.environ, "PARS_BENCH_SCALE": "0.05"}, timeout=300)
+                            env={**os.environ, "PARS_BENCH_SCALE": "0.05"}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latency, one web-service record (ms)" in result.stdout
     assert "upload, 125 tab-delimited rows (s)" in result.stdout
@@ -46,8 +46,9 @@ def test_bench_runs_and_prints_its_table() -> None:
     for path in ("stream", "floor", "guaranteed floor"):
         assert re.search(rf"\n{path}, Kafka messages per record +[1-9][0-9.]* produced, [1-9][0-9.]* consumed; ",
                          result.stdout), result.stdout
-        assert re.search(rf"\n{path}, PostgreSQL work per record +[0-9.]+ statements, [0-9.]+ transactions; rows ",
-                         result.stdout), result.stdout
+        # Statements where PostgreSQL preloads pg_stat_statements (the bench's own does).
+        assert re.search(rf"\n{path}, PostgreSQL work per record +([0-9.]+ statements|statements not measured "
+                         rf"\(no pg_stat_statements\)), [0-9.]+ transactions; rows ", result.stdout), result.stdout
     assert re.search(r"stream, messages produced per record by topic +.*learner-records\.submitted [0-9.]+", result.stdout)
     # The web service: 50 requests in flight from several providers; CPU beside the wall figures.
     assert re.search(r"concurrent, 100 one-record requests, 50 in flight, 3 providers +[1-9][0-9,]* requests/s, p50 ",
