@@ -3,11 +3,19 @@
 Measured (figures printed, never asserted):
   - latency: single web-service records at a light rate, request to first outcome (p50/p95/p99);
   - upload: a 2,500-record tab-delimited file (about 10% invalid rows), request to every row's
-    first outcome (median and worst of five runs);
+    first outcome (median and worst of five runs), with the CPU all processes spent on one;
+  - latency's CPU: what all processes spent per record during the latency run;
+  - concurrency: 2,000 one-record web-service requests, 50 in flight, from ten providers
+    (tests/bench/concurrent.py): requests/s, p50/p99, CPU per request of every process;
   - stream: upstream completions sustained for 60 s with a bounded backlog, to each first outcome,
     beside the raw Kafka floor (tests/bench/stream.py), with one and then two instances of every
     service; for the stream and the floor, the CPU each process spent per message (tests/bench/cpu.py)
     and the CPU a record may cost for the stream to carry half the floor;
+  - guaranteed floor: the bare floor's hops, each in its own process, doing only the durable work
+    of a service (inbox, effect, outbox, relay: tests/bench/guaranteed.py), and the stream's share
+    of it;
+  - work per record, for the stream and both floors: Kafka messages produced and consumed,
+    bytes per message, PostgreSQL statements, transactions and rows written (tests/bench/work.py);
   - memory: each service's peak RSS over the run.
 `PARS_BENCH_SCALE` (0..1] shrinks the runs for the short version that `make test` runs."""
 
@@ -20,14 +28,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 
+from pars_stack.kafka import Kafka
+from pars_stack.postgres import Postgres
 from pars_stack.stack import Stack
+from tests.bench.concurrent import concurrent_requests
 from tests.bench.cpu import CpuMeter, per_message
+from tests.bench.guaranteed import guaranteed_rate
 from tests.bench.stream import HOPS, Sustained, floor_rate, stream_rate
+from tests.bench.work import (
+    WorkMeter,
+    enable_statement_counts,
+    kafka_per_record,
+    postgres_per_record,
+    reset_statements,
+    top_statements,
+    topics_per_record,
+)
 from tests.support.system import YEAR, RunningSystem
 
 
@@ -74,13 +96,41 @@ def profile(system: RunningSystem, seconds: float) -> list[tuple[str, subprocess
     return spies
 
 
-def cpu_meter(stack: Stack, system: RunningSystem) -> CpuMeter:
+def cpu_meter(stack: Stack, system: RunningSystem, more: dict[str, int] | None = None) -> CpuMeter:
     """The processes whose CPU the stream and the floor use: the four services, the broker and
-    PostgreSQL when the stack runs them here, and this process (the client; the floor's hops)."""
+    PostgreSQL when the stack runs them here, this process (the client; the bare floor's hops),
+    and `more` (the guaranteed floor's hop processes)."""
     parts = {name: system.system[name].pid for name in ("intake", "validator", "board-gateway", "notifier")}
     parts |= {"Kafka": getattr(stack.kafka, "pid", None), "PostgreSQL": getattr(stack.postgres, "pid", None),
-              "bench": os.getpid()}
+              "bench": os.getpid(), **(more or {})}
     return CpuMeter({name: pid for name, pid in parts.items() if pid is not None})
+
+
+def work_meter(stack: Stack, wanted: Callable[[str], bool]) -> WorkMeter:
+    """Counts the work on the topics `wanted` picks and in the stack's database."""
+    env = stack.env()
+    log_dir = stack.kafka.data if isinstance(stack.kafka, Kafka) else None
+    return WorkMeter(env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"], wanted, log_dir)
+
+
+def short_topic(topic: str) -> str:
+    """'learner-records.submitted', 'upstream.outcomes.{provider}': the registry's name without
+    the namespace, the version and a provider's id."""
+    name = topic.partition(".pars.")[2].removesuffix(".v1") or topic
+    return name if not name.startswith("upstream.") else ".".join(name.split(".")[:2]) + ".{provider}"
+
+
+def work_rows(path: str, sustained: Sustained, by_topic: bool = False) -> list[tuple[str, str, str]]:
+    if sustained.work is None:
+        return []
+    rows = [(f"{path}, Kafka messages per record", kafka_per_record(sustained.work), "")]
+    if by_topic:  # the registry's names, without namespace and version
+        rows.append((f"{path}, messages produced per record by topic", topics_per_record(sustained.work, short_topic), ""))
+    return [*rows, (f"{path}, PostgreSQL work per record", postgres_per_record(sustained.work), "")]
+
+
+def share(part: Sustained, whole: Sustained) -> str:
+    return f"{part.rate / whole.rate:.1%}" if whole.rate else "(nothing came through the floor)"
 
 
 def budget(floor_rate: float, stream: Sustained) -> tuple[str, str, str]:
@@ -100,7 +150,10 @@ def run(scale: float) -> list[tuple[str, str, str]]:
     results: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="pars-bench-") as tmp:
         stack = Stack(Path(tmp) / "stack")
+        if isinstance(stack.postgres, Postgres):  # statements counted per record (tests/bench/work.py)
+            stack.postgres.extra_settings["shared_preload_libraries"] = "pg_stat_statements"
         stack.start()
+        asyncio.run(enable_statement_counts(stack.env()["DATABASE_URL"]))
         system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING")
         try:
             system.start()
@@ -114,6 +167,8 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                 admin.post("/v1/admin/boards/ABO/physicians", json={"physicians": bench_physicians()}).raise_for_status()
 
             latencies = []
+            meter = cpu_meter(stack, system)
+            meter.start()
             for i in range(max(5, int(200 * scale))):
                 day = date(YEAR, 2, 1) + timedelta(days=i % 120)
                 started = time.perf_counter()
@@ -128,9 +183,13 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             results.append(("latency, one web-service record (ms)",
                             f"p50 {percentile(latencies, 50):.1f} / p95 {percentile(latencies, 95):.1f} / "
                             f"p99 {percentile(latencies, 99):.1f}", "p99 <= 100"))
+            results.append(("latency, CPU per record by process (µs)", per_message(meter.seconds(), len(latencies)),
+                            "one at a time: idle work included"))
 
             durations = []
             rows = max(50, int(2500 * scale))
+            meter = cpu_meter(stack, system)
+            meter.start()
             for run_number in range(5):
                 started = time.perf_counter()
                 response = client.post("/v1/uploads", files={"file": (f"bench{run_number}.txt",
@@ -140,8 +199,30 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                 while client.get(f"/v1/uploads/{upload_id}").json()["status"] != "completed":
                     time.sleep(0.02)
                 durations.append(time.perf_counter() - started)
+            upload_cpu = meter.seconds()
             results.append((f"upload, {rows} tab-delimited rows (s)",
                             f"median {statistics.median(durations):.2f} / worst {max(durations):.2f}", "<= 2 (2,500 rows)"))
+            results.append(("upload CPU", f"{sum(upload_cpu.values()) / len(durations):.2f} s",
+                            f"<= 2.5 (2,500 rows); all processes, mean of {len(durations)} uploads"))
+            results.append(("upload, CPU per row by process (µs)", per_message(upload_cpu, rows * len(durations)), ""))
+
+            # Many one-record requests at once, from several providers (issue #25).
+            senders = []
+            for n in range(max(3, int(10 * scale))):
+                sender = system.new_provider(name=f"Concurrent bench {n}")
+                sender_client = system.client(sender["api_key"])
+                senders.append((sender["api_key"], sender_client.post("/v1/activities", json={
+                    "title": f"Concurrent bench {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+                    "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                        {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]))
+                sender_client.close()
+            many = asyncio.run(concurrent_requests(system.url, senders, max(100, int(2000 * scale)), 50, f"04/01/{YEAR}",
+                                                   "concurrent", meter=cpu_meter(stack, system)))
+            answers = ", ".join(f"{many.answers[code]:,} x {code}" for code in sorted(many.answers))
+            results.append((f"concurrent, {many.requests:,} one-record requests, 50 in flight, {len(senders)} providers",
+                            f"{many.rate:,.0f} requests/s, p50 {percentile(many.latencies_ms, 50):,.0f} / "
+                            f"p99 {percentile(many.latencies_ms, 99):,.0f} ms", f">= 300/s, p99 <= 500; answers {answers} (429: tried again)"))
+            results.append(("concurrent, CPU per request by process (µs)", per_message(many.cpu, many.requests), ""))
 
             seconds, warmup, window = max(4.0, 60 * scale), max(2.0, 10 * scale), 4000
 
@@ -155,15 +236,24 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
             activities = stream_activities()
             profiles = profile(system, seconds + warmup)
+            if profiles:  # and PostgreSQL's statements during the stream alone
+                asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))
+            namespace = f"{system.namespace}."
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
-                                               seconds, warmup, window, meter=cpu_meter(stack, system)))
+                                               seconds, warmup, window, meter=cpu_meter(stack, system),
+                                               work=work_meter(stack, lambda topic: topic.startswith(namespace))))
             results.append((f"stream, upstream completions sustained {seconds:.0f} s (records/s)", pipeline.figure(),
                             ">= 5,000"))
             results.append(("stream, CPU per record by process (µs)", per_message(pipeline.cpu, pipeline.measured),
                             "over the measured window"))
+            results.extend(work_rows("stream", pipeline, by_topic=True))
             for name, spy in profiles:
                 spy.wait(timeout=60)
                 results.append((f"profile, {name} (stream)", str(PROFILE_DIR / f"{name}.txt"), "py-spy, collapsed"))
+            if profiles:
+                (PROFILE_DIR / "postgres.txt").write_text(asyncio.run(top_statements(stack.env()["DATABASE_URL"])))
+                results.append(("profile, PostgreSQL (stream)", str(PROFILE_DIR / "postgres.txt"),
+                                "pg_stat_statements, by calls"))
             for name in ("intake", "validator", "board-gateway", "notifier"):
                 peak = system.system[name].peak_rss_mb()
                 results.append((f"peak RSS, {name} (MB)", "not running" if peak is None else f"{peak:.0f}", ""))
@@ -177,11 +267,21 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                                               seconds, warmup, window))
             results.append((f"stream, 2 instances of every service, {seconds:.0f} s (records/s)", doubled.figure(),
                             f"{doubled.rate / pipeline.rate:.2f}x one instance on {os.cpu_count()} cores"))
-            bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window, meter=cpu_meter(stack, system)))
+            bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window, meter=cpu_meter(stack, system),
+                                          work=lambda wanted: work_meter(stack, wanted)))
             results.append((f"floor, messages through {HOPS} bare hops sustained {seconds:.0f} s (msg/s)",
-                            bare.figure(), f"pipeline = {pipeline.rate / bare.rate:.1%} of floor"))
+                            bare.figure(), f"pipeline = {share(pipeline, bare)} of floor"))
             results.append(("floor, CPU per message by process (µs)", per_message(bare.cpu, bare.measured),
                             "bench: the hops and the client"))
+            results.extend(work_rows("floor", bare))
+            guaranteed = asyncio.run(guaranteed_rate(
+                bootstrap, stack.env()["DATABASE_URL"], seconds, warmup, window,
+                meter=lambda hops: cpu_meter(stack, system, hops), work=lambda wanted: work_meter(stack, wanted)))
+            results.append((f"guaranteed floor, {HOPS} hops a process each, sustained {seconds:.0f} s (msg/s)",
+                            guaranteed.figure(), f"stream = {share(pipeline, guaranteed)} of the guaranteed floor"))
+            results.append(("guaranteed floor, CPU per message by process (µs)",
+                            per_message(guaranteed.cpu, guaranteed.measured), "hop N: its process; bench: the client"))
+            results.extend(work_rows("guaranteed floor", guaranteed))
             results.append(budget(bare.rate, pipeline))
         finally:
             system.stop()

@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pars_contracts import topics
 from tests.bench.cpu import CpuMeter
+from tests.bench.work import Counts, WorkMeter
 from tests.support.kafka import auth
 
 HOPS = 4  # upstream -> submitted -> validated -> decisions -> outcomes
@@ -41,6 +42,7 @@ class Sustained:
     backlog_high: int
     measured: int = 0  # messages out at the far end during the measured window
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per part over that window
+    work: Counts | None = None  # Kafka messages, PostgreSQL statements and rows over that window
 
     def figure(self) -> str:
         return f"{self.rate:,.0f} (backlog {self.backlog_low:,}-{self.backlog_high:,})"
@@ -49,10 +51,12 @@ class Sustained:
 async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[[int], tuple[bytes, bytes]],
                       far_end: AIOKafkaConsumer, seconds: float, warmup: float, window: int,
                       limit: int | None = None, meter: CpuMeter | None = None,
-                      counts: Callable[[ConsumerRecord], bool] = lambda _: True) -> Sustained:
+                      counts: Callable[[ConsumerRecord], bool] = lambda _: True,
+                      work: WorkMeter | None = None) -> Sustained:
     """Publishes message(i) for i = 0, 1, ... (at most `limit`) keeping at most `window` in flight;
     a message is done when a record at the far end that `counts` arrives for it. `meter` measures
-    the CPU of the system's processes over the same window as the rate."""
+    the CPU of the system's processes, `work` the messages and database work, over the same window
+    as the rate."""
     published = completed = 0
     finished = asyncio.Event()
 
@@ -82,6 +86,10 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
         await asyncio.sleep(warmup)
         if meter is not None:
             meter.start()
+        before = completed
+        if work is not None:
+            await work.start()
+        work_from = (before + completed) // 2  # the sample's middle
         start, start_count, backlog = time.perf_counter(), completed, []
         while time.perf_counter() - start < seconds:
             await asyncio.sleep(min(1.0, seconds))
@@ -90,10 +98,14 @@ async def closed_loop(producer: AIOKafkaProducer, topic: str, message: Callable[
                 break  # failed (raised below), or published all it may
         elapsed, done = time.perf_counter() - start, completed - start_count
         cpu = meter.seconds() if meter is not None else {}
+        before = completed
+        counted = await work.finish() if work is not None else None
+        if counted is not None:
+            counted.records = (before + completed) // 2 - work_from
     finally:
         finished.set()
         await asyncio.gather(*tasks)  # a failure of the publisher or reader fails the benchmark
-    return Sustained(done / elapsed, published, completed, min(backlog), max(backlog), done, cpu)
+    return Sustained(done / elapsed, published, completed, min(backlog), max(backlog), done, cpu, counted)
 
 
 def completion_messages(namespace: str, provider_id: str, activities: list[str], year: int,
@@ -122,7 +134,8 @@ def completion_messages(namespace: str, provider_id: str, activities: list[str],
 
 
 async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activities: list[str], year: int,
-                      seconds: float, warmup: float, window: int, meter: CpuMeter | None = None) -> Sustained:
+                      seconds: float, warmup: float, window: int, meter: CpuMeter | None = None,
+                      work: WorkMeter | None = None) -> Sustained:
     inbound, message = completion_messages(namespace, provider_id, activities, year)
     outcomes = f"{namespace}.{topics.outcomes_topic(provider_id)}"
     far_end = AIOKafkaConsumer(outcomes, bootstrap_servers=bootstrap, **auth(bootstrap), group_id=None, auto_offset_reset="latest")
@@ -133,7 +146,7 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
     try:
         # One UpstreamOutcome per completion (its status changes are on the topic too).
         return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
-                                 limit=len(activities) * PER_ACTIVITY, meter=meter,
+                                 limit=len(activities) * PER_ACTIVITY, meter=meter, work=work,
                                  counts=lambda r: ("type", b"UpstreamOutcome") in r.headers)
     finally:
         await producer.stop()
@@ -168,7 +181,8 @@ async def wait_for_leaders(bootstrap: str, admin: AIOKafkaAdminClient, names: li
 
 
 async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int, size: int = 600,
-                     meter: CpuMeter | None = None) -> Sustained:
+                     meter: CpuMeter | None = None, work: Callable[[Callable[[str], bool]], WorkMeter] | None = None,
+                     ) -> Sustained:
     """Messages per second through HOPS bare consume -> produce hops, driven like the stream."""
     run = uuid.uuid4().hex[:8]
     topics = [f"bench-floor-{run}-{i}" for i in range(HOPS + 1)]
@@ -206,7 +220,8 @@ async def floor_rate(bootstrap: str, seconds: float, warmup: float, window: int,
     payload = b"x" * size
     try:
         return await closed_loop(producer, topics[0], lambda i: (str(i).encode(), payload), far_end,
-                                 seconds, warmup, window, meter=meter)
+                                 seconds, warmup, window, meter=meter,
+                                 work=work(lambda topic: topic.startswith(f"bench-floor-{run}-")) if work else None)
     finally:
         stop.set()
         await asyncio.gather(*hops, return_exceptions=True)

@@ -63,6 +63,8 @@ class Postgres(Component):
         self.pgdata = self.root / "data"
         self.password_file = self.root / "password"
         self._user = _system_user()
+        # More server settings for one use of the stack (the bench preloads pg_stat_statements).
+        self.extra_settings: dict[str, str] = {}
 
     @property
     def password(self) -> str:
@@ -152,6 +154,7 @@ class Postgres(Component):
             # ids against a whole table (docs/performance.md). A deployment's tables grow slowly
             # enough for the default minute.
             "autovacuum_naptime": "5s",
+            **self.extra_settings,
         }
         cmd = [str(BIN / "postgres"), "-D", str(self.pgdata)]
         for key, value in settings.items():

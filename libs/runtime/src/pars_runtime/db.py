@@ -31,12 +31,25 @@ log = get_logger(__name__)
 CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
-async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """A connection's release with no reset query (asyncpg still ends a transaction left open)."""
+
+
+async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10,
+                      reset_sessions: bool = True) -> asyncpg.Pool:
+    """`reset_sessions=False`: a connection goes back to the pool without asyncpg's reset
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`), one round trip and four
+    statements per release, i.e. per batch and per relay pass, whatever the batch's size
+    (docs/performance.md counts them). Only
+    for a service whose code leaves nothing on a session: no session-level SET, advisory lock,
+    LISTEN (the relay's listener unlistens itself) or cursor WITH HOLD; transactions end by
+    themselves (asyncpg rolls back one left open on release all the same)."""
     await _ensure_schema(database_url, schema)
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
+        reset=None if reset_sessions else _keep_session,
         # Every statement planned for its own parameters: a batch is one statement over
         # `unnest` of arrays, and a generic plan guesses ten rows for any of them. For a batch of
         # 500 that guess chose a nested loop comparing every row with every other (387 ms for one

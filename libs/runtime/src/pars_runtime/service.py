@@ -79,6 +79,9 @@ class Service:
     tasks: list[Task] = field(default_factory=list)
     http_app: Callable[[Runtime], Any] | None = None  # builds the ASGI app; default: ops endpoints only
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    # False: the service's code leaves no state on a database session, so its pool skips the
+    # reset on every release (db.create_pool says what that allows and saves).
+    reset_sessions: bool = True
 
     def wire(self, pool: Any = None, producer: Any = None) -> tuple[KafkaBroker, list[BatchProcessor], list[Any]]:
         """The service's broker with one subscriber per group, not connected: what `run` starts,
@@ -95,7 +98,7 @@ class Service:
         garbage.measure_pauses()
         stop = stop or _stop_on_signals()
         schema = self.settings.schema_name(self.name.replace("-", "_"))
-        pool = await db.create_pool(self.settings.database_url, schema)
+        pool = await db.create_pool(self.settings.database_url, schema, reset_sessions=self.reset_sessions)
         await db.migrate(pool, schema, self.package)
         await ensure_topics(self.settings, [g.name for g in self.groups])
         producer = make_producer(self.settings, self.name)

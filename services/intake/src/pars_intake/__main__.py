@@ -29,7 +29,8 @@ def build(settings: IntakeSettings) -> Service:
 
     return Service("intake", "pars_intake", settings, groups=subscriptions.groups(settings, waiters),
                    tasks=[sweeper, sampler, parser.run], on_start=on_start,
-                   http_app=lambda rt: create_app(rt, settings, waiters, parser))
+                   http_app=lambda rt: create_app(rt, settings, waiters, parser),
+                   reset_sessions=False)  # no session state (pars_runtime.db.create_pool)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from .subscriptions import groups
 
 def build(settings: ValidatorSettings) -> Service:
     return Service("validator", "pars_validator", settings, groups=groups(settings),
-                   http_app=http_app(settings.admin_token))
+                   http_app=http_app(settings.admin_token),
+                   reset_sessions=False)  # no session state (pars_runtime.db.create_pool)
 
 
 if __name__ == "__main__":
