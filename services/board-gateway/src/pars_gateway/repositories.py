@@ -64,7 +64,8 @@ class MemoryBoardStore:
     async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None:
         registry = self.physicians.setdefault(board, {})
         for p in physicians:
-            registry[id_key(p.learner_id)] = RegistryEntry.model_validate(p.model_dump(mode="json"))
+            key = f"{board}:{id_key(p.learner_id)}"  # opaque enough for the handlers' tests
+            registry[id_key(p.learner_id)] = RegistryEntry.model_validate(p.model_dump(mode="json") | {"match_key": key})
 
     async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
         if record.record_id in self.scheduled:

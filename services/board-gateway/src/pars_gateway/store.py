@@ -22,7 +22,7 @@ async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Seque
         "ON CONFLICT (board, learner_id) DO UPDATE SET id_type = EXCLUDED.id_type, npi = EXCLUDED.npi, "
         "last_name_key = EXCLUDED.last_name_key, data = EXCLUDED.data",
         [(board, id_key(p.learner_id), p.id_type, id_key(p.npi) or None, fold(p.last_name),
-          orjson.dumps(p.model_dump(mode="json")).decode()) for p in physicians],
+          orjson.dumps(p.model_dump(mode="json", exclude={"match_key"})).decode()) for p in physicians],
     )
 
 
@@ -35,14 +35,14 @@ async def candidates(conn: asyncpg.Connection, board: str, records: Sequence[Ide
     # Three index lookups: one condition with ORs would have the whole board's registry scanned
     # and every row compared with every id of the batch.
     rows = await conn.fetch(
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND learner_id = ANY($2::text[]) UNION "
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND npi = ANY($2::text[]) UNION "
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND last_name_key = ANY($3::text[])",
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND learner_id = ANY($2::text[]) UNION "
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND npi = ANY($2::text[]) UNION "
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND last_name_key = ANY($3::text[])",
         board, ids, names)
     by_id: dict[str, list[RegistryEntry]] = defaultdict(list)
     by_name: dict[str, list[RegistryEntry]] = defaultdict(list)
     for row in rows:
-        entry = RegistryEntry.model_validate(orjson.loads(row["data"]))
+        entry = RegistryEntry.model_validate(orjson.loads(row["data"]) | {"match_key": row["match_key"]})
         for key in {id_key(entry.learner_id), id_key(entry.npi)} - {""}:
             by_id[key].append(entry)
         by_name[fold(entry.last_name)].append(entry)
