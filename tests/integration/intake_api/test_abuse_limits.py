@@ -123,6 +123,39 @@ def test_learner_match_is_no_date_of_birth_oracle(limited: RunningSystem) -> Non
         assert "wrong answers for this learner" in locked.json()["detail"] and "results" not in locked.json()
 
 
+def test_the_lock_is_on_the_physician_not_on_the_id_or_spelling_sent(limited: RunningSystem) -> None:
+    """The board finds Traci Test (NC license 999993, NPI 1234567893, born 07/01) by her NPI beside
+    any junk license number, and ABS finds Alice Walker (born 02/02) by her name without accents or
+    case: each junk id or spelling used to start a fresh count. The lock is on the physician the
+    board resolved, so the fourth try is refused whatever names her, the right date included."""
+    system = limited
+    with system.client(system.new_provider()["api_key"]) as client:
+        def ask(board: str, *learners: dict) -> httpx.Response:
+            return client.post("/v1/learner-match", json={"board": board, "learners": list(learners)})
+
+        def traci(junk: str, dob: str) -> dict:
+            return {"first_name": "Traci", "last_name": "Test", "learner_id": junk, "npi": "1234567893",
+                    "date_of_birth": dob}
+
+        # Two junk ids of one physician with two dates in one call: the board would answer both at once.
+        two = ask("NC", traci("JUNK-A", "01/01"), traci("JUNK-B", "01/02"))
+        assert two.status_code == 422 and "one date of birth and name" in two.json()["detail"]
+        for n, dob in enumerate(("01/03", "01/04", "01/05")):
+            wrong = ask("NC", traci(f"JUNK-{n}", dob))
+            assert wrong.status_code == 200 and wrong.json()["results"][0]["errors"][0]["code"] == 718
+        for named in (traci("JUNK-9", "07/01"), traci("999993", "07/01") | {"npi": None}):
+            locked = ask("NC", named)
+            assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3600, locked.text
+            assert "wrong answers for this learner" in locked.json()["detail"] and "results" not in locked.json()
+
+        spellings = (("Alicé", "Wälker"), ("ALICE", "walker"), ("Âlice", "WALKÉR"))
+        for (first, last), dob in zip(spellings, ("01/01", "01/02", "01/03"), strict=True):
+            wrong = ask("ABS", {"first_name": first, "last_name": last, "date_of_birth": dob})
+            assert wrong.status_code == 200 and not wrong.json()["results"][0]["match"], wrong.text
+        locked = ask("ABS", {"first_name": "Alice", "last_name": "Walker", "date_of_birth": "02/02"})
+        assert locked.status_code == 429 and "wrong answers for this learner" in locked.json()["detail"]
+
+
 def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited: RunningSystem, tmp_path) -> None:
     """Wrong answers count in PostgreSQL, not in one process: behind a load balancer, a second
     intake instance (or the first after a restart) does not give the guesses back, and Sandbox
