@@ -8,7 +8,7 @@ record may carry an NPI beside its license."""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pars_contracts.codes import ErrorDetail, error
@@ -68,6 +68,9 @@ def same_dob(registry: str | None, given: str | None) -> bool:
 class Verdict:
     accepted: bool
     errors: tuple[ErrorDetail, ...] = ()
+    # The physician the board resolved the record to (`physician_key`), None when it knows none:
+    # how the gateway throttles answers on one physician (domain/throttle.py). Not part of the verdict.
+    physician: str | None = field(default=None, compare=False)
 
 
 ACCEPT = Verdict(True)

@@ -14,3 +14,7 @@ CREATE TABLE IF NOT EXISTS physician_answers (
     answer_at    timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS physician_answers_by_key ON physician_answers (provider_id, match_key, answer_at);
+
+-- A direct board's record whose answer is held back (domain/throttle.py) waits in the schedule
+-- like a within-a-day board's; it is not counted against the 24-hour promise.
+ALTER TABLE board_records ADD COLUMN IF NOT EXISTS held boolean NOT NULL DEFAULT false;
