@@ -24,11 +24,14 @@ The wrong answers are counted on the physician the board resolved the learner to
 opaque `physician` key), not on the id or name the caller sent: the board finds a physician by
 learner id, then NPI, and compares names without accents, so another id or spelling of the same
 physician would otherwise start a fresh count (security review N3). A learner the board does not
-know is counted on what the caller sent. A call asks about each physician with one date of birth
-and name at most (422), and the answer on a locked physician is withheld (429), a match included."""
+know is counted on what the caller sent. Each different date of birth or name tried on one
+physician in a call is a wrong answer of its own, and a call whose wrong answers pass the day's
+limit is not answered (429, counted all the same), nor is one on a locked physician, a match
+included."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -105,8 +108,8 @@ async def ask_board(request: Request, caller: Caller, board: str, learners: list
     """The board's verdict on each learner (the gateway's `POST /v1/match` question's learners), under
     the provider's learner-match limits; wrong answers are counted on the physician the board
     resolved (learner match and Sandbox PARS alike). 429 when a learner's physician, or what the
-    caller sent for one the board does not know, is locked; 422 when a call tries one physician with
-    two dates of birth or names."""
+    caller sent for one the board does not know, is locked, or when the call's wrong answers on one
+    physician pass what is left of the day's (then they are counted all the same)."""
     failures, pool = request.app.state.match_failures, rt(request).pool
     sent = [lock_key(caller.provider_id, identity(board, learner)) for learner in learners]
     await _refuse_if_locked(failures, pool, sent, caller, board)
@@ -118,15 +121,19 @@ async def ask_board(request: Request, caller: Caller, board: str, learners: list
         raise unavailable(UNAVAILABLE)
     keys = [lock_key(caller.provider_id, f"{board}:physician:{r.physician}") if r.physician else key
             for key, r in zip(sent, answer.results, strict=True)]
-    guesses: dict[str, set[tuple[str, ...]]] = {}
-    for key, learner in zip(keys, learners, strict=True):
-        guesses.setdefault(key, set()).add(_guess(learner))
-    if any(len(tried) > 1 for tried in guesses.values()):
-        # Another id of the same physician with another date of birth or name: one call would
-        # otherwise try many before the first wrong answer is counted.
-        raise HTTPException(422, "Each learner may appear once in a call, with one date of birth and name.")
-    await _refuse_if_locked(failures, pool, keys, caller, board)  # another id or spelling of a locked physician
-    await failures.fail(pool, [key for key, r in zip(keys, answer.results, strict=True) if not r.match])
+    spent = await failures.counts(pool, sorted(set(keys)))
+    if any(spent.get(key, 0) >= failures.limit for key in keys):  # another id or spelling of a locked physician
+        await _refuse_if_locked(failures, pool, keys, caller, board)
+    # Each different date of birth or name tried on one physician is one wrong answer: one call
+    # with several ids of the physician must not try more than a day allows. Counted before the
+    # answer, which is withheld (429) when they pass the limit, so that the call tells nothing.
+    wrong: dict[str, set[tuple[str, ...]]] = {}
+    for key, learner, result in zip(keys, learners, answer.results, strict=True):
+        if not result.match:
+            wrong.setdefault(key, set()).add(_guess(learner))
+    await failures.fail(pool, [key for key, guesses in wrong.items() for _ in guesses])
+    if any(spent.get(key, 0) + len(guesses) > failures.limit for key, guesses in wrong.items()):
+        await _refuse_if_locked(failures, pool, list(wrong), caller, board)
     return answer.results
 
 
@@ -143,8 +150,14 @@ async def _refuse_if_locked(failures: FailureWindow, pool: Db, keys: list[str], 
 
 
 def _guess(learner: dict) -> tuple[str, ...]:
-    return tuple(" ".join(str(learner.get(f) or "").split()).casefold()
-                 for f in ("date_of_birth", "first_name", "last_name"))
+    """What a learner tries on a physician: a date of birth and a name, compared as the board does
+    (case, accents and spaces aside)."""
+    return tuple(_fold(str(learner.get(f) or "")) for f in ("date_of_birth", "first_name", "last_name"))
+
+
+def _fold(text: str) -> str:
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(bare.split()).casefold()
 
 
 async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
