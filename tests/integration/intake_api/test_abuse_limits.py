@@ -88,6 +88,18 @@ def test_exports_stream_many_rows(system: RunningSystem) -> None:
         assert len({r[5] for r in table[1:]}) == rows  # every learner once
         detail = client.get(f"/v1/activities/{activity}", params={"format": "csv"})
         assert detail.status_code == 200 and len(detail.text.splitlines()) == rows + 1
+        # Activity Detail's JSON is a page (100 records unless asked, at most 1,000), never all of them.
+        first = client.get(f"/v1/activities/{activity}").json()
+        assert (first["total"], first["page"], len(first["records_by_board"]["NC"])) == (rows, 1, 100)
+        assert first["boards"][0]["accepted"] == rows  # the counts are of every record
+        last = client.get(f"/v1/activities/{activity}", params={"page": 30, "page_size": 1000}).json()
+        assert len(last["records_by_board"]["NC"]) == 1000 and last["records_by_board"]["NC"][-1]["learner_id"] \
+            not in {r["learner_id"] for r in first["records_by_board"]["NC"]}
+        past = client.get(f"/v1/activities/{activity}", params={"page": 31, "page_size": 1000}).json()
+        assert past["records_by_board"] == {} and past["total"] == rows
+        one = client.get(f"/v1/activities/{activity}", params={"learner_id": "0012345"}).json()
+        assert one["total"] == 1 and [r["learner_id"] for r in one["records_by_board"]["NC"]] == ["0012345"]
+        assert client.get(f"/v1/activities/{activity}", params={"page_size": 1001}).status_code == 422
         summary = client.get("/v1/activities", params={"format": "csv", "reporting_year": 2019})
         assert summary.status_code == 200
         assert list(csv.reader(io.StringIO(summary.text)))[1][0] == activity
