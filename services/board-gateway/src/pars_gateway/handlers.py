@@ -62,6 +62,7 @@ class GatewayBatch(BatchState):
         self.answer_window = answer_window
         self._stores = stores
         self.verdicts: dict[str, Verdict] = {}
+        self.answered: dict[tuple[str, str], int] = {}  # (provider id, physician) -> answers in the window
 
     async def prepare(self, conn: asyncpg.Connection, payloads: list[Any]) -> None:
         self.store = self._stores(conn)
@@ -70,7 +71,12 @@ class GatewayBatch(BatchState):
             return
         direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
                   and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
-        self.verdicts = {record.record_id: verdict for record, verdict in await verdicts(self.store, direct)}
+        decided = await verdicts(self.store, direct)
+        self.verdicts = {record.record_id: verdict for record, verdict in decided}
+        # How many answers each provider has had on each physician of the batch: one query, not one a record.
+        pairs = sorted({(record.provider_id, v.physician) for record, v in decided if v.physician})
+        if pairs:
+            self.answered = await self.store.answer_counts(pairs, self.clock.now() - self.answer_window)
 
 
 Uow = Unit[GatewayBatch]
@@ -121,14 +127,16 @@ async def held_back(uow: Uow, record: LearnerRecordValidated, verdict: Verdict) 
     if verdict.physician is None:
         return False
     now = state.clock.now()
-    since = now - state.answer_window
-    until = held_until(await state.store.answers_since(record.provider_id, verdict.physician, since), now,
-                       state.answers_per_physician, state.answer_window)
-    if until is None:
-        if not verdict.accepted:
-            await state.store.add_answer(record.provider_id, verdict.physician, now, since)
+    since, pair = now - state.answer_window, (record.provider_id, verdict.physician)
+    if pair not in state.answered:  # not counted by `prepare` (a batch that changed a registry)
+        state.answered[pair] = await state.store.answers_since(*pair, since)
+    until = held_until(state.answered[pair], now, state.answers_per_physician, state.answer_window)
+    if until is None and verdict.accepted:
         return False
-    await state.store.add_answer(record.provider_id, verdict.physician, until, since)
+    await state.store.add_answer(*pair, until or now, since)
+    state.answered[pair] += 1
+    if until is None:
+        return False
     if await state.store.schedule(record, record.submitted_at, until, held=True):
         uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, "Submitted", now))
         metrics.RECORDS.labels("board", "Submitted", record.board).inc()

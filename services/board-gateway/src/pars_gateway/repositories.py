@@ -36,6 +36,10 @@ class BoardStore(Registries, Protocol):
         """A direct board's answers on a physician for a provider from `since` on (future ones too)."""
         ...
 
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        """`answers_since` of each (provider id, physician) pair."""
+        ...
+
     async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None: ...
 
     async def status_of(self, record_id: str | None) -> str | None:
@@ -86,6 +90,9 @@ class MemoryBoardStore:
 
     async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
         return sum(1 for p, k, at in self.answers if (p, k) == (provider_id, physician) and at > since)
+
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        return {pair: await self.answers_since(*pair, since) for pair in pairs}
 
     async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None:
         self.answers = [a for a in self.answers if a[:2] != (provider_id, physician) or a[2] > forget_before]

@@ -76,6 +76,19 @@ async def answers_since(conn: asyncpg.Connection, provider_id: str, physician: s
         provider_id, physician, since)
 
 
+async def answer_counts(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]],
+                        since: datetime) -> dict[tuple[str, str], int]:
+    """`answers_since` of each (provider id, physician) pair, in one query."""
+    rows = await conn.fetch(
+        "SELECT a.provider_id, a.match_key, count(*) AS n FROM physician_answers a "
+        "JOIN unnest($1::text[], $2::text[]) AS p(provider_id, match_key) "
+        "ON a.provider_id = p.provider_id AND a.match_key = p.match_key "
+        "WHERE a.answer_at > $3 GROUP BY a.provider_id, a.match_key",
+        [p for p, _ in pairs], [k for _, k in pairs], since)
+    found = {(r["provider_id"], r["match_key"]): r["n"] for r in rows}
+    return {pair: found.get(pair, 0) for pair in pairs}
+
+
 async def add_answer(conn: asyncpg.Connection, provider_id: str, physician: str, at: datetime,
                      forget_before: datetime) -> None:
     """One more answer on a physician for a provider; that pair's answers before `forget_before` go."""
@@ -138,6 +151,9 @@ class PostgresBoardStore:
 
     async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
         return await answers_since(self.conn, provider_id, physician, since)
+
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        return await answer_counts(self.conn, pairs, since)
 
     async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None:
         await add_answer(self.conn, provider_id, physician, at, forget_before)
