@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -257,7 +258,9 @@ def insert_learners(system: RunningSystem, provider_id: str, activity_id: str, c
         finally:
             await conn.close()
 
-    asyncio.run(insert())
+    # Playwright's sync API runs an event loop in this thread: the insert runs in one of its own.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, insert()).result()
 
 
 def test_activity_detail_pages_and_filters_the_learner_data(page: Page, system: RunningSystem, provider: dict) -> None:
