@@ -7,12 +7,16 @@ Activities are registered through the API beforehand: registration is not a port
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, expect
@@ -237,6 +241,67 @@ def test_add_learners_manually_shows_errors_per_row(page: Page, system: RunningS
     expect(records.filter(has_text="999998")).to_contain_text(AMA)
     expect(page.locator("#board-counts")).to_contain_text("0 Submitted, 2 Accepted, 0 Rejected")
     page.screenshot(path=str(screenshot_path("portal-activity-detail")), full_page=True)
+
+
+def insert_learners(system: RunningSystem, provider_id: str, activity_id: str, count: int) -> None:
+    """`count` NC records of learners 0000001... straight into intake's table (every fifth Rejected):
+    many records without waiting for the pipeline."""
+    async def insert() -> None:
+        conn = await asyncpg.connect(system.env["DATABASE_URL"])
+        try:
+            await conn.execute(
+                f"INSERT INTO {system.namespace}_intake.records (record_id, submission_id, row_number, provider_id, "
+                "source, activity_id, board, action, learner_id, first_name, last_name, date_of_birth, "
+                "completion_date, credits, credit_types, outcome, status) "
+                "SELECT 'paged-' || $2 || '-' || n, 'paged-' || $2, n, $1, 'service', $2, 'NC', 'Add', "
+                "lpad(n::text, 7, '0'), 'Learner', 'Paged' || lpad(n::text, 3, '0'), '01/01', $4::date, '1', "
+                "'[\"AMA PRA Category 1 Credit\"]'::jsonb, 'Valid', "
+                "CASE WHEN n % 5 = 0 THEN 'Rejected' ELSE 'Accepted' END FROM generate_series(1, $3) n",
+                provider_id, activity_id, count, date(YEAR, 2, 1))
+        finally:
+            await conn.close()
+
+    # Playwright's sync API runs an event loop in this thread: the insert runs in one of its own.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, insert()).result()
+
+
+def test_activity_detail_pages_and_filters_the_learner_data(page: Page, system: RunningSystem, provider: dict) -> None:
+    """The seed's Activity Detail: "Learner Data Showing lines 1 - 20 of 189 result(s) found" with
+    FILTER OPTIONS; a page of 20 lines, never the activity's every record."""
+    activity = register(provider["client"], "Paged Grand Rounds", {"NC": [AMA]}, provider_activity_id="PG-1")
+    insert_learners(system, provider["provider_id"], activity, 45)
+    page.goto(f"{system.url}/portal/activities/{activity}")
+    lines, rows = page.locator("#learner-lines"), page.locator("#records tbody tr")
+    expect(lines).to_have_text("Showing lines 1 - 20 of 45 result(s) found")
+    expect(rows).to_have_count(20)
+    expect(rows.first).to_contain_text("Paged001")
+    page.get_by_role("link", name="Next page").click()
+    expect(lines).to_have_text("Showing lines 21 - 40 of 45 result(s) found")
+    expect(rows.first).to_contain_text("Paged021")
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(5)
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+
+    status, last_name = page.locator("#filter-status"), page.locator("#filter-last-name")
+    filter_button = page.get_by_role("button", name="Filter", exact=True)
+    page.locator("#filter-options summary").click()
+    status.select_option("Rejected")
+    filter_button.click()
+    expect(lines).to_have_text("Showing lines 1 - 9 of 9 result(s) found")
+    expect(rows).to_have_count(9)
+    expect(rows.filter(has_text="Accepted")).to_have_count(0)
+    status.select_option("")
+    last_name.fill("paged042")
+    filter_button.click()
+    expect(lines).to_have_text("Showing lines 1 - 1 of 1 result(s) found")
+    expect(rows.first).to_contain_text("0000042")
+    last_name.fill("Nobody")
+    filter_button.click()
+    expect(lines).to_have_text("Showing lines 0 - 0 of 0 result(s) found")
+    expect(page.get_by_text("No learner records match the filter options.")).to_be_visible()
+    page.get_by_role("link", name="Clear filters").click()
+    expect(lines).to_have_text("Showing lines 1 - 20 of 45 result(s) found")
 
 
 def test_a_board_rejection_shows_its_code_and_message(page: Page, system: RunningSystem, provider: dict) -> None:

@@ -54,6 +54,32 @@ def test_direct_board_accepts_a_match_and_refuses_a_non_match_at_once(
                  provider.provider_id)[0]["n"] == 0
 
 
+def test_a_providers_answers_on_one_physician_are_throttled(gateway_system: RunningSystem) -> None:
+    """One `?wait=` call trying dates of birth for Tina Tennessee (TN, born 03/03): five refusals come
+    at once with the board's 664, then every answer on her is held back (Submitted, the board's run
+    decides it a day later), the right date's too, and so is one under a junk license beside her
+    NPI; a physician the board does not know, and another provider, are answered at once. (Her rows
+    share one license, so they reach the board in order.)"""
+    guesser = Provider(gateway_system, "Guessing CME")
+    activity = guesser.activity("TN")
+    tries = [learner("Tina", "Tennessee", "TN5555", f"01/{n + 1:02d}", **STATE) for n in range(6)]
+    rows = guesser.submit(activity, "TN", [*tries, learner("Tina", "Tennessee", "TN5555", "03/03", **STATE),
+                                           learner("No", "Body", "TN0000", "01/01", **STATE)])
+    assert [(r.get("status"), codes(r)) for r in rows] == [(None, [664])] * 5 + [("Submitted", [])] * 2 + [
+        (None, [661])], rows
+    junk = guesser.submit(activity, "TN", [learner("Tina", "Tennessee", "TN-JUNK", "01/09", **STATE,
+                                                   npi="1987654321")])
+    assert (junk[0].get("status"), codes(junk[0])) == ("Submitted", [])
+    held = query(gateway_system, "SELECT held, due_at > submitted_at + interval '20 hours' AS later FROM {gw}.board_records "
+                 "WHERE provider_id = $1", guesser.provider_id)
+    assert [(h["held"], h["later"]) for h in held] == [(True, True)] * 3
+    backlog = guesser.client.get("/v1/activities").json()  # the provider sees them as submitted
+    assert backlog["activities"][0]["submitted"] == 3
+    other = Provider(gateway_system, "Honest CME")
+    answered = other.submit(other.activity("TN"), "TN", [learner("Tina", "Tennessee", "TN5555", "03/03", **STATE)])
+    assert answered[0]["status"] == "Accepted"
+
+
 def test_the_seeds_manual_entry_error_on_nc_then_the_corrected_license(provider: Provider) -> None:
     activity = provider.activity("NC")
     wrong = provider.submit(activity, "NC", [learner("Traci", "Test", "999998", "07/01", **STATE)])

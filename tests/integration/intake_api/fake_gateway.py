@@ -11,13 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from types import SimpleNamespace
 
-from pars_gateway.domain.matching import decide, fold
+from pars_gateway.domain.matching import decide, fold, physician_key
 from pars_gateway.registry import parse_registry
 
 
 class FakeGateway:
     def __init__(self) -> None:
-        self.registry = parse_registry(resources.files("pars_gateway").joinpath("registry_seed.tsv").read_text())
+        seed = parse_registry(resources.files("pars_gateway").joinpath("registry_seed.tsv").read_text())
+        # Each physician's opaque match key, as the gateway's migration gives them.
+        self.registry = {board: [p.model_copy(update={"match_key": f"key-{board}-{n}"}) for n, p in enumerate(entries)]
+                         for board, entries in seed.items()}
         self.mode = "ok"  # "ok", "garbage", "short", "error"
         self.questions: list[dict] = []
         self.authorizations: list[str | None] = []  # each call's Authorization header
@@ -49,7 +52,8 @@ class FakeGateway:
                 candidates = [p for p in physicians if fold(p.last_name) == fold(record.last_name)]
             verdict = decide(record, candidates)  # type: ignore[arg-type]
             error = verdict.errors[0] if verdict.errors else None
-            results.append({"match": verdict.accepted, "code": error and error.code, "message": error and error.message})
+            results.append({"match": verdict.accepted, "code": error and error.code, "message": error and error.message,
+                            "physician": physician_key(record, candidates)})  # type: ignore[arg-type]
         return {"results": results}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

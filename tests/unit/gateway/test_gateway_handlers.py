@@ -100,6 +100,29 @@ async def test_a_batch_of_direct_records_is_decided_record_by_record() -> None:
         ("rec-1", "Accepted"), ("rec-2", None), ("rec-3", "Accepted")]  # REMS: a program, no registry
 
 
+async def test_after_five_refusals_on_one_physician_a_providers_answers_on_them_are_held_back() -> None:
+    """One call of 366 rows for Susan would find her date of birth from the board's codes (returned
+    by `?wait=`): five refusals on her for one provider are answered at once, then every answer on
+    her, the right date's acceptance too, waits for later runs, five a day; other physicians and
+    other providers are answered at once."""
+    gateway = Gateway()
+    await gateway.add("ABO", SUSAN, SUSAN.model_copy(update={"learner_id": "999926", "first_name": "Sam"}))
+    guesses = [record(record_id=f"guess-{n}", date_of_birth=f"02/{n + 1:02d}") for n in range(5)]
+    assert [refused_with([e]) for e in await gateway.send(*guesses)] == [[664]] * 5
+    later = [record(record_id="guess-6", date_of_birth="03/01"), record(record_id="right", learner_id=" 999925 "),
+             record(record_id="junk-id", learner_id="JUNK", npi=None)]
+    before = gateway.clock.now()
+    emitted = await gateway.send(*later)
+    assert [(e.event.record_id, e.event.status, e.event.errors) for e in emitted] == [
+        ("guess-6", "Submitted", []), ("right", "Submitted", []), ("junk-id", None, emitted[2].event.errors)]
+    assert [gateway.store.scheduled[r].held for r in ("guess-6", "right")] == [True, True]
+    assert all(gateway.store.scheduled[r].due_at >= before + timedelta(days=1) for r in ("guess-6", "right"))
+    other_physician = record(record_id="sam", learner_id="999926", first_name="Sam")
+    other_provider = record(record_id="elsewhere", provider_id="0099999", date_of_birth="04/04")
+    assert [(e.event.status, [x.code for x in e.event.errors]) for e in await gateway.send(other_physician, other_provider)] \
+        == [("Accepted", []), (None, [664])]
+
+
 async def test_a_record_after_its_physician_joined_in_the_same_batch_is_matched() -> None:
     gateway = Gateway()
     emitted = await gateway.send(record(), BoardPhysiciansAdded(board="ABO", physicians=[SUSAN]),

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from pars_contracts.events import LearnerRecordValidated
-from pars_gateway.domain.matching import RegistryEntry, Verdict, decide, fold, same_dob
+from pars_gateway.domain.matching import RegistryEntry, Verdict, decide, fold, physician_key, same_dob
 
 ACTIVITY = "300000001"
 
@@ -173,3 +173,37 @@ class TestStateBoards:
                                date_of_birth="11/10")
         assert decide(record("md9966", "Traci", "Tester", "11/10", board="ME-MD", learner_id_type="LICENSE"),
                       [tester]).accepted
+
+
+class TestPhysicianKey:
+    """The opaque key learner match locks wrong answers on: the physician the board resolved,
+    whatever id or spelling named them, also when the date of birth or name was then wrong."""
+
+    NC = RegistryEntry(learner_id="999993", id_type="LICENSE", first_name="Traci", last_name="Test",
+                       date_of_birth="07/01", npi="1234567893", match_key="k-traci")
+    ZOE = RegistryEntry(learner_id="6000009", id_type="ABS", first_name="Zoë", last_name="Brontë",
+                        date_of_birth="03/03", match_key="k-zoe")
+    OTHER_ZOE = RegistryEntry(learner_id="6000010", id_type="ABS", first_name="Zoe", last_name="Bronte",
+                              date_of_birth="04/04", match_key="k-zoe-2")
+
+    def test_a_junk_learner_id_beside_the_real_npi_names_the_npis_physician(self) -> None:
+        by_license = record("999993", "Traci", "Test", "01/01", board="NC", learner_id_type="LICENSE")
+        junk = record("JUNK-1", "Traci", "Test", "02/02", board="NC", learner_id_type="LICENSE", npi="1234567893")
+        other_junk = record("JUNK-2", "Traci", "Test", "03/03", board="NC", learner_id_type="LICENSE",
+                            npi="1234567893")
+        keys = {physician_key(r, [self.NC]) for r in (by_license, junk, other_junk)}
+        assert keys == {"k-traci"}
+        assert code(decide(junk, [self.NC])) == 664  # the board's own code is unchanged
+
+    def test_a_wrong_name_still_names_the_physician_of_the_id(self) -> None:
+        assert physician_key(record("999993", "Someone", "Else", "07/01", board="NC"), [self.NC]) == "k-traci"
+
+    def test_without_ids_the_name_is_folded_as_the_board_folds_it(self) -> None:
+        spellings = [record(None, first, last, dob, board="ABS")
+                     for first, last, dob in (("Zoë", "Brontë", "01/01"), ("ZOE", "bronte", "02/02"),
+                                              (" zoë ", "BRONTË", "03/03"))]
+        assert {physician_key(r, [self.ZOE, self.OTHER_ZOE]) for r in spellings} == {"k-zoe"}
+
+    def test_an_unknown_physician_has_no_key(self) -> None:
+        assert physician_key(record("9999999", "Traci", "Test", "07/01", board="NC"), [self.NC]) is None
+        assert physician_key(record(None, "Nobody", "Known", "07/01", board="ABS"), [self.ZOE]) is None

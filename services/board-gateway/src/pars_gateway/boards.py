@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from pars_contracts.boards import BOARDS, BoardKind
 from pars_contracts.events import LearnerRecordValidated
 
-from .domain.matching import ACCEPT, Verdict, decide, reject
+from .domain.matching import ACCEPT, Verdict, decide, physician_key, reject
 from .repositories import Registries
 
 
@@ -37,7 +38,8 @@ class SimulatedBoard:
 
     async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
         found = await registries.candidates(self.code, records)
-        return [decide(record, candidates) for record, candidates in zip(records, found, strict=True)]
+        return [replace(decide(record, candidates), physician=physician_key(record, candidates))
+                for record, candidates in zip(records, found, strict=True)]
 
     async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:
         # Acknowledged, also for a record the board does not hold: after a delete the board holds

@@ -17,13 +17,17 @@ from pars_contracts.codes import ErrorDetail
 from pars_contracts.events import BoardDecision, BoardPhysiciansAdded, LearnerRecordValidated, Status
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
+from pars_runtime.logs import get_logger
 from pars_runtime.processor import BatchState, Unit
 
 from .boards import adapter, verdicts
 from .domain.matching import Verdict, reject
 from .domain.schedule import due_at
+from .domain.throttle import ANSWER_WINDOW, held_until
 from .operations import count_decision
 from .repositories import BoardStore
+
+log = get_logger(__name__)
 
 
 def key_of(r: LearnerRecordValidated) -> str:
@@ -49,12 +53,16 @@ class GatewayBatch(BatchState):
     store: BoardStore
 
     def __init__(self, clock: Clock, time_scale: float, periods: dict[str, timedelta],
-                 stores: Callable[[asyncpg.Connection], BoardStore]) -> None:
+                 stores: Callable[[asyncpg.Connection], BoardStore], answers_per_physician: int = 5,
+                 answer_window: timedelta = ANSWER_WINDOW) -> None:
         self.clock = clock
         self.time_scale = time_scale
         self.periods = periods
+        self.answers_per_physician = answers_per_physician  # BOARD_REFUSALS_PER_PHYSICIAN (domain/throttle.py)
+        self.answer_window = answer_window
         self._stores = stores
         self.verdicts: dict[str, Verdict] = {}
+        self.answered: dict[tuple[str, str], int] = {}  # (provider id, physician) -> answers in the window
 
     async def prepare(self, conn: asyncpg.Connection, payloads: list[Any]) -> None:
         self.store = self._stores(conn)
@@ -63,7 +71,12 @@ class GatewayBatch(BatchState):
             return
         direct = [p for p in payloads if isinstance(p, LearnerRecordValidated) and p.action == "Add"
                   and (found := board(p.board)) is not None and found.processing is Processing.DIRECT]
-        self.verdicts = {record.record_id: verdict for record, verdict in await verdicts(self.store, direct)}
+        decided = await verdicts(self.store, direct)
+        self.verdicts = {record.record_id: verdict for record, verdict in decided}
+        # How many answers each provider has had on each physician of the batch: one query, not one a record.
+        pairs = sorted({(record.provider_id, v.physician) for record, v in decided if v.physician})
+        if pairs:
+            self.answered = await self.store.answer_counts(pairs, self.clock.now() - self.answer_window)
 
 
 Uow = Unit[GatewayBatch]
@@ -97,13 +110,39 @@ async def record_validated(record: LearnerRecordValidated, uow: Uow) -> None:
             verdict = found
         else:  # not decided by `prepare` (a batch that changed a registry)
             (verdict,) = await board_adapter.verify(store, [record])
-        answer(uow, record, "Accepted" if verdict.accepted else None, verdict)
+        if not await held_back(uow, record, verdict):
+            answer(uow, record, "Accepted" if verdict.accepted else None, verdict)
     else:  # within a day: the promise counts from the provider's submission, not from our receipt
         due = due_at(record.submitted_at, uow.state.periods[catalog.code], uow.state.time_scale)
         if await store.schedule(record, record.submitted_at, due):
             uow.emit(topics.BOARD_DECISIONS.name, key_of(record),
                      decision(record, "Submitted", uow.state.clock.now()))
             metrics.RECORDS.labels("board", "Submitted", record.board).inc()
+
+
+async def held_back(uow: Uow, record: LearnerRecordValidated, verdict: Verdict) -> bool:
+    """Holds back a direct board's answer on a physician this provider has had too many answers on
+    (domain/throttle.py): the record is scheduled, Submitted now, decided by the board's run later."""
+    state = uow.state
+    if verdict.physician is None:
+        return False
+    now = state.clock.now()
+    since, pair = now - state.answer_window, (record.provider_id, verdict.physician)
+    if pair not in state.answered:  # not counted by `prepare` (a batch that changed a registry)
+        state.answered[pair] = await state.store.answers_since(*pair, since)
+    until = held_until(state.answered[pair], now, state.answers_per_physician, state.answer_window)
+    if until is None and verdict.accepted:
+        return False
+    await state.store.add_answer(*pair, until or now, since)
+    state.answered[pair] += 1
+    if until is None:
+        return False
+    if await state.store.schedule(record, record.submitted_at, until, held=True):
+        uow.emit(topics.BOARD_DECISIONS.name, key_of(record), decision(record, "Submitted", now))
+        metrics.RECORDS.labels("board", "Submitted", record.board).inc()
+    log.info("a direct board's answer held back: too many on one physician", provider_id=record.provider_id,
+             board=record.board, until=until.isoformat())
+    return True
 
 
 async def physicians_added(event: BoardPhysiciansAdded, uow: Uow) -> None:

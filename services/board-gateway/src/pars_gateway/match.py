@@ -2,8 +2,10 @@
 with the board's own rules, before anything is submitted; reads only, stores nothing.
 
 Request: {"board": "ABIM", "learners": [{"learner_id", "learner_id_type", "npi", "first_name",
-"last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message"}]},
-one per learner, in order. Only for a caller with the admin token (`Authorization: Bearer`):
+"last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message",
+"physician"}]}, one per learner, in order. `physician` is the opaque match key of the physician the
+board resolved the learner to (domain/matching.py `physician_key`), also when the date of birth or
+name was then wrong, null when the board knows no such physician: intake locks wrong answers on it. Only for a caller with the admin token (`Authorization: Bearer`):
 intake, which answers providers with no more than "match" or 718, rate-limited (security review
 L6); anyone else gets 401 before the body is read."""
 
@@ -20,7 +22,7 @@ from pars_runtime.ops import internal_question
 from pars_runtime.service import Runtime
 
 from . import store
-from .domain.matching import decide
+from .domain.matching import decide, physician_key
 
 Text = Annotated[str, StringConstraints(max_length=300)] | None
 
@@ -64,7 +66,8 @@ def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette en
                 verdict = decide(learner, candidates)  # type: ignore[arg-type]
                 err = verdict.errors[0] if verdict.errors else None
                 results.append({"match": verdict.accepted, "code": err.code if err else None,
-                                "message": err.message if err else None})
+                                "message": err.message if err else None,
+                                "physician": physician_key(learner, candidates)})  # type: ignore[arg-type]
         return JSONResponse({"results": results})
 
     return match

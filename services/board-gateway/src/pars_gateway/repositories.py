@@ -26,9 +26,21 @@ class Registries(Protocol):
 class BoardStore(Registries, Protocol):
     async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None: ...
 
-    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
-        """Keeps a record for its board's run; False when it was there already (a redelivery)."""
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
+                       held: bool = False) -> bool:
+        """Keeps a record for its board's run; False when it was there already (a redelivery).
+        `held`: a direct board's answer held back (domain/throttle.py)."""
         ...
+
+    async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
+        """A direct board's answers on a physician for a provider from `since` on (future ones too)."""
+        ...
+
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        """`answers_since` of each (provider id, physician) pair."""
+        ...
+
+    async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None: ...
 
     async def status_of(self, record_id: str | None) -> str | None:
         """The board's status of a record it scheduled (None: never scheduled here)."""
@@ -43,12 +55,14 @@ class Scheduled:
     status: str
     submitted_at: datetime
     due_at: datetime
+    held: bool = False
 
 
 class MemoryBoardStore:
     def __init__(self) -> None:
         self.physicians: dict[str, dict[str, RegistryEntry]] = {}  # board -> learner id -> entry
         self.scheduled: dict[str, Scheduled] = {}
+        self.answers: list[tuple[str, str, datetime]] = []  # (provider id, physician, answer at)
 
     async def candidates(self, board: str, records: Sequence[Identity]) -> list[list[RegistryEntry]]:
         registry = list(self.physicians.get(board, {}).values())
@@ -64,13 +78,25 @@ class MemoryBoardStore:
     async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None:
         registry = self.physicians.setdefault(board, {})
         for p in physicians:
-            registry[id_key(p.learner_id)] = RegistryEntry.model_validate(p.model_dump(mode="json"))
+            key = f"{board}:{id_key(p.learner_id)}"  # opaque enough for the handlers' tests
+            registry[id_key(p.learner_id)] = RegistryEntry.model_validate(p.model_dump(mode="json") | {"match_key": key})
 
-    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
+                       held: bool = False) -> bool:
         if record.record_id in self.scheduled:
             return False
-        self.scheduled[record.record_id] = Scheduled(record, "Submitted", submitted_at, due)
+        self.scheduled[record.record_id] = Scheduled(record, "Submitted", submitted_at, due, held)
         return True
+
+    async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
+        return sum(1 for p, k, at in self.answers if (p, k) == (provider_id, physician) and at > since)
+
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        return {pair: await self.answers_since(*pair, since) for pair in pairs}
+
+    async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None:
+        self.answers = [a for a in self.answers if a[:2] != (provider_id, physician) or a[2] > forget_before]
+        self.answers.append((provider_id, physician, at))
 
     async def status_of(self, record_id: str | None) -> str | None:
         held = self.scheduled.get(record_id or "")

@@ -11,6 +11,9 @@
 - ADMIN_TOKEN: required (pars_runtime.admin_token); `POST /v1/match` answers only a caller that
   presents it (intake's learner match and Sandbox PARS): the board's own codes there would
   otherwise tell anyone on the network which date of birth or name a registry holds.
+- BOARD_REFUSALS_PER_PHYSICIAN: a direct board's refusals on one physician a provider gets at once
+  in a day (default 5); beyond, its answers on that physician are held back and given later, that
+  many a day (domain/throttle.py): `?wait=` must not make the board a date-of-birth oracle.
 Every record of a within-a-day board is decided within 24 simulated hours of its submission;
 `GET /v1/board-backlog` and the `pars_board_*` metrics show what waits and what is overdue."""
 
@@ -29,6 +32,7 @@ class GatewaySettings(ServiceSettings):
     board_schedule: str = ""  # JSON; empty: the defaults
     board_run_limit: int = Field(default=500, ge=1, le=10_000)
     board_registry_file: str | None = None  # default: the packaged seed registry
+    board_refusals_per_physician: int = Field(default=5, ge=1)  # per provider and day (domain/throttle.py)
     admin_token: str = ""  # POST /v1/match's caller (intake); required (pars_runtime.admin_token)
     pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
 

@@ -22,7 +22,7 @@ async def add_physicians(conn: asyncpg.Connection, board: str, physicians: Seque
         "ON CONFLICT (board, learner_id) DO UPDATE SET id_type = EXCLUDED.id_type, npi = EXCLUDED.npi, "
         "last_name_key = EXCLUDED.last_name_key, data = EXCLUDED.data",
         [(board, id_key(p.learner_id), p.id_type, id_key(p.npi) or None, fold(p.last_name),
-          orjson.dumps(p.model_dump(mode="json")).decode()) for p in physicians],
+          orjson.dumps(p.model_dump(mode="json", exclude={"match_key"})).decode()) for p in physicians],
     )
 
 
@@ -35,14 +35,14 @@ async def candidates(conn: asyncpg.Connection, board: str, records: Sequence[Ide
     # Three index lookups: one condition with ORs would have the whole board's registry scanned
     # and every row compared with every id of the batch.
     rows = await conn.fetch(
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND learner_id = ANY($2::text[]) UNION "
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND npi = ANY($2::text[]) UNION "
-        "SELECT learner_id, data FROM physicians WHERE board = $1 AND last_name_key = ANY($3::text[])",
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND learner_id = ANY($2::text[]) UNION "
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND npi = ANY($2::text[]) UNION "
+        "SELECT learner_id, match_key, data FROM physicians WHERE board = $1 AND last_name_key = ANY($3::text[])",
         board, ids, names)
     by_id: dict[str, list[RegistryEntry]] = defaultdict(list)
     by_name: dict[str, list[RegistryEntry]] = defaultdict(list)
     for row in rows:
-        entry = RegistryEntry.model_validate(orjson.loads(row["data"]))
+        entry = RegistryEntry.model_validate(orjson.loads(row["data"]) | {"match_key": row["match_key"]})
         for key in {id_key(entry.learner_id), id_key(entry.npi)} - {""}:
             by_id[key].append(entry)
         by_name[fold(entry.last_name)].append(entry)
@@ -56,14 +56,46 @@ async def candidates(conn: asyncpg.Connection, board: str, records: Sequence[Ide
     return found
 
 
-async def schedule(conn: asyncpg.Connection, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
-    """Store a record for the board's run; False when it was already there (a redelivery)."""
+async def schedule(conn: asyncpg.Connection, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
+                   held: bool = False) -> bool:
+    """Store a record for the board's run; False when it was already there (a redelivery).
+    `held`: a direct board's answer held back (domain/throttle.py), outside the 24-hour promise."""
     status = await conn.execute(
-        "INSERT INTO board_records (record_id, board, provider_id, record, status, submitted_at, due_at) "
-        "VALUES ($1, $2, $3, $4, 'Submitted', $5, $6) ON CONFLICT (record_id) DO NOTHING",
+        "INSERT INTO board_records (record_id, board, provider_id, record, status, submitted_at, due_at, held) "
+        "VALUES ($1, $2, $3, $4, 'Submitted', $5, $6, $7) ON CONFLICT (record_id) DO NOTHING",
         record.record_id, record.board, record.provider_id,
-        orjson.dumps(record.model_dump(mode="json")).decode(), submitted_at, due)
+        orjson.dumps(record.model_dump(mode="json")).decode(), submitted_at, due, held)
     return status.endswith("1")
+
+
+async def answers_since(conn: asyncpg.Connection, provider_id: str, physician: str, since: datetime) -> int:
+    """The direct board's answers on a physician for a provider counted from `since` (the refusals
+    given at once, and the answers held back, due in the future)."""
+    return await conn.fetchval(
+        "SELECT count(*) FROM physician_answers WHERE provider_id = $1 AND match_key = $2 AND answer_at > $3",
+        provider_id, physician, since)
+
+
+async def answer_counts(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]],
+                        since: datetime) -> dict[tuple[str, str], int]:
+    """`answers_since` of each (provider id, physician) pair, in one query."""
+    rows = await conn.fetch(
+        "SELECT a.provider_id, a.match_key, count(*) AS n FROM physician_answers a "
+        "JOIN unnest($1::text[], $2::text[]) AS p(provider_id, match_key) "
+        "ON a.provider_id = p.provider_id AND a.match_key = p.match_key "
+        "WHERE a.answer_at > $3 GROUP BY a.provider_id, a.match_key",
+        [p for p, _ in pairs], [k for _, k in pairs], since)
+    found = {(r["provider_id"], r["match_key"]): r["n"] for r in rows}
+    return {pair: found.get(pair, 0) for pair in pairs}
+
+
+async def add_answer(conn: asyncpg.Connection, provider_id: str, physician: str, at: datetime,
+                     forget_before: datetime) -> None:
+    """One more answer on a physician for a provider; that pair's answers before `forget_before` go."""
+    await conn.execute(
+        "WITH expired AS (DELETE FROM physician_answers WHERE provider_id = $1 AND match_key = $2 AND answer_at <= $4) "
+        "INSERT INTO physician_answers (provider_id, match_key, answer_at) VALUES ($1, $2, $3)",
+        provider_id, physician, at, forget_before)
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[LearnerRecordValidated]:
@@ -99,7 +131,7 @@ async def backlog(conn: asyncpg.Connection, overdue_before: datetime) -> list[as
     """Per board: Submitted records waiting, the oldest submission, and how many are overdue."""
     return await conn.fetch(
         "SELECT board, count(*) AS waiting, min(submitted_at) AS oldest, "
-        "count(*) FILTER (WHERE submitted_at < $1) AS overdue FROM board_records "
+        "count(*) FILTER (WHERE submitted_at < $1 AND NOT held) AS overdue FROM board_records "
         "WHERE status = 'Submitted' GROUP BY board", overdue_before)
 
 
@@ -113,8 +145,18 @@ class PostgresBoardStore:
     async def add_physicians(self, board: str, physicians: Sequence[Physician]) -> None:
         await add_physicians(self.conn, board, physicians)
 
-    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime) -> bool:
-        return await schedule(self.conn, record, submitted_at, due)
+    async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
+                       held: bool = False) -> bool:
+        return await schedule(self.conn, record, submitted_at, due, held)
+
+    async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
+        return await answers_since(self.conn, provider_id, physician, since)
+
+    async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
+        return await answer_counts(self.conn, pairs, since)
+
+    async def add_answer(self, provider_id: str, physician: str, at: datetime, forget_before: datetime) -> None:
+        await add_answer(self.conn, provider_id, physician, at, forget_before)
 
     async def status_of(self, record_id: str | None) -> str | None:
         return await status_of(self.conn, record_id)

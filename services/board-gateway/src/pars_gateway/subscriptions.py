@@ -22,6 +22,7 @@ def groups(settings: GatewaySettings) -> list[Group[Any]]:
         Group("board-gateway", topics.group_topics("board-gateway"), {
             LearnerRecordValidated: handlers.record_validated,
             BoardPhysiciansAdded: handlers.physicians_added,
-        }, state=lambda: GatewayBatch(clock, scale, periods, PostgresBoardStore),
+        }, state=lambda: GatewayBatch(clock, scale, periods, PostgresBoardStore,
+                                   settings.board_refusals_per_physician),
             description="Sends validated records to their boards; adds physicians to a board's registry"),
     ]

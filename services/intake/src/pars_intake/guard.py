@@ -18,7 +18,6 @@ while the route reads it would surface as a 503."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import urlencode
@@ -31,6 +30,7 @@ from pars_runtime.logs import bound_contextvars, get_logger
 
 from .api.app import DATABASE_AWAY
 from .auth import admin_caller, authenticate, session_caller
+from .ratelimit import Full, Places
 from .settings import IntakeSettings
 
 log = get_logger(__name__)
@@ -53,7 +53,8 @@ class Refused(Exception):
 class RequestGuard:
     def __init__(self, app: FastAPI, settings: IntakeSettings) -> None:
         self.app, self.settings = app, settings
-        self.in_flight: Counter[str] = Counter()  # bodies being read or worked on, per provider ("admin")
+        # Bodies being read or worked on, per provider ("admin").
+        self.in_flight = Places(settings.max_bodies_in_flight, settings.max_bodies_in_flight_per_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,19 +123,15 @@ class RequestGuard:
         if share is None:
             yield
             return
-        total = sum(self.in_flight.values())
-        if total >= self.settings.max_bodies_in_flight or \
-                self.in_flight[share] >= self.settings.max_bodies_in_flight_per_provider:
-            log.warning("bodies in flight at their bound: request answered 429", share=share, in_flight=total)
-            raise Refused(_json(429, "Too many requests with a body are in progress; try again shortly.",
-                                {"Retry-After": "1"}))
-        self.in_flight[share] += 1
         try:
+            place = self.in_flight.claim(share)
+        except Full:
+            log.warning("bodies in flight at their bound: request answered 429", share=share,
+                        in_flight=self.in_flight.in_use())
+            raise Refused(_json(429, "Too many requests with a body are in progress; try again shortly.",
+                                {"Retry-After": "1"})) from None
+        with place:
             yield
-        finally:
-            self.in_flight[share] -= 1
-            if not self.in_flight[share]:
-                del self.in_flight[share]
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -138,5 +139,43 @@ class FailureWindow:
         """Seconds until none of `keys` is locked any more (0: none is)."""
         return await match_failures.seconds_locked(db, keys, self.limit, self.window)
 
+    async def counts(self, db: Db, keys: list[str]) -> dict[str, int]:
+        """The failures each key has in the window (absent: none)."""
+        return await match_failures.counts(db, keys, self.window)
+
     async def fail(self, db: Db, keys: list[str]) -> None:
         await match_failures.add(db, keys, self.window)
+
+
+class Full(Exception):
+    """No place is free: the work is refused at once, never queued in memory."""
+
+
+class Places:
+    """Places for work in progress (bodies being read, files being parsed): at most `total` at
+    once, and `per_share` for one share (a provider). There is no queue: a claim beyond the bound
+    raises Full at once, so that work waiting for a place never holds memory."""
+
+    def __init__(self, total: int, per_share: int) -> None:
+        self.total, self.per_share = total, per_share
+        self.taken: Counter[str] = Counter()
+
+    def in_use(self) -> int:
+        return sum(self.taken.values())
+
+    def claim(self, share: str) -> AbstractContextManager[None]:
+        """A place for `share`, held until the `with` block ends; Full at once when there is none
+        (raised by this call, before the block: nothing inside it is mistaken for it)."""
+        if self.in_use() >= self.total or self.taken[share] >= self.per_share:
+            raise Full(share)
+        self.taken[share] += 1
+        return self._held(share)
+
+    @contextmanager
+    def _held(self, share: str) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.taken[share] -= 1
+            if not self.taken[share]:
+                del self.taken[share]

@@ -23,6 +23,10 @@ class IntakeSettings(ServiceSettings):
     max_bodies_in_flight: int = Field(default=16, ge=1)
     max_bodies_in_flight_per_provider: int = Field(default=4, ge=1)
     parse_workers: int = Field(default=2, ge=1, le=4)  # processes that parse uploads and XML bodies (parsing.py)
+    # Files (uploads, XML bodies) read into memory and parsed at once, in total and per provider;
+    # beyond: 429 at once, never waiting in memory for the workers (api/parsing.py).
+    max_parses_in_flight: int = Field(default=4, ge=1)
+    max_parses_in_flight_per_provider: int = Field(default=2, ge=1)
     public_url: str = "http://127.0.0.1:8000"
     # Where each service's instances listen: one URL or several separated by commas (one per
     # instance). The dashboard lists and sums them (ops/summary.py); learner match asks the board

@@ -8,7 +8,7 @@ record may carry an NPI beside its license."""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pars_contracts.codes import ErrorDetail, error
@@ -41,6 +41,9 @@ class RegistryEntry(Physician):
     process this physician's records (998), as the seed shows for Test9 ("LEARNER RECORD ERROR")."""
 
     processing_error: bool = False
+    # The gateway's opaque id of this physician (never their board id or DOB): what learner match
+    # and the refusal throttle count wrong answers on, whatever id or spelling named the physician.
+    match_key: str | None = None
 
 
 def fold(text: str | None) -> str:
@@ -65,6 +68,9 @@ def same_dob(registry: str | None, given: str | None) -> bool:
 class Verdict:
     accepted: bool
     errors: tuple[ErrorDetail, ...] = ()
+    # The physician the board resolved the record to (`physician_key`), None when it knows none:
+    # how the gateway throttles answers on one physician (domain/throttle.py). Not part of the verdict.
+    physician: str | None = field(default=None, compare=False)
 
 
 ACCEPT = Verdict(True)
@@ -85,14 +91,31 @@ def identified(record: Identity, candidates: list[RegistryEntry]) -> list[Regist
     return []
 
 
+def namesakes(record: Identity, candidates: list[RegistryEntry]) -> list[RegistryEntry]:
+    """The entries with the record's name, as the board compares names (ABS looks learners up so)."""
+    return [p for p in candidates if fold(p.last_name) == fold(record.last_name)
+            and fold(p.first_name) == fold(record.first_name)]
+
+
+def physician_key(record: Identity, candidates: list[RegistryEntry]) -> str | None:
+    """The opaque key of the physician the board resolves the record to, whether or not the date
+    of birth and name then match: by learner id or NPI (a junk learner id beside a real NPI names
+    the NPI's physician), or for a board without ids by the name (accents and case folded), the
+    first of the namesakes. None when the record names no physician the board knows."""
+    if record.learner_id:
+        found = identified(record, candidates)
+    else:
+        found = sorted(namesakes(record, candidates), key=lambda p: p.match_key or "")
+    return found[0].match_key if found else None
+
+
 def decide(record: Identity, candidates: list[RegistryEntry]) -> Verdict:
     """`candidates`: the board's entries sharing the record's learner id, NPI or last name."""
     if record.learner_id:
         matches = identified(record, candidates)
     else:  # ABS: no board id, so the board looks the learner up by name and date of birth
-        matches = [p for p in candidates if fold(p.last_name) == fold(record.last_name)
-                   and fold(p.first_name) == fold(record.first_name)
-                   and (record.date_of_birth is None or same_dob(p.date_of_birth, record.date_of_birth))]
+        matches = [p for p in namesakes(record, candidates)
+                   if record.date_of_birth is None or same_dob(p.date_of_birth, record.date_of_birth)]
         if len(matches) > 1:
             return reject(718)
     if not matches:

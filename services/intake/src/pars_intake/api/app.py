@@ -19,7 +19,7 @@ from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
 from ..parsing import FileParser
-from ..ratelimit import FailureWindow, SharedBuckets, TokenBuckets
+from ..ratelimit import FailureWindow, Places, SharedBuckets, TokenBuckets
 from ..settings import IntakeSettings
 from ..waiters import Waiters
 from . import (
@@ -72,6 +72,7 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     add_docs(app)  # /docs and /redoc without a CDN
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
     app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
+    app.state.parses = Places(settings.max_parses_in_flight, settings.max_parses_in_flight_per_provider)
     app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.row_limits = SharedBuckets("rows", settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst)
     app.state.match_limits = TokenBuckets(settings.match_learners_per_minute / 60, settings.match_burst)

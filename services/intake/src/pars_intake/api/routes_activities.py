@@ -16,7 +16,7 @@ from ..auth import Caller, provider_caller
 from ..domain.rows import RowInput
 from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..store import activities as store
-from ..store.records import export_activity_records
+from ..store.records import LearnerFilters, export_activity_records
 from .common import (
     CSV_RESPONSE,
     WAITED,
@@ -36,6 +36,7 @@ from .submissions import answer_submission, row_fields
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
+DETAIL_PAGE_SIZE = 100  # Activity Detail's records a page unless asked (an activity may hold 100,000)
 BoardQuery = Annotated[str | None, Query(max_length=20, description="A board or program code, e.g. `ABIM`.")]
 
 
@@ -156,12 +157,18 @@ def _board_code(board: str | None) -> str | None:
     return found.code
 
 
-@router.get("/{activity_id}", summary="Activity Detail with its learner records per board",
+@router.get("/{activity_id}", summary="Activity Detail with a page of its learner records per board",
             responses={**errors(404), **CSV_RESPONSE})
 async def activity_detail(activity_id: IdPath, request: Request, caller: CallerDep, board: BoardQuery = None,
+                          last_name: Text = None, first_name: Text = None, learner_id: Text = None,
+                          status: Literal["Submitted", "Accepted", "Rejected"] | None = None,
+                          page: Page = 1, page_size: PageSize = DETAIL_PAGE_SIZE,
                           format: Literal["json", "csv"] = "json") -> Response:
-    """The activity's facts, its registrations with their counts, and its learner records grouped by
-    board (`board=` for one); Deleted records are left out. `format=csv` exports the records."""
+    """The activity's facts, its registrations with their counts, and one page (`page`,
+    `page_size`, at most 1,000) of its learner records grouped by board, Deleted ones left out;
+    `total` says how many match. Filters: `board=` for one, `last_name`, `first_name` and
+    `learner_id` (anywhere, case-insensitively), `status`. `format=csv` exports every record of
+    the activity (or of `board`), streamed."""
     activity = await store.own_activity(rt(request).pool, caller.provider_id, activity_id)
     if activity is None:
         raise HTTPException(404, "Activity not found.")
@@ -170,7 +177,9 @@ async def activity_detail(activity_id: IdPath, request: Request, caller: CallerD
         return stream_csv(request, lambda conn, prefetch: export_activity_records(
             conn, caller.provider_id, activity_id, code, MAX_EXPORT, prefetch), RECORD_CSV_HEADER, record_csv_row,
             f"activity_{activity_id}.csv")
-    return JSONResponse(await store.activity_detail(rt(request).pool, activity, code, MAX_EXPORT))
+    filters = LearnerFilters(code, last_name, first_name, learner_id, status)
+    detail = await store.activity_detail(rt(request).pool, activity, filters, page_size, (page - 1) * page_size)
+    return JSONResponse(detail | {"page": page, "page_size": page_size})
 
 
 @router.post("/{activity_id}/learners", summary="Add learners to an activity (the web form's Save)",

@@ -34,7 +34,7 @@ from ..store.providers import is_rems_participant
 from ..submit import submit_rows
 from ..sweep import sweep
 from .common import IdPath, errors, rt, settings
-from .parsing import parse_file
+from .parsing import parse_file, parse_place
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -95,13 +95,15 @@ async def upload(
     # intake parse file after file while one is processing. Checked again under the lock below.
     await sweep(runtime.pool, settings(request), runtime.clock.now(), caller.provider_id)
     _refuse_if_busy(await store.processing_file(runtime.pool, caller.provider_id))
-    data = await file.read(settings(request).max_upload_bytes + 1)
-    try:
-        parsed = await parse_file(request, data, file_format)
-    except TooLargeError as exc:
-        raise HTTPException(413, str(exc)) from None
-    except FileFormatError as exc:
-        raise HTTPException(422, exc.message) from None
+    with parse_place(request, caller.provider_id):  # 429 beyond the bound: the file is not even read
+        data = await file.read(settings(request).max_upload_bytes + 1)
+        try:
+            parsed = await parse_file(request, data, file_format)
+        except TooLargeError as exc:
+            raise HTTPException(413, str(exc)) from None
+        except FileFormatError as exc:
+            raise HTTPException(422, exc.message) from None
+        del data  # the rows are what is kept
     await spend_rows(request, caller, len(parsed.rows))  # the file's rows, as if each were sent alone
     digest = content_digest(parsed)
     now = runtime.clock.now()

@@ -6,8 +6,9 @@ with the activity snapshots it would attach, and asks the validator's read-only
 `POST /v1/validate` (pars_validator.api), which decides them with its own rules against the
 provider's credit ledger as its handler would, earlier rows of the call seen by later ones, and
 writes nothing. A row that passes is then answered as its board would at once: a direct board's
-verdict comes from the board gateway's read-only `POST /v1/match` (the board's own codes), under
-the provider's learner-match limits (it tells as much as a match would); a board that decides
+verdict comes from the board gateway's read-only `POST /v1/match`, answered as learner match
+answers it (718 for any refusal, under the provider's learner-match limits and lock: it tells as
+much as a match would); a board that decides
 within a day answers `Submitted`; a valid Delete answers `Deleted`. Either service away: 503
 with Retry-After (api/peers.py).
 
@@ -35,11 +36,10 @@ from pars_runtime.logs import get_logger
 
 from ..auth import Caller
 from ..domain.rows import RowInput
-from ..ratelimit import too_many
 from ..store.activities import activity_snapshots
 from .common import rt, settings
 from .peers import ask, unavailable
-from .routes_match import _ask_gateway, identity
+from .routes_match import NO_MATCH, ask_board
 
 log = get_logger(__name__)
 VALIDATOR_AWAY = "The sandbox cannot validate right now; nothing was stored. Try again."
@@ -110,28 +110,17 @@ async def board_answers(request: Request, caller: Caller,
             answers[r.record_id] = ("Submitted", [])
     if not direct:
         return answers
-    # A direct board's verdict says as much about a learner as learner match does: same limits.
-    # The same key as learner match's: a wrong answer here counts there too, and the other way.
-    failures, pool = request.app.state.match_failures, rt(request).pool
-    identities = {r.record_id: f"{caller.provider_id}:{identity(code, r)}"
-                  for code, records in direct.items() for r in records}
-    locked = await failures.locked_for(pool, list(identities.values()))
-    if locked > 0:
-        raise too_many(locked, "wrong answers for this learner")
-    request.app.state.match_limits.check(caller.provider_id, len(identities), "learner matches")
+    # A direct board's verdict says as much about a learner as learner match does: the same limits,
+    # the same lock on the physician the board resolved, and like the match only 718 for a refusal
+    # whatever the board's reason (a real submission gets the board's own code).
     for code, records in direct.items():
         learners = [{"learner_id": r.learner_id, "learner_id_type": r.learner_id_type, "npi": r.npi,
                      "first_name": r.first_name, "last_name": r.last_name, "date_of_birth": r.date_of_birth}
                     for r in records]
-        answer = await _ask_gateway(request, {"board": code, "learners": learners})
-        wrong = [r for r, result in zip(records, answer.results, strict=False) if not result.match]
-        await failures.fail(pool, [identities[r.record_id] for r in wrong])
-        for r, result in zip(records, answer.results, strict=False):
-            if result.match:
-                answers[r.record_id] = ("Accepted", [])
-            else:
-                code_ = result.code or 718
-                answers[r.record_id] = (None, [{"code": code_, "message": result.message or ERROR_MESSAGES[code_]}])
+        results = await ask_board(request, caller, code, learners)
+        for r, result in zip(records, results, strict=True):
+            answers[r.record_id] = ("Accepted", []) if result.match else (
+                None, [{"code": NO_MATCH, "message": ERROR_MESSAGES[NO_MATCH]}])
     return answers
 
 

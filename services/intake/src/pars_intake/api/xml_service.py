@@ -9,15 +9,16 @@ a document that cannot be read is refused whole (422, the seed's message) and no
 from __future__ import annotations
 
 from email.message import Message
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from ..auth import Caller, web_service_caller
 from ..domain.rows import FileFormatError, RowInput, TooLargeError
 from .models import RecordsIn
-from .parsing import parse_file
+from .parsing import parse_file, parse_place
 from .submissions import row_fields
 
 OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -42,15 +43,18 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-async def records_body(request: Request) -> list[RowInput]:
-    """The request's learner record rows, from JSON or XML."""
+async def records_body(request: Request,
+                       caller: Annotated[Caller, Depends(web_service_caller)]) -> list[RowInput]:
+    """The request's learner record rows, from JSON or XML (parsed in one of the caller's provider's
+    bounded parse places: 429 when none is free)."""
     media_type = _media_type(request)
     has_type = "content-type" in request.headers
     if has_type and not (_is_xml(media_type) or _is_json(media_type)):
         raise HTTPException(415, "Send the records as application/json or as application/xml.")
     body = await request.body()
     if _is_xml(media_type):
-        return await _xml_rows(request, body)
+        with parse_place(request, caller.provider_id):
+            return await _xml_rows(request, body)
     try:
         parsed = RecordsIn.model_validate_json(body)
     except ValidationError as exc:

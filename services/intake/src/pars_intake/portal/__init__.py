@@ -17,7 +17,8 @@ __all__ = ["mount"]
 
 def mount(app: FastAPI) -> None:
     """Adds the portal's pages to `app`; a page asked for without a signed-in user is answered
-    with the sign-in page."""
+    with the sign-in page, one beyond the provider's request rate with 429."""
     for area in (pages, session, api_keys, notifications, summary, activity, uploads, search):
         app.include_router(area.router)
     app.add_exception_handler(pages.NotSignedIn, lambda request, _: pages.to_sign_in(request))
+    app.add_exception_handler(pages.SlowDown, pages.slow_down_page)

@@ -12,38 +12,56 @@ from fastapi.responses import Response
 from pars_contracts.boards import BOARDS
 
 from ..app_state import rt
-from ..service_layer.exports import MAX_EXPORT
 from ..store import activities, records
-from .pages import SignedIn, error_page, not_found, render, text
+from .pages import SignedIn, error_page, not_found, number, paging, render, text
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 
+PAGE_SIZE = 20  # "Showing lines 1 - 20 of 189 result(s) found" (the seed's Activity Detail)
+FILTER_FIELDS = ("last_name", "first_name", "learner_id", "status")
+DETAIL_STATUSES = ("Submitted", "Accepted", "Rejected")  # Deleted records are not listed
+
+
 async def activity_detail(request: Request, who: dict[str, str], activity_id: str) -> dict[str, Any] | None:
-    """Activity Detail of every board, as the API answers it; None when not the provider's."""
+    """Activity Detail as the API answers it (its first page of records); None when not the provider's."""
     activity = await activities.own_activity(rt(request).pool, who["provider_id"], activity_id)
     if activity is None:
         return None
-    return await activities.activity_detail(rt(request).pool, activity, None, MAX_EXPORT)
+    return await activities.activity_detail(rt(request).pool, activity, records.LearnerFilters(), PAGE_SIZE, 0)
 
 
 @router.get("/activities/{activity_id}")
 async def detail_page(activity_id: str, request: Request, who: SignedIn) -> Response:
-    data = await activity_detail(request, who, activity_id[:100])
-    if data is None:
+    activity = await activities.own_activity(rt(request).pool, who["provider_id"], activity_id[:100])
+    if activity is None:
         return error_page(who, not_found("Activity not found."), "Activity Detail")
+    wanted = text(request, "board").upper()
+    board = next((r.board for r in activity.registrations if r.board == wanted), activity.registrations[0].board)
+    # FILTER OPTIONS on the selected board's learner data, and its page of PAGE_SIZE lines.
+    form = {name: text(request, name) for name in FILTER_FIELDS}
+    if form["status"] not in DETAIL_STATUSES:
+        form["status"] = ""
+    page = number(text(request, "page"), 1) or 1
+    filters = records.LearnerFilters(None, form["last_name"] or None, form["first_name"] or None,
+                                     form["learner_id"] or None, form["status"] or None)
+    data = await activities.activity_detail(rt(request).pool, activity, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+                                            records_of=board)
     counts = {b["board"]: b for b in data["boards"]}
     registrations = [{**r, "name": counts[r["board"]]["name"], "counts": counts[r["board"]]}
                      for r in data["registrations"]]
-    wanted = text(request, "board").upper()
-    selected = next((r for r in registrations if r["board"] == wanted), registrations[0])
+    selected = next(r for r in registrations if r["board"] == board)
     catalog = BOARDS.get(selected["board"])
     # "+ Other boards" on a manual-entry row: each other registered board, its id types and credit types
     others = [{**r, "id_types": BOARDS[r["board"]].learner_id_types if r["board"] in BOARDS else (r["board"],)}
               for r in registrations if r["board"] != selected["board"]]
+    shown = data["records_by_board"].get(selected["board"], [])
+    given = {"board": selected["board"], **{k: v for k, v in form.items() if v}}
     return render("detail.html", who=who, tab="activities", title=f"Activity Detail — {data['title']}",
                   activity=data, registrations=registrations, selected=selected, catalog=catalog, others=others,
-                  records=data["records_by_board"].get(selected["board"], []),
+                  records=shown, filters=form, filtered=any(form.values()), statuses=DETAIL_STATUSES,
+                  paging=paging(data["total"], page, PAGE_SIZE, len(shown), given,
+                                f"/portal/activities/{data['activity_id']}"),
                   export_url=f"/v1/activities/{data['activity_id']}?" + urlencode(
                       {"board": selected["board"], "format": "csv"}))
 

@@ -18,6 +18,7 @@ from pars_runtime.clock import CENTRAL
 
 from ..app_state import rt
 from ..auth import session_caller
+from ..ratelimit import too_many
 from ..service_layer.recipients import PROVIDER_NOT_FOUND
 from ..store import providers
 
@@ -87,12 +88,32 @@ class NotSignedIn(Exception):
     """A page asked for without a signed-in user: answered with the sign-in page (see `mount`)."""
 
 
+class SlowDown(Exception):
+    """A signed-in user's page beyond the provider's request rate: answered 429 (see `mount`)."""
+
+    def __init__(self, who: dict[str, str], wait: float) -> None:
+        self.who, self.wait = who, wait
+
+
 async def user(request: Request) -> dict[str, str]:
-    """The dependency of every page that needs a signed-in user."""
+    """The dependency of every page that needs a signed-in user. A page takes a token from the
+    provider's request bucket, as an API call does: a page reads as much (security review N4)."""
     who = await signed_in(request)
     if who is None:
         raise NotSignedIn
+    # The portal's bucket (auth.Caller.bucket of a portal key), shared by every intake instance.
+    wait = await request.app.state.rate_limits.take(rt(request).pool, f"{who['provider_id']}:portal")
+    if wait > 0:
+        raise SlowDown(who, wait)
     return who
+
+
+def slow_down_page(_request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, SlowDown)
+    refused = too_many(exc.wait, "pages")
+    page = error_page(exc.who, refused, "Too many requests")
+    page.headers.update(refused.headers or {})
+    return page
 
 
 SignedIn = Annotated[dict[str, str], Depends(user)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ import orjson
 from pars_contracts.boards import BOARDS
 from pars_contracts.events import ActivityRegistered, BoardRegistration
 
-from .records import activity_records
+from .records import LearnerFilters, activity_counts, activity_records
 from .values import central_date, like
 
 
@@ -177,18 +177,21 @@ async def reporting_years(pool: asyncpg.Pool, provider_id: str) -> set[int]:
 
 # --- Activity Detail ----------------------------------------------------------------------------
 
-async def activity_detail(pool: asyncpg.Pool, activity: ActivityRegistered, board: str | None,
-                          limit: int) -> dict[str, Any]:
-    """The activity's facts (as `own_activity` read them), its registrations (of `board`, or all)
-    with their counts, and its learner records (at most `limit`) grouped by board, Deleted ones
-    left out."""
+async def activity_detail(pool: asyncpg.Pool, activity: ActivityRegistered, filters: LearnerFilters, limit: int,
+                          offset: int, records_of: str | None = None) -> dict[str, Any]:
+    """The activity's facts (as `own_activity` read them), its registrations (of the filters' board,
+    or all) with their counts of every record, and one page of its learner records matching
+    `filters` (at most `limit`, from `offset`; of board `records_of` too when given) grouped by
+    board, Deleted ones left out, with `total`, how many match in all."""
+    wanted = replace(filters, board=records_of) if records_of else filters
+    page, total = await activity_records(pool, activity.provider_id, activity.activity_id, wanted, limit, offset)
     by_board: dict[str, list[dict[str, Any]]] = {}
-    for item in await activity_records(pool, activity.provider_id, activity.activity_id, board, limit):
+    for item in page:
         by_board.setdefault(item["board"], []).append(item)
+    counts = await activity_counts(pool, activity.provider_id, activity.activity_id)
+    none = {"submitted": 0, "accepted": 0, "rejected": 0}
     boards = [{
         "board": reg.board, "name": BOARDS[reg.board].name if reg.board in BOARDS else reg.board,
-        "credit_types": reg.credit_types, "max_points": str(reg.max_points),
-        **{s.lower(): sum(1 for i in by_board.get(reg.board, []) if i["status"] == s)
-           for s in ("Submitted", "Accepted", "Rejected")},
-    } for reg in activity.registrations if board in (None, reg.board)]
-    return {**activity.model_dump(mode="json"), "boards": boards, "records_by_board": by_board}
+        "credit_types": reg.credit_types, "max_points": str(reg.max_points), **counts.get(reg.board.upper(), none),
+    } for reg in activity.registrations if filters.board in (None, reg.board)]
+    return {**activity.model_dump(mode="json"), "boards": boards, "total": total, "records_by_board": by_board}

@@ -20,6 +20,14 @@ async def seconds_locked(db: Db, keys: list[str], limit: int, window: float) -> 
     return max((float(r["left"]) for r in rows), default=0.0)
 
 
+async def counts(db: Db, keys: list[str], window: float) -> dict[str, int]:
+    """How many wrong answers each of `keys` has within the window (a key without any: absent)."""
+    rows = await db.fetch(
+        "SELECT key, count(*) AS n FROM match_failures WHERE key = ANY($1::text[]) "
+        "AND failed_at > now() - make_interval(secs => $2) GROUP BY key", keys, window)
+    return {r["key"]: r["n"] for r in rows}
+
+
 async def add(db: Db, keys: list[str], window: float) -> None:
     """One wrong answer for each key; wrong answers older than the window go."""
     if keys:

@@ -129,15 +129,59 @@ _ACTIVITY_RECORDS = (RECORD_SELECT + "AND r.activity_id = $2 AND r.status <> 'De
                      "r.completion_date, r.record_id LIMIT $4")
 
 
+@dataclass(frozen=True)
+class LearnerFilters:
+    """Activity Detail's filter options on its learner data: a board, and the learner's names and id
+    (matched anywhere, case-insensitively) and status."""
+
+    board: str | None = None  # a catalog code
+    last_name: str | None = None
+    first_name: str | None = None
+    learner_id: str | None = None
+    status: str | None = None  # Submitted, Accepted, Rejected
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.board, like(self.last_name), like(self.first_name), like(self.learner_id), self.status or None)
+
+
+_ACTIVITY_PAGE = (
+    RECORD_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)
+    + "AND r.activity_id = $2 AND r.status <> 'Deleted' AND ($3::text IS NULL OR upper(r.board) = $3) "
+    "AND ($4::text IS NULL OR r.last_name ILIKE $4) AND ($5::text IS NULL OR r.first_name ILIKE $5) "
+    "AND ($6::text IS NULL OR r.learner_id ILIKE $6) AND ($7::text IS NULL OR r.status = $7) "
+    "ORDER BY upper(r.board), lower(r.last_name), lower(r.first_name), r.completion_date, r.record_id "
+    "LIMIT $8 OFFSET $9")
+
+
 async def activity_records(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str, activity_id: str,
-                           board: str | None, limit: int) -> list[dict[str, Any]]:
-    """The activity's records but Deleted ones (of one board, or all), by board and learner name."""
-    return [record_view(r) for r in await conn.fetch(_ACTIVITY_RECORDS, provider_id, activity_id, board, limit)]
+                           filters: LearnerFilters, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the activity's records but Deleted ones that match `filters`, by board and learner
+    name; and how many match in all. A page, never the whole activity: an activity may hold 100,000
+    records (security review N4); the CSV export streams them all."""
+    rows = await conn.fetch(_ACTIVITY_PAGE, provider_id, activity_id, *filters.args(), limit, offset)
+    total = rows[0]["total"] if rows else 0
+    if not rows and offset:  # a page past the end still tells the total
+        counted = await conn.fetch(_ACTIVITY_PAGE, provider_id, activity_id, *filters.args(), 1, 0)
+        total = counted[0]["total"] if counted else 0
+    return [record_view(r) for r in rows], total
+
+
+async def activity_counts(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str,
+                          activity_id: str) -> dict[str, dict[str, int]]:
+    """Per board (upper case): the activity's Submitted, Accepted and Rejected records."""
+    rows = await conn.fetch(
+        "SELECT upper(board) AS board, count(*) FILTER (WHERE status = 'Submitted') AS submitted, "
+        "count(*) FILTER (WHERE status = 'Accepted') AS accepted, count(*) FILTER (WHERE status = 'Rejected') AS rejected "
+        "FROM records WHERE provider_id = $1 AND activity_id = $2 AND action = 'Add' AND status IS NOT NULL "
+        "GROUP BY upper(board)", provider_id, activity_id)
+    return {r["board"]: {"submitted": r["submitted"], "accepted": r["accepted"], "rejected": r["rejected"]}
+            for r in rows}
 
 
 async def export_activity_records(conn: asyncpg.Connection, provider_id: str, activity_id: str, board: str | None,
                                   limit: int, prefetch: int) -> AsyncIterator[dict[str, Any]]:
-    """As `activity_records`, read through a server-side cursor (the caller holds a transaction)."""
+    """Every record but Deleted ones of the activity (of one board, or all), by board and learner name,
+    read through a server-side cursor (the caller holds a transaction)."""
     async for r in conn.cursor(_ACTIVITY_RECORDS, provider_id, activity_id, board, limit, prefetch=prefetch):
         yield record_view(r)
 
