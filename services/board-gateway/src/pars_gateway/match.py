@@ -3,7 +3,7 @@ with the board's own rules, before anything is submitted; reads only, stores not
 
 Request: {"board": "ABIM", "learners": [{"learner_id", "learner_id_type", "npi", "first_name",
 "last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message"}]},
-one per learner, in order. Only for a caller with the admin token (`Authorization: Bearer`):
+one per learner, in order. Only for a caller with the service token (`Authorization: Bearer`):
 intake, which answers providers with no more than "match" or 718, rate-limited (security review
 L6); anyone else gets 401 before the body is read."""
 
@@ -47,11 +47,11 @@ class Question(BaseModel):
 MAX_BODY = 1024 * 1024  # 500 learners of 6 fields of at most 300 characters fit well below
 
 
-def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
+def match_route(rt: Runtime, service_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def match(request: Request) -> JSONResponse:
         question = await internal_question(
-            request, admin_token, Question, MAX_BODY,
-            "The board gateway's match answers intake only: send the admin token.")
+            request, service_token, Question, MAX_BODY,
+            "The board gateway's match answers intake only: send the service token.")
         if isinstance(question, JSONResponse):
             return question
         found = catalog_board(question.board)
