@@ -11,7 +11,6 @@ from pars_notifier.settings import NotifierSettings
 from pars_runtime.admin_token import KNOWN_TOKENS, check_admin_token
 from pars_validator.settings import ValidatorSettings
 
-
 SERVICE = "a-long-random-service-token"
 
 
