@@ -71,9 +71,17 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
   value: "0.0.0.0"
 - name: HTTP_PORT
   value: {{ $svc.port | quote }}
+- name: OPS_PORT
+  value: {{ required (printf "services.%s.opsPort: /metrics and /readyz leave the API port" $name) $svc.opsPort | quote }}
+{{- if eq $name "intake" }}
+- name: ADMIN_PORT
+  value: {{ required "services.intake.adminPort: the admin API leaves the provider port" $svc.adminPort | quote }}
 {{- range $other, $o := $root.Values.services }}
 - name: {{ printf "%s_URL" ($other | upper | replace "-" "_") }}
   value: {{ printf "http://%s:%v" (include "pars.fullname" (list $root $other)) $o.port | quote }}
+- name: {{ printf "%s_OPS_URL" ($other | upper | replace "-" "_") }}
+  value: {{ printf "http://%s-ops:%v" (include "pars.fullname" (list $root $other)) $o.opsPort | quote }}
+{{- end }}
 {{- end }}
 {{- if not $root.Values.kafka.sasl.enabled }}
 - name: KAFKA_SECURITY_PROTOCOL  # refused by the services unless PARS_DEMO_MODE=1
@@ -95,7 +103,12 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       name: {{ include "pars.kafkaUser" (list $root $name) }}
       key: {{ $root.Values.kafka.sasl.passwordKey }}
 {{- end }}
-{{- if has $name (list "intake" "validator" "board-gateway" "notifier") }}
+- name: SERVICE_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "serviceToken.existingSecret: the Secret holding SERVICE_TOKEN" $root.Values.serviceToken.existingSecret }}
+      key: {{ $root.Values.serviceToken.key }}
+{{- if eq $name "intake" }}
 - name: ADMIN_TOKEN
   valueFrom:
     secretKeyRef:
