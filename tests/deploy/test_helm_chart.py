@@ -329,7 +329,7 @@ def test_examples_parse_with_the_expected_kinds() -> None:
     assert values["networkPolicy"]["postgres"]["to"][0]["podSelector"]["matchLabels"]["cnpg.io/cluster"] == \
         cluster["metadata"]["name"]
     users = {u["metadata"]["name"] for u in examples["KafkaUser"]}
-    assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in MODULES}
+    assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in [*MODULES, "credential-admin"]}
 
     topics = {t["spec"]["topicName"]: t["spec"] for t in examples["KafkaTopic"]}
     dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS}
@@ -339,9 +339,29 @@ def test_examples_parse_with_the_expected_kinds() -> None:
         assert topics[topic.name]["partitions"] == topic.partitions and topics[topic.name]["replicas"] == 3
 
 
+def test_only_the_credential_admin_may_alter_users_and_acls() -> None:
+    """Review N7: intake's consuming user (whose password every intake pod holds for its whole
+    life) has no ALTER on the cluster; the credential admin has only that and DESCRIBE, and only
+    intake's pods get its password."""
+    users = {u["metadata"]["name"]: u["spec"]["authorization"]["acls"] for u in _examples()["KafkaUser"]}
+    for name, acls in users.items():
+        alters = [a for a in acls if a["resource"]["type"] == "cluster" and "Alter" in a["operations"]]
+        assert bool(alters) == (name == "pars-credential-admin"), name
+    assert users["pars-credential-admin"] == [{"resource": {"type": "cluster"}, "operations": ["Alter", "Describe"]}]
+    for deployment in of_kind(render(), "Deployment"):
+        env = _env(deployment)
+        is_intake = deployment["metadata"]["name"] == "pars-intake"
+        assert ("KAFKA_ACL_ADMIN_PASSWORD" in env) == is_intake
+        if is_intake:
+            assert env["KAFKA_ACL_ADMIN_USERNAME"]["value"] == "pars-credential-admin"
+            assert env["KAFKA_ACL_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "pars-credential-admin"
+
+
 def test_kafka_users_get_exactly_their_registry_rights() -> None:
     for user in _examples()["KafkaUser"]:
         service = user["metadata"]["name"].removeprefix("pars-")
+        if service == "credential-admin":
+            continue  # no topic, no group: test_only_the_credential_admin_may_alter_users_and_acls
         rights: dict[tuple[str, str], set[str]] = {}
         for acl in user["spec"]["authorization"]["acls"]:
             rights[acl["resource"]["type"], acl["resource"].get("name", "")] = set(acl["operations"])

@@ -7,6 +7,7 @@ document, which answer on its operations port."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support.system import ADMIN_TOKEN, SERVICE_TOKEN, RunningSystem
 
@@ -47,3 +48,49 @@ def test_metrics_readiness_and_the_api_document_are_off_the_provider_port(system
     assert httpx.get(system.url + "/healthz", timeout=30).status_code == 200
     # The operations port is no back door to the provider API.
     assert httpx.get(system.ops_url + "/v1/activities", headers=bearer(ADMIN_TOKEN), timeout=30).status_code == 404
+
+
+def test_intakes_kafka_user_may_not_grant_rights_and_the_credential_admin_does_only_that(system: RunningSystem) -> None:
+    """Review N7: a leak of intake's Kafka password (the user every intake pod consumes and
+    produces with) is no longer control of Kafka: it cannot create an ACL. The upstream-credential
+    API logs in as the credential admin, which may alter ACLs and read no topic."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.errors import KafkaError
+
+    from pars_runtime.kafka_security import Acl, Admin, KafkaSecurityError, client_options, create_acls
+
+    intake = system.system["intake"].env
+    servers = intake["KAFKA_BOOTSTRAP_SERVERS"]
+    grant = Acl(f"User:{system.namespace}-nobody", "TOPIC", f"{system.namespace}.pars.board.decisions.v1",
+                "LITERAL", "WRITE")
+
+    def login(user: str, password: str) -> dict:
+        return client_options(intake["KAFKA_SECURITY_PROTOCOL"], "SCRAM-SHA-512", user, password)
+
+    async def create(options: dict) -> None:
+        async with Admin(servers, **options) as admin:
+            await create_acls(admin, [grant])
+
+    async def read_decisions(options: dict) -> None:
+        consumer = AIOKafkaConsumer(f"{system.namespace}.pars.board.decisions.v1", bootstrap_servers=servers,
+                                    group_id=f"{system.namespace}-acl-admin-probe", auto_offset_reset="earliest",
+                                    **options)
+        await consumer.start()
+        try:
+            await consumer.getmany(timeout_ms=5000)
+        finally:
+            await consumer.stop()
+
+    with pytest.raises(KafkaSecurityError, match="error 31"):  # CLUSTER_AUTHORIZATION_FAILED
+        asyncio.run(create(login(intake["KAFKA_USERNAME"], intake["KAFKA_PASSWORD"])))
+    admin = login(intake["KAFKA_ACL_ADMIN_USERNAME"], intake["KAFKA_ACL_ADMIN_PASSWORD"])
+    with pytest.raises(KafkaError):  # no topic, no group: it reads nothing
+        asyncio.run(read_decisions(admin))
+    # Upstream credentials still work end to end (they are made by the credential admin).
+    provider = system.new_provider(name="Credential Admin CME")
+    with system.admin() as client:
+        made = client.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider["provider_id"]]})
+        assert made.status_code == 201, made.text
+        assert client.delete(f"/v1/admin/upstream-credentials/{made.json()['credential_id']}").status_code == 200

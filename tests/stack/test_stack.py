@@ -146,12 +146,23 @@ def test_compose_init_container_gives_each_service_its_login_and_acls(stack):
     from aiokafka.errors import KafkaError
 
     from pars_runtime.kafka_security import client_options
-    from pars_runtime.kafka_users import SERVICES, password_variable, provision
+    from pars_runtime.kafka_security import Acl, Admin, KafkaSecurityError, create_acls
+    from pars_runtime.kafka_users import USERS, password_variable, provision
 
     namespace = "compose" + uuid.uuid4().hex[:6]
-    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in SERVICES}
+    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in USERS}
     names = asyncio.run(provision({**stack.kafka.client_env(), "PARS_NAMESPACE": namespace, **passwords}))
-    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier"]
+    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier", "pars-credential-admin"]
+
+    async def grant(user: str, password: str) -> None:
+        """What the upstream-credential API does: an ACL for someone (review N7)."""
+        options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)
+        async with Admin(stack.kafka.bootstrap_servers, **options) as admin:
+            await create_acls(admin, [Acl(f"User:{namespace}-nobody", "TOPIC", f"{namespace}.x", "LITERAL", "READ")])
+
+    with pytest.raises(KafkaSecurityError, match="error 31"):  # CLUSTER_AUTHORIZATION_FAILED: intake may not alter ACLs
+        asyncio.run(grant("pars-intake", passwords[password_variable("intake")]))
+    asyncio.run(grant("pars-credential-admin", passwords[password_variable("credential-admin")]))
 
     async def create(user: str, password: str, topic: str) -> None:
         options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)

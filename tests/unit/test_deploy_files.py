@@ -18,7 +18,7 @@ import yaml
 
 from pars_intake.ops.history import CHARTS
 from pars_runtime.kafka_security import service_user
-from pars_runtime.kafka_users import password_variable
+from pars_runtime.kafka_users import USERS, password_variable
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -102,7 +102,7 @@ def test_compose_file_is_valid() -> None:
         pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
     secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "SERVICE_TOKEN": "check-only-service-0123456789",
                "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y",
-               **{password_variable(service): f"k-{service}" for service in SERVICES}}
+               **{password_variable(user): f"k-{user}" for user in USERS}}
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, env={**env, **secrets})
@@ -222,6 +222,13 @@ def test_compose_services_log_in_to_kafka_as_users_of_their_own(compose: dict[st
         assert "PARS_DEMO_MODE" not in env, name
         usernames.add(env["KAFKA_USERNAME"])
     assert len(usernames) == len(SERVICES)
+    # Intake also logs in as the credential admin, which alone may alter users and ACLs (review N7).
+    intake = services["intake"]["environment"]
+    assert intake["KAFKA_ACL_ADMIN_USERNAME"] == service_user("", "credential-admin")
+    variable = password_variable("credential-admin")
+    assert intake["KAFKA_ACL_ADMIN_PASSWORD"].startswith("${" + variable + ":?")
+    assert init["environment"][variable].startswith("${" + variable + ":?")
+    assert not any("ACL_ADMIN" in key for name in SERVICES if name != "intake" for key in services[name]["environment"])
 
 
 def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:

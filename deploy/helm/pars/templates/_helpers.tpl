@@ -102,6 +102,16 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
     secretKeyRef:
       name: {{ include "pars.kafkaUser" (list $root $name) }}
       key: {{ $root.Values.kafka.sasl.passwordKey }}
+{{- if eq $name "intake" }}
+# Upstream credentials only: the one KafkaUser with ALTER on the cluster (review N7).
+- name: KAFKA_ACL_ADMIN_USERNAME
+  value: {{ include "pars.kafkaUser" (list $root "credential-admin") | quote }}
+- name: KAFKA_ACL_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pars.kafkaUser" (list $root "credential-admin") }}
+      key: {{ $root.Values.kafka.sasl.passwordKey }}
+{{- end }}
 {{- end }}
 - name: SERVICE_TOKEN
   valueFrom:

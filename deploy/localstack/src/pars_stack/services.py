@@ -101,6 +101,10 @@ class System:
         # SCRAM user of its own instead (created on start, with the registry's ACLs).
         self.admin_env = env
         self.kafka_users = {name: self._kafka_user(env, name) for name in MODULES}
+        # Intake also logs in as the credential admin, for upstream users and ACLs only (review N7).
+        admin = self._kafka_user(env, "credential-admin")
+        self.credential_admin = {f"KAFKA_ACL_ADMIN_{k.removeprefix('KAFKA_')}": v for k, v in admin.items()}
+        self.kafka_users["intake"] = {**self.kafka_users["intake"], **self.credential_admin}
         # With an admin port, every intake instance has one (else its provider port would answer /ops).
         admin_of = [admin_port] + [free_port() for _ in range(replicas - 1)] if admin_port else [None] * replicas
         self.instances = {name: [ServiceProcess(Path(root), name, {**urls, **env, **self.kafka_users[name]}, port, i + 1,
@@ -136,7 +140,14 @@ class System:
         the stack's admin; a no-op without authentication. Idempotent."""
         if not any(self.kafka_users.values()):
             return
-        from pars_runtime.kafka_security import Admin, create_acls, env_options, service_acls, upsert_scram_user
+        from pars_runtime.kafka_security import (
+            Admin,
+            create_acls,
+            credential_admin_acls,
+            env_options,
+            service_acls,
+            upsert_scram_user,
+        )
 
         namespace = self.admin_env.get("PARS_NAMESPACE", "").lower()
         mechanism = self.admin_env.get("KAFKA_SCRAM_MECHANISM", "SCRAM-SHA-512")
@@ -146,6 +157,9 @@ class System:
                 for service, creds in self.kafka_users.items():
                     await upsert_scram_user(admin, creds["KAFKA_USERNAME"], creds["KAFKA_PASSWORD"], mechanism)
                     await create_acls(admin, service_acls(namespace, service, creds["KAFKA_USERNAME"]))
+                username = self.credential_admin["KAFKA_ACL_ADMIN_USERNAME"]
+                await upsert_scram_user(admin, username, self.credential_admin["KAFKA_ACL_ADMIN_PASSWORD"], mechanism)
+                await create_acls(admin, credential_admin_acls(namespace, username))
 
         failed: list[BaseException] = []
 

@@ -3,9 +3,9 @@ request limits, the services' addresses (learner-match pre-validation, the opera
 the overdue sweep and the dashboard's sampling. Built once at start-up and passed to whatever needs it."""
 
 from datetime import timedelta
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from pars_runtime.admin_token import check_admin_token, check_service_token
 from pars_runtime.service import Runtime
@@ -20,6 +20,11 @@ class IntakeSettings(ServiceSettings):
     # one more every ADMIN_FAILURE_REFILL_SECONDS; beyond, 429 whatever the token.
     admin_failure_burst: int = Field(default=10, ge=1)
     admin_failure_refill_seconds: float = Field(default=6.0, gt=0)
+    # The Kafka principal that creates and revokes upstream credentials (SCRAM users, ACLs): ALTER
+    # on the cluster, which intake's own user (KAFKA_USERNAME) does not have (review N7). Used
+    # only by the upstream-credential API; without it (with SASL) that API answers 503.
+    kafka_acl_admin_username: str | None = None
+    kafka_acl_admin_password: SecretStr | None = None
     max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
     # Every other route's body (keys, activities, settings, the portal's forms): small (guard.py).
@@ -68,7 +73,22 @@ class IntakeSettings(ServiceSettings):
     def _tokens(self) -> Self:
         check_admin_token(self.admin_token, self.pars_demo_mode)
         check_service_token(self.service_token, self.pars_demo_mode, self.admin_token)
+        if bool(self.kafka_acl_admin_username) != bool(self.kafka_acl_admin_password):
+            raise ValueError("set both KAFKA_ACL_ADMIN_USERNAME and KAFKA_ACL_ADMIN_PASSWORD, or neither")
         return self
+
+    def credential_admin_options(self) -> dict[str, Any] | None:
+        """The Kafka client options of the credential admin; None when it is not configured on an
+        authenticating Kafka (without authentication there is no principal to tell apart)."""
+        if not self.kafka_security_protocol.startswith("SASL"):
+            return self.kafka_options()
+        if not (self.kafka_acl_admin_username and self.kafka_acl_admin_password):
+            return None
+        from pars_runtime.kafka_security import client_options
+
+        return client_options(self.kafka_security_protocol, self.kafka_scram_mechanism,
+                              self.kafka_acl_admin_username,
+                              self.kafka_acl_admin_password.get_secret_value(), self.kafka_ssl_cafile)
 
     @property
     def row_outcome_timeout(self) -> timedelta:
