@@ -94,3 +94,26 @@ def test_intakes_kafka_user_may_not_grant_rights_and_the_credential_admin_does_o
         made = client.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider["provider_id"]]})
         assert made.status_code == 201, made.text
         assert client.delete(f"/v1/admin/upstream-credentials/{made.json()['credential_id']}").status_code == 200
+
+
+def test_each_service_logs_in_to_postgresql_as_a_role_that_reads_only_its_own_schema(system: RunningSystem) -> None:
+    """Review N11: the launcher gives each service a role of its own, owner of its schema only."""
+    import asyncio
+
+    import asyncpg
+
+    async def check() -> None:
+        urls = {name: system.system[name].env["DATABASE_URL"] for name in ("intake", "validator", "notifier")}
+        assert len(set(urls.values()) | {system.env["DATABASE_URL"]}) == 4  # none shares the stack's login
+        conn = await asyncpg.connect(urls["validator"])
+        try:
+            assert await conn.fetchval("SELECT current_user") == f"pars_{system.namespace}_validator"
+            await conn.fetchval(f'SELECT count(*) FROM "{system.namespace}_validator".schema_migrations')
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetchval(f'SELECT count(*) FROM "{system.namespace}_intake".records')
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(f'CREATE SCHEMA "{system.namespace}_elsewhere"')
+        finally:
+            await conn.close()
+
+    asyncio.run(check())

@@ -183,8 +183,28 @@ class System:
     def processes(self) -> list[ServiceProcess]:
         return [p for instances in self.instances.values() for p in instances]
 
+    def provision_database(self) -> None:
+        """Gives each service a PostgreSQL role of its own, owner of its schema only (review N11),
+        and its DATABASE_URL; with a server whose login may not create roles, they keep sharing it."""
+        from . import roles
+        from .util import log
+
+        url = self.admin_env.get("DATABASE_URL")
+        if not url or not roles.run_blocking(roles.may_create_roles(url)):
+            log("the database login may not create roles: the services share it")
+            return
+        namespace = self.admin_env.get("PARS_NAMESPACE", "").lower()
+        schemas = {name: f"{namespace}_{name.replace('-', '_')}" if namespace else name.replace("-", "_")
+                   for name in MODULES}
+        urls = roles.run_blocking(roles.provision(url, list(schemas.values())))
+        assert isinstance(urls, dict)
+        for name, instances in self.instances.items():
+            for process in instances:
+                process.env["DATABASE_URL"] = urls[schemas[name]]
+
     def start(self) -> None:
         self.provision_kafka()
+        self.provision_database()
         for process in self.processes:
             process.spawn()
         for process in self.processes:
