@@ -232,3 +232,38 @@ def test_kafka_starts_on_other_ports_when_its_port_is_taken_before_it_binds(tmp_
             kafka.stop()
     finally:
         taken.close()
+
+
+def test_a_schema_made_under_the_superuser_is_handed_to_its_services_role(stack):
+    """A `.stack` of before N11 holds schemas and tables the superuser owns: the launcher's
+    provisioning gives them to the service's role, which then reads and migrates them, and reads
+    no other schema (pars_stack.roles)."""
+    from pars_stack import roles
+
+    schema, other = f"r{uuid.uuid4().hex[:8]}_intake", f"r{uuid.uuid4().hex[:8]}_validator"
+    url = stack.env()["DATABASE_URL"]
+
+    async def scenario() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for name in (schema, other):
+                await conn.execute(f'CREATE SCHEMA "{name}"')
+                await conn.execute(f'CREATE TABLE "{name}".t (id bigserial PRIMARY KEY, v text)')
+                await conn.execute(f'INSERT INTO "{name}".t (v) VALUES (\'kept\')')
+        finally:
+            await conn.close()
+        urls = await roles.provision(url, [schema])
+        again = await roles.provision(url, [schema])  # idempotent, with a new password
+        service = await asyncpg.connect(again[schema], server_settings={"search_path": schema})
+        try:
+            assert await service.fetchval("SELECT v FROM t") == "kept"
+            await service.execute("ALTER TABLE t ADD COLUMN w int")  # migrations need ownership
+            await service.execute("INSERT INTO t (v) VALUES ('new')")  # and the column's sequence
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await service.fetchval(f'SELECT v FROM "{other}".t')
+        finally:
+            await service.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(urls[schema])  # the first password was replaced
+
+    asyncio.run(scenario())

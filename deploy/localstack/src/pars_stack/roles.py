@@ -65,7 +65,7 @@ async def provision(database_url: str, schemas: list[str]) -> dict[str, str]:
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)} AUTHORIZATION {_ident(role)}")
                 await conn.execute(f"ALTER SCHEMA {_ident(schema)} OWNER TO {_ident(role)}")
                 owned = await conn.fetch(
-                    "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "SELECT c.relname, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE n.nspname = $1 AND c.relkind::text = ANY($2::text[]) "
                     "AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $3)", schema, list(OWNED), role)
                 for row in owned:
