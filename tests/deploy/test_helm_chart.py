@@ -571,3 +571,18 @@ def test_pods_reach_only_dns_kafka_postgresql_and_the_notifier_smtp(rendering: s
 
 def test_the_policies_can_be_left_to_the_cluster() -> None:
     assert not of_kind(render("--set", "networkPolicy.enabled=false"), "NetworkPolicy")
+
+
+def test_a_service_may_log_in_to_postgresql_as_a_role_of_its_own() -> None:
+    """Review N11: `database.services.<name>` gives that service's pods, and the migration Job for
+    its schema, a DATABASE_URL of its own; the others keep the shared one."""
+    docs = render("--set", "database.services.validator.existingSecret=pars-db-validator",
+                  "--set", "database.services.validator.urlKey=uri")
+    for deployment in of_kind(docs, "Deployment"):
+        secret = _env(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
+        assert secret == ("pars-db-validator" if deployment["metadata"]["name"] == "pars-validator" else "pars-db-app")
+    (job,) = of_kind(docs, "Job")
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL_VALIDATOR"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-validator"
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-app"
+    assert "DATABASE_URL_INTAKE" not in env

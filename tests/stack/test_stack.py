@@ -145,8 +145,7 @@ def test_compose_init_container_gives_each_service_its_login_and_acls(stack):
     each service logs in with its own password and may create its topics, and no more."""
     from aiokafka.errors import KafkaError
 
-    from pars_runtime.kafka_security import client_options
-    from pars_runtime.kafka_security import Acl, Admin, KafkaSecurityError, create_acls
+    from pars_runtime.kafka_security import Acl, Admin, KafkaSecurityError, client_options, create_acls
     from pars_runtime.kafka_users import USERS, password_variable, provision
 
     namespace = "compose" + uuid.uuid4().hex[:6]

@@ -55,6 +55,21 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       key: {{ .Values.database.urlKey }}
 {{- end -}}
 
+{{/* A service's DATABASE_URL: its own role's (database.services.<name>) or the shared one. (list $ name) */}}
+{{- define "pars.serviceDatabaseUrl" -}}
+{{- $root := index . 0 -}}
+{{- $own := index ($root.Values.database.services | default dict) (index . 1) -}}
+{{- if $own }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $own.existingSecret }}
+      key: {{ $own.urlKey }}
+{{- else }}
+{{ include "pars.databaseUrl" $root }}
+{{- end }}
+{{- end -}}
+
 {{/* Every variable of one service's container. (list $ name) */}}
 {{- define "pars.env" -}}
 {{- $root := index . 0 -}}
@@ -62,7 +77,7 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
 {{- $svc := index $root.Values.services $name -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ $root.Values.kafka.bootstrapServers | quote }}
-{{ include "pars.databaseUrl" $root }}
+{{- include "pars.serviceDatabaseUrl" (list $root $name) }}
 - name: PARS_NAMESPACE
   value: {{ $root.Values.config.parsNamespace | quote }}
 - name: LOG_LEVEL
