@@ -45,9 +45,10 @@ chaos: install-test
 	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS) --cluster
 
 compose-config:
-	@ADMIN_TOKEN=$${ADMIN_TOKEN:-check-only-token-0123456789} POSTGRES_PASSWORD=$${POSTGRES_PASSWORD:-check-only} \
+	@ADMIN_TOKEN=$${ADMIN_TOKEN:-check-only-token-0123456789} SERVICE_TOKEN=$${SERVICE_TOKEN:-check-only-service-0123456789} POSTGRES_PASSWORD=$${POSTGRES_PASSWORD:-check-only} \
 	  KAFKA_PASSWORD_INTAKE=$${KAFKA_PASSWORD_INTAKE:-check-only} KAFKA_PASSWORD_VALIDATOR=$${KAFKA_PASSWORD_VALIDATOR:-check-only} \
 	  KAFKA_PASSWORD_BOARD_GATEWAY=$${KAFKA_PASSWORD_BOARD_GATEWAY:-check-only} KAFKA_PASSWORD_NOTIFIER=$${KAFKA_PASSWORD_NOTIFIER:-check-only} \
+	  KAFKA_PASSWORD_CREDENTIAL_ADMIN=$${KAFKA_PASSWORD_CREDENTIAL_ADMIN:-check-only} \
 	  GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-check-only} \
 	  docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
 

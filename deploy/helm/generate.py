@@ -93,25 +93,31 @@ def service_acls(service: str, ns: str = "") -> list[dict]:
              "operations": [o for o in OPERATIONS if o in wanted]}
             for (kind, name), wanted in sorted(ops.items())]
     if service == "intake":
-        # The per-provider upstream topics (created, read, written by intake), and ALTER and
-        # ALTER_CONFIGS on the cluster: intake creates and revokes upstream credentials (SCRAM
-        # users, their ACLs and quotas), a deliberate choice (docs/security.md).
+        # The per-provider upstream topics (created, read, written by intake). Not ALTER on the
+        # cluster: upstream users and ACLs are the credential admin's (review N7).
         acls.append({"resource": {"type": "topic", "name": _prefixed(ns, registry.UPSTREAM_PREFIX),
                                   "patternType": "prefix"}, "operations": ["Read", "Write", "Create", "Describe"]})
-        acls.append({"resource": {"type": "cluster"}, "operations": ["Describe", "Alter", "AlterConfigs"]})
+        acls.append({"resource": {"type": "cluster"}, "operations": ["Describe"]})
     # The producers are idempotent (pars_runtime.kafka); older brokers ask for this cluster right.
     acls.append({"resource": {"type": "cluster"}, "operations": ["IdempotentWrite"]})
     return acls
 
 
+# The credential admin (review N7): intake logs in as it only to create and revoke upstream
+# credentials; ALTER on the cluster (users, ACLs), ALTER_CONFIGS (their quotas, N5) and DESCRIBE,
+# no topic and no group.
+CREDENTIAL_ADMIN_ACLS = [{"resource": {"type": "cluster"}, "operations": ["Alter", "AlterConfigs", "Describe"]}]
+
+
 def kafka_users(ns: str = "") -> list[dict]:
+    wanted = [(service, service_acls(service, ns)) for service in SERVICES] + [("credential-admin", CREDENTIAL_ADMIN_ACLS)]
     return [{
         "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
         # The User Operator writes the password to a Secret of the same name (key `password`).
-        "metadata": {"name": f"pars-{service}", "labels": {"strimzi.io/cluster": CLUSTER}},
+        "metadata": {"name": f"pars-{name}", "labels": {"strimzi.io/cluster": CLUSTER}},
         "spec": {"authentication": {"type": "scram-sha-512"},
-                 "authorization": {"type": "simple", "acls": service_acls(service, ns)}},
-    } for service in SERVICES]
+                 "authorization": {"type": "simple", "acls": acls}},
+    } for name, acls in wanted]
 
 
 def _prefixed(ns: str, name: str) -> str:
@@ -128,7 +134,7 @@ def rendered() -> dict[Path, str]:
         CHART_REGISTRY: HEADER + yaml.safe_dump(chart_registry(), sort_keys=False),
         TOPICS: HEADER + "# Topics of a system without PARS_NAMESPACE (see generate.py --namespace).\n"
                 + _dump(kafka_topics()),
-        USERS: HEADER + "# One SCRAM-SHA-512 user per service with exactly the ACLs it needs.\n"
+        USERS: HEADER + "# One SCRAM-SHA-512 user per service with exactly the ACLs it needs, and the credential admin.\n"
                + _dump(kafka_users()),
     }
 

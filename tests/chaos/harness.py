@@ -44,7 +44,7 @@ from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_runtime.messages import decode
 from tests.support.kafka import auth, publish, read_to_end
-from tests.support.system import YEAR, RunningSystem
+from tests.support.system import SERVICE_TOKEN, YEAR, RunningSystem
 
 SERVICES = ("intake", "validator", "board-gateway", "notifier")
 LEARNERS = 400  # registry entries per board; a board's k-th row is learner k % 400 on day k // 400
@@ -477,7 +477,8 @@ def pending(run: Run) -> dict[str, int]:
     by_source = {c["source"]: c for c in counts}
     uploads = run.sql("SELECT count(*) FILTER (WHERE status <> 'completed') AS n FROM {ns}_intake.uploads "
                       "WHERE provider_id = ANY($1)", ids)[0]["n"]
-    emails = httpx.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10).json()["pending"]
+    emails = httpx.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10,
+                       headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).json()["pending"]
     return {
         "service rows without outcome": expected["service"] - (by_source.get("service") or {"decided": 0})["decided"],
         "upstream rows without outcome": expected["upstream"] - (by_source.get("stream") or {"decided": 0})["decided"],

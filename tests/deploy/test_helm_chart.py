@@ -67,7 +67,7 @@ def pod_specs(docs: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, Any
 def drain_seconds() -> int:
     """What Service.run gives its workers, then the pool, after SIGTERM (read from the code)."""
     source = SERVICE_PY.read_text()
-    workers = re.search(r"asyncio\.wait\(workers \+ \[http\], timeout=(\d+)\)", source)
+    workers = re.search(r"asyncio\.wait\(workers \+ http, timeout=(\d+)\)", source)
     pool = re.search(r"asyncio\.wait_for\(pool\.close\(\), (\d+)\)", source)
     assert workers and pool, "service.py's drain timeouts moved: update drain_seconds() and the chart's shutdown values"
     return int(workers.group(1)) + int(pool.group(1))
@@ -89,7 +89,9 @@ def test_helm_lint_strict(values: tuple[str, ...]) -> None:
 def test_renders_every_part(manifests: tuple[dict[str, Any], ...]) -> None:
     deployments = {d["metadata"]["name"] for d in of_kind(manifests, "Deployment")}
     assert deployments == {f"pars-{name}" for name in MODULES}
-    assert {d["metadata"]["name"] for d in of_kind(manifests, "Service")} == deployments
+    services = {d["metadata"]["name"] for d in of_kind(manifests, "Service")}
+    # Each service's API, its operations port, and intake's admin API: each a Service of its own.
+    assert services == deployments | {f"{d}-ops" for d in deployments} | {"pars-intake-admin"}
     assert len(of_kind(manifests, "Job")) == 1
     for deployment in of_kind(manifests, "Deployment"):
         name = deployment["metadata"]["name"].removeprefix("pars-")
@@ -112,7 +114,8 @@ def test_long_running_containers_have_probes(manifests: tuple[dict[str, Any], ..
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             env = {e["name"]: e.get("value") for e in container["env"]}
             assert env["HTTP_HOST"] == "0.0.0.0" and int(env["HTTP_PORT"]) == ports["http"], where
-            assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, where
+            assert int(env["OPS_PORT"]) == ports["ops"] != ports["http"], where
+            assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}, where
             assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, where
 
 
@@ -137,7 +140,7 @@ def test_secret_looking_variables_come_from_secrets(manifests: tuple[dict[str, A
                     assert "value" not in var, f"{owner}: {var['name']} has a plain value"
                     assert var["valueFrom"]["secretKeyRef"]["name"], f"{owner}: {var['name']}"
             assert "envFrom" not in container, f"{owner}: envFrom could carry anything"
-    assert {"DATABASE_URL", "ADMIN_TOKEN"} <= seen
+    assert {"DATABASE_URL", "ADMIN_TOKEN", "SERVICE_TOKEN"} <= seen
 
 
 def test_grace_period_exceeds_the_drain(manifests: tuple[dict[str, Any], ...]) -> None:
@@ -174,11 +177,15 @@ def test_pods_are_scraped_and_the_service_monitor_is_optional() -> None:
     for docs in (render(), render(*RENDERINGS["production"])):
         for deployment in of_kind(docs, "Deployment"):
             annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-            port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
-            assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == str(port)
+            ports = {p["name"]: p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+            assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == str(ports["ops"])
     assert not of_kind(render(), "ServiceMonitor")
-    (monitor,) = of_kind(render(*RENDERINGS["production"]), "ServiceMonitor")
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    docs = render(*RENDERINGS["production"])
+    (monitor,) = of_kind(docs, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"] == [{"port": "ops", "path": "/metrics", "interval": "30s"}]
+    scraped = [s for s in of_kind(docs, "Service") if _matches(monitor["spec"]["selector"], s["metadata"]["labels"])]
+    assert sorted(s["metadata"]["name"] for s in scraped) == sorted(f"pars-{name}-ops" for name in MODULES)
+    assert all(s["spec"]["type"] == "ClusterIP" and [p["name"] for p in s["spec"]["ports"]] == ["ops"] for s in scraped)
 
 
 def test_migration_job_runs_before_the_deployments(manifests: tuple[dict[str, Any], ...]) -> None:
@@ -243,6 +250,8 @@ def test_kafka_authentication_uses_each_services_user() -> None:
     ("services.notifier.env.SMTP_PASSWORD=hunter2", "SMTP_PASSWORD looks secret"),
     ("config.env.KAFKA_SASL_JAAS=hunter2", "KAFKA_SASL_JAAS looks secret"),
     ("adminToken.value=plain-token-0123456789", "additional properties 'value' not allowed"),
+    ("serviceToken.value=plain-token-0123456789", "additional properties 'value' not allowed"),
+    ("services.intake.env.SERVICE_TOKEN=plain-token-0123456789", "SERVICE_TOKEN looks secret"),
     ("database.url=postgresql://pars:hunter2@db/pars", "additional properties 'url' not allowed"),
     ("smtp.password=hunter2", "additional properties 'password' not allowed"),
     ("kafka.sasl.password=hunter2", "additional properties 'password' not allowed"),
@@ -320,7 +329,7 @@ def test_examples_parse_with_the_expected_kinds() -> None:
     assert values["networkPolicy"]["postgres"]["to"][0]["podSelector"]["matchLabels"]["cnpg.io/cluster"] == \
         cluster["metadata"]["name"]
     users = {u["metadata"]["name"] for u in examples["KafkaUser"]}
-    assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in MODULES}
+    assert users == {values["kafka"]["sasl"]["userPrefix"] + name for name in [*MODULES, "credential-admin"]}
 
     topics = {t["spec"]["topicName"]: t["spec"] for t in examples["KafkaTopic"]}
     dlqs = {registry.dead_letter_topic(g) for g in registry.CONSUMER_GROUPS}
@@ -330,9 +339,29 @@ def test_examples_parse_with_the_expected_kinds() -> None:
         assert topics[topic.name]["partitions"] == topic.partitions and topics[topic.name]["replicas"] == 3
 
 
+def test_only_the_credential_admin_may_alter_users_and_acls() -> None:
+    """Review N7: intake's consuming user (whose password every intake pod holds for its whole
+    life) has no ALTER on the cluster; the credential admin has only that and DESCRIBE, and only
+    intake's pods get its password."""
+    users = {u["metadata"]["name"]: u["spec"]["authorization"]["acls"] for u in _examples()["KafkaUser"]}
+    for name, acls in users.items():
+        alters = [a for a in acls if a["resource"]["type"] == "cluster" and "Alter" in a["operations"]]
+        assert bool(alters) == (name == "pars-credential-admin"), name
+    assert users["pars-credential-admin"] == [{"resource": {"type": "cluster"}, "operations": ["Alter", "Describe"]}]
+    for deployment in of_kind(render(), "Deployment"):
+        env = _env(deployment)
+        is_intake = deployment["metadata"]["name"] == "pars-intake"
+        assert ("KAFKA_ACL_ADMIN_PASSWORD" in env) == is_intake
+        if is_intake:
+            assert env["KAFKA_ACL_ADMIN_USERNAME"]["value"] == "pars-credential-admin"
+            assert env["KAFKA_ACL_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "pars-credential-admin"
+
+
 def test_kafka_users_get_exactly_their_registry_rights() -> None:
     for user in _examples()["KafkaUser"]:
         service = user["metadata"]["name"].removeprefix("pars-")
+        if service == "credential-admin":
+            continue  # no topic, no group: test_only_the_credential_admin_may_alter_users_and_acls
         rights: dict[tuple[str, str], set[str]] = {}
         for acl in user["spec"]["authorization"]["acls"]:
             rights[acl["resource"]["type"], acl["resource"].get("name", "")] = set(acl["operations"])
@@ -435,6 +464,8 @@ def _in_cluster(labels: dict[str, str], namespace: str = "pars") -> Peer:
 
 
 PORTS = {"intake": 8000, "validator": 8001, "board-gateway": 8002, "notifier": 8003}
+OPS_PORTS = {name: port + 100 for name, port in PORTS.items()}
+ADMIN_PORT = 8010
 STRANGER = _in_cluster({"app": "something-else"})  # another workload of the release's namespace
 PROMETHEUS = _in_cluster({"app.kubernetes.io/name": "prometheus"}, "monitoring")
 INGRESS = _in_cluster({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
@@ -463,9 +494,14 @@ def test_every_pod_of_the_release_is_denied_by_default(rendering: str) -> None:
 def test_only_intake_calls_the_other_services(rendering: str) -> None:
     docs = render(*RENDERINGS[rendering])
     for name, port in PORTS.items():
-        assert allowed(docs, "in", _pod(name), _in_cluster(_pod("intake")), port), name
-        assert allowed(docs, "out", _pod("intake"), _in_cluster(_pod(name)), port), name
+        if name != "intake":  # intake's API is the providers' (intakeFrom); it calls the others'
+            assert allowed(docs, "in", _pod(name), _in_cluster(_pod("intake")), port), name
+            assert allowed(docs, "out", _pod("intake"), _in_cluster(_pod(name)), port), name
+        # The dashboard reads every instance's /readyz and /metrics, intake's own included.
+        assert allowed(docs, "in", _pod(name), _in_cluster(_pod("intake")), OPS_PORTS[name]), name
+        assert allowed(docs, "out", _pod("intake"), _in_cluster(_pod(name)), OPS_PORTS[name]), name
         assert not allowed(docs, "in", _pod(name), STRANGER, port) or (name == "intake" and rendering == "default"), name
+        assert not allowed(docs, "in", _pod(name), STRANGER, OPS_PORTS[name]), name
         for caller in PORTS:
             if caller != "intake":  # nothing but intake calls a service (the gateway's match, the validator's check)
                 assert not allowed(docs, "out", _pod(caller), _in_cluster(_pod(name)), port), (caller, name)
@@ -475,12 +511,41 @@ def test_only_intake_calls_the_other_services(rendering: str) -> None:
 @pytest.mark.parametrize("rendering", ["default", "production"])
 def test_prometheus_scrapes_every_service_from_its_namespace(rendering: str) -> None:
     docs = render(*RENDERINGS[rendering])
-    for name, port in PORTS.items():
+    for name, port in OPS_PORTS.items():
         assert allowed(docs, "in", _pod(name), PROMETHEUS, port), name
-        assert not allowed(docs, "in", _pod(name), _in_cluster(PROMETHEUS[0], "elsewhere"), port) or name == "intake"
+        assert not allowed(docs, "in", _pod(name), _in_cluster(PROMETHEUS[0], "elsewhere"), port), name
+        # Prometheus reads the operations port, not the API (which intake opens to anyone by default).
+        assert not allowed(docs, "in", _pod(name), PROMETHEUS, PORTS[name]) or (name == "intake" and rendering == "default")
     docs = render("--set", "networkPolicy.prometheusFrom[0].namespaceSelector.matchLabels.team=observability")
-    assert allowed(docs, "in", _pod("validator"), ({}, {"team": "observability"}, ""), 8001)
-    assert not allowed(docs, "in", _pod("validator"), PROMETHEUS, 8001)
+    assert allowed(docs, "in", _pod("validator"), ({}, {"team": "observability"}, ""), OPS_PORTS["validator"])
+    assert not allowed(docs, "in", _pod("validator"), PROMETHEUS, OPS_PORTS["validator"])
+
+
+@pytest.mark.parametrize("rendering", ["default", "production"])
+def test_the_admin_port_is_reached_by_nobody_unless_named(rendering: str) -> None:
+    """Review N8: the admin API and /ops answer on a port of their own, which providers
+    (intakeFrom) do not reach; `networkPolicy.adminFrom` names who does (else only a port-forward)."""
+    docs = render(*RENDERINGS[rendering])
+    for peer in (INTERNET, STRANGER, INGRESS, PROMETHEUS, _in_cluster(_pod("validator"))):
+        assert not allowed(docs, "in", _pod("intake"), peer, ADMIN_PORT), peer
+    services = {s["metadata"]["name"]: s["spec"] for s in of_kind(docs, "Service")}
+    assert services["pars-intake-admin"]["type"] == "ClusterIP"
+    assert [p["port"] for p in services["pars-intake-admin"]["ports"]] == [ADMIN_PORT]
+    assert [p["port"] for p in services["pars-intake"]["ports"]] == [PORTS["intake"]]  # no admin, no metrics
+    operators = _in_cluster({"app": "console"}, "ops-team")
+    opened = render("--set", "networkPolicy.adminFrom[0].namespaceSelector.matchLabels.team=ops")
+    assert allowed(opened, "in", _pod("intake"), ({"app": "console"}, {"team": "ops"}, ""), ADMIN_PORT)
+    assert not allowed(opened, "in", _pod("intake"), operators, ADMIN_PORT)
+    assert not allowed(opened, "in", _pod("intake"), INTERNET, ADMIN_PORT)
+
+
+def test_only_intake_holds_the_admin_token_and_every_service_the_service_token() -> None:
+    for deployment in of_kind(render(), "Deployment"):
+        env = _env(deployment)
+        is_intake = deployment["metadata"]["name"] == "pars-intake"
+        assert ("ADMIN_TOKEN" in env) == is_intake, deployment["metadata"]["name"]
+        assert ("ADMIN_PORT" in env) == is_intake, deployment["metadata"]["name"]
+        assert env["SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "pars-service", "key": "token"}
 
 
 def test_intake_is_open_by_default_and_to_the_ingress_controller_in_production() -> None:
@@ -506,3 +571,18 @@ def test_pods_reach_only_dns_kafka_postgresql_and_the_notifier_smtp(rendering: s
 
 def test_the_policies_can_be_left_to_the_cluster() -> None:
     assert not of_kind(render("--set", "networkPolicy.enabled=false"), "NetworkPolicy")
+
+
+def test_a_service_may_log_in_to_postgresql_as_a_role_of_its_own() -> None:
+    """Review N11: `database.services.<name>` gives that service's pods, and the migration Job for
+    its schema, a DATABASE_URL of its own; the others keep the shared one."""
+    docs = render("--set", "database.services.validator.existingSecret=pars-db-validator",
+                  "--set", "database.services.validator.urlKey=uri")
+    for deployment in of_kind(docs, "Deployment"):
+        secret = _env(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
+        assert secret == ("pars-db-validator" if deployment["metadata"]["name"] == "pars-validator" else "pars-db-app")
+    (job,) = of_kind(docs, "Job")
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL_VALIDATOR"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-validator"
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-app"
+    assert "DATABASE_URL_INTAKE" not in env

@@ -25,7 +25,7 @@ def page(browser: Browser, system: RunningSystem) -> Iterator[tuple[Page, list[s
 
     def route(r):  # noqa: ANN001, ANN202 - Playwright's Route
         asked.append(r.request.url)
-        return r.continue_() if r.request.url.startswith(system.url) else r.abort()
+        return r.continue_() if r.request.url.startswith(system.ops_url) else r.abort()
 
     context.route("**/*", route)
     yield context.new_page(), asked
@@ -33,18 +33,18 @@ def page(browser: Browser, system: RunningSystem) -> Iterator[tuple[Page, list[s
 
 
 def off_origin(asked: list[str], system: RunningSystem) -> list[str]:
-    return [url for url in asked if not url.startswith(system.url) and not url.startswith(("data:", "blob:"))]
+    return [url for url in asked if not url.startswith(system.ops_url) and not url.startswith(("data:", "blob:"))]
 
 
 def documented_operations(system: RunningSystem) -> set[tuple[str, str]]:
-    document = httpx.get(f"{system.url}/openapi.json").json()
+    document = httpx.get(f"{system.ops_url}/openapi.json").json()
     return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
 
 
 def test_swagger_ui_shows_the_operations_with_nothing_from_outside(page: tuple[Page, list[str]],
                                                                    system: RunningSystem) -> None:
     tab, asked = page
-    response = tab.goto(f"{system.url}/docs")
+    response = tab.goto(f"{system.ops_url}/docs")
     assert response is not None and response.ok
     expect(tab.locator(".info .title")).to_contain_text("PARS learner reporting")
     expect(tab.locator('.opblock-summary-path[data-path="/v1/learner-records"]').first).to_be_visible()
@@ -57,14 +57,14 @@ def test_swagger_ui_shows_the_operations_with_nothing_from_outside(page: tuple[P
     tab.locator('.opblock-post .opblock-summary-path[data-path="/v1/learner-records"]').click()
     expect(tab.locator(".opblock-post.is-open .opblock-body")).to_contain_text("records")
     assert off_origin(asked, system) == []
-    assert f"{system.url}/openapi.json" in asked
+    assert f"{system.ops_url}/openapi.json" in asked
     assert "default-src 'self'" in response.headers["content-security-policy"]  # the browser holds it to that
 
 
 def test_redoc_shows_the_reference_with_nothing_from_outside(page: tuple[Page, list[str]],
                                                              system: RunningSystem) -> None:
     tab, asked = page
-    response = tab.goto(f"{system.url}/redoc")
+    response = tab.goto(f"{system.ops_url}/redoc")
     assert response is not None and response.ok
     expect(tab.locator("h1").first).to_contain_text("PARS learner reporting")
     expect(tab.get_by_text("/v1/learner-records").first).to_be_attached()

@@ -156,7 +156,8 @@ def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningS
     expect(page.locator("#chart-lag .legend")).to_contain_text("intake-upstream")
     expect(page.locator("#chart-backlog .legend")).to_contain_text("ABIM")
     for name, process in system.system.services.items():
-        expect(page.locator("#services tbody tr", has_text=process.url)).to_contain_text(name)
+        # Each instance is listed by where it answers /readyz and /metrics: its operations port.
+        expect(page.locator("#services tbody tr", has_text=process.ops_url)).to_contain_text(name)
     page.screenshot(path=str(screenshot_path("ops-dashboard-charts")), full_page=True)
 
     # Any intake instance serves the same history: it is read from the database.
@@ -167,15 +168,16 @@ def test_dashboard_charts_records_lag_and_backlog_over_time(ops_system: RunningS
 
 
 @pytest.fixture(scope="module")
-def two_instances(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSystem, dict]]:
+def two_instances(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSystem, dict[str, ServiceProcess]]]:
     """A system with a second validator and a second intake, in the same namespace; both intakes
     are told of every instance (comma-separated URLs)."""
     root = tmp_path_factory.mktemp("ops-two-instances")
     running = RunningSystem(stack, root, OPS_SAMPLE_SECONDS="1")
     seconds = {name: ServiceProcess(root / f"second-{name}", name,
-                                    {k: v for k, v in running.system[name].env.items() if k != "HTTP_PORT"})
+                                    {k: v for k, v in running.system[name].env.items() if k not in ("HTTP_PORT", "OPS_PORT")})
                for name in ("validator", "intake")}
-    lists = {f"{name.upper()}_URL": f"{running.system[name].url},{second.url}" for name, second in seconds.items()}
+    lists = {f"{name.upper()}{suffix}": f"{getattr(running.system[name], attr)},{getattr(second, attr)}"
+             for name, second in seconds.items() for suffix, attr in (("_URL", "url"), ("_OPS_URL", "ops_url"))}
     for process in (running.system["intake"], seconds["intake"]):
         process.env.update(lists)
     try:
@@ -184,20 +186,20 @@ def two_instances(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
         running.start()
         for second in seconds.values():
             second.wait_ready()
-        yield running, {name: second.url for name, second in seconds.items()}
+        yield running, seconds
     finally:
         for second in seconds.values():
             second.stop()
         running.stop()
 
 
-def test_dashboard_lists_every_instance_and_sums_them(two_instances: tuple[RunningSystem, dict],
+def test_dashboard_lists_every_instance_and_sums_them(two_instances: tuple[RunningSystem, dict[str, ServiceProcess]],
                                                       browser: Browser) -> None:
     system, second = two_instances
     page = signed_in(browser, system)
     services = page.locator("#services")
     for name in ("validator", "intake"):
-        for url in (system.system[name].url, second[name]):
+        for url in (system.system[name].ops_url, second[name].ops_url):
             expect(services.locator("tbody tr", has_text=url)).to_contain_text(name, timeout=30000)
             expect(services.locator("tbody tr", has_text=url)).to_contain_text("ready", timeout=30000)
     expect(services.locator("tbody tr", has_text="all 2 instances")).to_have_count(2)
@@ -227,6 +229,6 @@ def test_dashboard_lists_every_instance_and_sums_them(two_instances: tuple[Runni
                 for chart in found["charts"] for s in chart["series"]}
 
     cutoff = time.time() - 2  # moments both intakes have stored by now
-    first, other = history(system.url), history(second["intake"])
+    first, other = history(system.url), history(second["intake"].url)
     assert first == other and first[("lag", "validator")], (first, other)
     page.close()

@@ -145,13 +145,23 @@ def test_compose_init_container_gives_each_service_its_login_and_acls(stack):
     each service logs in with its own password and may create its topics, and no more."""
     from aiokafka.errors import KafkaError
 
-    from pars_runtime.kafka_security import client_options
-    from pars_runtime.kafka_users import SERVICES, password_variable, provision
+    from pars_runtime.kafka_security import Acl, Admin, KafkaSecurityError, client_options, create_acls
+    from pars_runtime.kafka_users import USERS, password_variable, provision
 
     namespace = "compose" + uuid.uuid4().hex[:6]
-    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in SERVICES}
+    passwords = {password_variable(s): f"pw-{s}-{uuid.uuid4().hex}" for s in USERS}
     names = asyncio.run(provision({**stack.kafka.client_env(), "PARS_NAMESPACE": namespace, **passwords}))
-    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier"]
+    assert names == ["pars-intake", "pars-validator", "pars-board-gateway", "pars-notifier", "pars-credential-admin"]
+
+    async def grant(user: str, password: str) -> None:
+        """What the upstream-credential API does: an ACL for someone (review N7)."""
+        options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)
+        async with Admin(stack.kafka.bootstrap_servers, **options) as admin:
+            await create_acls(admin, [Acl(f"User:{namespace}-nobody", "TOPIC", f"{namespace}.x", "LITERAL", "READ")])
+
+    with pytest.raises(KafkaSecurityError, match="error 31"):  # CLUSTER_AUTHORIZATION_FAILED: intake may not alter ACLs
+        asyncio.run(grant("pars-intake", passwords[password_variable("intake")]))
+    asyncio.run(grant("pars-credential-admin", passwords[password_variable("credential-admin")]))
 
     async def create(user: str, password: str, topic: str) -> None:
         options = client_options("SASL_PLAINTEXT", "SCRAM-SHA-512", user, password)
@@ -221,3 +231,38 @@ def test_kafka_starts_on_other_ports_when_its_port_is_taken_before_it_binds(tmp_
             kafka.stop()
     finally:
         taken.close()
+
+
+def test_a_schema_made_under_the_superuser_is_handed_to_its_services_role(stack):
+    """A `.stack` of before N11 holds schemas and tables the superuser owns: the launcher's
+    provisioning gives them to the service's role, which then reads and migrates them, and reads
+    no other schema (pars_stack.roles)."""
+    from pars_stack import roles
+
+    schema, other = f"r{uuid.uuid4().hex[:8]}_intake", f"r{uuid.uuid4().hex[:8]}_validator"
+    url = stack.env()["DATABASE_URL"]
+
+    async def scenario() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for name in (schema, other):
+                await conn.execute(f'CREATE SCHEMA "{name}"')
+                await conn.execute(f'CREATE TABLE "{name}".t (id bigserial PRIMARY KEY, v text)')
+                await conn.execute(f'INSERT INTO "{name}".t (v) VALUES (\'kept\')')
+        finally:
+            await conn.close()
+        urls = await roles.provision(url, [schema])
+        again = await roles.provision(url, [schema])  # idempotent, with a new password
+        service = await asyncpg.connect(again[schema], server_settings={"search_path": schema})
+        try:
+            assert await service.fetchval("SELECT v FROM t") == "kept"
+            await service.execute("ALTER TABLE t ADD COLUMN w int")  # migrations need ownership
+            await service.execute("INSERT INTO t (v) VALUES ('new')")  # and the column's sequence
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await service.fetchval(f'SELECT v FROM "{other}".t')
+        finally:
+            await service.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(urls[schema])  # the first password was replaced
+
+    asyncio.run(scenario())

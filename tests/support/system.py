@@ -22,6 +22,8 @@ from pars_stack.smtp import read_messages
 # A fresh random admin token per test run: not one of the known demo values, which the services
 # refuse outside demo mode (pars_runtime.admin_token).
 ADMIN_TOKEN = "test-admin-" + secrets.token_urlsafe(16)
+# And the service token the services present to one another (intake's calls), distinct from it.
+SERVICE_TOKEN = "test-service-" + secrets.token_urlsafe(16)
 # Tests run the system with an injected clock, so dates and deadlines do not depend on the day
 # the suite runs. A test may pass its own PARS_CLOCK_START.
 TODAY = date(2026, 6, 15)
@@ -37,12 +39,17 @@ class RunningSystem:
         self.namespace = "t" + uuid.uuid4().hex[:10]
         self.stack = stack
         self.env = {**stack.env(), "PARS_NAMESPACE": self.namespace, "ADMIN_TOKEN": ADMIN_TOKEN,
+                    "SERVICE_TOKEN": SERVICE_TOKEN,
                     "LOG_LEVEL": "INFO", "PARS_CLOCK_START": TODAY.isoformat(),
                     "PARS_CLOCK_ANCHOR": repr(CLOCK_ANCHOR),
                     # Tests poll the API much faster than a provider would: the per-provider rate
                     # limit is tested on a system of its own (tests/integration/intake_api/test_abuse_limits.py).
                     "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "5000",
-                    "RATE_LIMIT_ROWS_PER_SECOND": "100000", "RATE_LIMIT_ROWS_BURST": "1000000", **settings}
+                    "RATE_LIMIT_ROWS_PER_SECOND": "100000", "RATE_LIMIT_ROWS_BURST": "1000000",
+                    # Every test calls from 127.0.0.1, and many check that a wrong token is refused:
+                    # the per-address limit on wrong admin tokens is tested without a system
+                    # (tests/unit/intake_api/test_admin_credentials.py).
+                    "ADMIN_FAILURE_BURST": "100000", **settings}
         self.system = System(root / self.namespace, self.env, replicas=replicas)
         self.mail_dir = Path(self.env["MAIL_DIR"])
 
@@ -56,6 +63,11 @@ class RunningSystem:
     @property
     def url(self) -> str:
         return self.system["intake"].url
+
+    @property
+    def ops_url(self) -> str:
+        """Intake's operations port: /metrics, /readyz, /openapi.json, /docs."""
+        return self.system["intake"].ops_url
 
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60)

@@ -11,7 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-IN_MEMORY_KAFKA = {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "PARS_DEMO_MODE": "1"}
+IN_MEMORY_KAFKA = {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "PARS_DEMO_MODE": "1",
+                   # Every service requires one (pars_runtime.admin_token); the unit tests that
+                   # check its rules take it away.
+                   "SERVICE_TOKEN": "unit-service-token-0123456789"}
 _BEFORE = {name: os.environ.get(name) for name in IN_MEMORY_KAFKA}
 os.environ.update(IN_MEMORY_KAFKA)
 

@@ -18,7 +18,7 @@ import yaml
 
 from pars_intake.ops.history import CHARTS
 from pars_runtime.kafka_security import service_user
-from pars_runtime.kafka_users import password_variable
+from pars_runtime.kafka_users import USERS, password_variable
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -100,8 +100,9 @@ def test_compose_file_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
-    secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y",
-               **{password_variable(service): f"k-{service}" for service in SERVICES}}
+    secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "SERVICE_TOKEN": "check-only-service-0123456789",
+               "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y",
+               **{password_variable(user): f"k-{user}" for user in USERS}}
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, env={**env, **secrets})
@@ -134,7 +135,7 @@ def test_compose_has_no_default_passwords(compose: dict[str, Any]) -> None:
     envs = [(name, key, str(value)) for name, service in compose["services"].items()
             for key, value in (service.get("environment") or {}).items()]
     secrets = [(name, key, value) for name, key, value in envs if SECRET_NAME.search(key)]
-    assert {key for _, key, _ in secrets} >= {"ADMIN_TOKEN", "POSTGRES_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
+    assert {key for _, key, _ in secrets} >= {"ADMIN_TOKEN", "SERVICE_TOKEN", "POSTGRES_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
     for name, key, value in secrets:
         assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", value), (name, key, value)
     for name, key, value in envs:
@@ -221,13 +222,21 @@ def test_compose_services_log_in_to_kafka_as_users_of_their_own(compose: dict[st
         assert "PARS_DEMO_MODE" not in env, name
         usernames.add(env["KAFKA_USERNAME"])
     assert len(usernames) == len(SERVICES)
+    # Intake also logs in as the credential admin, which alone may alter users and ACLs (review N7).
+    intake = services["intake"]["environment"]
+    assert intake["KAFKA_ACL_ADMIN_USERNAME"] == service_user("", "credential-admin")
+    variable = password_variable("credential-admin")
+    assert intake["KAFKA_ACL_ADMIN_PASSWORD"].startswith("${" + variable + ":?")
+    assert init["environment"][variable].startswith("${" + variable + ":?")
+    assert not any("ACL_ADMIN" in key for name in SERVICES if name != "intake" for key in services[name]["environment"])
 
 
 def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:
+    """On each service's operations port (OPS_PORT), where /metrics is; never on its API port."""
     services = compose["services"]
-    expected = {f"{name}:{services[name]['environment']['HTTP_PORT']}" for name in SERVICES}
+    expected = {f"{name}:{services[name]['environment']['OPS_PORT']}" for name in SERVICES}
     for file, targets in (("prometheus.yml", expected),
-                          ("prometheus.local.yml", {f"127.0.0.1:{port}" for port in range(8000, 8004)})):
+                          ("prometheus.local.yml", {f"127.0.0.1:{port}" for port in range(8100, 8104)})):
         config = _load_yaml(PROMETHEUS / file)
         assert config["rule_files"] == ["alerts.yml"], file
         scraped = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
@@ -285,3 +294,24 @@ def test_grafana_charts_what_the_operations_page_charts() -> None:
         assert title in panels, f"the dashboard has no panel {title!r} (the operations page's {chart} chart)"
         exprs = _exprs(panels[title])
         assert any(metric in e and grouping in e for e in exprs), f"{title}: {exprs} should chart {metric} {grouping}"
+
+
+def test_compose_splits_the_credentials_and_the_ports(compose: dict[str, Any]) -> None:
+    """Review N8, N10: only intake holds the admin token, every service the service token; each
+    service answers /metrics and /readyz on an operations port its healthcheck and Prometheus use;
+    intake's admin API has a port of its own, published on loopback whatever INTAKE_BIND says."""
+    services = compose["services"]
+    ports = set()
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert ("ADMIN_TOKEN" in env) == (name == "intake"), name
+        assert env["SERVICE_TOKEN"].startswith("${SERVICE_TOKEN:?"), name
+        assert env["OPS_PORT"] != env["HTTP_PORT"], name
+        assert env[f"{name.upper().replace('-', '_')}_OPS_URL"] == f"http://{name}:{env['OPS_PORT']}", name
+        assert "OPS_PORT" in " ".join(services[name]["healthcheck"]["test"]), name
+        ports |= {env["HTTP_PORT"], env["OPS_PORT"]}
+    assert len(ports) == 2 * len(SERVICES)
+    intake = services["intake"]
+    admin = intake["environment"]["ADMIN_PORT"]
+    published = [str(p) for p in intake["ports"]]
+    assert [p for p in published if p.endswith(f":{admin}")] == [f"127.0.0.1:${{ADMIN_HOST_PORT:-{admin}}}:{admin}"]

@@ -122,7 +122,7 @@ def test_two_gateway_instances_never_decide_a_record_twice(system: RunningSystem
         provider, total, _ = submit_load(system, "Two Instances CME")
         assert_each_decided_exactly_once(system, provider, total)
         # both instances took part in deciding the backlog
-        assert decisions_counted(first.url) > 0 and decisions_counted(second.url) > 0
+        assert decisions_counted(first.ops_url) > 0 and decisions_counted(second.ops_url) > 0
     finally:
         second.stop()
 

@@ -11,18 +11,18 @@ import pytest
 from gateway_helpers import Provider, codes, insert_stuck_record, learner, query, validated
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.system import RunningSystem, eventually
+from tests.support.system import SERVICE_TOKEN, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 
 
 def gateway(system: RunningSystem) -> httpx.Client:
-    return httpx.Client(base_url=system.system["board-gateway"].url, timeout=10)
+    return httpx.Client(base_url=system.system["board-gateway"].url, timeout=10,
+                        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
 
 
 def samples(system: RunningSystem) -> dict[tuple[str, tuple], float]:
-    with gateway(system) as client:
-        text = client.get("/metrics").text
+    text = httpx.get(f"{system.system['board-gateway'].ops_url}/metrics", timeout=10).text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pars_contracts.codes import ERROR_MESSAGES
-from tests.support.system import ADMIN_TOKEN, RunningSystem
+from tests.support.system import SERVICE_TOKEN, RunningSystem
 
 from .fake_gateway import FakeGateway
 from .helpers import stored_rows
@@ -39,7 +39,7 @@ def test_identities_are_checked_against_the_boards_registry(system: RunningSyste
             identity("TRACI", "Tést", "999993", "7-1")]}).json()
         assert folded["results"][0]["match"] is True
         assert gateway.questions[-1]["learners"][0]["date_of_birth"] == "07/01"
-        assert set(gateway.authorizations) == {f"Bearer {ADMIN_TOKEN}"}  # the gateway answers no one else
+        assert set(gateway.authorizations) == {f"Bearer {SERVICE_TOKEN}"}  # the service token, never the admin token
 
         abs_answer = client.post("/v1/learner-match", json={"board": "ABS", "learners": [
             identity("John", "Smith", None, "04/04"), identity("Alice", "Walker", None, "02/02")]}).json()

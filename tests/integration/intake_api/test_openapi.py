@@ -23,7 +23,7 @@ EXPECTED_PATHS = {
 
 @pytest.fixture(scope="module")
 def document(system: RunningSystem) -> dict[str, Any]:
-    response = httpx.get(f"{system.url}/openapi.json")
+    response = httpx.get(f"{system.ops_url}/openapi.json")
     assert response.status_code == 200
     return response.json()
 

@@ -72,7 +72,7 @@ OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def operations(system: RunningSystem) -> list[tuple[str, str]]:
-    document = httpx.get(f"{system.url}/openapi.json").json()
+    document = httpx.get(f"{system.ops_url}/openapi.json").json()
     return sorted((method.upper(), path) for path, item in document["paths"].items() for method in item
                   if method in ("get", "post", "put", "patch", "delete"))
 

@@ -55,6 +55,21 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       key: {{ .Values.database.urlKey }}
 {{- end -}}
 
+{{/* A service's DATABASE_URL: its own role's (database.services.<name>) or the shared one. (list $ name) */}}
+{{- define "pars.serviceDatabaseUrl" -}}
+{{- $root := index . 0 -}}
+{{- $own := index ($root.Values.database.services | default dict) (index . 1) -}}
+{{- if $own }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $own.existingSecret }}
+      key: {{ $own.urlKey }}
+{{- else }}
+{{ include "pars.databaseUrl" $root }}
+{{- end }}
+{{- end -}}
+
 {{/* Every variable of one service's container. (list $ name) */}}
 {{- define "pars.env" -}}
 {{- $root := index . 0 -}}
@@ -62,7 +77,7 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
 {{- $svc := index $root.Values.services $name -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ $root.Values.kafka.bootstrapServers | quote }}
-{{ include "pars.databaseUrl" $root }}
+{{- include "pars.serviceDatabaseUrl" (list $root $name) }}
 - name: PARS_NAMESPACE
   value: {{ $root.Values.config.parsNamespace | quote }}
 - name: LOG_LEVEL
@@ -71,9 +86,17 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
   value: "0.0.0.0"
 - name: HTTP_PORT
   value: {{ $svc.port | quote }}
+- name: OPS_PORT
+  value: {{ required (printf "services.%s.opsPort: /metrics and /readyz leave the API port" $name) $svc.opsPort | quote }}
+{{- if eq $name "intake" }}
+- name: ADMIN_PORT
+  value: {{ required "services.intake.adminPort: the admin API leaves the provider port" $svc.adminPort | quote }}
 {{- range $other, $o := $root.Values.services }}
 - name: {{ printf "%s_URL" ($other | upper | replace "-" "_") }}
   value: {{ printf "http://%s:%v" (include "pars.fullname" (list $root $other)) $o.port | quote }}
+- name: {{ printf "%s_OPS_URL" ($other | upper | replace "-" "_") }}
+  value: {{ printf "http://%s-ops:%v" (include "pars.fullname" (list $root $other)) $o.opsPort | quote }}
+{{- end }}
 {{- end }}
 {{- if not $root.Values.kafka.sasl.enabled }}
 - name: KAFKA_SECURITY_PROTOCOL  # refused by the services unless PARS_DEMO_MODE=1
@@ -94,8 +117,23 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
     secretKeyRef:
       name: {{ include "pars.kafkaUser" (list $root $name) }}
       key: {{ $root.Values.kafka.sasl.passwordKey }}
+{{- if eq $name "intake" }}
+# Upstream credentials only: the one KafkaUser with ALTER on the cluster (review N7).
+- name: KAFKA_ACL_ADMIN_USERNAME
+  value: {{ include "pars.kafkaUser" (list $root "credential-admin") | quote }}
+- name: KAFKA_ACL_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pars.kafkaUser" (list $root "credential-admin") }}
+      key: {{ $root.Values.kafka.sasl.passwordKey }}
 {{- end }}
-{{- if has $name (list "intake" "validator" "board-gateway" "notifier") }}
+{{- end }}
+- name: SERVICE_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "serviceToken.existingSecret: the Secret holding SERVICE_TOKEN" $root.Values.serviceToken.existingSecret }}
+      key: {{ $root.Values.serviceToken.key }}
+{{- if eq $name "intake" }}
 - name: ADMIN_TOKEN
   valueFrom:
     secretKeyRef:

@@ -34,8 +34,9 @@ def activities(year: int) -> list[dict]:
     ]
 
 
-def load(intake_url: str, admin_token: str) -> dict:
-    admin = httpx.Client(base_url=intake_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
+def load(intake_url: str, admin_token: str, admin_url: str | None = None) -> dict:
+    """`admin_url`: intake's admin port, when it has one."""
+    admin = httpx.Client(base_url=admin_url or intake_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
     created = admin.post("/v1/admin/providers", json=PROVIDER)
     if created.status_code == 409:
         created = admin.post(f"/v1/admin/providers/{PROVIDER_ID}/users",

@@ -37,12 +37,18 @@ def main(argv: list[str] | None = None) -> None:
                   pg_port=env_int("PG_PORT", 5433), smtp_port=env_int("SMTP_CATCHER_PORT", 1025),
                   smtp_http_port=env_int("SMTP_CATCHER_HTTP_PORT", 8025), kafka_brokers=args.kafka_brokers)
     # Made once per data directory and kept there (0600), like PostgreSQL's password: not a
-    # publicly known value, so no demo mode is needed (Kafka authenticates too).
+    # publicly known value, so no demo mode is needed (Kafka authenticates too). Two secrets: the
+    # admin token (intake only) and the service token the services present to one another.
     admin_token = os.environ.get("ADMIN_TOKEN") or kept_secret(root.resolve() / "admin-token")
-    settings = {"ADMIN_TOKEN": admin_token,
+    service_token = os.environ.get("SERVICE_TOKEN") or kept_secret(root.resolve() / "service-token")
+    settings = {"ADMIN_TOKEN": admin_token, "SERVICE_TOKEN": service_token,
                 "BOARD_TIME_SCALE": os.environ.get("BOARD_TIME_SCALE", "1440"), "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
     ports = {"intake": env_int("INTAKE_PORT", 8000), "validator": env_int("VALIDATOR_PORT", 8001),
              "board-gateway": env_int("GATEWAY_PORT", 8002), "notifier": env_int("NOTIFIER_PORT", 8003)}
+    # /metrics, /readyz and the API document on ports of their own (8100...), the admin API and
+    # /ops on intake's admin port (8010): none of them on the provider port.
+    ops_ports = {name: port + 100 for name, port in ports.items()}
+    admin_port = env_int("ADMIN_PORT", 8010)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -53,20 +59,21 @@ def main(argv: list[str] | None = None) -> None:
     metrics_server: prometheus.Prometheus | None = None
     try:
         stack.start()
-        system = System(root / "services", {**stack.env(), **settings}, ports, replicas=args.replicas)
+        system = System(root / "services", {**stack.env(), **settings}, ports, replicas=args.replicas,
+                        ops_ports=ops_ports, admin_port=admin_port)
         log("starting the four services..." if args.replicas == 1 else
             f"starting {args.replicas} instances of each of the four services...")
         system.start()
-        data = demo.load(system["intake"].url, admin_token)
+        data = demo.load(system["intake"].url, admin_token, system["intake"].admin_url)
         if prometheus.installed():
             metrics_server = prometheus.Prometheus(
                 root / "prometheus", env_int("PROMETHEUS_PORT", 9090),
-                {name: [p.url.removeprefix("http://") for p in instances] for name, instances in system.instances.items()})
+                {name: [p.ops_url.removeprefix("http://") for p in instances] for name, instances in system.instances.items()})
             metrics_server.start()
             log(f"Prometheus (scraping the services, with the alert rules): {metrics_server.url}")
         else:
             log("Prometheus is not installed (apt-get install prometheus to have it started too); "
-                "each service's metrics are at its /metrics")
+                "each service's metrics are at /metrics on its operations port")
         _print_banner(stack, system, admin_token, data)
         while True:
             time.sleep(1)
@@ -95,10 +102,12 @@ def _print_banner(stack: Stack, system: System, admin_token: str, data: dict) ->
         "",
         "PARS learner reporting is running.",
         f"  Provider portal:              {intake}/portal  (sign in with the demo API key)",
-        f"  Operations dashboard:         {intake}/ops  (sign in with the admin token)",
-        f"  Provider API (OpenAPI docs):  {intake}/docs",
-        f"  Service health:               {intake}/readyz  (validator {system['validator'].url}, "
-        f"board-gateway {system['board-gateway'].url}, notifier {system['notifier'].url})",
+        f"  Operations dashboard:         {system['intake'].admin_url}/ops  (sign in with the admin token; "
+        f"`pars admin` with PARS_ADMIN_URL={system['intake'].admin_url})",
+        f"  Provider API (OpenAPI docs):  {system['intake'].ops_url}/docs",
+        f"  Service health and metrics:   {system['intake'].ops_url}/readyz, /metrics  (validator "
+        f"{system['validator'].ops_url}, board-gateway {system['board-gateway'].ops_url}, "
+        f"notifier {system['notifier'].ops_url})",
         *([f"  Instances:                    {len(system.processes) // 4} of each service "
            f"(intake also at {', '.join(p.url for p in system.instances['intake'][1:])})"]
           if len(system.instances["intake"]) > 1 else []),

@@ -1,9 +1,13 @@
-"""The admin token's rules, shared by intake and the notifier (the services that have an admin API)
-and the board gateway (whose `POST /v1/match` answers intake only).
+"""The rules of the two shared secrets (security review N8):
+- `ADMIN_TOKEN`: the operators' credential for intake's admin API and `/ops`; only intake holds it.
+- `SERVICE_TOKEN`: what intake presents to the other services' internal endpoints (the gateway's
+  `/v1/match` and `/v1/board-backlog`, the validator's `/v1/validate`, the notifier's
+  `/v1/emails`); every service holds it, and it opens no admin route. So a gateway, validator or
+  notifier pod that leaks gives no admin rights, and the admin token travels to no other pod.
 
-There is no default: `ADMIN_TOKEN` must be set, at least 16 characters. The values that this
-repository ever shipped as defaults or demo values are public, so a service refuses to start with
-one of them unless demo mode is asked for explicitly (`PARS_DEMO_MODE=1`, which `make run` sets)."""
+Neither has a default: each must be set, at least 16 characters, and intake refuses the two being
+equal. The values that this repository ever shipped as defaults or demo values are public, so a
+service refuses to start with one of them unless demo mode is asked for explicitly (`PARS_DEMO_MODE=1`)."""
 
 from __future__ import annotations
 
@@ -26,20 +30,34 @@ MINIMUM_LENGTH = 16
 
 def check_admin_token(token: str, demo_mode: bool) -> str:
     """The token, or a ValueError saying what an operator must set."""
+    return check_secret("ADMIN_TOKEN", token, demo_mode)
+
+
+def check_service_token(token: str, demo_mode: bool, admin_token: str | None = None) -> str:
+    """The service token, by the admin token's rules; never the admin token itself (a service
+    pod holding it would hold admin rights again)."""
+    check_secret("SERVICE_TOKEN", token, demo_mode)
+    if admin_token is not None and hmac.compare_digest(token.encode(), admin_token.encode()):
+        raise ValueError("SERVICE_TOKEN must differ from ADMIN_TOKEN: the other services hold it, "
+                         "and it must give them no admin rights")
+    return token
+
+
+def check_secret(name: str, token: str, demo_mode: bool) -> str:
     if not token:
-        raise ValueError("ADMIN_TOKEN is not set: set it to a long random secret "
+        raise ValueError(f"{name} is not set: set it to a long random secret "
                          "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
     if len(token) < MINIMUM_LENGTH:
-        raise ValueError(f"ADMIN_TOKEN must be at least {MINIMUM_LENGTH} characters")
+        raise ValueError(f"{name} must be at least {MINIMUM_LENGTH} characters")
     if token in KNOWN_TOKENS and not demo_mode:
-        raise ValueError("ADMIN_TOKEN is a publicly known demo value: set a random secret, or set "
+        raise ValueError(f"{name} is a publicly known demo value: set a random secret, or set "
                          "PARS_DEMO_MODE=1 to run a demo on purpose")
     return token
 
 
 def presents(authorization: str, token: str) -> bool:
     """Whether an `Authorization` header value is `Bearer <token>` (compared in constant time):
-    how the gateway and the notifier know intake's calls."""
+    how the other services know intake's calls (the service token)."""
     scheme, _, presented = authorization.partition(" ")
     return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 

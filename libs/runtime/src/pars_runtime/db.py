@@ -64,6 +64,10 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_
 async def _ensure_schema(database_url: str, schema: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
+        # A service's own role may not create schemas (its schema is made for it, review N11):
+        # CREATE SCHEMA IF NOT EXISTS would still be refused for want of the privilege.
+        if await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+            return
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     except asyncpg.UniqueViolationError:
         pass  # another instance created it at the same moment

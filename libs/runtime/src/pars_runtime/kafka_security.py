@@ -307,6 +307,24 @@ def service_user(namespace: str, service: str) -> str:
     return user(namespace, f"pars-{service}")
 
 
+# The principal that creates and revokes upstream credentials (SCRAM users and their ACLs): not
+# intake's consuming and producing user, so a leak of intake's Kafka password grants no rights
+# (review N7). Intake holds both credentials and uses this one only for that API.
+CREDENTIAL_ADMIN = "credential-admin"
+
+
+def credential_admin_user(namespace: str) -> str:
+    return service_user(namespace, CREDENTIAL_ADMIN)
+
+
+def credential_admin_acls(namespace: str, username: str | None = None) -> list[Acl]:
+    """ALTER on the cluster (AlterUserScramCredentials, CreateAcls, DeleteAcls need it),
+    ALTER_CONFIGS (AlterClientQuotas: the upstream users' quotas, N5) and DESCRIBE (DescribeAcls,
+    DescribeClientQuotas, describe_cluster): no topic, no group."""
+    principal = f"User:{username or credential_admin_user(namespace)}"
+    return [Acl(principal, "CLUSTER", CLUSTER, "LITERAL", op) for op in ("ALTER", "ALTER_CONFIGS", "DESCRIBE")]
+
+
 def _ns(namespace: str, name: str) -> str:
     return f"{namespace}.{name}" if namespace else name
 
@@ -345,17 +363,13 @@ def service_acls(namespace: str, service: str, username: str | None = None) -> l
 def intake_extra_acls(namespace: str, principal: str) -> set[Acl]:
     """Intake runs the upstream integration and operations:
     - the per-provider upstream topics (create them, read completions, write outcomes);
-    - ALTER on the cluster: creating and revoking upstream SCRAM users and their ACLs (a
-      deliberate choice: intake is the one place that registers providers and their credentials),
-      and ALTER_CONFIGS on it: the quotas of those users;
     - every group's dead-letter topic (list, replay to the topic it came from) and lag (describe
       every group and topic)."""
     acls: set[Acl] = set()
     prefix = _ns(namespace, registry.UPSTREAM_PREFIX)
     for op in ("CREATE", "DESCRIBE", "READ", "WRITE", "DELETE"):
         acls.add(Acl(principal, "TOPIC", prefix, "PREFIXED", op))
-    acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "ALTER"))
-    acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "ALTER_CONFIGS"))
+    # No ALTER on the cluster: upstream users and ACLs are the credential admin's (review N7).
     acls.add(Acl(principal, "CLUSTER", CLUSTER, "LITERAL", "DESCRIBE"))
     for group, (_, consumed) in registry.CONSUMER_GROUPS.items():
         acls.add(Acl(principal, "GROUP", _ns(namespace, group), "LITERAL", "DESCRIBE"))

@@ -8,7 +8,9 @@ Connects as a super user: KAFKA_BOOTSTRAP_SERVERS with the KAFKA_* security sett
 the broker's loopback listener, reachable only from inside the Kafka container's network). Each
 service's user is `pars-<service>` (the name the service is given as KAFKA_USERNAME), its password
 KAFKA_PASSWORD_<SERVICE> (INTAKE, VALIDATOR, BOARD_GATEWAY, NOTIFIER); its ACLs name the topics
-and groups of PARS_NAMESPACE, as the services do. Idempotent."""
+and groups of PARS_NAMESPACE, as the services do. And the credential admin, `pars-credential-admin`
+(KAFKA_PASSWORD_CREDENTIAL_ADMIN), which alone may alter users and ACLs: intake uses it for
+upstream credentials (review N7). Idempotent."""
 
 from __future__ import annotations
 
@@ -17,9 +19,19 @@ import os
 import sys
 from collections.abc import Mapping
 
-from .kafka_security import Admin, create_acls, env_options, service_acls, service_user, upsert_scram_user
+from .kafka_security import (
+    CREDENTIAL_ADMIN,
+    Admin,
+    create_acls,
+    credential_admin_acls,
+    env_options,
+    service_acls,
+    service_user,
+    upsert_scram_user,
+)
 
 SERVICES = ("intake", "validator", "board-gateway", "notifier")
+USERS = (*SERVICES, CREDENTIAL_ADMIN)
 
 
 def password_variable(service: str) -> str:
@@ -30,15 +42,16 @@ async def provision(env: Mapping[str, str]) -> list[str]:
     """Creates (or updates) the services' users and ACLs; returns the user names."""
     namespace = env.get("PARS_NAMESPACE", "").lower()
     mechanism = env.get("KAFKA_SCRAM_MECHANISM", "SCRAM-SHA-512")
-    missing = [password_variable(s) for s in SERVICES if not env.get(password_variable(s))]
+    missing = [password_variable(s) for s in USERS if not env.get(password_variable(s))]
     if missing:
-        raise ValueError(f"set {', '.join(missing)} (long random secrets, one per service)")
+        raise ValueError(f"set {', '.join(missing)} (long random secrets, one per user)")
     names = []
     async with Admin(env["KAFKA_BOOTSTRAP_SERVERS"], **env_options(env)) as admin:
-        for service in SERVICES:
+        for service in USERS:
             name = service_user("", service)
             await upsert_scram_user(admin, name, env[password_variable(service)], mechanism)
-            await create_acls(admin, service_acls(namespace, service, name))
+            acls = credential_admin_acls(namespace, name) if service == CREDENTIAL_ADMIN else service_acls(namespace, service, name)
+            await create_acls(admin, acls)
             names.append(name)
     return names
 

@@ -3,11 +3,14 @@
 Each service still migrates its own schema at start (`db.migrate`, under an advisory lock, so a
 second run is a no-op). This entry point lets a deployment migrate once, before new versions of
 the services roll out (the Helm chart's pre-install/pre-upgrade Job), so a failed migration stops
-the rollout instead of crash-looping every pod. Reads DATABASE_URL, PARS_NAMESPACE and LOG_LEVEL."""
+the rollout instead of crash-looping every pod. Reads DATABASE_URL, PARS_NAMESPACE and LOG_LEVEL,
+and DATABASE_URL_<SERVICE> (INTAKE, VALIDATOR, BOARD_GATEWAY, NOTIFIER) where a service has a
+login role of its own (review N11): its schema is migrated as that role, which owns it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from . import db
 from .logs import configure_logging, get_logger
@@ -31,7 +34,8 @@ async def migrate_all(settings: ServiceSettings) -> dict[str, list[str]]:
     applied: dict[str, list[str]] = {}
     for name, package in SERVICES.items():
         schema = settings.schema_name(name.replace("-", "_"))  # as Service.run names it
-        pool = await db.create_pool(settings.database_url, schema, min_size=1, max_size=1)
+        url = os.environ.get("DATABASE_URL_" + name.upper().replace("-", "_")) or settings.database_url
+        pool = await db.create_pool(url, schema, min_size=1, max_size=1)
         try:
             applied[schema] = await db.migrate(pool, schema, package)
         finally:

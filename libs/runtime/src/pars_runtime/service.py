@@ -25,6 +25,7 @@ from . import db, garbage
 from .asyncapi import declare_publishers
 from .clock import Clock
 from .kafka import ensure_topics, make_producer
+from .listeners import OnlyPaths, admin_port_paths, main_port_paths, ops_port_paths
 from .logs import configure_logging, get_logger
 from .loops import every
 from .ops import ops_app
@@ -109,9 +110,7 @@ class Service:
             await self.on_start(rt)
         app = self.http_app(rt) if self.http_app else ops_app(
             self.name, {"postgres": rt.check_postgres, "kafka": rt.check_kafka})
-        server = _HttpServer(uvicorn.Config(
-            app, host=self.settings.http_host, port=self.settings.http_port, log_level="warning",
-            lifespan="off", access_log=False, timeout_keep_alive=KEEP_ALIVE_S))
+        servers = http_servers(app, self.settings)
         async def relay_producer() -> AIOKafkaProducer:
             # The relay's own: one a broker refusal broke is replaced without touching the others.
             fresh = make_producer(self.settings, f"{self.name}-relay")
@@ -130,20 +129,21 @@ class Service:
         workers = [asyncio.create_task(relay.run(stop), name="outbox-relay"),
                    asyncio.create_task(every(2.0, measure_lag, stop, name="consumer-lag"), name="consumer-lag")]
         workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
-        http = asyncio.create_task(server.serve(), name="http")
+        http = [asyncio.create_task(server.serve(), name=f"http:{server.config.port}") for server in servers]
         garbage.settle()  # what start-up made stays: never walked by a collection again
         log.info("service started", service=self.name, schema=schema,
                  groups=[p.real_group for p in processors])
         try:
-            await _until_stopped_or_crashed(stop, workers + [http])
+            await _until_stopped_or_crashed(stop, workers + http)
         finally:
             # Drain: each subscriber finishes and commits the batch in hand, the relay its send;
             # then close.
             stop.set()
-            server.should_exit = True
+            for server in servers:
+                server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(broker.stop(), 14)
-            done, pending = await asyncio.wait(workers + [http], timeout=5)
+            done, pending = await asyncio.wait(workers + http, timeout=5)
             for task in pending:
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -151,6 +151,20 @@ class Service:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pool.close(), 5)
             log.info("service stopped", service=self.name)
+
+
+def http_servers(app: Any, settings: ServiceSettings) -> list[uvicorn.Server]:
+    """The main port's server and, when set, the operations and admin ports' (pars_runtime.listeners):
+    one app, each port answering its own paths."""
+    ports = [(settings.http_port, main_port_paths(ops_elsewhere=settings.ops_port is not None,
+                                                  admin_elsewhere=settings.admin_port is not None))]
+    if settings.ops_port is not None:
+        ports.append((settings.ops_port, ops_port_paths))
+    if settings.admin_port is not None:
+        ports.append((settings.admin_port, admin_port_paths))
+    return [_HttpServer(uvicorn.Config(
+        OnlyPaths(app, allowed), host=settings.http_host, port=port, log_level="warning",
+        lifespan="off", access_log=False, timeout_keep_alive=KEEP_ALIVE_S)) for port, allowed in ports]
 
 
 def _consumer_of(subscriber: Any) -> Callable[[], Any]:

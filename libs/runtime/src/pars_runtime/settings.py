@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    # Ports of their own (pars_runtime.listeners): OPS_PORT for /metrics, /readyz and the API
+    # document (they then leave HTTP_PORT); ADMIN_PORT for intake's admin API and dashboard.
+    # Unset: everything on HTTP_PORT. Every deployment (Helm, compose, make run) sets OPS_PORT.
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
+    admin_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: str = "INFO"
     # The injectable clock: the system's "today" starts at this date (and moves with real time),
     # reading noon US Central at the real instant PARS_CLOCK_ANCHOR (Unix seconds), which every

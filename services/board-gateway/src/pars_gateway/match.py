@@ -5,7 +5,8 @@ Request: {"board": "ABIM", "learners": [{"learner_id", "learner_id_type", "npi",
 "last_name", "date_of_birth"}]} (at most 500). Answer: {"results": [{"match", "code", "message",
 "physician"}]}, one per learner, in order. `physician` is the opaque match key of the physician the
 board resolved the learner to (domain/matching.py `physician_key`), also when the date of birth or
-name was then wrong, null when the board knows no such physician: intake locks wrong answers on it. Only for a caller with the admin token (`Authorization: Bearer`):
+name was then wrong, null when the board knows no such physician: intake locks wrong answers on it.
+Only for a caller with the service token (`Authorization: Bearer`):
 intake, which answers providers with no more than "match" or 718, rate-limited (security review
 L6); anyone else gets 401 before the body is read."""
 
@@ -49,11 +50,11 @@ class Question(BaseModel):
 MAX_BODY = 1024 * 1024  # 500 learners of 6 fields of at most 300 characters fit well below
 
 
-def match_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
+def match_route(rt: Runtime, service_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def match(request: Request) -> JSONResponse:
         question = await internal_question(
-            request, admin_token, Question, MAX_BODY,
-            "The board gateway's match answers intake only: send the admin token.")
+            request, service_token, Question, MAX_BODY,
+            "The board gateway's match answers intake only: send the service token.")
         if isinstance(question, JSONResponse):
             return question
         found = catalog_board(question.board)

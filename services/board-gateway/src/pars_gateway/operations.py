@@ -19,7 +19,7 @@ from pars_contracts.boards import BOARDS, Processing
 from pars_contracts.codes import ErrorDetail
 from pars_runtime import metrics
 from pars_runtime.loops import every
-from pars_runtime.ops import ops_routes
+from pars_runtime.ops import ops_routes, service_refusal
 from pars_runtime.service import Runtime
 
 from . import store
@@ -70,9 +70,14 @@ def backlog_gauges(scale: float):  # noqa: ANN201 - a runtime task
     return refresh_backlog_gauges
 
 
-def http_app(scale: float, admin_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
+def http_app(scale: float, service_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
     def build(rt: Runtime) -> Starlette:
-        async def board_backlog(_: Request) -> JSONResponse:
+        async def board_backlog(request: Request) -> JSONResponse:
+            # Intake's dashboard only (review L6): the figures are in /metrics for Prometheus.
+            refused = service_refusal(request, service_token,
+                                      "The board backlog answers intake only: send the service token.")
+            if refused is not None:
+                return refused
             now = rt.clock.now()
             return JSONResponse({"at": now.isoformat(), "time_scale": scale,
                                  "deadline_seconds": DAY.total_seconds() / scale,
@@ -80,6 +85,6 @@ def http_app(scale: float, admin_token: str):  # noqa: ANN201 - builds the servi
 
         checks = {"postgres": rt.check_postgres, "kafka": rt.check_kafka}
         return Starlette(routes=[*ops_routes(rt.name, checks), Route("/v1/board-backlog", board_backlog),
-                                 Route("/v1/match", match_route(rt, admin_token), methods=["POST"])])
+                                 Route("/v1/match", match_route(rt, service_token), methods=["POST"])])
 
     return build

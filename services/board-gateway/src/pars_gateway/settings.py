@@ -8,9 +8,10 @@
   backlog takes several runs, each with its own BoardBatchDecided per provider.
 - BOARD_REGISTRY_FILE: a registry seed file (tab-separated, as `registry_seed.tsv`) loaded at
   start instead of the packaged one.
-- ADMIN_TOKEN: required (pars_runtime.admin_token); `POST /v1/match` answers only a caller that
-  presents it (intake's learner match and Sandbox PARS): the board's own codes there would
-  otherwise tell anyone on the network which date of birth or name a registry holds.
+- SERVICE_TOKEN: required (pars_runtime.admin_token); `POST /v1/match` and `GET /v1/board-backlog`
+  answer only a caller that presents it (intake's learner match, Sandbox PARS and dashboard): the
+  board's own codes there would otherwise tell anyone on the network which date of birth or name a
+  registry holds. The gateway holds no admin token (review N8).
 - BOARD_REFUSALS_PER_PHYSICIAN: a direct board's refusals on one physician a provider gets at once
   in a day (default 5); beyond, its answers on that physician are held back and given later, that
   many a day (domain/throttle.py): `?wait=` must not make the board a date-of-birth oracle.
@@ -21,7 +22,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from pars_runtime.admin_token import check_admin_token
+from pars_runtime.admin_token import check_service_token
 from pars_runtime.settings import ServiceSettings
 
 from .domain.schedule import parse_schedule
@@ -33,8 +34,7 @@ class GatewaySettings(ServiceSettings):
     board_run_limit: int = Field(default=500, ge=1, le=10_000)
     board_registry_file: str | None = None  # default: the packaged seed registry
     board_refusals_per_physician: int = Field(default=5, ge=1)  # per provider and day (domain/throttle.py)
-    admin_token: str = ""  # POST /v1/match's caller (intake); required (pars_runtime.admin_token)
-    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
+    service_token: str = ""  # intake's, on POST /v1/match and GET /v1/board-backlog; required
 
     @field_validator("board_schedule")
     @classmethod
@@ -43,6 +43,6 @@ class GatewaySettings(ServiceSettings):
         return value
 
     @model_validator(mode="after")
-    def _admin_token(self) -> Self:
-        check_admin_token(self.admin_token, self.pars_demo_mode)
+    def _service_token(self) -> Self:
+        check_service_token(self.service_token, self.pars_demo_mode)
         return self

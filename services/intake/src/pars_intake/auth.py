@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
@@ -225,6 +226,17 @@ async def spend_rows(request: Request, caller: Caller, rows: int) -> None:
 async def admin_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_token)] = None,
 ) -> None:
+    """The admin token, and only it (the service token opens no admin route). Wrong tokens are
+    counted per client address (`admin_failures`, review N8): past the burst, that address gets
+    429 with `Retry-After` whatever it sends, so the token cannot be guessed at request speed."""
+    failures = request.app.state.admin_failures
+    address = request.client.host if request.client else ""
+    wait = failures.waiting(address)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(429, f"Too many wrong admin tokens from this address: try again in {seconds} s.",
+                            headers={"Retry-After": str(seconds)})
     token = bearer(request)
     if not hmac.compare_digest(token.encode(), request.app.state.settings.admin_token.encode()):
+        failures.take(address)
         raise HTTPException(403, "This needs the admin token.")

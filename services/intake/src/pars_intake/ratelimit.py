@@ -78,6 +78,14 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
         return wait
 
+    def waiting(self, key: str) -> float:
+        """Seconds until the key's bucket holds a whole token again (0: it does); takes nothing."""
+        if key not in self._buckets:
+            return 0.0
+        tokens, at = self._buckets[key]
+        tokens = self.limit.refill(tokens, self.clock() - at)
+        return 0.0 if tokens >= 1 else (self.limit.wait(tokens, 1) if self.limit.rate > 0 else 3600.0)
+
     def check(self, key: str, cost: float = 1.0, what: str = "requests") -> None:
         """Raises the 429 when the key's bucket cannot pay `cost`."""
         wait = self.take(key, cost)

@@ -1,20 +1,30 @@
-"""Intake's settings, the one settings class of the service: the shared ones plus the admin token,
+"""Intake's settings, the one settings class of the service: the shared ones plus the admin and service tokens,
 request limits, the services' addresses (learner-match pre-validation, the operations dashboard),
 the overdue sweep and the dashboard's sampling. Built once at start-up and passed to whatever needs it."""
 
 from datetime import timedelta
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from pars_runtime.admin_token import check_admin_token
+from pars_runtime.admin_token import check_admin_token, check_service_token
 from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    admin_token: str = ""  # required: no default (pars_runtime.admin_token)
-    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
+    admin_token: str = ""  # the admin API's and /ops' credential; required: no default (pars_runtime.admin_token)
+    # What intake presents to the other services' internal endpoints; required, not the admin token.
+    service_token: str = ""
+    # Failed admin-token attempts per client address (auth.admin_caller): this many at once, then
+    # one more every ADMIN_FAILURE_REFILL_SECONDS; beyond, 429 whatever the token.
+    admin_failure_burst: int = Field(default=10, ge=1)
+    admin_failure_refill_seconds: float = Field(default=6.0, gt=0)
+    # The Kafka principal that creates and revokes upstream credentials (SCRAM users, ACLs): ALTER
+    # on the cluster, which intake's own user (KAFKA_USERNAME) does not have (review N7). Used
+    # only by the upstream-credential API; without it (with SASL) that API answers 503.
+    kafka_acl_admin_username: str | None = None
+    kafka_acl_admin_password: SecretStr | None = None
     max_json_bytes: int = 5 * 1024 * 1024  # also the web service's XML bodies
     max_upload_bytes: int = 10 * 1024 * 1024
     # Every other route's body (keys, activities, settings, the portal's forms): small (guard.py).
@@ -36,6 +46,12 @@ class IntakeSettings(ServiceSettings):
     validator_url: str = "http://127.0.0.1:8001"
     board_gateway_url: str | None = "http://127.0.0.1:8002"
     notifier_url: str = "http://127.0.0.1:8003"
+    # Where the same instances answer /readyz and /metrics when they have an OPS_PORT (the
+    # dashboard reads them there), in the same order; empty: the URLs above (single-port services).
+    intake_ops_url: str = ""
+    validator_ops_url: str = ""
+    board_gateway_ops_url: str = ""
+    notifier_ops_url: str = ""
     board_gateway_timeout: float = Field(default=5.0, gt=0, le=60)
     validator_timeout: float = Field(default=30.0, gt=0, le=300)  # a sandbox call may hold many rows
     # The portal's server-side sessions: end after this long unused, and this long after sign-in.
@@ -69,9 +85,25 @@ class IntakeSettings(ServiceSettings):
     ops_sample_seconds: float = Field(default=10, gt=0, le=600)
 
     @model_validator(mode="after")
-    def _admin_token(self) -> Self:
+    def _tokens(self) -> Self:
         check_admin_token(self.admin_token, self.pars_demo_mode)
+        check_service_token(self.service_token, self.pars_demo_mode, self.admin_token)
+        if bool(self.kafka_acl_admin_username) != bool(self.kafka_acl_admin_password):
+            raise ValueError("set both KAFKA_ACL_ADMIN_USERNAME and KAFKA_ACL_ADMIN_PASSWORD, or neither")
         return self
+
+    def credential_admin_options(self) -> dict[str, Any] | None:
+        """The Kafka client options of the credential admin; None when it is not configured on an
+        authenticating Kafka (without authentication there is no principal to tell apart)."""
+        if not self.kafka_security_protocol.startswith("SASL"):
+            return self.kafka_options()
+        if not (self.kafka_acl_admin_username and self.kafka_acl_admin_password):
+            return None
+        from pars_runtime.kafka_security import client_options
+
+        return client_options(self.kafka_security_protocol, self.kafka_scram_mechanism,
+                              self.kafka_acl_admin_username,
+                              self.kafka_acl_admin_password.get_secret_value(), self.kafka_ssl_cafile)
 
     @property
     def row_outcome_timeout(self) -> timedelta:
@@ -89,8 +121,11 @@ class IntakeSettings(ServiceSettings):
                 "board-gateway": split_urls(self.board_gateway_url or ""), "notifier": split_urls(self.notifier_url)}
 
     def service_instances(self) -> list[tuple[str, str]]:
-        """(service, URL) of every instance, in a stable order."""
-        return [(name, url) for name, urls in self.service_urls().items() for url in urls]
+        """(service, URL of its /readyz and /metrics) of every instance, in a stable order."""
+        ops = {"intake": self.intake_ops_url, "validator": self.validator_ops_url,
+               "board-gateway": self.board_gateway_ops_url, "notifier": self.notifier_ops_url}
+        return [(name, url) for name, urls in self.service_urls().items()
+                for url in (split_urls(ops[name]) or urls)]
 
 
 def split_urls(value: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The notifier's HTTP app: health, readiness and metrics, and `GET /v1/emails` for operations:
-the counts by status (open, like /metrics), and with the admin token (`Authorization: Bearer`)
-the recent e-mails with their send state (`?status=`, `?provider_id=`, `?limit=` up to 500)."""
+the counts by status and the recent e-mails with their send state (`?status=`, `?provider_id=`,
+`?limit=` up to 500), only for a caller with the service token (`Authorization: Bearer`: intake's
+dashboard; review L6). Prometheus reads the counts from /metrics."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pars_runtime.admin_token import presents
-from pars_runtime.ops import ops_routes
+from pars_runtime.ops import ops_routes, service_refusal
 from pars_runtime.service import Runtime
 
 from . import store
@@ -24,11 +24,13 @@ def http_app(rt: Runtime) -> Starlette:
     assert isinstance(settings, NotifierSettings)
 
     async def emails(request: Request) -> JSONResponse:
+        refused = service_refusal(request, settings.service_token,
+                                  "The e-mail queue answers intake only: send the service token.")
+        if refused is not None:
+            return refused
         counts = await store.counts(rt.pool)
         summary = {"counts": {s: counts.get(s, 0) for s in STATUSES},
                    "pending": counts.get("pending", 0) + counts.get("sending", 0)}
-        if not presents(request.headers.get("authorization", ""), settings.admin_token):
-            return JSONResponse({**summary, "detail": "The list of e-mails needs the admin token."})
         status = request.query_params.get("status") or None
         provider_id = request.query_params.get("provider_id") or None
         try:

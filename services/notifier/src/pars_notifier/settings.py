@@ -4,7 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from pars_runtime.admin_token import check_admin_token
+from pars_runtime.admin_token import check_service_token
 from pars_runtime.settings import ServiceSettings
 
 
@@ -20,12 +20,13 @@ class NotifierSettings(ServiceSettings):
     email_retry_max_seconds: float = Field(default=300.0, gt=0)
     # An e-mail of a provider not (yet) known here waits this many attempts before it is reported.
     email_provider_wait_attempts: int = Field(default=10, ge=1)
-    admin_token: str = ""  # GET /v1/emails (the operations dashboard); required (pars_runtime.admin_token)
-    pars_demo_mode: bool = False  # PARS_DEMO_MODE=1: the known demo admin token is allowed (make run)
+    # GET /v1/emails' caller (intake's dashboard); required (pars_runtime.admin_token). The
+    # notifier holds no admin token (review N8).
+    service_token: str = ""
 
     @model_validator(mode="after")
-    def _admin_token(self) -> Self:
-        check_admin_token(self.admin_token, self.pars_demo_mode)
+    def _service_token(self) -> Self:
+        check_service_token(self.service_token, self.pars_demo_mode)
         if (self.smtp_username or self.smtp_password) and self.smtp_tls == "none":
             raise ValueError("SMTP_USERNAME/SMTP_PASSWORD need SMTP_TLS=starttls or tls: "
                              "the credentials would travel in clear text")

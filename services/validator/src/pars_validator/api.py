@@ -2,7 +2,7 @@
 about records now, against this validator's ledger, writing nothing. Intake's Sandbox PARS asks
 here instead of running the rules itself (services never import one another).
 
-    POST /v1/validate   (Authorization: Bearer <admin token>: intake only; 401 before the body is read)
+    POST /v1/validate   (Authorization: Bearer <service token>: intake only; 401 before the body is read)
     {"records": [LearnerRecordSubmitted without its "activity", ...],
      "activities": {"<activity id as the records give it, trimmed>": ActivityRegistered, ...}}
         the events intake would publish for a submission, and the activity snapshots it would attach
@@ -65,11 +65,11 @@ async def validate_records(conn: asyncpg.Connection, records: list[LearnerRecord
     return outcomes
 
 
-def validate_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette endpoint
+def validate_route(rt: Runtime, service_token: str):  # noqa: ANN201 - a Starlette endpoint
     async def validate_endpoint(request: Request) -> JSONResponse:
         question = await internal_question(
-            request, admin_token, Question, MAX_BODY,
-            "The validator's validation answers intake only: send the admin token.")
+            request, service_token, Question, MAX_BODY,
+            "The validator's validation answers intake only: send the service token.")
         if isinstance(question, JSONResponse):
             return question
         records = [r.model_copy(update={"activity": question.activities.get((r.activity_id or "").strip())})
@@ -87,10 +87,10 @@ def validate_route(rt: Runtime, admin_token: str):  # noqa: ANN201 - a Starlette
     return validate_endpoint
 
 
-def http_app(admin_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
+def http_app(service_token: str):  # noqa: ANN201 - builds the service's ASGI app from its runtime
     def build(rt: Runtime) -> Starlette:
         checks = {"postgres": rt.check_postgres, "kafka": rt.check_kafka}
         return Starlette(routes=[*ops_routes(rt.name, checks),
-                                 Route("/v1/validate", validate_route(rt, admin_token), methods=["POST"])])
+                                 Route("/v1/validate", validate_route(rt, service_token), methods=["POST"])])
 
     return build

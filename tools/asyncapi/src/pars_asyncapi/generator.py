@@ -45,8 +45,9 @@ SCHEMAS = contracts.SCHEMAS
 SERVER_DESCRIPTION = (
     "The local stack's broker (`make run`). A deployment names its own brokers (KAFKA_BOOTSTRAP_SERVERS, "
     "with SASL or TLS) and may prefix every topic and consumer group with a namespace (PARS_NAMESPACE).")
-# Intake and the notifier refuse to build without an admin token; nothing here uses it.
+# The services refuse to build without their tokens; nothing here uses them.
 PLACEHOLDER_TOKEN = "asyncapi-document-not-a-secret"
+PLACEHOLDER_SERVICE_TOKEN = "asyncapi-document-not-a-service-secret"
 # Nothing here connects: the document describes channels and messages, while how a client
 # authenticates is the deployment's (SASL_SSL by default), so the brokers are built without it.
 NOT_CONNECTED = {"kafka_security_protocol": "PLAINTEXT", "pars_demo_mode": True}
@@ -80,6 +81,8 @@ def build_service(name: str) -> Service:
     values: dict[str, Any] = {"pars_namespace": "", **NOT_CONNECTED}
     if "admin_token" in settings_class.model_fields:
         values["admin_token"] = PLACEHOLDER_TOKEN
+    if "service_token" in settings_class.model_fields:
+        values["service_token"] = PLACEHOLDER_SERVICE_TOKEN
     return build(_defaults(settings_class, **values))
 
 

@@ -1,7 +1,8 @@
 """`pars`: the provider's and the operator's command line for PARS learner reporting.
 
 Configured by flags or environment: PARS_URL (default http://127.0.0.1:8000), PARS_API_KEY for
-provider commands, PARS_ADMIN_TOKEN for `pars admin ...`."""
+provider commands, PARS_ADMIN_TOKEN and PARS_ADMIN_URL (intake's admin port, default PARS_URL)
+for `pars admin ...`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ admin.add_typer(upstream, name="upstream")
 console = Console()
 
 Url = Annotated[str, typer.Option("--url", envvar="PARS_URL", help="intake's base URL")]
+# The admin API may listen on a port of its own (intake's ADMIN_PORT; `make run`'s 8010).
+AdminUrl = Annotated[str, typer.Option("--url", envvar=["PARS_ADMIN_URL", "PARS_URL"],
+                                       help="intake's admin URL (PARS_ADMIN_URL, else PARS_URL)")]
 Key = Annotated[str | None, typer.Option("--api-key", envvar="PARS_API_KEY", help="your API key")]
 Token = Annotated[str | None, typer.Option("--admin-token", envvar="PARS_ADMIN_TOKEN", help="the admin token")]
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -144,7 +148,7 @@ def export(output: Annotated[Path, typer.Option("-o", "--output")], last_name: L
 def create_provider(name: Annotated[str, typer.Option()], user_email: Annotated[str, typer.Option()],
                     provider_id: Annotated[str | None, typer.Option(help="7 digits; assigned if omitted")] = None,
                     notify: Annotated[list[str] | None, typer.Option(help="notification e-mail (repeatable)")] = None,
-                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+                    url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Create a provider and its first user; prints the user's API key (shown once)."""
     body = {"name": name, "user_email": user_email, "notification_emails": notify or [],
             **({"provider_id": provider_id} if provider_id else {})}
@@ -155,7 +159,7 @@ def create_provider(name: Annotated[str, typer.Option()], user_email: Annotated[
 
 @admin.command("load-registry")
 def load_registry(board: str, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                  url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+                  url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Add physicians to a board's simulated registry from a tab-separated file:
     learner_id, id_type, first_name, last_name, date_of_birth (MM/DD) [, npi] — '#' lines are comments."""
     physicians = []
@@ -175,7 +179,7 @@ def load_registry(board: str, file: Annotated[Path, typer.Argument(exists=True, 
 
 
 @dlq.command("list")
-def dlq_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+def dlq_list(url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Dead letters of every consumer group, with their reason."""
     letters = admin_api(url, admin_token).json("GET", "/v1/admin/dead-letters")["dead_letters"]
     table = Table("id", "group", "reason", "type", "failed at", "error")
@@ -188,7 +192,7 @@ def dlq_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
 @dlq.command("replay")
 def dlq_replay(ids: Annotated[list[str] | None, typer.Argument(help="dead-letter ids (see `list`)")] = None,
                replay_all: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
-               url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+               url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Replay dead letters to their original topics after their cause is fixed (idempotent)."""
     if not ids and not replay_all:
         fail("name the dead letters to replay, or --all")
@@ -201,7 +205,7 @@ def dlq_replay(ids: Annotated[list[str] | None, typer.Argument(help="dead-letter
 
 @upstream.command("create")
 def upstream_create(provider_ids: Annotated[list[str], typer.Argument(help="the providers it may report for")],
-                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+                    url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Create a Kafka credential bound to these providers; prints its password once."""
     made = admin_api(url, admin_token).json("POST", "/v1/admin/upstream-credentials",
                                             json={"provider_ids": provider_ids})
@@ -214,7 +218,7 @@ def upstream_create(provider_ids: Annotated[list[str], typer.Argument(help="the 
 
 
 @upstream.command("list")
-def upstream_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+def upstream_list(url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Every upstream credential, its providers and whether it is revoked (never passwords)."""
     found = admin_api(url, admin_token).json("GET", "/v1/admin/upstream-credentials")["credentials"]
     table = Table("credential", "providers", "created", "revoked")
@@ -226,7 +230,7 @@ def upstream_list(url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
 
 @upstream.command("revoke")
 def upstream_revoke(credential_id: Annotated[str, typer.Argument(help="the credential (its username)")],
-                    url: Url = DEFAULT_URL, admin_token: Token = None) -> None:
+                    url: AdminUrl = DEFAULT_URL, admin_token: Token = None) -> None:
     """Revoke a credential: its Kafka user and ACLs are removed at once."""
     admin_api(url, admin_token).json("DELETE", f"/v1/admin/upstream-credentials/{credential_id}")
     console.print(f"Revoked {credential_id}")

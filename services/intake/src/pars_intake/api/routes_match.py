@@ -162,5 +162,5 @@ def _fold(text: str) -> str:
 
 async def _ask_gateway(request: Request, question: dict) -> GatewayAnswer:
     config = settings(request)
-    return await ask(config.board_gateway_url, "/v1/match", question, GatewayAnswer, token=config.admin_token,
+    return await ask(config.board_gateway_url, "/v1/match", question, GatewayAnswer, token=config.service_token,
                      timeout=config.board_gateway_timeout, what="board gateway match", detail=UNAVAILABLE)

@@ -5,7 +5,9 @@ Each credential is a SCRAM user on the broker, bound by ACLs to the providers it
 for: WRITE on each provider's completions topic, READ on its outcomes topic, and consumer groups
 named after itself. Nothing else: the broker refuses the rest. The password is shown once. The
 user has quotas (KAFKA_UPSTREAM_PRODUCER_BYTE_RATE, ..._CONSUMER_BYTE_RATE, ..._REQUEST_PERCENTAGE),
-so one upstream system cannot take the brokers from the others."""
+so one upstream system cannot take the brokers from the others. Users, ACLs and quotas are made and
+removed as the credential admin (KAFKA_ACL_ADMIN_USERNAME), a Kafka principal of its own: intake's
+consuming user may not alter ACLs (review N7)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from pars_runtime.kafka_security import (
 from pars_runtime.logs import get_logger
 
 from ..auth import admin_caller, hash_key
-from ..settings import IntakeSettings
+from ..settings import IntakeSettings, intake_settings
 from ..store import providers as store
 from .common import IdPath, errors, rt
 
@@ -48,6 +50,16 @@ class UpstreamCredentialIn(BaseModel):
 def _quotas(request: Request) -> dict[str, float]:
     config: IntakeSettings = request.app.state.settings
     return config.upstream_quotas()
+
+
+def _credential_admin(request: Request) -> Admin:
+    """A Kafka admin client logged in as the credential admin, or 503 when none is configured."""
+    settings = intake_settings(rt(request))
+    options = settings.credential_admin_options()
+    if options is None:
+        log.error("upstream credentials need KAFKA_ACL_ADMIN_USERNAME and KAFKA_ACL_ADMIN_PASSWORD")
+        raise HTTPException(503, "Upstream credentials are not configured on this system (no Kafka credential admin).")
+    return Admin(settings.kafka_bootstrap_servers, **options)
 
 
 def _who(request: Request) -> str:
@@ -82,9 +94,10 @@ async def create_upstream_credential(body: UpstreamCredentialIn, request: Reques
     credential_id = user(settings.pars_namespace, f"upstream-{secrets.token_hex(6)}")
     password = new_password()
     who = _who(request)
+    credential_admin = _credential_admin(request)
     try:
         await ensure_provider_topics(settings, provider_ids)
-        async with Admin(settings.kafka_bootstrap_servers, **settings.kafka_options()) as admin:
+        async with credential_admin as admin:
             await upsert_scram_user(admin, credential_id, password, settings.kafka_scram_mechanism)
             await create_acls(admin, upstream_acls(settings.pars_namespace, credential_id, provider_ids))
             await set_user_quotas(admin, credential_id, _quotas(request))
@@ -110,12 +123,12 @@ async def revoke_upstream_credential(credential_id: IdPath, request: Request) ->
     """Removes the Kafka user and every ACL it had: a client connected with it is refused from
     its next request on, and cannot sign in again."""
     runtime = rt(request)
-    settings = runtime.settings
     if await store.upstream_credential(runtime.pool, credential_id) is None:
         raise HTTPException(404, "Upstream credential not found.")
     who = _who(request)
+    credential_admin = _credential_admin(request)
     try:
-        async with Admin(settings.kafka_bootstrap_servers, **settings.kafka_options()) as admin:
+        async with credential_admin as admin:
             await delete_acls(admin, f"User:{credential_id}")
             await delete_scram_user(admin, credential_id)
             await remove_user_quotas(admin, credential_id)

@@ -86,7 +86,7 @@ async def validate_rows(request: Request, caller: Caller, rows: list[RowInput],
     events = [_event(caller, submission_id, n, row, now) for n, row in enumerate(rows, start=1)]
     question = {"records": [e.model_dump(mode="json", exclude={"activity"}) for e in events],
                 "activities": {a: s.model_dump(mode="json") for a, s in activities.items()}}
-    answer = await ask(config.validator_url, "/v1/validate", question, Validation, token=config.admin_token,
+    answer = await ask(config.validator_url, "/v1/validate", question, Validation, token=config.service_token,
                        timeout=config.validator_timeout, what="validator validation", detail=VALIDATOR_AWAY)
     if [o.payload.record_id for o in answer.outcomes] != [e.record_id for e in events]:
         log.error("the validator answered other records than asked", asked=len(events), answered=len(answer.outcomes))

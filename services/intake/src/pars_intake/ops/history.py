@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 
 from pars_contracts.topics import CONSUMER_GROUPS
+from pars_runtime import admin_token
 from pars_runtime.lag import measure_lag
 from pars_runtime.loops import every
 from pars_runtime.service import Runtime
@@ -88,7 +89,8 @@ async def sample(rt: Runtime, settings: IntakeSettings, rates: Rates) -> list[Sa
         counters, lag, board = await asyncio.gather(
             asyncio.gather(*(counters_of(client, url) for url in instances)),
             safe("lag", measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
-            first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog"),
+            first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog",
+                       admin_token.headers(settings.service_token)),
         )
     readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}
     samples = [("records", stage, rate) for stage, rate in rates.update(time.monotonic(), readings).items()]

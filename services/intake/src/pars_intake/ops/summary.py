@@ -90,12 +90,12 @@ def per_service(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 async def gather(rt: Runtime, settings: IntakeSettings) -> dict[str, Any]:
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
     by_service = settings.service_urls()
-    admin = admin_token.headers(settings.admin_token)
+    intake_only = admin_token.headers(settings.service_token)
     async with httpx.AsyncClient(timeout=3) as client:
         services, board, emails, lag, letters, uploads = await asyncio.gather(
             asyncio.gather(*(_instance(client, n, u) for n, u in settings.service_instances())),
-            first_json(client, by_service["board-gateway"], "/v1/board-backlog"),
-            first_json(client, by_service["notifier"], "/v1/emails", admin),
+            first_json(client, by_service["board-gateway"], "/v1/board-backlog", intake_only),
+            first_json(client, by_service["notifier"], "/v1/emails", intake_only),
             safe("lag", measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), []),
             safe("dead letters", list_dead_letters(settings, limit=20), []),
             recent_uploads(rt.pool, 15),
