@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from standardwebhooks import Webhook
 from pars_intake.webhooks import enqueue
 from tests.support.system import RunningSystem, eventually
 
+from .test_portal_cookie import sign_in
 from .webhook_receiver import Receiver
 
 EVENT = "learner_record.status_changed"
@@ -145,3 +147,34 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_the_provider_e
         assert client.post(resend).status_code == 409
         assert client.post(f"/v1/webhook-endpoints/{endpoint['id']}/enable").json()["enabled"] is True
         assert client.post(resend).status_code == 202
+
+
+def test_the_portal_manages_endpoints_and_shows_deliveries_with_a_resend_button(system: RunningSystem) -> None:
+    provider = system.new_provider()
+    browser = sign_in(system, provider["api_key"])
+    with browser, Receiver(iter([500])) as receiver:
+        page = browser.post("/portal/webhooks", data={"url": receiver.url, "description": "LMS"})
+        assert page.status_code == 201, page.text
+        secret = re.search(r'id="new-secret" type="text" readonly value="(whsec_[^"]+)"', page.text)
+        assert secret and "it will not be shown again" in page.text
+        listed = browser.get("/portal/webhooks").text
+        assert receiver.url in listed and secret[1] not in listed
+        endpoint_id = re.search(r'href="/portal/webhooks/(we_[0-9a-f]+)"', listed)[1]  # type: ignore[index]
+
+        queue_event(system, provider["provider_id"], {"n": 1})
+        (got,) = eventually(lambda: receiver.answered(200), what="the event delivered")
+        Webhook(secret[1]).verify(got.body, got.headers)
+        deliveries_page = browser.get(f"/portal/webhooks/{endpoint_id}").text
+        assert got.headers["webhook-id"] in deliveries_page and "500, 200" in deliveries_page
+        resend = f"/portal/webhooks/{endpoint_id}/deliveries/{got.headers['webhook-id']}/resend"
+        assert 'action="' + resend + '"' in deliveries_page
+        assert browser.post(resend, headers={"origin": "https://evil.example"}).status_code == 403  # CSRF
+        assert browser.post(resend).status_code == 303
+        eventually(lambda: receiver.answered(200)[1:], what="the resent delivery")
+
+        assert browser.post(f"/portal/webhooks/{endpoint_id}/disable").status_code == 303
+        assert "Disabled: Disabled by the provider." in browser.get("/portal/webhooks").text
+        refused = browser.post("/portal/webhooks", data={"url": "http://lms.example.org/"})
+        assert refused.status_code == 422 and "https://" in refused.text
+        assert browser.post(f"/portal/webhooks/{endpoint_id}/delete").status_code == 303
+        assert browser.get(f"/portal/webhooks/{endpoint_id}").status_code == 404
