@@ -2,7 +2,7 @@
 an event queued with `enqueue` (in a real PostgreSQL transaction), signed so that the
 `standardwebhooks` package verifies it; a receiver answering 500 for a while gets it later with
 the same webhook-id; one that never succeeds has its endpoint disabled and the provider e-mailed.
-The system runs the retry schedule 17,280 times faster (3 days in 15 s: WEBHOOK_TIME_SCALE in
+The system runs the retry schedule 32,400 times faster (3 days in 8 s: WEBHOOK_TIME_SCALE in
 conftest.py) and in demo mode, so that http:// to the test's loopback receiver is allowed."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import re
 import uuid
+from contextlib import closing
 from typing import Any
 
 import asyncpg
@@ -151,8 +152,7 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_the_provider_e
 
 def test_the_portal_manages_endpoints_and_shows_deliveries_with_a_resend_button(system: RunningSystem) -> None:
     provider = system.new_provider()
-    browser = sign_in(system, provider["api_key"])
-    with browser, Receiver(iter([500])) as receiver:
+    with closing(sign_in(system, provider["api_key"])) as browser, Receiver(iter([500])) as receiver:
         page = browser.post("/portal/webhooks", data={"url": receiver.url, "description": "LMS"})
         assert page.status_code == 201, page.text
         secret = re.search(r'id="new-secret" type="text" readonly value="(whsec_[^"]+)"', page.text)
@@ -164,7 +164,11 @@ def test_the_portal_manages_endpoints_and_shows_deliveries_with_a_resend_button(
         queue_event(system, provider["provider_id"], {"n": 1})
         (got,) = eventually(lambda: receiver.answered(200), what="the event delivered")
         Webhook(secret[1]).verify(got.body, got.headers)
-        deliveries_page = browser.get(f"/portal/webhooks/{endpoint_id}").text
+        def shown_delivered() -> str | None:
+            text = browser.get(f"/portal/webhooks/{endpoint_id}").text
+            return text if "Delivered" in text else None
+
+        deliveries_page = eventually(shown_delivered, what="the delivery shown as delivered")
         assert got.headers["webhook-id"] in deliveries_page and "500, 200" in deliveries_page
         resend = f"/portal/webhooks/{endpoint_id}/deliveries/{got.headers['webhook-id']}/resend"
         assert 'action="' + resend + '"' in deliveries_page
