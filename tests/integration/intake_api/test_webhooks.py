@@ -12,12 +12,14 @@ import itertools
 import re
 import uuid
 from contextlib import closing
+from importlib import resources
 from typing import Any
 
 import asyncpg
 import orjson
 from standardwebhooks import Webhook
 
+from pars_intake.store import webhooks as store
 from pars_intake.webhooks import enqueue
 from tests.support.system import RunningSystem, eventually
 
@@ -182,3 +184,41 @@ def test_the_portal_manages_endpoints_and_shows_deliveries_with_a_resend_button(
         assert refused.status_code == 422 and "https://" in refused.text
         assert browser.post(f"/portal/webhooks/{endpoint_id}/delete").status_code == 303
         assert browser.get(f"/portal/webhooks/{endpoint_id}").status_code == 404
+
+
+def test_instances_claim_due_deliveries_without_taking_the_same_one(system: RunningSystem) -> None:
+    """N instances: concurrent claims (SKIP LOCKED) share the due rows, none twice, and a claimed
+    row is not due again until its lease ends; a late result of a re-claimed attempt is dropped.
+    In a schema of its own, away from the running system's own deliverer."""
+    schema = f"webhooks_claims_{uuid.uuid4().hex[:8]}"
+    migration = resources.files("pars_intake").joinpath("migrations/015_webhooks.sql").read_text()
+
+    async def run() -> tuple[list[list[str]], list[str], bool]:
+        admin = await asyncpg.connect(system.env["DATABASE_URL"])
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            pools = [await asyncpg.create_pool(system.env["DATABASE_URL"], min_size=1, max_size=2,
+                                               server_settings={"search_path": schema}) for _ in range(2)]
+            async with pools[0].acquire() as conn:
+                await conn.execute("CREATE TABLE providers (provider_id text PRIMARY KEY)")
+                await conn.execute(migration)
+                await conn.execute("INSERT INTO providers VALUES ('1234567')")
+                await conn.execute("INSERT INTO webhook_endpoints (endpoint_id, provider_id, url, secret) "
+                                   "VALUES ('we_1', '1234567', 'https://lms.example.org/', 'whsec_x')")
+                await store.add_deliveries(conn, [(f"msg_{n}", "we_1", "1234567", EVENT, f"e{n}", "{}")
+                                                  for n in range(6)])
+            claims = await asyncio.gather(*(store.claim_due(pool, 4, 60) for pool in pools))
+            again = await store.claim_due(pools[0], 10, 60)
+            async with pools[1].acquire() as conn, conn.transaction():
+                stale = await store.record_attempt(conn, claims[0][0]["delivery_id"], 0, 200, "", None)
+            for pool in pools:
+                await pool.close()
+            return [[d["delivery_id"] for d in claim] for claim in claims], [d["delivery_id"] for d in again], stale
+        finally:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            await admin.close()
+
+    claims, again, stale = asyncio.run(run())
+    claimed = claims[0] + claims[1]
+    assert sorted(claimed) == [f"msg_{n}" for n in range(6)]  # every due row once, by one of them
+    assert again == [] and stale is False

@@ -121,8 +121,11 @@ class Deliverer:
                 running = {t for t in running if not t.done()}
         finally:
             stopping.cancel()
-            if running:  # attempts under way finish (each is bounded by the timeout)
-                await asyncio.wait(running)
+            # Attempts under way are cut short, so that the service stops at once: each stays
+            # claimed until its lease ends, then any instance tries it again with the same id.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
             await self.http.aclose()
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
