@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 from standardwebhooks import Webhook
 
@@ -80,6 +81,9 @@ def test_a_receiver_down_for_a_while_gets_the_signed_event_later_with_the_same_i
         assert delivery["id"] == delivered.headers["webhook-id"]
         assert [a["status_code"] for a in delivery["attempts"]] == [500, 500, 503, 200]
         assert delivery["attempts"][0]["response_excerpt"] == "receiver down for maintenance"
+        metrics = httpx.get(f"{system.url}/metrics").text
+        assert 'pars_webhook_attempts_total{outcome="retried"}' in metrics
+        assert 'pars_webhook_attempts_total{outcome="delivered"}' in metrics
 
         # Resending sends the same event, with the same id, once more.
         assert client.post(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries/{delivery['id']}/resend").status_code == 202

@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 import httpcore
+from prometheus_client import Counter
 
 from pars_contracts import topics
 from pars_contracts.events import WebhookEndpointDisabled
@@ -37,6 +38,8 @@ log = get_logger(__name__)
 EXCERPT_BYTES = 1024  # of each answer's body, kept per attempt for the portal
 USER_AGENT = "PARS-Webhooks/1.0"
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+ATTEMPTS = Counter("pars_webhook_attempts_total", "Webhook delivery attempts by what followed",
+                   ["outcome"])  # delivered, retried, failed (the retry window is over)
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -168,16 +171,19 @@ class Deliverer:
                 return  # taken again after its lease, or deleted: that attempt decides
             if status is not None and 200 <= status < 300:
                 await store.mark_delivered(conn, delivery_id, status)
+                ATTEMPTS.labels("delivered").inc()
                 log.info("webhook delivered", delivery_id=delivery_id, endpoint_id=d["endpoint_id"], status=status,
                          attempt=d["attempts"])
                 return
             wait = self.schedule.next_delay(d["tries"], d["elapsed"] or 0.0)
             if wait is not None:
                 await store.mark_retry(conn, delivery_id, status, error, wait)
+                ATTEMPTS.labels("retried").inc()
                 log.info("webhook attempt failed; retried later", delivery_id=delivery_id, status=status,
                          error=error, retry_in_seconds=round(wait, 3))
                 return
             disabled = await store.mark_failed(conn, delivery_id, status, error)
+            ATTEMPTS.labels("failed").inc()
             log.warning("webhook delivery failed for the whole retry window", delivery_id=delivery_id,
                         endpoint_id=d["endpoint_id"], endpoint_disabled=disabled is not None)
             if disabled is not None:
