@@ -37,10 +37,10 @@ def check_url(url: str, demo_mode: bool) -> str:
         raise RefusedAddress("The URL may not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
+        host = parts.hostname
+        _ = parts.port  # a port that is not a number, or out of range, raises here
     except ValueError as exc:
         raise RefusedAddress(f"The URL cannot be read: {exc}.") from None
-    del port  # read only to reject a port that is not a number
     if parts.scheme not in ("https", "http") or not host:
         raise RefusedAddress("The URL must start with https:// and name a host.")
     if parts.username is not None or parts.password is not None:

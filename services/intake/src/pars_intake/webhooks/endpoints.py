@@ -11,7 +11,7 @@ import asyncpg
 from ..settings import IntakeSettings
 from ..store import webhooks as store
 from . import signing
-from .addresses import RefusedAddress, check_url
+from .addresses import check_url
 from .enqueue import EVENT_TYPE
 
 MAX_ENDPOINTS = 20  # per provider
@@ -43,8 +43,9 @@ def check_events(events: list[str] | None) -> list[str]:
 
 async def create(pool: asyncpg.Pool, config: IntakeSettings, provider_id: str, url: str, description: str,
                  events: list[str] | None) -> dict[str, Any]:
-    """The new endpoint with its `secret` (shown this once). RefusedAddress or ValueError for a URL or
-    event types that cannot be taken; TooManyEndpoints beyond MAX_ENDPOINTS."""
+    """The new endpoint with its `secret` (shown this once). ValueError (RefusedAddress for the URL)
+    with a message for the provider when the URL or an event type cannot be taken; TooManyEndpoints
+    beyond MAX_ENDPOINTS."""
     checked = check_url(url, config.pars_demo_mode)
     chosen = check_events(events)
     secret = signing.new_secret()
@@ -62,5 +63,3 @@ async def rotate(pool: asyncpg.Pool, config: IntakeSettings, provider_id: str, e
     rotated = await store.rotate_secret(pool, provider_id, endpoint_id, secret, config.webhook_secret_grace_seconds)
     return None if rotated is None else {**rotated, "secret": secret}
 
-
-__all__ = ["RefusedAddress", "TooManyEndpoints", "create", "rotate"]
