@@ -9,6 +9,7 @@ import ipaddress
 import random
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import httpcore
 import orjson
@@ -16,9 +17,10 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from pars_intake.settings import IntakeSettings
 from pars_intake.webhooks import signing
 from pars_intake.webhooks.addresses import RefusedAddress, check_url, parse_networks, refusal
-from pars_intake.webhooks.delivery import GuardedBackend
+from pars_intake.webhooks.delivery import Deliverer, GuardedBackend
 from pars_intake.webhooks.enqueue import body
 from pars_intake.webhooks.schedule import RetrySchedule
 
@@ -162,3 +164,13 @@ async def test_the_backend_refuses_a_name_resolving_to_a_private_address_before_
     async with httpcore.AsyncConnectionPool(network_backend=backend) as pool:
         with pytest.raises(RefusedAddress):
             await pool.request("POST", "https://hooks.example.org/x", content=b"{}")
+
+
+async def test_an_attempt_that_fails_unexpectedly_is_an_attempt_without_answer() -> None:
+    config = IntakeSettings(admin_token="t" * 32, kafka_security_protocol="PLAINTEXT", pars_demo_mode=True)
+    deliverer = Deliverer(SimpleNamespace(), config)  # type: ignore[arg-type]
+    delivery = {"delivery_id": "msg_1", "body": "{}", "secret": signing.new_secret(), "previous_secret": None,
+                "url": "https://[::1/"}  # not a URL httpcore can open
+    status, excerpt, error = await deliverer.post(delivery)
+    assert (status, excerpt) == (None, "") and error
+    await deliverer.http.aclose()

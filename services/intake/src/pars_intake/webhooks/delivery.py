@@ -163,6 +163,9 @@ class Deliverer:
                     return answer.status, await _excerpt(answer), None
         except NO_ANSWER as exc:
             return None, "", _reason(exc)
+        except Exception as exc:  # anything else still counts as an attempt without answer, logged in full
+            log.error("webhook attempt failed unexpectedly", delivery_id=d["delivery_id"], error=repr(exc), exc_info=exc)
+            return None, "", _reason(exc)
 
     async def _settle(self, d: dict[str, Any], status: int | None, excerpt: str, error: str | None) -> None:
         delivery_id = d["delivery_id"]
