@@ -487,7 +487,7 @@ def test_every_page_fits_a_phone(browser: Browser, context: BrowserContext, syst
     record = saved.json()["rows"][0]
     pages = {"summary": "/portal/activities", "detail": f"/portal/activities/{provider['activity']}?board=ABO",
              "record": f"/portal/records/{record['record_id']}", "uploads": "/portal/uploads",
-             "search": "/portal/search?last_name=O%27Keeffe", "keys": "/portal/api-keys"}
+             "search": "/portal/search?last_name=O%27Keeffe", "webhooks": "/portal/webhooks", "keys": "/portal/api-keys"}
     for name, path in pages.items():
         page.goto(system.url + path)
         expect(page.locator("h1")).to_be_visible()

@@ -113,3 +113,23 @@ def test_admin_creates_lists_and_revokes_upstream_credentials(system: RunningSys
     assert username in listed.stdout and pid in listed.stdout and "password" not in listed.stdout
     revoked = pars(system, "admin", "upstream", "revoke", username)
     assert revoked.returncode == 0 and f"Revoked {username}" in revoked.stdout
+
+
+def test_webhook_endpoints_from_the_terminal(system: RunningSystem) -> None:
+    key = system.new_provider(name="Webhook Terminal CME")["api_key"]
+    created = pars(system, "webhooks", "create", "https://lms.example.org/pars/hooks", "--description", "LMS",
+                   "--event", "learner_record.status_changed", api_key=key)
+    assert created.returncode == 0, created.stderr
+    endpoint_id = created.stdout.split("Created webhook endpoint ")[1].split()[0]
+    secret = created.stdout.split("signing secret: ")[1].split()[0]
+    assert secret.startswith("whsec_")
+    listed = pars(system, "webhooks", "list", api_key=key)
+    assert endpoint_id in listed.stdout and "lms.example.org" in listed.stdout and secret not in listed.stdout
+    rotated = pars(system, "webhooks", "rotate", endpoint_id, api_key=key)
+    assert rotated.returncode == 0 and "whsec_" in rotated.stdout and secret not in rotated.stdout
+    assert pars(system, "webhooks", "disable", endpoint_id, api_key=key).returncode == 0
+    assert "no: Disabled by the provider." in pars(system, "webhooks", "list", api_key=key).stdout
+    assert "No deliveries." in pars(system, "webhooks", "deliveries", endpoint_id, api_key=key).stdout
+    assert pars(system, "webhooks", "delete", endpoint_id, api_key=key).returncode == 0
+    refused = pars(system, "webhooks", "create", "http://lms.example.org/", api_key=key)
+    assert refused.returncode != 0 and "https://" in refused.stderr

@@ -1,7 +1,9 @@
 """One system for all the provider-API tests (each test makes its own providers, so they do not
 see each other). Its clock starts on 2020-03-15, so that the seed's 2019 activities still take
 records (until March 31) but no longer take deletes (706), and 2020 activities take both.
-A simulated day lasts 24 real seconds (ABIM decides within 1 s, ABPATH 12 s, ABS 24 s)."""
+A simulated day lasts 24 real seconds (ABIM decides within 1 s, ABPATH 12 s, ABS 24 s).
+Webhooks' 3-day retry window lasts 8 s (WEBHOOK_TIME_SCALE), and demo mode lets them go to the
+tests' receivers on loopback over http (test_webhooks.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def system(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPat
     # in turn and falls over to the other, so every learner-match test also proves the failover.
     gateways = f"http://127.0.0.1:{free_port()},{gateway.url}"
     running = RunningSystem(stack, tmp_path_factory.mktemp("intake_api"), BOARD_TIME_SCALE=str(86400 / DAY_SECONDS),
-                            PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateways).start()
+                            PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateways, PARS_DEMO_MODE="1",
+                            WEBHOOK_TIME_SCALE=str(3 * 86400 / 8), WEBHOOK_POLL_SECONDS="0.2",
+                            WEBHOOK_TIMEOUT_SECONDS="5").start()
     yield running
     running.stop()

@@ -60,6 +60,15 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/api-keys/{key_id}"): "own",
     ("GET", "/v1/provider"): "list",
     ("PUT", "/v1/provider/notification-emails"): "create",
+    ("POST", "/v1/webhook-endpoints"): "create",
+    ("GET", "/v1/webhook-endpoints"): "list",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): "own",
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "own",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/disable"): "own",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/enable"): "own",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "own",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "own",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend"): "own",
 }
 # The operations a web-service credential (software's, not a person's) may call; every other
 # provider operation refuses it (403). A sandbox credential may call only the first.
@@ -96,10 +105,13 @@ def first(system: RunningSystem) -> dict[str, str]:
         eventually(lambda: client.get(f"/v1/uploads/{upload.json()['upload_id']}").json()["status"] == "completed",
                    what="A's upload to complete")
         key_id = client.get("/v1/api-keys").json()["api_keys"][0]["key_id"]
+        endpoint = client.post("/v1/webhook-endpoints", json={"url": "https://a.example.org/pars/hooks"})
+        assert endpoint.status_code == 201, endpoint.text
     return {"api_key": provider["api_key"], "provider_id": provider["provider_id"], "activity_id": activity,
             "record_id": row["record_id"], "credit_id": row["credit_id"], "submission_id": saved.json()["submission_id"],
             "upload_id": upload.json()["upload_id"], "board": "NC",
-            "key_id": key_id, "credential_id": "no-such-credential"}
+            "key_id": key_id, "credential_id": "no-such-credential", "endpoint_id": endpoint.json()["id"],
+            "delivery_id": "msg_none"}
 
 
 @pytest.fixture(scope="module")

@@ -249,4 +249,4 @@ def test_every_example_is_valid_against_its_typed_envelope_and_no_other():
 def test_a_multi_type_topic_schema_is_the_union_of_its_envelopes():
     schema = asyncapi.topic_schema(topics.UPLOADS_COMPLETED)
     assert set(schema.__args__) == {asyncapi.envelope_of(p) for p in topics.UPLOADS_COMPLETED.payloads}
-    assert asyncapi.topic_schema(topics.PROVIDERS) is asyncapi.envelope_of(topics.PAYLOADS["ProviderRegistered"])
+    assert asyncapi.topic_schema(topics.ACTIVITIES) is asyncapi.envelope_of(topics.PAYLOADS["ActivityRegistered"])

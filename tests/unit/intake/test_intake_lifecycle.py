@@ -9,6 +9,7 @@ records whose status it changed); the statements themselves run in the system te
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -131,6 +132,23 @@ def test_an_abim_record_is_submitted_then_accepted_each_told_once_on_its_provide
     assert (accepted.event.channel, accepted.event.submission_id, accepted.event.credit_id) == (
         "web-service", "s-r-1", "ccid:x:r-1")
     assert decided(decision("r-1", "Accepted", decided_at=LATER)) == [], "a decision told again changes nothing"
+
+
+def test_every_change_is_queued_for_the_providers_webhooks_under_its_events_id(
+        records: MemoryRecords, queued_webhooks: list) -> None:
+    """A provider without Kafka gets the same changes: each queued once, with the outbox message's
+    id (a receiver dedupes on it) and the event's own JSON as `data`."""
+    records.add("r-1")
+    [submitted] = decided(decision("r-1", "Submitted"))
+    [accepted] = decided(decision("r-1", "Accepted", decided_at=LATER))
+    decided(decision("r-1", "Accepted", decided_at=LATER))  # told again: nothing more
+    assert [(p, t, d["status"], d["sequence"]) for p, t, _, d in queued_webhooks] == [
+        (PROVIDER, "learner_record.status_changed", "Submitted", 1),
+        (PROVIDER, "learner_record.status_changed", "Accepted", 2)]
+    assert [d for *_, d in queued_webhooks] == [submitted.event.model_dump(mode="json"),
+                                                 accepted.event.model_dump(mode="json")]
+    first_id, second_id = (i for _, _, i, _ in queued_webhooks)
+    assert uuid.UUID(first_id) and uuid.UUID(second_id) and first_id != second_id  # the outbox messages' ids
 
 
 def test_a_boards_rejection_is_told_with_its_codes_and_date_once(records: MemoryRecords) -> None:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from pars_contracts import examples
-from pars_contracts.events import BoardBatchDecided, ProviderRegistered, UploadCompleted, UploadErrorReportPart
+from pars_contracts.events import (
+    BoardBatchDecided,
+    ProviderRegistered,
+    UploadCompleted,
+    UploadErrorReportPart,
+    WebhookEndpointDisabled,
+)
 from pars_notifier import compose, handlers
 from pars_notifier.handlers import NotifierBatch
 from pars_notifier.repositories import MemoryEmailQueue
@@ -112,3 +118,17 @@ async def test_a_provider_is_kept_and_its_emails_without_recipients_are_tried_ag
     await handle(handlers.provider_registered, provider, notifier.state())
     assert notifier.emails.providers == {"1234567": provider}
     assert email.status == "pending"
+
+
+async def test_a_disabled_webhook_endpoint_queues_one_email_to_the_providers_recipients() -> None:
+    notifier = Notifier()
+    disabled = WebhookEndpointDisabled.model_validate(examples.load("WebhookEndpointDisabled").payload)
+    await handle(handlers.webhook_endpoint_disabled, disabled, notifier.state())
+    await handle(handlers.webhook_endpoint_disabled, disabled, notifier.state())  # redelivered: nothing new
+    (email,) = notifier.emails.emails.values()
+    draft = email.draft
+    assert (draft.kind, draft.provider_id, draft.extra_recipients) == ("webhook_disabled", "1234567", [])
+    assert draft.subject == ("PARS: webhook endpoint disabled after failed deliveries: "
+                             "https://lms.wrmc.example.org/pars/webhooks")
+    assert "12 attempts, the last answered with HTTP status 500" in draft.text
+    assert "POST /v1/webhook-endpoints/we_3f9a1c7e5b2d4a60/enable" in draft.text

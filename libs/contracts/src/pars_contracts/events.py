@@ -328,4 +328,21 @@ class LearnerRecordStatusChanged(Event):
     target_record_id: str | None = Field(default=None, description="A Delete row's: the record it deletes.")
 
 
+class WebhookEndpointDisabled(Event):
+    """A provider's webhook endpoint was disabled because one delivery kept failing for the whole
+    retry window (intake -> notifier, which e-mails the provider's recipients). Deliveries to it
+    wait until the provider enables it again."""
+
+    provider_id: str
+    endpoint_id: str
+    url: str
+    description: str = ""
+    disabled_at: datetime
+    delivery_id: str  # the webhook-id of the delivery that ran out of retries
+    event_type: str
+    attempts: int
+    last_status: int | None = None  # its last answer's HTTP status (None: no answer)
+    last_error: str | None = None
+
+
 BoardPhysiciansAdded.model_rebuild()

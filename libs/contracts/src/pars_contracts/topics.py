@@ -36,8 +36,10 @@ class Topic:
 
 
 PROVIDERS = Topic(
-    "pars.providers.v1", (ev.ProviderRegistered,), "provider id",
-    ("intake",), ("notifier",), "Providers and their notification recipients.", partitions=1)
+    "pars.providers.v1", (ev.ProviderRegistered, ev.WebhookEndpointDisabled), "provider id",
+    ("intake",), ("notifier",),
+    "Providers and their notification recipients, and what the notifier tells them about their own set-up "
+    "(a webhook endpoint disabled).", partitions=1)
 ACTIVITIES = Topic(
     "pars.activities.v1", (ev.ActivityRegistered,), "ACCME activity id",
     ("intake",), ("validator",), "Activities as registered; the validator keeps its own copy.")

@@ -1,5 +1,5 @@
 """Intake's composition root: the HTTP app, its consumers (subscriptions.py) and its background
-tasks (the overdue sweep, the dashboard's sampler, the file parser's process pool)."""
+tasks (the overdue sweep, the dashboard's sampler, the webhook deliverer, the file parser's process pool)."""
 
 from pars_runtime.admin_token import load_settings
 from pars_runtime.kafka import ensure_provider_topics
@@ -13,6 +13,7 @@ from .store.providers import provider_ids
 from .sweep import sweeper
 from .waiters import Waiters
 from .web import create_app
+from .webhooks.delivery import deliverer
 
 
 def build(settings: IntakeSettings) -> Service:
@@ -28,7 +29,7 @@ def build(settings: IntakeSettings) -> Service:
             await ensure_provider_topics(settings, providers)
 
     return Service("intake", "pars_intake", settings, groups=subscriptions.groups(settings, waiters),
-                   tasks=[sweeper, sampler, parser.run], on_start=on_start,
+                   tasks=[sweeper, sampler, deliverer, parser.run], on_start=on_start,
                    http_app=lambda rt: create_app(rt, settings, waiters, parser),
                    reset_sessions=False)  # no session state (pars_runtime.db.create_pool)
 

@@ -8,7 +8,9 @@ write, so it is published exactly once per change, whatever the channel the reco
 
 The event is LearnerRecordStatusChanged on the provider's outcomes topic, keyed by record id.
 An upstream completion's first outcome is also published as UpstreamOutcome, as before, for the
-integrators that read it (docs/upstream.md)."""
+integrators that read it (docs/upstream.md). The same change is queued for the provider's webhook
+endpoints (webhooks/, docs/webhooks.md) as `learner_record.status_changed`, with the event as its
+`data` and the event's id as the delivery's event id."""
 
 from __future__ import annotations
 
@@ -31,9 +33,12 @@ from pars_contracts.events import (
 )
 from pars_runtime.messages import Outgoing
 
+from . import webhooks
+
 Emit = Callable[..., Outgoing]  # Emitter.emit: (topic, key, event, *, provider_id=, correlation_id=)
 NOT_PROCESSED: RecordStatus = "Not Processed"
 ACTIONS: dict[str, Action] = {"add": "Add", "delete": "Delete"}
+WEBHOOK_EVENT_TYPE = "learner_record.status_changed"
 
 
 @dataclass(frozen=True)
@@ -71,4 +76,8 @@ async def status_changed(conn: asyncpg.Connection, emit: Emit, change: StatusCha
             source_message_id=event.source_message_id, provider_id=event.provider_id, record_id=event.record_id,
             credit_id=event.credit_id, status=status, errors=event.errors),
             provider_id=event.provider_id, correlation_id=event.submission_id)
-    return emit(topic, event.record_id, event, provider_id=event.provider_id, correlation_id=event.submission_id)
+    out = emit(topic, event.record_id, event, provider_id=event.provider_id, correlation_id=event.submission_id)
+    # The same change to the provider's webhook endpoints (providers without Kafka), in this
+    # transaction and under the event's id: a redelivered message queues nothing twice.
+    await webhooks.enqueue(conn, event.provider_id, WEBHOOK_EVENT_TYPE, out.message_id, event.model_dump(mode="json"))
+    return out

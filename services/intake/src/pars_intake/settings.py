@@ -5,11 +5,14 @@ the overdue sweep and the dashboard's sampling. Built once at start-up and passe
 from datetime import timedelta
 from typing import Any, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from pars_runtime.admin_token import check_admin_token, check_service_token
 from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
+
+from .webhooks.addresses import parse_networks
+from .webhooks.schedule import DEFAULT_DELAYS, DEFAULT_WINDOW, RetrySchedule
 
 
 class IntakeSettings(ServiceSettings):
@@ -83,6 +86,21 @@ class IntakeSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(default=30, gt=0)
     # How often the operations dashboard's charts are sampled (ops/history.py).
     ops_sample_seconds: float = Field(default=10, gt=0, le=600)
+    # Webhooks (webhooks/): after a failed attempt, wait each delay in turn (the last one again and
+    # again) until the retry window from the first attempt has passed; every figure divided by the
+    # time scale (tests run the schedule in seconds). An attempt gets at most the timeout; at most
+    # this many attempts run at once per instance; due deliveries are looked for this often.
+    webhook_retry_delays_seconds: list[float] = Field(default=list(DEFAULT_DELAYS), min_length=1)
+    webhook_retry_window_seconds: float = Field(default=DEFAULT_WINDOW, gt=0)
+    webhook_time_scale: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_concurrency: int = Field(default=8, ge=1, le=200)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # After a rotation, deliveries are signed with the old secret too for this long.
+    webhook_secret_grace_seconds: float = Field(default=86400, ge=0)
+    # CIDRs, comma separated, that deliveries may reach although not public (e.g. a provider's
+    # receiver on a private network the operator vouches for); empty: public addresses only.
+    webhook_allowed_networks: str = ""
 
     @model_validator(mode="after")
     def _tokens(self) -> Self:
@@ -104,6 +122,17 @@ class IntakeSettings(ServiceSettings):
         return client_options(self.kafka_security_protocol, self.kafka_scram_mechanism,
                               self.kafka_acl_admin_username,
                               self.kafka_acl_admin_password.get_secret_value(), self.kafka_ssl_cafile)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value.split(","))  # a CIDR that is not one stops the start, with its reason
+        return value
+
+    @property
+    def webhook_schedule(self) -> RetrySchedule:
+        return RetrySchedule(tuple(self.webhook_retry_delays_seconds), self.webhook_retry_window_seconds,
+                             self.webhook_time_scale)
 
     @property
     def row_outcome_timeout(self) -> timedelta:

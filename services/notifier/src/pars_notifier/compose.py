@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pars_contracts.boards import board
 from pars_contracts.codes import ERROR_MESSAGES, resolution
-from pars_contracts.events import BoardBatchDecided, UploadCompleted
+from pars_contracts.events import BoardBatchDecided, UploadCompleted, WebhookEndpointDisabled
 from pars_runtime.clock import CENTRAL
 
 _env = Environment(loader=PackageLoader("pars_notifier", "templates"),
@@ -97,6 +97,18 @@ def rejection_summary(e: BoardBatchDecided) -> Draft:
                             f" on {e.decided_at.astimezone(CENTRAL):%m/%d/%Y}"),
         text=_env.get_template("rejection_summary.txt.j2").render(ctx),
         html=_env.get_template("rejection_summary.html.j2").render(ctx),
+    )
+
+
+def webhook_disabled(e: WebhookEndpointDisabled) -> Draft:
+    """A webhook endpoint disabled after its retries ran out: one e-mail per disabling."""
+    ctx = {"e": e}
+    return Draft(
+        key=f"webhook-disabled:{e.endpoint_id}:{e.delivery_id}", kind="webhook_disabled", provider_id=e.provider_id,
+        extra_recipients=[],
+        subject=header_safe(f"PARS: webhook endpoint disabled after failed deliveries: {e.url}"),
+        text=_env.get_template("webhook_disabled.txt.j2").render(ctx),
+        html=_env.get_template("webhook_disabled.html.j2").render(ctx),
     )
 
 

@@ -1,5 +1,5 @@
-"""The notifier's handlers: each upload completion and board batch with rejections queues one
-e-mail in PostgreSQL, in the consumer's transaction (sender.py sends the queue); providers'
+"""The notifier's handlers: each upload completion, board batch with rejections and disabled
+webhook endpoint queues one e-mail in PostgreSQL, in the consumer's transaction (sender.py sends the queue); providers'
 recipients are kept for the e-mails' addresses.
 
 Which message goes to which handler is declared in subscriptions.py."""
@@ -11,7 +11,13 @@ from typing import Any
 
 import asyncpg
 
-from pars_contracts.events import BoardBatchDecided, ProviderRegistered, UploadCompleted, UploadErrorReportPart
+from pars_contracts.events import (
+    BoardBatchDecided,
+    ProviderRegistered,
+    UploadCompleted,
+    UploadErrorReportPart,
+    WebhookEndpointDisabled,
+)
 from pars_runtime.logs import get_logger
 from pars_runtime.processor import BatchState, Unit
 
@@ -67,3 +73,7 @@ async def upload_completed(event: UploadCompleted, uow: Uow) -> None:
 async def batch_decided(event: BoardBatchDecided, uow: Uow) -> None:
     if event.rejected:
         await queue(uow, compose.rejection_summary(event))
+
+
+async def webhook_endpoint_disabled(event: WebhookEndpointDisabled, uow: Uow) -> None:
+    await queue(uow, compose.webhook_disabled(event))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from pars_contracts import topics
-from pars_contracts.events import BoardBatchDecided, ProviderRegistered, UploadCompleted, UploadErrorReportPart
+from pars_contracts.events import (
+    BoardBatchDecided,
+    ProviderRegistered,
+    UploadCompleted,
+    UploadErrorReportPart,
+    WebhookEndpointDisabled,
+)
 from pars_runtime.processor import Group
 
 from . import handlers
@@ -24,6 +30,7 @@ def groups(settings: NotifierSettings) -> list[Group[Any]]:
             UploadErrorReportPart: handlers.report_part,
             UploadCompleted: handlers.upload_completed,
             BoardBatchDecided: handlers.batch_decided,
+            WebhookEndpointDisabled: handlers.webhook_endpoint_disabled,
         }, state=lambda: NotifierBatch(mail_from, PostgresEmailQueue), batch_size=50,
-            description="Queues the upload and rejection summaries' e-mails; follows providers"),
+            description="Queues the upload and rejection summaries' and disabled webhooks' e-mails; follows providers"),
     ]

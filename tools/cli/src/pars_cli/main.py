@@ -234,3 +234,85 @@ def upstream_revoke(credential_id: Annotated[str, typer.Argument(help="the crede
     """Revoke a credential: its Kafka user and ACLs are removed at once."""
     admin_api(url, admin_token).json("DELETE", f"/v1/admin/upstream-credentials/{credential_id}")
     console.print(f"Revoked {credential_id}")
+
+
+# --- webhooks ---------------------------------------------------------------------------------------
+
+webhooks = typer.Typer(help="Webhook endpoints (Standard Webhooks): every event POSTed to your HTTPS URL, signed.",
+                       no_args_is_help=True)
+app.add_typer(webhooks, name="webhooks")
+Endpoint = Annotated[str, typer.Argument(help="the endpoint's id (see `pars webhooks list`)")]
+
+
+def _print_secret(made: dict) -> None:
+    console.print(f"signing secret: {made['secret']}   (shown once: store it in your receiver now)")
+
+
+@webhooks.command("list")
+def webhooks_list(url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Your webhook endpoints (never their secrets)."""
+    found = provider_api(url, api_key).json("GET", "/v1/webhook-endpoints")["webhook_endpoints"]
+    table = Table("id", "url", "description", "events", "enabled")
+    for e in found:
+        table.add_row(e["id"], e["url"], e["description"], ", ".join(e["events"]) or "all",
+                      "yes" if e["enabled"] else f"no: {e['disabled_reason'] or ''}")
+    console.print(table if found else "No webhook endpoints.")
+
+
+@webhooks.command("create")
+def webhooks_create(endpoint_url: Annotated[str, typer.Argument(help="https:// URL of your receiver")],
+                    description: Annotated[str, typer.Option(help="what it is, for people")] = "",
+                    event: Annotated[list[str] | None, typer.Option("--event", help="an event type it takes "
+                                                                   "(repeat; none: every type)")] = None,
+                    url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Register an endpoint; prints its signing secret once."""
+    made = provider_api(url, api_key).json("POST", "/v1/webhook-endpoints", json={
+        "url": endpoint_url, "description": description, "events": event or None})
+    console.print(f"Created webhook endpoint {made['id']} for {made['url']}")
+    _print_secret(made)
+
+
+@webhooks.command("disable")
+def webhooks_disable(endpoint_id: Endpoint, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Disable an endpoint: its deliveries wait until it is enabled."""
+    provider_api(url, api_key).json("POST", f"/v1/webhook-endpoints/{endpoint_id}/disable")
+    console.print(f"Disabled {endpoint_id}")
+
+
+@webhooks.command("enable")
+def webhooks_enable(endpoint_id: Endpoint, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Enable an endpoint: its waiting deliveries are tried now."""
+    provider_api(url, api_key).json("POST", f"/v1/webhook-endpoints/{endpoint_id}/enable")
+    console.print(f"Enabled {endpoint_id}")
+
+
+@webhooks.command("rotate")
+def webhooks_rotate(endpoint_id: Endpoint, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """A new signing secret (printed once); the old one also signs for a day."""
+    _print_secret(provider_api(url, api_key).json("POST", f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret"))
+
+
+@webhooks.command("delete")
+def webhooks_delete(endpoint_id: Endpoint, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Delete an endpoint and its deliveries."""
+    provider_api(url, api_key).call("DELETE", f"/v1/webhook-endpoints/{endpoint_id}")
+    console.print(f"Deleted {endpoint_id}")
+
+
+@webhooks.command("deliveries")
+def webhooks_deliveries(endpoint_id: Endpoint, url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """The endpoint's latest deliveries, with each attempt's HTTP status."""
+    found = provider_api(url, api_key).json("GET", f"/v1/webhook-endpoints/{endpoint_id}/deliveries")["deliveries"]
+    table = Table("webhook-id", "event", "created", "status", "attempts (HTTP status)")
+    for d in found:
+        table.add_row(d["id"], d["event_type"], d["created_at"][:19], d["status"],
+                      " ".join(str(a["status_code"] or "-") for a in d["attempts"]))
+    console.print(table if found else "No deliveries.")
+
+
+@webhooks.command("resend")
+def webhooks_resend(endpoint_id: Endpoint, delivery_id: Annotated[str, typer.Argument(help="its webhook-id")],
+                    url: Url = DEFAULT_URL, api_key: Key = None) -> None:
+    """Send a delivery again now, with the same webhook-id."""
+    provider_api(url, api_key).json("POST", f"/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend")
+    console.print(f"Queued {delivery_id} again")

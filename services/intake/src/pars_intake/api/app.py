@@ -30,6 +30,7 @@ from . import (
     routes_provider,
     routes_records,
     routes_uploads,
+    routes_webhooks,
 )
 from .common import PROVIDER_ERRORS, errors
 from .docs import add_docs
@@ -48,6 +49,7 @@ TAGS = [
     {"name": "learner records", "description": "Web form and web service submissions, Learner Search, delete, match."},
     {"name": "uploads", "description": "Batch uploads of tab-delimited or XML files."},
     {"name": "api keys", "description": "The provider's own API keys: list, create, revoke."},
+    {"name": "webhooks", "description": "Standard Webhooks endpoints: every event POSTed, signed, retried for 3 days."},
     {"name": "provider", "description": "The provider's own settings: who receives its e-mails."},
     {"name": "admin", "description": "Providers, users and board registries (admin token)."},
 ]
@@ -80,7 +82,7 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     app.state.admin_failures = TokenBuckets(1 / settings.admin_failure_refill_seconds, settings.admin_failure_burst)
     app.include_router(routes_admin.router, responses=errors(400, 401, 403, 422, 503))
     for router in (routes_activities.router, routes_records.router, routes_match.router, routes_keys.router,
-                   routes_provider.router):
+                   routes_provider.router, routes_webhooks.router):
         app.include_router(router, responses=PROVIDER_ERRORS)
     # The uploads' own answers: 404 (not the caller's), 409 (busy, duplicate file), 413 (too large).
     app.include_router(routes_uploads.router, responses={**PROVIDER_ERRORS, **errors(404, 409, 413)})

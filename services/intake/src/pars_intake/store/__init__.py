@@ -12,6 +12,7 @@ this package, split by aggregate:
 - `providers`: providers, users, API keys, portal sessions and upstream credentials;
 - `ops`: the operations dashboard's samples and recent uploads;
 - `match_failures`: learner match's wrong answers, which lock a learner identity for the day;
+- `webhooks`: webhook endpoints, their queued deliveries and each attempt (the delivery worker's claims);
 - `outbox`: an event put in the outbox in the caller's transaction.
 
 Plain async functions that take an asyncpg connection or pool (the caller decides the
