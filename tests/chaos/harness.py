@@ -146,6 +146,8 @@ class Run:
     upload_seconds: list[float] = field(default_factory=list)  # each upload, from 202 to completed
     windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)  # a fault's start, end
     notes: list[str] = field(default_factory=list)  # what a fault measured, printed with the table
+    lost_answers: Counter[str] = field(default_factory=Counter)  # Message-ID: SMTP answers lost to it
+    edge_errors: Counter[str] = field(default_factory=Counter)  # the 5xx answers the senders got
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -243,6 +245,7 @@ def send_service(run: Run, duration: float, started: float) -> None:
                 if response.status_code == 202:
                     break
                 assert response.status_code >= 500, response.text  # anything else is the harness's mistake
+                edge_error(run, response)
             except httpx.TransportError:
                 pass
             # The request failed: it may or may not have been stored. A client looks before it resends.
@@ -276,6 +279,12 @@ async def publish_per_provider(bootstrap: str, namespace: str, items: list[tuple
         await publish(bootstrap, f"{namespace}.{topics.completions_topic(pid)}", [i for i in items if i[0] == pid])
 
 
+def edge_error(run: Run, response: httpx.Response) -> None:
+    """A 5xx at the edge: a 503 with Retry-After tells the client when to come back; others do not."""
+    with run.lock:
+        run.edge_errors[f"{response.status_code}" + (" with Retry-After" if "retry-after" in response.headers else "")] += 1
+
+
 def find_upload(client: httpx.Client, file_name: str) -> str | None:
     response = client.get("/v1/uploads")
     response.raise_for_status()
@@ -302,6 +311,8 @@ def send_uploads(run: Run, n: int, duration: float, started: float) -> None:
                         upload_id = response.json()["upload_id"]
                         break
                     assert response.status_code in (409,) or response.status_code >= 500, response.text
+                    if response.status_code >= 500:
+                        edge_error(run, response)
                 except httpx.TransportError:
                     pass
                 # Failed, or refused as a duplicate / while processing: an earlier try may have been stored.
@@ -523,6 +534,49 @@ def net_slow(network: Network, names: list[str], server: str, seconds: float, de
     return fault
 
 
+def net_postgres(network: Network, name: str, slow_seconds: float, delay: float, cut_seconds: float
+                 ) -> Callable[[Run], None]:
+    """Scenario 3: PostgreSQL reachable from one instance only through a link slowed by `delay`
+    each way, then cut altogether: its consumers wait without spending a message's attempts (no
+    dead letter), and its edge answers 503 with Retry-After, not a storm of 500s (the senders
+    count the 5xx they get)."""
+    def fault(run: Run) -> None:
+        network.slow(name, server_ports(run, "postgres"), delay)
+        try:
+            time.sleep(slow_seconds)
+        finally:
+            network.heal(name)
+        network.cut(name, server_ports(run, "postgres"))
+        try:
+            time.sleep(cut_seconds)
+        finally:
+            network.heal(name)
+    fault.__name__ = f"slow {name}-postgres link {delay:.1f} s {slow_seconds:.0f}s, then cut {cut_seconds:.0f}s"
+    fault.parts = [name]  # type: ignore[attr-defined]
+    return fault
+
+
+def net_lost_answers(network: Network, name: str, seconds: float, times: int) -> Callable[[Run], None]:
+    """Scenario 4: SMTP takes a message and the connection drops before its answer, for the next
+    `times` messages of one notifier instance: each is sent again with the same Message-ID
+    (counted apart by the checker); any other duplicate counts as one."""
+    def fault(run: Run) -> None:
+        proxy = network.lose_answers(name, server_ports(run, "smtp"), times)
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and sum(proxy.lost.values()) < times:
+                time.sleep(0.5)
+        finally:
+            lost = Counter(proxy.lost)
+            network.heal(name)
+        with run.lock:
+            run.lost_answers.update(lost)
+        run.notes.append(f"SMTP lost its answer to {sum(lost.values())} messages from {name}")
+    fault.__name__ = f"SMTP answers lost to {name} (up to {times} in {seconds:.0f}s)"
+    fault.parts = [name]  # type: ignore[attr-defined]
+    return fault
+
+
 def window_figures(run: Run) -> list[str]:
     """Each slowed window's rate (first outcomes a second) and p99 (submitted to first outcome),
     beside the same for the whole run."""
@@ -560,6 +614,8 @@ def network_faults(network: Network, seed: int, short: bool = False) -> list[Cal
     every = [f"{s}{suffix}" for s in SERVICES for suffix in ("", "-2")]
     return [timed_upload(network, validator),
             net_cut(network, validator, "kafka", 25 + draw.randrange(10)),
+            net_postgres(network, draw.choice(["intake", "intake-2"]), 20, 1.0, 30),
+            net_lost_answers(network, draw.choice(["notifier", "notifier-2"]), 40, 5),
             net_slow(network, every, "kafka", 60, 0.1)]
 
 
@@ -724,8 +780,15 @@ def figures(run: Run) -> dict[str, Any]:
     expected |= {f"rejections:{b.payload['batch_id']}:{b.payload['provider_id']}" for b in batches
                  if b.payload["provider_id"] in ids and b.payload["rejected"]}
     ours = tuple(f":{i}" for i in ids)
-    sent = Counter(str(m["X-PARS-Notification"]) for m in run.system.mails())
+    mails = run.system.mails()
+    sent = Counter(str(m["X-PARS-Notification"]) for m in mails)
     sent = Counter({k: n for k, n in sent.items() if k in expected or k.endswith(ours)})
+    # A message whose SMTP answer was lost (scenario 4) is sent again, as RFC 5321 wants: such a
+    # copy carries the same Message-ID and is counted apart; any other copy is a real duplicate.
+    message_ids: dict[str, set[str]] = defaultdict(set)
+    for m in mails:
+        message_ids[str(m["X-PARS-Notification"])].add(str(m["Message-ID"]))
+    resent = {k: min(n - 1, sum(run.lost_answers[i] for i in message_ids[k])) for k, n in sent.items() if n > 1}
     # Every board rejection is in exactly one batch (a record missing there has no e-mail).
     rejected_in_batches = Counter(x["record_id"] for b in {b.payload["batch_id"]: b for b in batches}.values()
                                   if b.payload["provider_id"] in ids for x in b.payload["rejected"])
@@ -736,8 +799,10 @@ def figures(run: Run) -> dict[str, Any]:
         "records duplicated": len(duplicated),
         "statuses wrong": len(wrong),
         "e-mails lost": sum(1 for k in expected if not sent[k]) + len(rejected_records - set(rejected_in_batches)),
-        "e-mails duplicated": sum(n - 1 for n in sent.values() if n > 1) + sum(1 for k in sent if k not in expected)
+        "e-mails duplicated": sum(n - 1 - resent[k] for k, n in sent.items() if n > 1)
+        + sum(1 for k in sent if k not in expected)
         + sum(n - 1 for n in rejected_in_batches.values() if n > 1),
+        "e-mails resent": sum(resent.values()),
         "_e-mails expected": len(expected),
         "_lost examples": sorted(lost)[:10],
         "_wrong examples": [(i, run.rows[i].path, run.rows[i].board, run.rows[i].kind) for i in sorted(wrong)[:5]],
@@ -767,6 +832,8 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
         lines.append(f"uploads took (202 to completed): median {sorted(run.upload_seconds)[len(run.upload_seconds) // 2]:.1f} s, "
                      f"slowest {max(run.upload_seconds):.1f} s")
     lines += run.notes
+    if run.edge_errors:
+        lines.append(f"5xx answers at the edge: {dict(run.edge_errors)}")
     if run.windows:
         with contextlib.suppress(Exception):
             lines += window_figures(run)
@@ -831,7 +898,7 @@ def main() -> None:
                 faults = network_faults(network, seed)
                 print(f"network schedule (seed {seed}): {', '.join(f.__name__ for f in faults)}", flush=True)
                 place(network, system, faults)
-            ok, report = chaos(system, size, faults, duration=max(60 if network is None else 150, size / 40),
+            ok, report = chaos(system, size, faults, duration=max(60 if network is None else 250, size / 40),
                                settle_timeout=float(os.environ.get("PARS_CHAOS_SETTLE", 900)))
         finally:
             if network is not None:

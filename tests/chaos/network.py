@@ -11,6 +11,8 @@ jumped to from OUTPUT and removed at `close`. Every rule matches the instance's 
   packets on the instance's connections (marked by connmark when the instance sends), so a
   connection already open goes silent from both ends, as behind a failed switch;
 - reset: the instance's connections to the ports are refused with a TCP reset;
+- lose answers: SMTP sessions redirected the same way to a proxy that drops the connection once
+  the message's final dot has gone to the server, before the server's answer comes back;
 - slow: the instance's new connections to the ports are redirected (nat REDIRECT) to a proxy in
   this process that forwards to the original destination (SO_ORIGINAL_DST) with a delay each way
   and optionally a rate limit; its open connections are reset so that they reconnect through it.
@@ -25,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import socket
 import struct
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,18 +53,15 @@ def ports_rule(ports: Iterable[int]) -> list[str]:
     return ["-p", "tcp", "-m", "multiport", "--dports", ",".join(str(p) for p in sorted(set(ports)))]
 
 
-class SlowProxy:
-    """A transparent TCP proxy on 127.0.0.1: each chunk is delivered `delay` seconds after it
-    arrived, in order, each way; `rate` (bytes a second, each way per connection) limits the
-    bandwidth. Runs its own event loop in a thread."""
+class TransparentProxy:
+    """A TCP proxy on 127.0.0.1 for connections redirected to it (nat REDIRECT): each goes on to
+    its original destination (SO_ORIGINAL_DST), through `_relay`. Runs its own event loop in a thread."""
 
-    def __init__(self, delay: float, rate: float | None = None) -> None:
-        self.delay, self.rate = delay, rate
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="slow-proxy", daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_forever, name=type(self).__name__, daemon=True)
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
-        self.connections = 0
 
     def start(self) -> int:
         self.thread.start()
@@ -69,20 +70,46 @@ class SlowProxy:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        raw = sock.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+        raw = writer.get_extra_info("socket").getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
         port, host = struct.unpack("!H", raw[2:4])[0], socket.inet_ntoa(raw[4:8])
         try:
             up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             writer.close()
             return
-        self.connections += 1
         self.writers |= {writer, up_writer}
-        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._relay(reader, writer, up_reader, up_writer)
         for w in (writer, up_writer):
             self.writers.discard(w)
             w.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        async def close() -> None:
+            assert self.server is not None
+            self.server.close()
+            for w in list(self.writers):
+                w.transport.abort()
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class SlowProxy(TransparentProxy):
+    """Each chunk is delivered `delay` seconds after it arrived, in order, each way; `rate` (bytes a
+    second, each way per connection) limits the bandwidth."""
+
+    def __init__(self, delay: float, rate: float | None = None) -> None:
+        super().__init__()
+        self.delay, self.rate = delay, rate
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
@@ -108,15 +135,48 @@ class SlowProxy:
             queue.put_nowait((0.0, b""))
             await delivering
 
-    def stop(self) -> None:
-        async def close() -> None:
-            assert self.server is not None
-            self.server.close()
-            for w in list(self.writers):
-                w.transport.abort()
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+
+class LostAnswerProxy(TransparentProxy):
+    """SMTP whose answer to a message is lost: once the client has sent the dot that ends DATA (the
+    server then has the message), the connection is dropped instead of passing the server's answer
+    on, for the next `times` messages. `lost` counts them by Message-ID: the client, having no
+    answer, must send the message again (RFC 5321), and the same Message-ID tells the copies apart
+    from a real duplicate."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.times = times
+        self.lost: Counter[str] = Counter()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+        ended: list[str] = []  # the Message-ID of a message whose dot went to the server
+
+        async def to_server() -> None:
+            sent = b""
+            while data := await reader.read(65536):
+                sent += data
+                start = sent.find(b"\r\nDATA\r\n")
+                end = sent.find(b"\r\n.\r\n", start + 1) if start >= 0 else -1
+                if end >= 0:
+                    if sum(self.lost.values()) < self.times:
+                        found = re.search(rb"^Message-ID:\s*(\S+)", sent[start:end], re.IGNORECASE | re.MULTILINE)
+                        ended.append(found.group(1).decode() if found else "?")
+                    sent = sent[end:]
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def to_client() -> None:
+            while data := await up_reader.read(65536):
+                if ended:  # the server's answer to the dot: lost with the connection
+                    self.lost[ended.pop()] += 1
+                    writer.transport.abort()
+                    up_writer.transport.abort()
+                    return
+                writer.write(data)
+                await writer.drain()
+
+        await asyncio.gather(to_server(), to_client())
 
 
 @dataclass
@@ -126,7 +186,7 @@ class Edge:
     name: str
     gid: int
     rules: list[tuple[str, list[str]]] = field(default_factory=list)  # (table, rule)
-    proxies: list[SlowProxy] = field(default_factory=list)
+    proxies: list[TransparentProxy] = field(default_factory=list)
 
 
 class Network:
@@ -180,6 +240,16 @@ class Network:
         self._add(edge, ["-m", "owner", "--gid-owner", str(edge.gid), *ports_rule(ports), "-j", "REDIRECT",
                          "--to-ports", str(port)], table="nat")
         self.reset(name, ports)  # the open direct connections (the redirected ones go to the proxy's port)
+        return proxy
+
+    def lose_answers(self, name: str, ports: Iterable[int], times: int) -> LostAnswerProxy:
+        """The instance's new SMTP sessions to the ports lose the server's answer to the next
+        `times` messages (the server keeps them)."""
+        edge = self.edges[name]
+        proxy = LostAnswerProxy(times)
+        edge.proxies.append(proxy)
+        self._add(edge, ["-m", "owner", "--gid-owner", str(edge.gid), *ports_rule(ports), "-j", "REDIRECT",
+                         "--to-ports", str(proxy.start())], table="nat")
         return proxy
 
     def heal(self, name: str) -> None:
