@@ -176,17 +176,7 @@ def setup(system: RunningSystem, rows: list[Row]) -> Run:
                  "first_name": "Chaos", "last_name": f"Learner{learner_id(board, n)}", "date_of_birth": DOB[board]}
                 for n in range(LEARNERS)]}).raise_for_status()
     for n in range(PROVIDERS):
-        mailbox = f"chaos-{uuid.uuid4().hex[:10]}@example.org"
-        p = system.new_provider(f"Chaos Provider {n}", notification_emails=[mailbox])
-        provider = Provider(p["provider_id"], p["api_key"], "", mailbox)
-        with run.client(provider) as client:
-            response = client.post("/v1/activities", json={
-                "title": f"Chaos {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
-                "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
-                    {"board": b, "credit_types": [CREDIT_TYPE[b]], "max_points": 10000} for b in BOARDS]})
-            response.raise_for_status()
-            provider.activity = response.json()["activity_id"]
-        run.providers.append(provider)
+        run.providers.append(new_provider(run, f"Chaos Provider {n}"))
     wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_board_gateway.physicians WHERE last_name_key LIKE "
                              "'%chaos%' OR data->>'first_name' = 'Chaos'")[0]["n"] >= 3 * LEARNERS, 60,
              "the load's learners in the boards' registries")
@@ -194,6 +184,21 @@ def setup(system: RunningSystem, rows: list[Row]) -> Run:
     wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_validator.activities WHERE activity_id = ANY($1)",
                              [p.activity for p in run.providers])[0]["n"] == PROVIDERS, 60, "the activities")
     return run
+
+
+def new_provider(run: Run, name: str) -> Provider:
+    """A provider with one activity registered with every board."""
+    mailbox = f"chaos-{uuid.uuid4().hex[:10]}@example.org"
+    p = run.system.new_provider(name, notification_emails=[mailbox])
+    provider = Provider(p["provider_id"], p["api_key"], "", mailbox)
+    with run.client(provider) as client:
+        response = client.post("/v1/activities", json={
+            "title": name, "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+            "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                {"board": b, "credit_types": [CREDIT_TYPE[b]], "max_points": 10000} for b in BOARDS]})
+        response.raise_for_status()
+        provider.activity = response.json()["activity_id"]
+    return provider
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -482,10 +487,14 @@ def timed_upload(network: Network, name: str, size: int = 2500) -> Callable[[Run
     validator instance) cut off from the brokers but not from PostgreSQL, must take at most three
     times as long (before the relay's bounded send: 92 s instead of 3)."""
     def fault(run: Run) -> None:
-        plain = upload_seconds(run, size, 0)
+        # A provider of its own: the load's providers have uploads in flight (one at a time each).
+        provider = new_provider(run, "Timed Uploads")
+        wait_for(lambda: run.sql("SELECT 1 FROM {ns}_validator.activities WHERE activity_id = $1", provider.activity),
+                 60, "the timed uploads' activity")
+        plain = timed_upload_seconds(run, provider, size, 0)
         network.cut(name, server_ports(run, "kafka"))
         try:
-            cut = upload_seconds(run, size, 10)
+            cut = timed_upload_seconds(run, provider, size, 10)
         finally:
             network.heal(name)
         run.notes.append(f"a {size}-row upload took {plain:.1f} s, {cut:.1f} s with {name} cut off from the brokers "
@@ -497,12 +506,12 @@ def timed_upload(network: Network, name: str, size: int = 2500) -> Callable[[Run
     return fault
 
 
-def upload_seconds(run: Run, size: int, week: int) -> float:
+def timed_upload_seconds(run: Run, provider: Provider, size: int, days_later: int) -> float:
     """Seconds from a `size`-row upload's 202 to its completion: valid ABO rows dated from July
     on (`week` apart), so that they meet none of the load's rows; outside the figures."""
     provider = run.providers[0]
     rows = [Row(index=-1, path="upload", provider=0, board="ABO", kind="valid", learner=learner_id("ABO", k % LEARNERS),
-                dob=DOB["ABO"], day=date(YEAR, 7, 1) + timedelta(days=week + k // LEARNERS), credits="0.25",
+                dob=DOB["ABO"], day=date(YEAR, 7, 1) + timedelta(days=days_later + k // LEARNERS), credits="0.25",
                 credit_id=None) for k in range(size)]
     data = ("\r\n".join(tab_line(r, provider.activity) for r in rows) + "\r\n").encode()
     with run.client(provider) as client:
