@@ -508,8 +508,7 @@ def timed_upload(network: Network, name: str, size: int = 2500) -> Callable[[Run
 
 def timed_upload_seconds(run: Run, provider: Provider, size: int, days_later: int) -> float:
     """Seconds from a `size`-row upload's 202 to its completion: valid ABO rows dated from July
-    on (`week` apart), so that they meet none of the load's rows; outside the figures."""
-    provider = run.providers[0]
+    on (`days_later`), so that they meet none of the load's rows; outside the figures."""
     rows = [Row(index=-1, path="upload", provider=0, board="ABO", kind="valid", learner=learner_id("ABO", k % LEARNERS),
                 dob=DOB["ABO"], day=date(YEAR, 7, 1) + timedelta(days=days_later + k // LEARNERS), credits="0.25",
                 credit_id=None) for k in range(size)]
