@@ -542,6 +542,32 @@ def net_slow(network: Network, names: list[str], server: str, seconds: float, de
     return fault
 
 
+def net_isolate_leader(network: Network, seconds: float) -> Callable[[Run], None]:
+    """Scenario 2: the broker leading the most partitions cut off from its two peers (replication
+    and the controllers' quorum) while every client still reaches it, then healed. It can neither
+    replicate nor shrink its in-sync replicas, so no write it takes with acks=all is acknowledged;
+    the controllers move its leaderships to the others (unclean election is off), and the clients
+    follow. Nothing acknowledged may be lost."""
+    def fault(run: Run) -> None:
+        cluster = run.system.stack.kafka
+        leaders = Counter(asyncio.run(partition_leaders(cluster.bootstrap_servers, run.system.namespace)))
+        leader = max(cluster.nodes, key=lambda n: leaders.get(n.node_id, 0))
+        peers = [n for n in cluster.nodes if n is not leader]
+        run.faults.append(f"broker {leader.node_id} led {leaders.get(leader.node_id, 0)} of "
+                          f"{sum(leaders.values())} partitions")
+        network.cut(leader.name, [p for n in peers for p in (n.port, n.controller_port, n.tls_port)], both_ways=False)
+        for peer in peers:
+            network.cut(peer.name, [leader.port, leader.controller_port, leader.tls_port], both_ways=False)
+        try:
+            time.sleep(seconds)
+        finally:
+            for node in cluster.nodes:
+                network.heal(node.name)
+    fault.__name__ = f"leaders' broker cut from its peers {seconds:.0f}s"
+    fault.parts = ["kafka-1", "kafka-2", "kafka-3"]  # type: ignore[attr-defined]
+    return fault
+
+
 def net_postgres(network: Network, name: str, slow_seconds: float, delay: float, cut_seconds: float
                  ) -> Callable[[Run], None]:
     """Scenario 3: PostgreSQL reachable from one instance only through a link slowed by `delay`
@@ -622,6 +648,7 @@ def network_faults(network: Network, seed: int, short: bool = False) -> list[Cal
     every = [f"{s}{suffix}" for s in SERVICES for suffix in ("", "-2")]
     return [timed_upload(network, validator),
             net_cut(network, validator, "kafka", 25 + draw.randrange(10)),
+            net_isolate_leader(network, 20 + draw.randrange(10)),
             net_postgres(network, draw.choice(["intake", "intake-2"]), 20, 1.0, 30),
             net_lost_answers(network, draw.choice(["notifier", "notifier-2"]), 40, 5),
             net_slow(network, every, "kafka", 60, 0.1)]
@@ -630,9 +657,9 @@ def network_faults(network: Network, seed: int, short: bool = False) -> list[Cal
 def place(network: Network, system: RunningSystem, faults: list[Callable[[Run], None]]) -> None:
     """Each instance the faults hit, restarted on a network edge of its own (before the load)."""
     names = {name for f in faults for name in getattr(f, "parts", [])}
-    for service in system.system.processes:
-        if service.name in names:
-            network.place(service)
+    for part in [*getattr(system.stack.kafka, "nodes", []), *system.system.processes]:
+        if part.name in names:
+            network.place(part)
 
 
 def supervise(run: Run) -> None:

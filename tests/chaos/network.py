@@ -2,7 +2,7 @@
 one service instance and the servers it reaches (the brokers, PostgreSQL, SMTP), while both sides
 keep running.
 
-Each instance placed on the network (`Network.place`) runs under a group id of the operating system
+Each instance (or broker) placed on the network (`Network.place`) runs under a group id of the operating system
 of its own (it is restarted once with it); the run's rules live in iptables chains of its own,
 jumped to from OUTPUT and removed at `close`. Every rule matches the instance's group
 (`-m owner --gid-owner`), so nothing else on the machine is touched:
@@ -203,7 +203,7 @@ class Network:
             iptables("-I", "OUTPUT", "-j", self.chain, table=table)
 
     def place(self, service: Any) -> Edge:
-        """Restarts the instance (a pars_stack ServiceProcess) under a group id of its own."""
+        """Restarts the part (a pars_stack service instance or Kafka node) under a group id of its own."""
         edge = Edge(service.name, self.first_gid + len(self.edges))
         self.edges[service.name] = edge
         extra = service._popen_extra
