@@ -94,10 +94,10 @@ class TransparentProxy:
             self.server.close()
             for w in list(self.writers):
                 w.transport.abort()
+            # Their connections aborted, the relays end on their own: let them, before the loop stops.
             relays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in relays:
-                task.cancel()
-            await asyncio.gather(*relays, return_exceptions=True)
+            if relays:
+                await asyncio.wait(relays, timeout=5)
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
