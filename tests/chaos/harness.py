@@ -643,8 +643,9 @@ def network_faults(network: Network, seed: int, short: bool = False) -> list[Cal
     draw = random.Random(seed)
     validator = draw.choice(["validator", "validator-2"])
     if short:
-        return [net_cut(network, validator, "kafka", 8),  # longer than the session timeout, 6 s
-                net_slow(network, [draw.choice(["intake", "intake-2"])], "kafka", 8, 0.1)]
+        # The slow link first: the cut and its return (16 s) would leave it after the load.
+        return [net_slow(network, [draw.choice(["intake", "intake-2"])], "kafka", 8, 0.1),
+                net_cut(network, validator, "kafka", 8)]  # longer than the session timeout, 6 s
     every = [f"{s}{suffix}" for s in SERVICES for suffix in ("", "-2")]
     return [timed_upload(network, validator),
             net_cut(network, validator, "kafka", 25 + draw.randrange(10)),

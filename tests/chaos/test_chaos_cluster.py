@@ -3,8 +3,8 @@
 path the partition leaders' broker is SIGKILLed and restarted, one instance of each service is
 killed (its group rebalances mid-batch), PostgreSQL restarts and SMTP is away; then nothing may be
 lost or duplicated, no status or e-mail wrong. Then the network's short run (issue 26; the long one:
-`make chaos`, the harness with `--cluster --network`): a validator instance cut off from every
-broker longer than its session timeout, then one intake instance's links to the brokers slowed."""
+`make chaos`, the harness with `--network`): one intake instance's links to the brokers slowed,
+then a validator instance cut off from every broker longer than its session timeout."""
 
 from __future__ import annotations
 
