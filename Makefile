@@ -43,6 +43,7 @@ chaos: install-test
 	@PARS_CHAOS_FULL=1 $(PYTEST) -q -p no:cacheprovider tests/fault
 	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS)
 	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS) --cluster
+	@$(PY) -m tests.chaos.harness $(CHAOS_RECORDS) --network
 
 compose-config:
 	@ADMIN_TOKEN=$${ADMIN_TOKEN:-check-only-token-0123456789} SERVICE_TOKEN=$${SERVICE_TOKEN:-check-only-service-0123456789} POSTGRES_PASSWORD=$${POSTGRES_PASSWORD:-check-only} \

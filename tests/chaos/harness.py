@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import sys
 import tempfile
 import threading
@@ -32,7 +33,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ import httpx
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
+from pars_runtime.clock import Clock
 from pars_runtime.messages import decode
+from tests.chaos.network import Network
 from tests.support.kafka import auth, publish, read_to_end
 from tests.support.system import SERVICE_TOKEN, YEAR, RunningSystem
 
@@ -140,6 +143,11 @@ class Run:
     faults: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)  # services that exited without being killed
     errors: list[BaseException] = field(default_factory=list)
+    upload_seconds: list[float] = field(default_factory=list)  # each upload, from 202 to completed
+    windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)  # a fault's start, end
+    notes: list[str] = field(default_factory=list)  # what a fault measured, printed with the table
+    lost_answers: Counter[str] = field(default_factory=Counter)  # Message-ID: SMTP answers lost to it
+    edge_errors: Counter[str] = field(default_factory=Counter)  # the 5xx answers the senders got
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -168,17 +176,7 @@ def setup(system: RunningSystem, rows: list[Row]) -> Run:
                  "first_name": "Chaos", "last_name": f"Learner{learner_id(board, n)}", "date_of_birth": DOB[board]}
                 for n in range(LEARNERS)]}).raise_for_status()
     for n in range(PROVIDERS):
-        mailbox = f"chaos-{uuid.uuid4().hex[:10]}@example.org"
-        p = system.new_provider(f"Chaos Provider {n}", notification_emails=[mailbox])
-        provider = Provider(p["provider_id"], p["api_key"], "", mailbox)
-        with run.client(provider) as client:
-            response = client.post("/v1/activities", json={
-                "title": f"Chaos {n}", "activity_type": "Course", "start_date": f"{YEAR}-01-01",
-                "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
-                    {"board": b, "credit_types": [CREDIT_TYPE[b]], "max_points": 10000} for b in BOARDS]})
-            response.raise_for_status()
-            provider.activity = response.json()["activity_id"]
-        run.providers.append(provider)
+        run.providers.append(new_provider(run, f"Chaos Provider {n}"))
     wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_board_gateway.physicians WHERE last_name_key LIKE "
                              "'%chaos%' OR data->>'first_name' = 'Chaos'")[0]["n"] >= 3 * LEARNERS, 60,
              "the load's learners in the boards' registries")
@@ -186,6 +184,21 @@ def setup(system: RunningSystem, rows: list[Row]) -> Run:
     wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_validator.activities WHERE activity_id = ANY($1)",
                              [p.activity for p in run.providers])[0]["n"] == PROVIDERS, 60, "the activities")
     return run
+
+
+def new_provider(run: Run, name: str) -> Provider:
+    """A provider with one activity registered with every board."""
+    mailbox = f"chaos-{uuid.uuid4().hex[:10]}@example.org"
+    p = run.system.new_provider(name, notification_emails=[mailbox])
+    provider = Provider(p["provider_id"], p["api_key"], "", mailbox)
+    with run.client(provider) as client:
+        response = client.post("/v1/activities", json={
+            "title": name, "activity_type": "Course", "start_date": f"{YEAR}-01-01",
+            "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
+                {"board": b, "credit_types": [CREDIT_TYPE[b]], "max_points": 10000} for b in BOARDS]})
+        response.raise_for_status()
+        provider.activity = response.json()["activity_id"]
+    return provider
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -237,6 +250,7 @@ def send_service(run: Run, duration: float, started: float) -> None:
                 if response.status_code == 202:
                     break
                 assert response.status_code >= 500, response.text  # anything else is the harness's mistake
+                edge_error(run, response)
             except httpx.TransportError:
                 pass
             # The request failed: it may or may not have been stored. A client looks before it resends.
@@ -270,6 +284,12 @@ async def publish_per_provider(bootstrap: str, namespace: str, items: list[tuple
         await publish(bootstrap, f"{namespace}.{topics.completions_topic(pid)}", [i for i in items if i[0] == pid])
 
 
+def edge_error(run: Run, response: httpx.Response) -> None:
+    """A 5xx at the edge: a 503 with Retry-After tells the client when to come back; others do not."""
+    with run.lock:
+        run.edge_errors[f"{response.status_code}" + (" with Retry-After" if "retry-after" in response.headers else "")] += 1
+
+
 def find_upload(client: httpx.Client, file_name: str) -> str | None:
     response = client.get("/v1/uploads")
     response.raise_for_status()
@@ -296,6 +316,8 @@ def send_uploads(run: Run, n: int, duration: float, started: float) -> None:
                         upload_id = response.json()["upload_id"]
                         break
                     assert response.status_code in (409,) or response.status_code >= 500, response.text
+                    if response.status_code >= 500:
+                        edge_error(run, response)
                 except httpx.TransportError:
                     pass
                 # Failed, or refused as a duplicate / while processing: an earlier try may have been stored.
@@ -305,10 +327,13 @@ def send_uploads(run: Run, n: int, duration: float, started: float) -> None:
                 time.sleep(0.5)
             with run.lock:
                 run.uploads[name] = upload_id
-            deadline = time.monotonic() + run.patience  # a stuck upload shows in the figures
+            accepted = time.monotonic()
+            deadline = accepted + run.patience  # a stuck upload shows in the figures
             while time.monotonic() < deadline:
                 with contextlib.suppress(Exception):
                     if client.get(f"/v1/uploads/{upload_id}").json()["status"] == "completed":
+                        with run.lock:
+                            run.upload_seconds.append(time.monotonic() - accepted)
                         break
                 time.sleep(0.5)
 
@@ -420,6 +445,222 @@ def cluster_faults(smtp_seconds: float, short: bool = False) -> list[Callable[[R
     return [kill_broker("leader", 8), kill("validator", 1), kill("intake", 2), down("smtp", "SMTP", smtp_seconds),
             kill("board-gateway", 1), restart_postgres, kill("notifier", 2), kill_broker("follower", 5),
             kill("validator", 2), kill("intake", 1), kill("board-gateway", 2), kill("notifier", 1)]
+
+
+# -- faults of the network (issue 26; the edges: tests/chaos/network.py) ------------------------
+
+def server_ports(run: Run, server: str) -> list[int]:
+    """The ports an instance reaches `server` on (kafka: every broker's listeners)."""
+    part = getattr(run.system.stack, server)
+    if server == "kafka":
+        return [p for node in getattr(part, "nodes", [part]) for p in (node.port, node.tls_port)]
+    return [part.port]
+
+
+def instance(run: Run, name: str) -> Any:
+    return next(s for s in run.system.system.processes if s.name == name)
+
+
+def net_cut(network: Network, name: str, server: str, seconds: float, both_ways: bool = True) -> Callable[[Run], None]:
+    """Scenario 1: one instance cut off from a server, both running, then healed. From the
+    brokers, longer than its session timeout (6 s): its group moves on without it; whatever it
+    does with the batch in hand when it returns must not apply twice (the inbox) nor commit
+    (refused: a stale generation). Its outbox relay gives back what it took (relay.py)."""
+    def fault(run: Run) -> None:
+        service = instance(run, name)
+        log_start = service.log_file.stat().st_size if service.log_file.exists() else 0
+        network.cut(name, server_ports(run, server), both_ways)
+        try:
+            time.sleep(seconds)
+        finally:
+            network.heal(name)
+        time.sleep(min(seconds, 10))  # its return: the rebalance back, the batch it held
+        refused = service.log_file.read_bytes()[log_start:].count(b"offsets not committed")
+        run.notes.append(f"{name} cut off from {server}: {refused} of its commits refused after its group moved on")
+    fault.__name__ = f"cut {name} from {server} {seconds:.0f}s" + ("" if both_ways else " (one way)")
+    fault.parts = [name]  # type: ignore[attr-defined]  # the instances it needs on an edge of their own
+    return fault
+
+
+def timed_upload(network: Network, name: str, size: int = 2500) -> Callable[[Run], None]:
+    """No instance holds another's work: a `size`-row upload, once as it is and once with `name` (a
+    validator instance) cut off from the brokers but not from PostgreSQL, must take at most three
+    times as long (before the relay's bounded send: 92 s instead of 3)."""
+    def fault(run: Run) -> None:
+        # A provider of its own: the load's providers have uploads in flight (one at a time each).
+        provider = new_provider(run, "Timed Uploads")
+        wait_for(lambda: run.sql("SELECT 1 FROM {ns}_validator.activities WHERE activity_id = $1", provider.activity),
+                 60, "the timed uploads' activity")
+        plain = timed_upload_seconds(run, provider, size, 0)
+        network.cut(name, server_ports(run, "kafka"))
+        try:
+            cut = timed_upload_seconds(run, provider, size, 10)
+        finally:
+            network.heal(name)
+        run.notes.append(f"a {size}-row upload took {plain:.1f} s, {cut:.1f} s with {name} cut off from the brokers "
+                         f"({cut / plain:.1f} times)")
+        if cut > 3 * plain:
+            raise AssertionError(f"the upload with {name} cut off took {cut:.1f} s, over 3 times {plain:.1f} s")
+    fault.__name__ = f"{size}-row upload, then again with {name} cut from kafka"
+    fault.parts = [name]  # type: ignore[attr-defined]
+    return fault
+
+
+def timed_upload_seconds(run: Run, provider: Provider, size: int, days_later: int) -> float:
+    """Seconds from a `size`-row upload's 202 to its completion: valid ABO rows dated from July
+    on (`days_later`), so that they meet none of the load's rows; outside the figures."""
+    rows = [Row(index=-1, path="upload", provider=0, board="ABO", kind="valid", learner=learner_id("ABO", k % LEARNERS),
+                dob=DOB["ABO"], day=date(YEAR, 7, 1) + timedelta(days=days_later + k // LEARNERS), credits="0.25",
+                credit_id=None) for k in range(size)]
+    data = ("\r\n".join(tab_line(r, provider.activity) for r in rows) + "\r\n").encode()
+    with run.client(provider) as client:
+        response = client.post("/v1/uploads", files={"file": (f"timed-{uuid.uuid4().hex[:8]}.txt", data)})
+        response.raise_for_status()
+        started, upload_id = time.monotonic(), response.json()["upload_id"]
+        wait_for(lambda: client.get(f"/v1/uploads/{upload_id}").json()["status"] == "completed", run.patience,
+                 f"the {size}-row upload {upload_id}")
+        return time.monotonic() - started
+
+
+def net_slow(network: Network, names: list[str], server: str, seconds: float, delay: float) -> Callable[[Run], None]:
+    """Scenario 5: the links of the instances to a server slowed by `delay` each way for a while;
+    the records' rate and p99 (submitted to first outcome) in that window are printed."""
+    def fault(run: Run) -> None:
+        ports = server_ports(run, server)
+        started = datetime.now(UTC)
+        for name in names:
+            network.slow(name, ports, delay)
+        try:
+            time.sleep(seconds)
+        finally:
+            for name in names:
+                network.heal(name)
+        run.windows[fault.__name__] = (started, datetime.now(UTC))
+    fault.__name__ = f"slow {'every instance' if len(names) > 2 else ' '.join(names)}-{server} links " \
+                     f"{delay * 1000:.0f} ms {seconds:.0f}s"
+    fault.parts = names  # type: ignore[attr-defined]
+    return fault
+
+
+def net_isolate_leader(network: Network, seconds: float) -> Callable[[Run], None]:
+    """Scenario 2: the broker leading the most partitions cut off from its two peers (replication
+    and the controllers' quorum) while every client still reaches it, then healed. It can neither
+    replicate nor shrink its in-sync replicas, so no write it takes with acks=all is acknowledged;
+    the controllers move its leaderships to the others (unclean election is off), and the clients
+    follow. Nothing acknowledged may be lost."""
+    def fault(run: Run) -> None:
+        cluster = run.system.stack.kafka
+        leaders = Counter(asyncio.run(partition_leaders(cluster.bootstrap_servers, run.system.namespace)))
+        leader = max(cluster.nodes, key=lambda n: leaders.get(n.node_id, 0))
+        peers = [n for n in cluster.nodes if n is not leader]
+        run.faults.append(f"broker {leader.node_id} led {leaders.get(leader.node_id, 0)} of "
+                          f"{sum(leaders.values())} partitions")
+        network.cut(leader.name, [p for n in peers for p in (n.port, n.controller_port, n.tls_port)], both_ways=False)
+        for peer in peers:
+            network.cut(peer.name, [leader.port, leader.controller_port, leader.tls_port], both_ways=False)
+        try:
+            time.sleep(seconds)
+        finally:
+            for node in cluster.nodes:
+                network.heal(node.name)
+    fault.__name__ = f"leaders' broker cut from its peers {seconds:.0f}s"
+    fault.parts = ["kafka-1", "kafka-2", "kafka-3"]  # type: ignore[attr-defined]
+    return fault
+
+
+def net_postgres(network: Network, name: str, slow_seconds: float, delay: float, cut_seconds: float
+                 ) -> Callable[[Run], None]:
+    """Scenario 3: PostgreSQL reachable from one instance only through a link slowed by `delay`
+    each way, then cut altogether: its consumers wait without spending a message's attempts (no
+    dead letter), and its edge answers 503 with Retry-After, not a storm of 500s (the senders
+    count the 5xx they get)."""
+    def fault(run: Run) -> None:
+        network.slow(name, server_ports(run, "postgres"), delay)
+        try:
+            time.sleep(slow_seconds)
+        finally:
+            network.heal(name)
+        network.cut(name, server_ports(run, "postgres"))
+        try:
+            time.sleep(cut_seconds)
+        finally:
+            network.heal(name)
+    fault.__name__ = f"slow {name}-postgres link {delay:.1f} s {slow_seconds:.0f}s, then cut {cut_seconds:.0f}s"
+    fault.parts = [name]  # type: ignore[attr-defined]
+    return fault
+
+
+def net_lost_answers(network: Network, name: str, seconds: float, times: int) -> Callable[[Run], None]:
+    """Scenario 4: SMTP takes a message and the connection drops before its answer, for the next
+    `times` messages of one notifier instance: each is sent again with the same Message-ID
+    (counted apart by the checker); any other duplicate counts as one."""
+    def fault(run: Run) -> None:
+        proxy = network.lose_answers(name, server_ports(run, "smtp"), times)
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and sum(proxy.lost.values()) < times:
+                time.sleep(0.5)
+        finally:
+            lost = Counter(proxy.lost)
+            network.heal(name)
+        with run.lock:
+            run.lost_answers.update(lost)
+        run.notes.append(f"SMTP lost its answer to {sum(lost.values())} messages from {name}")
+    fault.__name__ = f"SMTP answers lost to {name} (up to {times} in {seconds:.0f}s)"
+    fault.parts = [name]  # type: ignore[attr-defined]
+    return fault
+
+
+def window_figures(run: Run) -> list[str]:
+    """Each slowed window's rate (first outcomes a second) and p99 (submitted to first outcome),
+    beside the same for the whole run."""
+    ids = [p.provider_id for p in run.providers]
+    # submitted_at is the system's clock (PARS_CLOCK_START), first_outcome_at PostgreSQL's real one.
+    env = run.system.env
+    shift = Clock(date.fromisoformat(env["PARS_CLOCK_START"]), float(env["PARS_CLOCK_ANCHOR"])).now() - datetime.now(UTC)
+    rows = run.sql("SELECT submitted_at, first_outcome_at FROM {ns}_intake.records WHERE provider_id = ANY($1) "
+                   "AND first_outcome_at IS NOT NULL", ids)
+
+    def describe(label: str, chosen: list[Any], seconds: float) -> str:
+        waits = sorted((r["first_outcome_at"] - r["submitted_at"] + shift).total_seconds() for r in chosen)
+        p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))] if waits else 0.0
+        return f"{label}: {len(chosen) / max(seconds, 1):.1f} outcomes/s, p99 {p99:.2f} s over {len(chosen)} records"
+
+    lines = []
+    if rows:
+        first, last = min(r["submitted_at"] for r in rows) - shift, max(r["first_outcome_at"] for r in rows)
+        lines.append(describe("whole run", rows, (last - first).total_seconds()))
+    for label, (start, end) in run.windows.items():
+        lines.append(describe(label, [r for r in rows if start <= r["first_outcome_at"] <= end],
+                              (end - start).total_seconds()))
+    return lines
+
+
+def network_faults(network: Network, seed: int, short: bool = False) -> list[Callable[[Run], None]]:
+    """The network scenarios on three brokers and two instances of every service, the instance
+    each fault hits drawn from `seed`. `short` (inside the test suite): one partition and one slow
+    link, each on one instance."""
+    draw = random.Random(seed)
+    validator = draw.choice(["validator", "validator-2"])
+    if short:
+        # The slow link first: the cut and its return (16 s) would leave it after the load.
+        return [net_slow(network, [draw.choice(["intake", "intake-2"])], "kafka", 8, 0.1),
+                net_cut(network, validator, "kafka", 8)]  # longer than the session timeout, 6 s
+    every = [f"{s}{suffix}" for s in SERVICES for suffix in ("", "-2")]
+    return [timed_upload(network, validator),
+            net_cut(network, validator, "kafka", 25 + draw.randrange(10)),
+            net_isolate_leader(network, 20 + draw.randrange(10)),
+            net_postgres(network, draw.choice(["intake", "intake-2"]), 20, 1.0, 30),
+            net_lost_answers(network, draw.choice(["notifier", "notifier-2"]), 40, 5),
+            net_slow(network, every, "kafka", 60, 0.1)]
+
+
+def place(network: Network, system: RunningSystem, faults: list[Callable[[Run], None]]) -> None:
+    """Each instance the faults hit, restarted on a network edge of its own (before the load)."""
+    names = {name for f in faults for name in getattr(f, "parts", [])}
+    for part in [*getattr(system.stack.kafka, "nodes", []), *system.system.processes]:
+        if part.name in names:
+            network.place(part)
 
 
 def supervise(run: Run) -> None:
@@ -576,8 +817,15 @@ def figures(run: Run) -> dict[str, Any]:
     expected |= {f"rejections:{b.payload['batch_id']}:{b.payload['provider_id']}" for b in batches
                  if b.payload["provider_id"] in ids and b.payload["rejected"]}
     ours = tuple(f":{i}" for i in ids)
-    sent = Counter(str(m["X-PARS-Notification"]) for m in run.system.mails())
+    mails = run.system.mails()
+    sent = Counter(str(m["X-PARS-Notification"]) for m in mails)
     sent = Counter({k: n for k, n in sent.items() if k in expected or k.endswith(ours)})
+    # A message whose SMTP answer was lost (scenario 4) is sent again, as RFC 5321 wants: such a
+    # copy carries the same Message-ID and is counted apart; any other copy is a real duplicate.
+    message_ids: dict[str, set[str]] = defaultdict(set)
+    for m in mails:
+        message_ids[str(m["X-PARS-Notification"])].add(str(m["Message-ID"]))
+    resent = {k: min(n - 1, sum(run.lost_answers[i] for i in message_ids[k])) for k, n in sent.items() if n > 1}
     # Every board rejection is in exactly one batch (a record missing there has no e-mail).
     rejected_in_batches = Counter(x["record_id"] for b in {b.payload["batch_id"]: b for b in batches}.values()
                                   if b.payload["provider_id"] in ids for x in b.payload["rejected"])
@@ -588,8 +836,10 @@ def figures(run: Run) -> dict[str, Any]:
         "records duplicated": len(duplicated),
         "statuses wrong": len(wrong),
         "e-mails lost": sum(1 for k in expected if not sent[k]) + len(rejected_records - set(rejected_in_batches)),
-        "e-mails duplicated": sum(n - 1 for n in sent.values() if n > 1) + sum(1 for k in sent if k not in expected)
+        "e-mails duplicated": sum(n - 1 - resent[k] for k, n in sent.items() if n > 1)
+        + sum(1 for k in sent if k not in expected)
         + sum(n - 1 for n in rejected_in_batches.values() if n > 1),
+        "e-mails resent": sum(resent.values()),
         "_e-mails expected": len(expected),
         "_lost examples": sorted(lost)[:10],
         "_wrong examples": [(i, run.rows[i].path, run.rows[i].board, run.rows[i].kind) for i in sorted(wrong)[:5]],
@@ -615,6 +865,15 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
               f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]
     with contextlib.suppress(Exception):
         lines.append(f"dead letters: {dict(dead_letters(run)) or 'none'}")
+    if run.upload_seconds:
+        lines.append(f"uploads took (202 to completed): median {sorted(run.upload_seconds)[len(run.upload_seconds) // 2]:.1f} s, "
+                     f"slowest {max(run.upload_seconds):.1f} s")
+    lines += run.notes
+    if run.edge_errors:
+        lines.append(f"5xx answers at the edge: {dict(run.edge_errors)}")
+    if run.windows:
+        with contextlib.suppress(Exception):
+            lines += window_figures(run)
     for name in ("_lost examples", "_duplicated examples", "_wrong examples"):
         if result[name]:
             lines.append(f"{name[1:]}: {result[name]}")
@@ -654,21 +913,33 @@ def main() -> None:
     parser.add_argument("records", type=int, nargs="?", default=10_000)
     parser.add_argument("--cluster", action="store_true",
                         help="three Kafka brokers and two instances of every service, brokers killed too")
+    parser.add_argument("--network", action="store_true",
+                        help="faults of the network instead (partitions, slow links), on the cluster")
+    parser.add_argument("--seed", type=int, default=None, help="the network schedule's seed (default: drawn)")
     args = parser.parse_args()
+    args.cluster = args.cluster or args.network
     size = args.records
     rounds = 3 if size >= 5000 else 1
     with tempfile.TemporaryDirectory(prefix="pars-chaos-") as tmp:
         stack = Stack(Path(tmp) / "stack", environ={}, kafka_brokers=3 if args.cluster else 1)
         stack.start()
         system = RunningSystem(stack, Path(tmp), replicas=2 if args.cluster else 1, **settings())
+        network = Network(uuid.uuid4().hex[:6]) if args.network else None
         try:
             system.start()
             # PARS_CHAOS_PG_OUTAGE=0 leaves out the PostgreSQL outage (longer than a restart).
             faults = cluster_faults(smtp_seconds=20) if args.cluster else chaos_faults(
                 rounds, smtp_seconds=20, postgres_seconds=float(os.environ.get("PARS_CHAOS_PG_OUTAGE", 6)))
-            ok, report = chaos(system, size, faults, duration=max(60, size / 40),
+            if network is not None:
+                seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10_000)
+                faults = network_faults(network, seed)
+                print(f"network schedule (seed {seed}): {', '.join(f.__name__ for f in faults)}", flush=True)
+                place(network, system, faults)
+            ok, report = chaos(system, size, faults, duration=max(60 if network is None else 250, size / 40),
                                settle_timeout=float(os.environ.get("PARS_CHAOS_SETTLE", 900)))
         finally:
+            if network is not None:
+                network.close()
             system.stop()
             stack.stop()
     print(report, flush=True)

@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, OutO
 from pars_contracts.events import ProviderRegistered
 from pars_runtime.memory import MemoryOutbox, MemoryProducer, Sent
 from pars_runtime.messages import Outgoing, outgoing
-from pars_runtime.relay import OutboxRelay
+from pars_runtime.relay import OutboxRelay, SendTimeout
 
 TOPIC = "pars.providers.v1"
 
@@ -146,3 +146,25 @@ def test_the_running_relay_sends_what_commits_and_stops_its_producer_when_stoppe
 
     asyncio.run(scenario())
     assert ids(producers.made[0].sent) == ["m-0", "m-1"] and producers.made[0].stopped
+
+
+def test_a_relay_cut_off_from_kafka_gives_its_batch_back_and_starts_a_fresh_producer() -> None:
+    """The send is bounded (issue 26): a producer whose deliveries never complete would otherwise
+    hold the batch, and the outbox's lock, until aiokafka's own timeouts, a minute."""
+    cut_off = MemoryProducer(cut_off=True)
+    outbox, producers = MemoryOutbox(), Producers(cut_off)
+    outbox.put(messages(3))
+    relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new,  # type: ignore[arg-type]
+                        send_timeout=0.2)
+
+    async def scenario() -> None:
+        with pytest.raises(SendTimeout, match="3 rows within 0.2 s"):
+            await relay.relay_once()
+        assert [r["message_id"] for r in outbox.rows] == ["m-0", "m-1", "m-2"]  # given back, in order
+        assert relay.producer is None  # retired: the next batch needs a producer that reaches Kafka
+        await asyncio.sleep(0)  # its stop runs in the background
+        assert cut_off.stopped
+        assert await relay.relay_once() == 3
+
+    asyncio.run(scenario())
+    assert cut_off.sent == [] and ids(producers.made[1].sent) == ["m-0", "m-1", "m-2"] and outbox.rows == []

@@ -86,11 +86,13 @@ class Sent:
 class MemoryProducer:
     """Records what is sent, in order. `refusals`: the next this many sends fail at once, as with
     Kafka away. `refuse`: the broker's answer to a record, an exception that its delivery fails
-    with (None: delivered)."""
+    with (None: delivered). `cut_off`: sends are taken but never delivered, as by a producer that
+    no longer reaches the brokers."""
 
     sent: list[Sent] = field(default_factory=list)
     refusals: int = 0
     refuse: Callable[[Sent], BaseException | None] = lambda _sent: None
+    cut_off: bool = False
     stopped: bool = False
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
@@ -100,6 +102,8 @@ class MemoryProducer:
             raise KafkaConnectionError("Kafka is away")
         record = Sent(topic, value, key, list(headers or []))
         delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.cut_off:
+            return delivery
         refusal = self.refuse(record)
         if refusal is None:
             self.sent.append(record)

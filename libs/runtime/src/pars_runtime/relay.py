@@ -11,6 +11,15 @@ such a row is moved to `outbox_set_aside` with its reason, logged as an ERROR an
 measured before it is sent, so an oversized one never reaches the broker; a refusal by the broker
 itself is confirmed by sending the row alone before it is set aside (a batch-mate is never).
 
+A relay holds the outbox (the lock, the rows it took) for one batch's sending at most `send_timeout`
+seconds (SEND_TIMEOUT_S). An instance cut off from Kafka but not from PostgreSQL would otherwise hold
+it through aiokafka's own timeouts (a batch expires after the request timeout, then its request
+waits as long again: a minute) while every other instance's relay waits. On the timeout the batch is
+rolled back, so another instance sends it at once, and the producer is retired (what it still holds
+may be delivered later: consumers deduplicate by message id, and the first copy of each message came
+first). A fresh producer must then reach the brokers before the relay takes the outbox again, so a
+cut-off instance stays out of the way until its network is back.
+
 The relay reaches the database only through `Outbox` (`PostgresOutbox` on the service's pool;
 `pars_runtime.memory.MemoryOutbox` in memory, for tests without PostgreSQL)."""
 
@@ -45,6 +54,9 @@ from .settings import ServiceSettings
 
 log = get_logger(__name__)
 
+# How long one batch may take to send: a batch of 1000 takes well under a second on a healthy
+# cluster and a few seconds on a slow link.
+SEND_TIMEOUT_S = 10.0
 BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588  # Kafka's message.max.bytes when a topic sets none
 # What a record costs beyond its key, value and headers (record and batch framing), rounded up.
 RECORD_OVERHEAD_BYTES = 512
@@ -137,6 +149,10 @@ def record_size(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> i
     return len(key) + len(value) + sum(len(k) + len(v) for k, v in headers) + RECORD_OVERHEAD_BYTES
 
 
+class SendTimeout(Exception):
+    """Kafka did not take a batch in time: the batch was given back to the outbox."""
+
+
 class OutboxRelay:
     """`producer` is the relay's own (a broker's refusal breaks an idempotent aiokafka producer:
     the next send gets OutOfOrderSequenceNumber), so the relay can replace it: `new_producer`
@@ -144,7 +160,8 @@ class OutboxRelay:
 
     def __init__(self, outbox: Outbox, producer: AIOKafkaProducer | None, schema: str, batch_size: int = 1000,
                  max_message_bytes: Callable[[str], int] | None = None,
-                 new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None) -> None:
+                 new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
+                 send_timeout: float = SEND_TIMEOUT_S) -> None:
         self.outbox = outbox
         self.producer = producer
         self.schema = schema
@@ -152,7 +169,9 @@ class OutboxRelay:
         # The topic's max.message.bytes (by the topic's full name).
         self.max_message_bytes = max_message_bytes or (lambda _topic: BROKER_DEFAULT_MAX_MESSAGE_BYTES)
         self.new_producer = new_producer
+        self.send_timeout = send_timeout
         self._owns_producer = False
+        self._retiring: set[asyncio.Task[None]] = set()  # producers stopping in the background
         self._wake = asyncio.Event()
 
     async def relay_once(self) -> int:
@@ -162,7 +181,13 @@ class OutboxRelay:
             rows = await batch.take(self.batch_size)
             if not rows:
                 return 0
-            aside = await self._send(rows)
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    aside = await self._send(rows)
+            except TimeoutError:
+                self._retire_producer()
+                raise SendTimeout(f"Kafka did not confirm {len(rows)} rows within {self.send_timeout} s: "
+                                  "they are given back to the outbox") from None
             if aside:
                 await batch.set_aside(aside)
         for row, reason in aside:
@@ -231,6 +256,18 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await old.stop()
 
+    def _retire_producer(self) -> None:
+        """Drops a producer that could not deliver in time; the next batch starts a fresh one. Its
+        stop waits for what it still holds (up to aiokafka's timeouts), so it stops in the background."""
+        if self.new_producer is None:
+            return  # the given producer is all there is
+        old, owned = self.producer, self._owns_producer
+        self.producer, self._owns_producer = None, False
+        if old is not None and owned:
+            stopping = asyncio.create_task(_stop_quietly(old), name="outbox-relay-retired-producer")
+            self._retiring.add(stopping)
+            stopping.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
         if self.producer is not None and self._owns_producer:
             producer, self.producer, self._owns_producer = self.producer, None, False
@@ -261,6 +298,11 @@ class OutboxRelay:
                 # Wait for a NOTIFY, but poll too: a notification can be missed across a reconnect.
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    with contextlib.suppress(Exception):
+        await producer.stop()
 
 
 def _record(row: Row) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
