@@ -37,7 +37,7 @@ class SimulatedBoard:
 
     async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
         found = await registries.candidates(self.code, records)
-        return [decide(record, candidates) for record, candidates in zip(records, found, strict=True)]
+        return [decide(record, candidates, self.code) for record, candidates in zip(records, found, strict=True)]
 
     async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:
         # Acknowledged, also for a record the board does not hold: after a delete the board holds
