@@ -38,9 +38,12 @@ class Caller:
 
 
 KEY_PREFIXES = {("portal", False): "pars_", ("web-service", False): "pars_ws_", ("web-service", True): "pars_sandbox_"}
-WEB_SERVICE_ONLY = ("This is a web-service credential: it submits learner records through the web service "
+WEB_SERVICE_ONLY = ("This is a web-service credential: it registers and changes activities (POST /v1/activities, "
+                    "PATCH /v1/activities/{id}), submits learner records through the web service "
                     "(POST /v1/learner-records) and reads their submissions, nothing else. Use a user's API key "
                     "for the portal and the other routes.")
+SANDBOX_NO_ACTIVITIES = ("This is a Sandbox PARS credential: it validates learner records and stores nothing, "
+                         "so it cannot register or change activities. Use the production web-service credential.")
 SANDBOX_ONLY = ("This is a Sandbox PARS credential: submissions are validated and answered but never stored, "
                 "so there is nothing to read with it.")
 
@@ -160,6 +163,17 @@ async def web_service_caller(
     """The web service's submit route: a person's key, or a web-service credential (sandbox too)."""
     caller = await authenticate(request)
     request.app.state.rate_limits.check(caller.provider_id)
+    return caller
+
+
+async def activity_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
+    """Registering and changing activities: a person's key, or a web-service credential (the seed's
+    web service submits "activity and participant completion data", 001 346); not a sandbox one."""
+    caller = await web_service_caller(request)
+    if caller.sandbox:
+        raise HTTPException(403, SANDBOX_NO_ACTIVITIES)
     return caller
 
 

@@ -2,8 +2,9 @@
 revoke (the key, and every portal session opened with it, stop working at once).
 
 A key has a kind: `portal` (a person's: the portal and every provider route) or `web-service`
-(software's credential, seed S1 350/462: only the web service's `POST /v1/learner-records` and
-`GET /v1/submissions/{id}`, never the portal). A web-service credential may be a `sandbox` one
+(software's credential, seed S1 346, 350/462: only the web service's `POST /v1/learner-records`,
+`GET /v1/submissions/{id}` and activities' `POST /v1/activities` and `PATCH /v1/activities/{id}`,
+never the portal). A web-service credential may be a `sandbox` one
 (Sandbox PARS): its submissions are validated and answered exactly as in production, never stored."""
 
 from __future__ import annotations
