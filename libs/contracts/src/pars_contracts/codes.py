@@ -163,28 +163,31 @@ BOARD_CODES = frozenset({661, 664, 665, 709, 718})
 
 
 class ErrorDetail(BaseModel):
-    """One error on one learner record row."""
+    """One error on one learner record row: the seed's message exactly, and optionally a `hint`
+    saying what about this row caused it (shown before the code's description, in `resolution`)."""
 
     model_config = ConfigDict(frozen=True)
 
     code: int
     message: str
+    hint: str | None = None
 
 
-def error(code: int, certificate: str | None = None) -> ErrorDetail:
+def error(code: int, certificate: str | None = None, hint: str | None = None) -> ErrorDetail:
     """The catalog's error for `code`; 678 names the repeated certificate as the seed shows."""
     message = ERROR_MESSAGES[code]
     if code == 678 and certificate:
         message = message.replace("[Activity Certificate Name]", certificate)
-    return ErrorDetail(code=code, message=message)
+    return ErrorDetail(code=code, message=message, hint=hint)
 
 
-def resolution(code: int) -> str:
-    """How to resolve an error: the catalog's description of its code ("" for an unknown code)."""
-    return ERROR_DESCRIPTIONS.get(code, "")
+def resolution(code: int, hint: str | None = None) -> str:
+    """How to resolve an error: the row's hint, then the catalog's description of its code ("" for
+    an unknown code without a hint)."""
+    return " ".join(part for part in (hint, ERROR_DESCRIPTIONS.get(code, "")) if part)
 
 
 def with_resolution(errors: list[dict]) -> list[dict]:
-    """Stored error objects (`code`, `message`) as the API shows them, each with its `resolution`."""
-    return [{**e, "resolution": resolution(int(e["code"]))} if isinstance(e, dict) and "code" in e else e
-            for e in errors]
+    """Stored error objects (`code`, `message`, `hint`) as the API shows them, each with its `resolution`."""
+    return [{**e, "resolution": resolution(int(e["code"]), e.get("hint"))} if isinstance(e, dict) and "code" in e
+            else e for e in errors]

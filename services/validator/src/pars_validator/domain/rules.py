@@ -151,9 +151,8 @@ def _ids(row: LearnerRecordSubmitted) -> dict[str, Any]:
 
 def _ordered(errors: list[ErrorDetail]) -> list[ErrorDetail]:
     """One of each error, by code (a stable sort keeps a row's 678s in their order)."""
-    unique = list(dict.fromkeys((e.code, e.message) for e in errors))
-    return [ErrorDetail(code=code, message=message)
-            for code, message in sorted(unique, key=lambda pair: pair[0])]
+    unique = list(dict.fromkeys(errors))
+    return sorted(unique, key=lambda e: e.code)
 
 
 def _invalid(row: LearnerRecordSubmitted, errors: list[ErrorDetail],
