@@ -63,6 +63,10 @@ ERROR_MESSAGES: dict[int, str] = {
     # Project code: a tab row whose column 1 is not "Learner Template B" is that row's error, not
     # the whole file's (seed 001 line 221: "PARS will not reject entire files due to data entry errors").
     803: 'Learner record row is not a "Learner Template B" row.',
+    # Project code: a row that does not fit the file format's bounds (more columns than Template B,
+    # a value over 300 characters, more than 20 credit certificates) is that row's error, not the
+    # whole file's (seed 001 line 221); the hint says which bound.
+    804: "Learner record row is not formatted correctly.",
     998: "General learner record processing error.",
 }
 
@@ -155,6 +159,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     803: (
         'Column 1 of every learner row must read "Learner Template B" (the template says: do not alter or delete '
         "this column). Correct column 1, or remove the row if it is not a learner record, and upload the row again."
+    ),
+    804: (
+        "A learner row has at most the template's 17 columns (21 in a downloaded error report), each value at most "
+        "300 characters, and at most 20 credit certificates. Correct the row and upload it again."
     ),
 }
 
