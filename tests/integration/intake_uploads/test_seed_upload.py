@@ -130,7 +130,7 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     # The error report now is the seed's 664, 664, 690, and ABPATH's 664 (with its decision date).
     report = error_rows(client, upload_id)
     assert [(r[6], r[17], r[18]) for r in report] == [
-        ("Account5", "664", unreadable("Jun-70")), ("Account8", "664", unreadable("Sep-66")),
+        ("Account5", "664", ERROR_MESSAGES[664]), ("Account8", "664", ERROR_MESSAGES[664]),
         ("Account9", "690", ERROR_MESSAGES[690]), ("Account10", "664", ERROR_MESSAGES[664])]
     assert [r[19] for r in report] == [resolution(664), resolution(664), resolution(690), resolution(664)]
     decided = {rejected["errors"][0]["code"]: rejected for rejected in records(client, "Account10")}
