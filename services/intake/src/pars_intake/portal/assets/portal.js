@@ -341,7 +341,7 @@ function setupUpload(form) {
     await refreshSections(["history"]);
   }
   const more = $("upload-more");
-  if (more) more.addEventListener("click", () => { $("upload-done").close(); file.value = ""; file.focus(); });
+  if (more) more.addEventListener("click", () => { $("upload-done").close(); file.focus(); });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
