@@ -84,6 +84,7 @@ def parse_tab_file(data: bytes) -> ParsedFile:
             for column, cell in zip(TEMPLATE_B_COLUMNS, columns, strict=False):
                 if len(cell) > MAX_FIELD:  # every value bounded where it enters (and in its events)
                     hints.append(too_long(f'Column "{column}"', len(cell)))
+            columns = [c[:MAX_FIELD] for c in columns]  # cut, never passed on: the row is error 804
             if columns[0].casefold() == TEMPLATE_B.casefold():
                 named_template = True
             records += 1
@@ -97,9 +98,8 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     if not named_template:
         raise FileFormatError(NOT_FORMATTED)
     check_record_count(records)  # before building records: a flood of rows costs little
-    # A value over the bound is cut, never passed on: its row is error 804 (the hint says which).
-    return ParsedFile(rows=[ParsedRow(n, cut, _record(cut, hints), ignored)
-                            for n, columns, ignored, hints in found for cut in [[c[:MAX_FIELD] for c in columns]]])
+    return ParsedFile(rows=[ParsedRow(n, columns, _record(columns, hints), ignored)
+                            for n, columns, ignored, hints in found])
 
 
 def _template_errors(first_cell: str) -> list[ErrorDetail]:
