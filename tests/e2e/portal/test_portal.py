@@ -373,9 +373,10 @@ def test_batch_upload_with_progress_history_and_error_report(page: Page, system:
     page.get_by_label("File", exact=True).set_input_files(learners)
     page.get_by_role("button", name="Upload file").click()
     message = page.locator("#upload-message")
-    expect(message).to_have_text("Your file (nc_may_learners.txt) has completed: 1 record(s) processed, "
-                                 "2 record(s) not processed. Download the errors from the Upload History below.",
-                                 timeout=30000)
+    expect(message).to_have_text("Your file (nc_may_learners.txt) has finished processing: 1 participant(s) added, "
+                                 "0 deleted; 1 record(s) processed, 2 not processed. Download the errors from the "
+                                 "Upload History below.", timeout=30000)
+    page.get_by_role("button", name="Upload additional files").click()  # the completion pop-up
     history = page.locator("#history tbody tr")
     expect(history).to_have_count(1)
     expect(history.first).to_contain_text("nc_may_learners.txt")
@@ -422,12 +423,15 @@ def test_batch_upload_shows_live_progress_while_processing(page: Page, system: R
         {"name": "march.txt", "mimeType": "text/plain", "buffer": ("\r\n".join(rows) + "\r\n").encode()})
     page.get_by_role("button", name="Upload file").click()
     message = page.locator("#upload-message")
-    expect(message).to_contain_text("Your file (march.txt) is processing: 14 of 28 record(s) done.")
+    expect(message).to_contain_text("Your file (march.txt) is processing. This may take up to 10 minutes. "
+                                    "14 of 28 record(s) done.")
     expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute("value", "0.5")
     expect(page.get_by_role("button", name="Upload file")).to_be_disabled()  # one file at a time
     page.screenshot(path=str(screenshot_path("portal-upload-processing")), full_page=True)
     expect(message).to_have_text(
-        "Your file (march.txt) has completed: 28 record(s) processed, 0 record(s) not processed.", timeout=30000)
+        "Your file (march.txt) has finished processing: 28 participant(s) added, 0 deleted; 28 record(s) processed, "
+        "0 not processed.", timeout=30000)
+    page.get_by_role("button", name="Upload additional files").click()
     expect(page.get_by_role("progressbar")).to_be_hidden()
     expect(page.locator("#history tbody tr").first).to_contain_text("28 Records Processed")
     assert len(polls) >= 2

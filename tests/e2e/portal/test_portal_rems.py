@@ -52,8 +52,9 @@ def test_a_participant_uploads_rems_learners_with_the_rems_choice(system: Runnin
         page.get_by_label("File", exact=True).set_input_files(learners)
         page.get_by_role("button", name="Upload file").click()
         expect(page.locator("#upload-message")).to_have_text(
-            "Your file (rems_learners.txt) has completed: 2 record(s) processed, 0 record(s) not processed.",
-            timeout=30000)
+            "Your file (rems_learners.txt) has finished processing: 2 participant(s) added, 0 deleted; "
+            "2 record(s) processed, 0 not processed.", timeout=30000)
+        page.get_by_role("button", name="Upload additional files").click()
         page.screenshot(path=str(screenshot_path("portal-rems-upload")), full_page=True)
         found = client.get("/v1/learner-records", params={"activity_title": "OA REMS Activity"})
         assert sorted((r["board"], r["status"]) for r in found.json()["records"]) == [("REMS", "Accepted")] * 2, \

@@ -98,8 +98,9 @@ def test_the_upload_page_offers_template_b_schema_samples_and_instructions(
     filled.write_text(text + "\t".join(row) + "\r\n", encoding="utf-8")
     page.get_by_label("File", exact=True).set_input_files(str(filled))
     page.get_by_role("button", name="Upload file").click()
-    expect(page.locator("#upload-message")).to_contain_text("1 record(s) processed, 0 record(s) not processed",
+    expect(page.locator("#upload-message")).to_contain_text("1 record(s) processed, 0 not processed",
                                                             timeout=60_000)
+    page.get_by_role("button", name="Upload additional files").click()  # the completion pop-up
     records = provider["client"].get(f"/v1/activities/{activity}").json()["records_by_board"]["ABO"]
     assert [(r["learner_id"], r["status"]) for r in records] == [("98989", "Accepted")]
 

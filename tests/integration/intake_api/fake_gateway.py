@@ -50,7 +50,7 @@ class FakeGateway:
                               or (p.npi is not None and p.npi in (wanted, record.npi or ""))]
             else:
                 candidates = [p for p in physicians if fold(p.last_name) == fold(record.last_name)]
-            verdict = decide(record, candidates)  # type: ignore[arg-type]
+            verdict = decide(record, candidates, question["board"])  # type: ignore[arg-type]
             error = verdict.errors[0] if verdict.errors else None
             results.append({"match": verdict.accepted, "code": error and error.code, "message": error and error.message,
                             "physician": physician_key(record, candidates)})  # type: ignore[arg-type]

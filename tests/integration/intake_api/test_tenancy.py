@@ -72,7 +72,8 @@ ACCESS: dict[tuple[str, str], str] = {
 }
 # The operations a web-service credential (software's, not a person's) may call; every other
 # provider operation refuses it (403). A sandbox credential may call only the first.
-WEB_SERVICE = [("POST", "/v1/learner-records"), ("GET", "/v1/submissions/{submission_id}")]
+WEB_SERVICE = [("POST", "/v1/learner-records"), ("GET", "/v1/submissions/{submission_id}"),
+               ("POST", "/v1/activities"), ("PATCH", "/v1/activities/{activity_id}")]
 # What a valid request to an "own" operation sends besides the path (so that only ownership can refuse it).
 OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/activities/{activity_id}/learners"): {"json": {"board": "NC", "learners": [NC_LEARNER]}},
@@ -212,3 +213,4 @@ def test_web_service_credentials_reach_only_the_web_service(system: RunningSyste
     # The web service's own read is scoped like a person's: another provider's submission is 404.
     with system.client(credentials[False]) as service:
         assert service.get(f"/v1/submissions/{first['submission_id']}").status_code == 404
+        assert service.patch(f"/v1/activities/{first['activity_id']}", json={"title": "Taken"}).status_code == 404

@@ -105,6 +105,10 @@ def test_a_web_service_credential_submits_and_reads_its_submission_but_opens_not
         assert answers(response) == [(1, "Accepted", [])]
         submission = client.get(f"/v1/submissions/{response.json()['submission_id']}")
         assert submission.status_code == 200 and submission.json()["rows"][0]["status"] == "Accepted"
+        # The seed's web service submits "activity and participant completion data" (001 346).
+        registered = register_activity(client, {"ABO": ["ABO MOC Part II"]}, year=2020, title="From the LMS")
+        changed = client.patch(f"/v1/activities/{registered}", json={"title": "From the LMS, changed"})
+        assert changed.status_code == 200 and changed.json()["title"] == "From the LMS, changed", changed.text
         for method, path in (("GET", "/v1/activities"), ("GET", "/v1/learner-records?last_name=Smith"),
                              ("GET", "/v1/api-keys"), ("POST", "/v1/api-keys"), ("GET", "/v1/uploads"),
                              ("GET", f"/v1/activities/{activity}")):
@@ -156,3 +160,5 @@ def test_sandbox_answers_like_production_and_stores_nothing(system: RunningSyste
     with system.client(provider["sandbox_key"]["api_key"]) as sandbox:
         refused = sandbox.get(f"/v1/submissions/{production.json()['submission_id']}")
         assert refused.status_code == 403 and "Sandbox PARS" in refused.json()["detail"]
+        no_activity = sandbox.post("/v1/activities", json={"title": "x"})
+        assert no_activity.status_code == 403 and "cannot register" in no_activity.json()["detail"]

@@ -50,7 +50,8 @@ def seed_rows(activity: str) -> list[list[str]]:
 
 
 def unreadable(dob: str) -> str:
-    return f"{ERROR_MESSAGES[664]} The date of birth {dob} is not a month and day: give it as MM/DD (for example 06/15)."
+    """How to resolve the seed's 664 for an unreadable date of birth: what to write, then the seed's description."""
+    return f"The date of birth {dob} is not a month and day: give it as MM/DD (for example 06/15). {resolution(664)}"
 
 
 def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: RunningSystem) -> None:
@@ -68,12 +69,12 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     report = [r for r in error_rows(client, upload_id) if r[20] == ""]
     assert [r[:17] for r in report] == [r + [""] * 5 for r in seed_rows(activity)[3:6]]
     assert [r[17:] for r in report] == [
-        ["664", unreadable("Jun-70"), resolution(664), ""], ["664", unreadable("Sep-66"), resolution(664), ""],
+        ["664", ERROR_MESSAGES[664], unreadable("Jun-70"), ""], ["664", ERROR_MESSAGES[664], unreadable("Sep-66"), ""],
         ["690", "ACCME activity ID does not exist", resolution(690), ""]]
     csv = client.get(f"/v1/uploads/{upload_id}/errors", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "690,ACCME activity ID does not exist" in csv.content.decode("utf-8-sig")
-    assert f"664,{unreadable('Jun-70')}," in csv.content.decode("utf-8-sig")
+    assert f"664,{ERROR_MESSAGES[664]},{unreadable('Jun-70')}," in csv.content.decode("utf-8-sig")
 
     # The board's word: the correct rows are Accepted, Test10 (a wrong 02/02) Rejected with 664.
     def status_of(last_name: str) -> str | None:
@@ -129,9 +130,10 @@ def test_seed_upload_outcomes_error_report_and_corrected_reupload(system: Runnin
     # The error report now is the seed's 664, 664, 690, and ABPATH's 664 (with its decision date).
     report = error_rows(client, upload_id)
     assert [(r[6], r[17], r[18]) for r in report] == [
-        ("Account5", "664", unreadable("Jun-70")), ("Account8", "664", unreadable("Sep-66")),
+        ("Account5", "664", ERROR_MESSAGES[664]), ("Account8", "664", ERROR_MESSAGES[664]),
         ("Account9", "690", ERROR_MESSAGES[690]), ("Account10", "664", ERROR_MESSAGES[664])]
-    assert [r[19] for r in report] == [resolution(664), resolution(664), resolution(690), resolution(664)]
+    # How to resolve: what to write instead for an unreadable date of birth, then the seed's description.
+    assert [r[19] for r in report] == [unreadable("Jun-70"), unreadable("Sep-66"), resolution(690), resolution(664)]
     decided = {rejected["errors"][0]["code"]: rejected for rejected in records(client, "Account10")}
     assert decided[664]["errors"][0]["resolution"] == resolution(664)
     assert [r[20] for r in report[:3]] == ["", "", ""] and re.fullmatch(r"01/1[67]/2020", report[3][20])

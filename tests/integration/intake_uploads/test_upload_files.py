@@ -72,9 +72,10 @@ def test_files_as_excel_writes_them(system: RunningSystem) -> None:
     mangled = completed(client, accepted_upload(client, "mangled.txt", tab_text(
         [van_gogh(activity, "Mar-53", "2/11/2019")]).encode()))
     assert mangled["not_processed"] == 1
-    assert [r[17:19] for r in error_rows(client, mangled["upload_id"])] == [
-        ["664", "Diplomate date of birth does not match Board record for this diplomate ID. The date of birth "
-                "Mar-53 is not a month and day: give it as MM/DD (for example 06/15)."]]
+    # The seed's message exactly in 19; what to write instead leads column 20 (How to Resolve).
+    [mangled_row] = error_rows(client, mangled["upload_id"])
+    assert mangled_row[17:19] == ["664", "Diplomate date of birth does not match Board record for this diplomate ID."]
+    assert mangled_row[19].startswith("The date of birth Mar-53 is not a month and day: give it as MM/DD")
 
     # The same rows re-saved in another encoding are the same file: a duplicate, unless confirmed.
     same_rows = codecs.BOM_UTF16_LE + utf8.replace("\n", "\r\n").encode("utf-16-le")

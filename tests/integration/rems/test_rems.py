@@ -144,7 +144,8 @@ def test_a_provider_that_does_not_take_part_is_refused_and_nothing_is_stored(sys
     [outcome] = outcomes_of(system, provider["provider_id"], [event.message_id])[event.message_id]
     assert outcome.payload["status"] is None, outcome.payload  # not stored: invalid
     [error] = outcome.payload["errors"]
-    assert error["code"] == 713 and "does not take part in the Opioid Analgesic REMS" in error["message"], error
+    assert error["code"] == 713 and error["message"] == "Activity registration type is not valid.", error
+    assert "does not take part in the Opioid Analgesic REMS" in error["hint"], error
     # Its board learners go on as before.
     nc = web_service(client, {"activity_id": activity, "board": "NC", "action": "Add", "first_name": "Traci",
                               "last_name": "Test", "learner_id": "999993", "learner_id_type": "LICENSE",

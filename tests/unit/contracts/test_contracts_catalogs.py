@@ -50,7 +50,7 @@ def test_catalog_has_every_seed_code_with_its_exact_message():
 
 
 def test_catalog_is_the_seed_plus_the_project_codes():
-    assert set(ERROR_MESSAGES) == set(seed_error_codes()) | {801, 802, 803}  # 803: docs/seed-decisions.md
+    assert set(ERROR_MESSAGES) == set(seed_error_codes()) | {801, 802, 803, 804}  # 803, 804: docs/seed-decisions.md
     assert ERROR_MESSAGES[801] == "Record is awaiting board processing and cannot be deleted yet."
     assert ERROR_MESSAGES[802] == ("Learner record is not valid for this board: learner id type, credit type "
                                    "or board code does not belong to the board.")
@@ -199,3 +199,15 @@ learner_ids = st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=1, m
 def test_record_key_is_one_key_per_learner(first, second, code):
     assert (record_key("200930149", code, first) == record_key("200930149", code, second)) is (first == second)
     assert record_key("200930149", code, first) == record_key(" 200930149 ", code.lower(), f"  {first.lower()} ")
+
+
+def test_a_hint_leads_the_resolution_and_leaves_the_seeds_message_as_it_is() -> None:
+    """Review 2 row 4: messages are the seed's exactly; what this row should change goes beside them."""
+    hinted = error(664, hint="The date of birth Jun-70 is not a month and day: give it as MM/DD (for example 06/15).")
+    assert hinted.message == "Diplomate date of birth does not match Board record for this diplomate ID."
+    assert resolution(664, hinted.hint) == f"{hinted.hint} Either the date of birth or the ID is entered incorrectly."
+    [shown] = with_resolution([hinted.model_dump(exclude_none=True)])
+    assert shown["message"] == hinted.message and shown["resolution"].startswith("The date of birth Jun-70")
+    [plain] = with_resolution([error(690).model_dump(exclude_none=True)])
+    assert plain == {"code": 690, "message": "ACCME activity ID does not exist",
+                     "resolution": resolution(690)}

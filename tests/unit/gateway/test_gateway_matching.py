@@ -175,6 +175,25 @@ class TestStateBoards:
                       [tester]).accepted
 
 
+def test_the_seeds_maine_pair_with_two_dates_of_birth_are_both_accepted() -> None:
+    """Seed 001 529-530: Traci Tester, MD9966, DOB 11/10 and 12/7 on one day, both ACCEPTED by Maine."""
+    tester = entry("MD9966", "Traci", "Tester", "11/10")
+    for board in ("ME-MD", "ME-DO"):
+        for dob in ("11/10", "12/7"):
+            assert decide(record("MD9966", "Traci", "Tester", dob, board=board, learner_id_type="LICENSE"),
+                          [tester], board).accepted, (board, dob)
+    # Maine still knows its licensees by license and name.
+    assert code(decide(record("MD9966", "Tracy", "Tester", "12/7", board="ME-MD", learner_id_type="LICENSE"),
+                       [tester], "ME-MD")) == 665
+
+
+def test_north_carolina_still_compares_the_date_of_birth() -> None:
+    """Seed 001 377: "999998 - 664" on NC."""
+    traci = entry("999998", "Traci", "Test", "08/02")
+    assert code(decide(record("999998", "Traci", "Test", "07/01", board="NC", learner_id_type="LICENSE"),
+                       [traci], "NC")) == 664
+
+
 class TestPhysicianKey:
     """The opaque key learner match locks wrong answers on: the physician the board resolved,
     whatever id or spelling named them, also when the date of birth or name was then wrong."""

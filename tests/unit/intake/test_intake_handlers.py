@@ -123,4 +123,7 @@ def test_another_providers_completion_or_an_unknown_provider_is_a_dead_letter() 
 def test_a_rems_completion_is_713_unless_the_provider_participates(participant: bool, codes: list[int]) -> None:
     state, event = upstream_state(rems_participant=participant), completion(board="REMS")
     asyncio.run(upstream_completion(event, unit(event, state, PROVIDER)))
-    assert [e.code for e in state.waiting[0].rows[0][1].format_errors] == codes
+    errors = state.waiting[0].rows[0][1].format_errors
+    assert [e.code for e in errors] == codes
+    # The seed's message exactly (it has one for 713); why, beside it.
+    assert all(e.message == "Activity registration type is not valid." and "REMS" in (e.hint or "") for e in errors)

@@ -201,11 +201,16 @@ def test_nineteen_column_error_report_reuploads():
     assert all(r.record.credit_types == ["ABPath MOC Part II"] for r in parsed.rows)
 
 
-def test_more_than_twenty_one_cells_is_not_formatted():
-    # Columns 18-21 are the error report's (code, message, how to resolve, board decision date).
-    with pytest.raises(FileFormatError) as info:
-        parse_tab_file(tab_lines(row(*["x"] * 21)).encode())
-    assert info.value.message == NOT_FORMATTED
+def test_more_than_twenty_one_cells_is_that_rows_error_not_the_files():
+    # Columns 18-21 are the error report's (code, message, how to resolve, board decision date); a
+    # 22nd is a data-entry error of that row (seed 001 221: files are not rejected for those).
+    parsed = parse_tab_file((seed_like() + tab_lines(row(*["x"] * 21))).encode())
+    assert [[e.code for e in r.record.format_errors] for r in parsed.rows] == [[], [804]]
+    wide = parsed.rows[1]
+    assert wide.record.format_errors[0].message == "Learner record row is not formatted correctly."
+    assert "The row has 22 columns; Learner Template B has 17 (21 in a downloaded error report)." == \
+        wide.record.format_errors[0].hint
+    assert len(wide.columns) == 17 and wide.ignored == ["x"] * 4  # the report shows the row as far as it fits
 
 
 def test_the_error_reports_four_columns_are_ignored():
@@ -330,20 +335,21 @@ def test_dos_end_of_file_marker_is_ignored():
     assert len(parse_tab_file(seed_like().encode() + b"\x1a").rows) == 1
 
 
-# Every value is bounded where it enters (review H3): a cell over MAX_FIELD refuses the file with
-# the seed's wording and where the value is, never the value itself.
+# Every value is bounded where it enters (review H3): a cell over MAX_FIELD is that row's error
+# 804 saying which column (never the value), and the value goes no further (review 2 row 8: "PARS
+# will not reject entire files due to data entry errors").
 @pytest.mark.parametrize("column", range(1, 17))
-def test_a_cell_longer_than_the_field_limit_refuses_the_file(column):
+def test_a_cell_longer_than_the_field_limit_is_that_rows_error(column):
     cells = ["ABO", "200931446", "ABO", "98989", "Vincent", "Van Gogh", "03/30", "2/10/2019", "Add", "0.25",
              "ABO MOC Part II", "", "", "", "", ""]
     cells[column - 1] = "x" * (MAX_FIELD + 1)
-    text = seed_like() + tab_lines(row(*cells))
-    with pytest.raises(FileFormatError) as info:
-        parse_tab_file(text.encode())
-    message = info.value.message
-    assert message.startswith(NOT_FORMATTED)
-    assert f'Line 2: column "{TEMPLATE_B_COLUMNS[column]}" has 301 characters' in message
-    assert "xxxx" not in message
+    parsed = parse_tab_file((seed_like() + tab_lines(row(*cells))).encode())
+    assert [[e.code for e in r.record.format_errors] for r in parsed.rows] == [[], [804]]
+    hint = parsed.rows[1].record.format_errors[0].hint or ""
+    assert hint == f'Column "{TEMPLATE_B_COLUMNS[column]}" has 301 characters; a value may have at most {MAX_FIELD}.'
+    record = parsed.rows[1].record.model_dump(exclude={"format_errors"})
+    assert all(len(v) <= MAX_FIELD for v in [*record.values(), *record["credit_types"]] if isinstance(v, str))
+    assert all(len(c) <= MAX_FIELD for c in parsed.rows[1].columns)
 
 
 def test_a_cell_of_exactly_the_field_limit_is_read():
@@ -351,12 +357,14 @@ def test_a_cell_of_exactly_the_field_limit_is_read():
     assert parse_tab_file(text.encode()).rows[0].record.first_name == "é" * MAX_FIELD
 
 
-def test_a_huge_cell_is_refused_before_anything_is_built():
+def test_a_huge_cell_is_that_rows_error_and_goes_no_further():
     # The review's 1.2 MB row: nine cells of 131,000 characters (just under csv's own limit).
-    text = tab_lines(row(*(["y" * 131_000] * 9)))
-    with pytest.raises(FileFormatError) as info:
-        parse_tab_file(text.encode())
-    assert "131,000 characters" in info.value.message
+    [only] = parse_tab_file(tab_lines(row(*(["y" * 131_000] * 9))).encode()).rows
+    assert [e.code for e in only.record.format_errors] == [804]
+    assert "131,000 characters" in (only.record.format_errors[0].hint or "")
+    record = only.record.model_dump(exclude={"format_errors"})
+    assert all(len(v) <= MAX_FIELD for v in [*record.values(), *record["credit_types"]] if isinstance(v, str))
+    assert all(len(c) <= MAX_FIELD for c in only.columns)
 
 
 def test_rows_past_the_record_limit_are_counted_not_kept():

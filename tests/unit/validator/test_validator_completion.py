@@ -120,6 +120,16 @@ def test_state_board_defaults_to_ama_credit() -> None:
     assert outcome.credit_types == ["AMA PRA Category 1 Credit"]
 
 
+@pytest.mark.parametrize("given", [["Prescribing of Opioid Education"],
+                                   ["Prescribing of Opioid Education", "ama pra category 1 credit"]])
+def test_a_state_record_with_a_content_specific_type_also_has_ama_credit(given: list[str]) -> None:
+    """Seed 001 52: "This will default to CME, however you may indicate if the learner also met
+    requirements for any of the content-specific requirements"."""
+    submitted = row(**STATE_ROW | {"credit_types": given}, completion_date="07/18/2019")
+    outcome = valid(run(submitted, on=state_activity()))
+    assert sorted(outcome.credit_types) == ["AMA PRA Category 1 Credit", "Prescribing of Opioid Education"]
+
+
 @pytest.mark.parametrize("types", [["Bogus"], ["ABPath MOC Part II"], ["AMA PRA Category 1 Credit"],
                                    ["ABIM Medical Knowledge", "MOC"]])
 def test_676_credit_type_not_of_the_board(types: list[str]) -> None:

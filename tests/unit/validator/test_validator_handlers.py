@@ -326,3 +326,34 @@ async def test_a_rule_that_fails_unexpectedly_is_998_logged_with_its_traceback_a
     (logged,) = [entry for entry in logs if entry["log_level"] == "error"]
     assert logged["exc_info"] is True and logged["record_id"] == "rec-1"
     assert validator.ledger.rows == {}
+
+
+# --- An XML or web-service Delete repeats every completion field (seed 001 567) ---
+
+SERVICE = {"source": "service", "credit_id": "ccid:testProvider.org:123488"}
+
+
+@pytest.mark.parametrize("changed", [
+    {"activity_id": "200930150"}, {"learner_id": "999926"}, {"first_name": "Sue"}, {"last_name": "Laughlin"},
+    {"date_of_birth": "1/2"}, {"completion_date": "01/12/2019"}, {"credits": "0.5"},
+    {"credit_types": ["ABIM Medical Knowledge", "ABIM Practice Assessment"]},
+])
+async def test_a_web_service_delete_with_the_credit_id_but_another_field_is_605(changed: dict[str, Any]) -> None:
+    validator = await seeded(BEFORE_THE_DELETE_DEADLINE)
+    await validator.register(activity(activity_id="200930150"))
+    added = validated(await validator.submit(row(record_id="rec-added", **SERVICE)))
+    await validator.decide(board_said(added, "Accepted"))
+    assert rejected_with(await validator.submit(delete(**SERVICE | changed))) == [605]
+    assert validator.statuses() == {"rec-added": "Accepted"}
+    # The same Delete with every field as added (spelled another way) removes it.
+    same = delete(**SERVICE | {"first_name": " susan ", "date_of_birth": "01/01", "credits": "0.250"})
+    assert validated(await validator.submit(same)).target_record_id == "rec-added"
+
+
+async def test_the_portals_delete_button_and_a_tab_delete_are_unchanged() -> None:
+    validator = await seeded(BEFORE_THE_DELETE_DEADLINE)
+    added = validated(await validator.submit(row(record_id="rec-added", **SERVICE)))
+    await validator.decide(board_said(added, "Accepted"))
+    # The Delete button (source web) names the record by its credit id with intake's copy of it.
+    button = delete(source="web", credit_id=SERVICE["credit_id"], completion_date="2019-01-11")
+    assert validated(await validator.submit(button)).target_record_id == "rec-added"

@@ -63,6 +63,10 @@ ERROR_MESSAGES: dict[int, str] = {
     # Project code: a tab row whose column 1 is not "Learner Template B" is that row's error, not
     # the whole file's (seed 001 line 221: "PARS will not reject entire files due to data entry errors").
     803: 'Learner record row is not a "Learner Template B" row.',
+    # Project code: a row that does not fit the file format's bounds (more columns than Template B,
+    # a value over 300 characters, more than 20 credit certificates) is that row's error, not the
+    # whole file's (seed 001 line 221); the hint says which bound.
+    804: "Learner record row is not formatted correctly.",
     998: "General learner record processing error.",
 }
 
@@ -156,6 +160,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
         'Column 1 of every learner row must read "Learner Template B" (the template says: do not alter or delete '
         "this column). Correct column 1, or remove the row if it is not a learner record, and upload the row again."
     ),
+    804: (
+        "A learner row has at most the template's 17 columns (21 in a downloaded error report), each value at most "
+        "300 characters, and at most 20 credit certificates. Correct the row and upload it again."
+    ),
 }
 
 # Codes decided by a board (the board stage), as opposed to PARS validation.
@@ -163,28 +171,31 @@ BOARD_CODES = frozenset({661, 664, 665, 709, 718})
 
 
 class ErrorDetail(BaseModel):
-    """One error on one learner record row."""
+    """One error on one learner record row: the seed's message exactly, and optionally a `hint`
+    saying what about this row caused it (shown before the code's description, in `resolution`)."""
 
     model_config = ConfigDict(frozen=True)
 
     code: int
     message: str
+    hint: str | None = None
 
 
-def error(code: int, certificate: str | None = None) -> ErrorDetail:
+def error(code: int, certificate: str | None = None, hint: str | None = None) -> ErrorDetail:
     """The catalog's error for `code`; 678 names the repeated certificate as the seed shows."""
     message = ERROR_MESSAGES[code]
     if code == 678 and certificate:
         message = message.replace("[Activity Certificate Name]", certificate)
-    return ErrorDetail(code=code, message=message)
+    return ErrorDetail(code=code, message=message, hint=hint)
 
 
-def resolution(code: int) -> str:
-    """How to resolve an error: the catalog's description of its code ("" for an unknown code)."""
-    return ERROR_DESCRIPTIONS.get(code, "")
+def resolution(code: int, hint: str | None = None) -> str:
+    """How to resolve an error: the row's hint, then the catalog's description of its code ("" for
+    an unknown code without a hint)."""
+    return " ".join(part for part in (hint, ERROR_DESCRIPTIONS.get(code, "")) if part)
 
 
 def with_resolution(errors: list[dict]) -> list[dict]:
-    """Stored error objects (`code`, `message`) as the API shows them, each with its `resolution`."""
-    return [{**e, "resolution": resolution(int(e["code"]))} if isinstance(e, dict) and "code" in e else e
-            for e in errors]
+    """Stored error objects (`code`, `message`, `hint`) as the API shows them, each with its `resolution`."""
+    return [{**e, "resolution": resolution(int(e["code"]), e.get("hint"))} if isinstance(e, dict) and "code" in e
+            else e for e in errors]

@@ -38,7 +38,7 @@ class SimulatedBoard:
 
     async def verify(self, registries: Registries, records: Sequence[LearnerRecordValidated]) -> list[Verdict]:
         found = await registries.candidates(self.code, records)
-        return [replace(decide(record, candidates), physician=physician_key(record, candidates))
+        return [replace(decide(record, candidates, self.code), physician=physician_key(record, candidates))
                 for record, candidates in zip(records, found, strict=True)]
 
     async def delete(self, registries: Registries, record: LearnerRecordValidated) -> Verdict:

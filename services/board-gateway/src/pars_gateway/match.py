@@ -64,7 +64,7 @@ def match_route(rt: Runtime, service_token: str):  # noqa: ANN201 - a Starlette 
         async with rt.pool.acquire() as conn:
             registry = await store.candidates(conn, found.code, question.learners)  # type: ignore[arg-type]
             for learner, candidates in zip(question.learners, registry, strict=True):
-                verdict = decide(learner, candidates)  # type: ignore[arg-type]
+                verdict = decide(learner, candidates, found.code)  # type: ignore[arg-type]
                 err = verdict.errors[0] if verdict.errors else None
                 results.append({"match": verdict.accepted, "code": err.code if err else None,
                                 "message": err.message if err else None,

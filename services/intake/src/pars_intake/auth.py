@@ -48,12 +48,15 @@ class Caller:
 
 
 KEY_PREFIXES = {("portal", False): "pars_", ("web-service", False): "pars_ws_", ("web-service", True): "pars_sandbox_"}
-WEB_SERVICE_ONLY = ("This is a web-service credential: it submits learner records through the web service "
+WEB_SERVICE_ONLY = ("This is a web-service credential: it registers and changes activities (POST /v1/activities, "
+                    "PATCH /v1/activities/{id}), submits learner records through the web service "
                     "(POST /v1/learner-records) and reads their submissions, nothing else. Use a user's API key "
                     "for the portal and the other routes.")
 READ_ONLY = "This API key may only read: it cannot submit or change anything. Ask an admin of the provider for a key that submits."
 KEYS_ADMIN_ONLY = ("Only an admin key of the provider (or a portal session opened with one) lists, creates and "
                    "revokes API keys.")
+SANDBOX_NO_ACTIVITIES = ("This is a Sandbox PARS credential: it validates learner records and stores nothing, "
+                         "so it cannot register or change activities. Use the production web-service credential.")
 SANDBOX_ONLY = ("This is a Sandbox PARS credential: submissions are validated and answered but never stored, "
                 "so there is nothing to read with it.")
 
@@ -197,6 +200,17 @@ async def web_service_caller(
     if caller.role == "read" and request.method not in ("GET", "HEAD"):
         raise HTTPException(403, READ_ONLY)
     await spend_request(request, caller)
+    return caller
+
+
+async def activity_caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_key)] = None,
+) -> Caller:
+    """Registering and changing activities: a person's key, or a web-service credential (the seed's
+    web service submits "activity and participant completion data", 001 346); not a sandbox one."""
+    caller = await web_service_caller(request)
+    if caller.sandbox:
+        raise HTTPException(403, SANDBOX_NO_ACTIVITIES)
     return caller
 
 

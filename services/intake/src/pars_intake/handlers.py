@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from pars_contracts.boards import is_rems
-from pars_contracts.codes import ErrorDetail
+from pars_contracts.codes import error
 from pars_contracts.events import BoardDecision, LearnerRecordInvalid, UpstreamCompletion
 from pars_runtime.clock import Clock
 from pars_runtime.processor import BatchState, DeadLetter, Unit
@@ -81,7 +81,7 @@ async def upstream_completion(event: UpstreamCompletion, uow: Unit[UpstreamBatch
         if event.provider_id not in state.rems:
             state.rems[event.provider_id] = await is_rems_participant(uow.conn, event.provider_id)
         if not state.rems[event.provider_id]:
-            why = ErrorDetail(code=713, message=NOT_PARTICIPATING.format(what="this completion names REMS."))
+            why = error(713, hint=NOT_PARTICIPATING.format(what="this completion names REMS."))
             row = row.model_copy(update={"format_errors": [*row.format_errors, why]})
     # Each event is its own submission; the batch's are stored together before it commits.
     state.waiting.append(Submission(provider_id=event.provider_id, source="stream", rows=[(1, row, None)],

@@ -55,10 +55,10 @@ async def validate_records(conn: asyncpg.Connection, records: list[LearnerRecord
     await ledger.cover([(r.provider_id, key_of(r), credit_id_for(r)) for r in records])  # one read for all
     outcomes: list[Outcome] = []
     for row in records:
-        key, outcome = await decide(row, activities, ledger, today)
+        key, outcome, fingerprint = await decide(row, activities, ledger, today)
         if isinstance(outcome, LearnerRecordValidated):  # seen by the later records, never written
             if outcome.action == "Add":
-                ledger.add_pending(outcome, key)
+                ledger.add_pending(outcome, key, fingerprint)
             else:
                 ledger.batch.changed(outcome.target_record_id, LedgerStatus.DELETE_PENDING)
         outcomes.append(outcome)

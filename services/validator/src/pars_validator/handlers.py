@@ -17,11 +17,13 @@ from pars_contracts.events import (
     BoardDecision,
     LearnerRecordInvalid,
     LearnerRecordSubmitted,
+    LearnerRecordValidated,
 )
 from pars_runtime import metrics
 from pars_runtime.clock import Clock
 from pars_runtime.processor import BatchState, Unit
 
+from .domain.credit_id import completion_fingerprint, given_credit_id
 from .domain.rules import History, Outcome, credit_id_for, validate
 from .repositories import ActivityRegistry, CreditLedger
 
@@ -67,9 +69,10 @@ async def activity_registered(activity: ActivityRegistered, uow: Uow) -> None:
 
 
 async def decide(row: LearnerRecordSubmitted, activities: ActivityRegistry, ledger: CreditLedger,
-                 today: date) -> tuple[str, Outcome]:
-    """The row's record key and what the rules say about it now, against the provider's ledger.
-    The handler below and the sandbox's validation (api.py) both decide through here."""
+                 today: date) -> tuple[str, Outcome, str | None]:
+    """The row's record key, what the rules say about it now against the provider's ledger, and
+    its completion fingerprint (kept with an Add). The handler below and the sandbox's
+    validation (api.py) both decide through here."""
     activity = row.activity or await activities.load(row.activity_id)
     key = key_of(row, activity)
     credit_id = credit_id_for(row, activity)
@@ -78,12 +81,16 @@ async def decide(row: LearnerRecordSubmitted, activities: ActivityRegistry, ledg
         same_credit_id=ledger.entry_by_credit_id(row.provider_id, credit_id) if credit_id else None,
         learner_entries=ledger.entries_for_learner(row.provider_id, key),
     )
-    return key, validate(row, activity, history, today)
+    outcome = validate(row, activity, history, today)
+    if not isinstance(outcome, LearnerRecordValidated) or outcome.action != "Add":
+        return key, outcome, None
+    # A derived credit id already is the fingerprint; a given one says nothing of the fields.
+    return key, outcome, completion_fingerprint(row, activity) if given_credit_id(row) else credit_id
 
 
 async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
     ledger = uow.state.ledger
-    key, outcome = await decide(row, uow.state.activities, ledger, uow.state.clock.today())
+    key, outcome, fingerprint = await decide(row, uow.state.activities, ledger, uow.state.clock.today())
     board = metric_label(row.board)
     if isinstance(outcome, LearnerRecordInvalid):
         uow.emit(topics.RECORDS_INVALID.name, key, outcome)
@@ -92,7 +99,7 @@ async def record_submitted(row: LearnerRecordSubmitted, uow: Uow) -> None:
             metrics.ERRORS_BY_CODE.labels("validation", str(err.code)).inc()
         return
     if outcome.action == "Add":
-        ledger.add_pending(outcome, key)
+        ledger.add_pending(outcome, key, fingerprint)
     else:
         assert outcome.target_record_id
         await ledger.mark_delete_pending(outcome.target_record_id)

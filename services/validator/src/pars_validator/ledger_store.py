@@ -15,7 +15,7 @@ from pars_contracts.events import ActivityRegistered, LearnerRecordValidated
 from .domain.ledger import LedgerStatus, liveness
 from .domain.rules import LedgerEntry
 
-_ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status", "reporting_year")
+_ENTRY_FIELDS = ("record_id", "credit_id", "completion_date", "credits", "status", "reporting_year", "fingerprint")
 _ENTRY_COLUMNS = ", ".join(_ENTRY_FIELDS)
 
 
@@ -102,15 +102,15 @@ class BatchLedger:
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
         return [self._entries[i] for i in self._by_key[(provider_id, record_key)]]
 
-    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
+    def add_pending(self, record: LearnerRecordValidated, record_key: str, fingerprint: str | None = None) -> None:
         self._added += 1
         entry = LedgerEntry(record.record_id, record.credit_id, record.completion_date, record.credits,
-                            LedgerStatus.PENDING, record.reporting_year)
+                            LedgerStatus.PENDING, record.reporting_year, fingerprint)
         self._entries[entry.record_id] = entry
         self._rank[entry.record_id] = (float("inf"), self._added)
         self._index(entry.record_id, (record.provider_id, record_key), (record.provider_id, record.credit_id))
         self._new.append((record.record_id, record.provider_id, record.credit_id, record_key,
-                          record.completion_date, record.credits, record.reporting_year))
+                          record.completion_date, record.credits, record.reporting_year, fingerprint))
 
     def changed(self, record_id: str | None, status: str) -> None:
         """A status written to the database by this batch, mirrored here."""
@@ -148,8 +148,8 @@ class BatchLedger:
         new, self._new = self._new, []
         await conn.execute(
             "INSERT INTO ledger (record_id, provider_id, credit_id, record_key, completion_date, credits, status, "
-            "reporting_year) SELECT r, p, c, k, d, n, $8::text, y FROM unnest($1::text[], $2::text[], $3::text[], "
-            "$4::text[], $5::date[], $6::numeric[], $7::int[]) AS t(r, p, c, k, d, n, y)",
+            "reporting_year, fingerprint) SELECT r, p, c, k, d, n, $9::text, y, f FROM unnest($1::text[], $2::text[], "
+            "$3::text[], $4::text[], $5::date[], $6::numeric[], $7::int[], $8::text[]) AS t(r, p, c, k, d, n, y, f)",
             *(list(column) for column in zip(*new, strict=True)), LedgerStatus.PENDING.value)
 
 
@@ -201,8 +201,8 @@ class PostgresLedger:
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
         return self.batch.entries_for_learner(provider_id, record_key)
 
-    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
-        self.batch.add_pending(record, record_key)
+    def add_pending(self, record: LearnerRecordValidated, record_key: str, fingerprint: str | None = None) -> None:
+        self.batch.add_pending(record, record_key, fingerprint)
 
     def set_status(self, record_id: str, status: str) -> None:
         self.batch.set_status(record_id, status)  # written with the batch's others

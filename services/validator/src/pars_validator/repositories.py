@@ -36,7 +36,7 @@ class CreditLedger(Protocol):
 
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]: ...
 
-    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None: ...
+    def add_pending(self, record: LearnerRecordValidated, record_key: str, fingerprint: str | None = None) -> None: ...
 
     def set_status(self, record_id: str, status: str) -> None:
         """A board's decision on an entry (the last of a batch wins)."""
@@ -100,11 +100,11 @@ class MemoryLedger:
     def entries_for_learner(self, provider_id: str, record_key: str) -> list[LedgerEntry]:
         return [r.entry for r in self.rows.values() if (r.provider_id, r.record_key) == (provider_id, record_key)]
 
-    def add_pending(self, record: LearnerRecordValidated, record_key: str) -> None:
+    def add_pending(self, record: LearnerRecordValidated, record_key: str, fingerprint: str | None = None) -> None:
         if record.record_id in self.rows:
             raise ValueError(f"ledger already holds {record.record_id}")  # the table's primary key
         entry = LedgerEntry(record.record_id, record.credit_id, record.completion_date, record.credits,
-                            LedgerStatus.PENDING, record.reporting_year)
+                            LedgerStatus.PENDING, record.reporting_year, fingerprint)
         self.rows[record.record_id] = StoredEntry(entry, record.provider_id, record_key, self._tick())
 
     def set_status(self, record_id: str, status: str) -> None:

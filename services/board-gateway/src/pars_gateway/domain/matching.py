@@ -3,7 +3,8 @@
 Names compare case-, accent- and whitespace-insensitively; a date of birth compares as MM/DD.
 A record without a date of birth (ABA, ABP, where it is optional) is not checked on it. State
 boards know a physician by license number or NPI: a record's learner id may be either, and a
-record may carry an NPI beside its license."""
+record may carry an NPI beside its license. The Maine boards do not compare the date of birth
+(`DOB_NOT_MATCHED`)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,11 @@ class Verdict:
 
 ACCEPT = Verdict(True)
 
+# The seed's Maine example (001 529-530): one license, MD9966, two records of one day with dates of
+# birth 11/10 and 12/7, both ACCEPTED by the Maine board, which can only be if Maine matches a
+# licensee on license and name alone; North Carolina does compare it (001 377: 664).
+DOB_NOT_MATCHED = frozenset({"ME-MD", "ME-DO"})
+
 
 def reject(code: int) -> Verdict:
     return Verdict(False, (error(code),))
@@ -109,8 +115,9 @@ def physician_key(record: Identity, candidates: list[RegistryEntry]) -> str | No
     return found[0].match_key if found else None
 
 
-def decide(record: Identity, candidates: list[RegistryEntry]) -> Verdict:
-    """`candidates`: the board's entries sharing the record's learner id, NPI or last name."""
+def decide(record: Identity, candidates: list[RegistryEntry], board: str | None = None) -> Verdict:
+    """`candidates`: the board's entries sharing the record's learner id, NPI or last name;
+    `board`: the deciding board's code (a board of `DOB_NOT_MATCHED` skips the 664 check)."""
     if record.learner_id:
         matches = identified(record, candidates)
     else:  # ABS: no board id, so the board looks the learner up by name and date of birth
@@ -121,7 +128,8 @@ def decide(record: Identity, candidates: list[RegistryEntry]) -> Verdict:
     if not matches:
         return reject(661)
     physician = matches[0]
-    if record.date_of_birth is not None and not same_dob(physician.date_of_birth, record.date_of_birth):
+    if (board not in DOB_NOT_MATCHED and record.date_of_birth is not None
+            and not same_dob(physician.date_of_birth, record.date_of_birth)):
         return reject(664)
     if fold(physician.last_name) != fold(record.last_name) or fold(physician.first_name) != fold(record.first_name):
         return reject(665)

@@ -12,7 +12,7 @@ from pars_contracts import topics
 from pars_contracts.boards import BOARDS
 from pars_contracts.boards import board as catalog_board
 
-from ..auth import Caller, provider_caller
+from ..auth import Caller, activity_caller, provider_caller
 from ..domain.rows import RowInput
 from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..store import activities as store
@@ -37,11 +37,12 @@ from .submissions import answer_submission, row_fields
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
 DETAIL_PAGE_SIZE = 100  # Activity Detail's records a page unless asked (an activity may hold 100,000)
+ActivityWriterDep = Annotated[Caller, Depends(activity_caller)]
 BoardQuery = Annotated[str | None, Query(max_length=20, description="A board or program code, e.g. `ABIM`.")]
 
 
 @router.post("", status_code=201, summary="Register an activity (assigns its 9-digit ACCME activity id)")
-async def register_activity(body: ActivityIn, request: Request, caller: CallerDep) -> dict:
+async def register_activity(body: ActivityIn, request: Request, caller: ActivityWriterDep) -> dict:
     if body.end_date < body.start_date:
         raise HTTPException(422, "The activity's end date is before its start date.")
     registrations = [_registration(r) for r in body.registrations]
@@ -63,7 +64,8 @@ async def register_activity(body: ActivityIn, request: Request, caller: CallerDe
 
 @router.patch("/{activity_id}", summary="Change an activity (title, type, dates, credits, registrations)",
               responses=errors(404, 409, 422))
-async def change_activity(activity_id: IdPath, body: ActivityChangeIn, request: Request, caller: CallerDep) -> dict:
+async def change_activity(activity_id: IdPath, body: ActivityChangeIn, request: Request,
+                          caller: ActivityWriterDep) -> dict:
     """Changes the fields given; the activity's `version` goes up by one and the validator gets the
     whole new state (records submitted from then on are checked against it, so a row refused with
     670 or 672 passes once the activity is corrected and the row sent again). Records already

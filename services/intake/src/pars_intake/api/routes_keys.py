@@ -3,8 +3,9 @@ revoke (the key, every key it minted, and every portal session opened with any o
 working at once). Only an admin key (or a portal session opened with one) may do any of it.
 
 A key has a kind: `portal` (a person's: the portal and every provider route) or `web-service`
-(software's credential, seed S1 350/462: only the web service's `POST /v1/learner-records` and
-`GET /v1/submissions/{id}`, never the portal). A web-service credential may be a `sandbox` one
+(software's credential, seed S1 346, 350/462: only the web service's `POST /v1/learner-records`,
+`GET /v1/submissions/{id}` and activities' `POST /v1/activities` and `PATCH /v1/activities/{id}`,
+never the portal). A web-service credential may be a `sandbox` one
 (Sandbox PARS): its submissions are validated and answered exactly as in production, never stored.
 A portal key has a role (`admin`, `submit`, `read`); a key may expire (`expires_at`)."""
 

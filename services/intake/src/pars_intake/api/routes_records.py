@@ -7,12 +7,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from pars_contracts.events import Status
 
 from ..auth import Caller, provider_caller, web_service_caller, web_service_reader
+from ..domain.reports import excel_bytes, to_csv
 from ..domain.rows import RowInput
 from ..service_layer.exports import MAX_EXPORT, RECORD_CSV_HEADER, record_csv_row, stream_csv
 from ..service_layer.search import CriteriaError, search_filters
@@ -95,14 +96,22 @@ async def record_detail(record_id: IdPath, request: Request, caller: CallerDep) 
 
 @router.get("/v1/learner-records/{record_id}/learner", summary="The learner's records on the record's activity",
             responses=errors(404))
-async def learner_records(record_id: IdPath, request: Request, caller: CallerDep) -> dict:
+async def learner_records(record_id: IdPath, request: Request, caller: CallerDep,
+                          format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
     """Every record (any board, Deleted ones too) on this record's activity of the same learner:
     the same learner id, or the same first and last name. Each with its entered credits and the
     credits accepted (its credits once Accepted, else 0); the totals (seed: "Total Credits/Points
     Earned", accepted only); `deletable`: Accepted or Rejected (a Submitted record must be decided
-    first)."""
+    first). `format=csv`: the records as the seed's EXPORT ALL, with the credits accepted."""
     r = await _own_record(request, caller, record_id)
-    return await store.learner_records(rt(request).pool, caller.provider_id, r)
+    found = await store.learner_records(rt(request).pool, caller.provider_id, r)
+    if format == "json":
+        return found
+    header = [*RECORD_CSV_HEADER, "Credits Accepted"]
+    rows = [[("" if v is None else str(v)) for v in [*record_csv_row(i), i["accepted_credits"]]]
+            for i in found["records"]]
+    return Response(excel_bytes(to_csv(header, rows)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="learner_records.csv"'})
 
 
 @router.delete("/v1/learner-records/{record_id}", summary="Delete a learner record", responses={**WAITED, **errors(404)},

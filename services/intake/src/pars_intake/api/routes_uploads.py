@@ -129,7 +129,9 @@ async def upload(
                                 for r in parsed.rows], now=now,
                           user_email=caller.email, upload_id=upload_id, submission_id=upload_id)
     return {"upload_id": upload_id, "status": "processing", "file_name": file_name, "records": len(parsed.rows),
-            "message": f"Your file ({file_name}) is processing. We'll send you an e-mail when it is complete."}
+            "message": f"Your file ({file_name}) is processing. This may take up to 10 minutes. We'll send you an "
+                       "email when the process is complete. You can also check the status of your upload in the "
+                       "upload history (GET /v1/uploads)."}
 
 
 @router.get("", summary="Upload History: the provider's uploads of the last 30 days")

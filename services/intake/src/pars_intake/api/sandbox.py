@@ -133,7 +133,7 @@ async def answer_sandbox(request: Request, caller: Caller, rows: list[RowInput])
     for outcome in outcomes:
         item: dict[str, Any] = {"row": outcome.row_number, "record_id": None, "credit_id": outcome.credit_id}
         if isinstance(outcome, LearnerRecordInvalid):
-            item["errors"] = with_resolution([e.model_dump() for e in outcome.errors])
+            item["errors"] = with_resolution([e.model_dump(exclude_none=True) for e in outcome.errors])
         else:
             status, errors = boards.get(outcome.record_id, (None, [{"code": 998, "message": ERROR_MESSAGES[998]}]))
             if status is None:

@@ -5,7 +5,7 @@ HTTP refusal is `api/rems.py`; the stream's is in `handlers.py`."""
 from __future__ import annotations
 
 from pars_contracts.boards import REMS_CODE, is_rems
-from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail
+from pars_contracts.codes import error
 
 from .rows import RowInput
 
@@ -31,5 +31,5 @@ def of_submission_type(row: RowInput, rems_upload: bool) -> RowInput:
     (a REMS row in a board upload, another board's row in a REMS upload)."""
     if not (row.board or "").strip() or is_rems(row.board) == rems_upload:
         return row
-    why = ErrorDetail(code=WRONG_TYPE, message=f"{ERROR_MESSAGES[WRONG_TYPE]} {wrong_submission_type(rems_upload)}")
+    why = error(WRONG_TYPE, hint=wrong_submission_type(rems_upload))
     return row.model_copy(update={"format_errors": [*row.format_errors, why]})

@@ -66,7 +66,7 @@ def error_report_rows(rows: Iterable[ReportRow]) -> list[list[str]]:
         cells = (list(columns) + [""] * DATA_COLUMNS)[:DATA_COLUMNS]
         codes = "; ".join(str(e.code) for e in errors)
         messages = " | ".join(e.message for e in errors)
-        guidance = " | ".join(resolution(e.code) for e in errors)
+        guidance = " | ".join(resolution(e.code, e.hint) for e in errors)
         table.append([*cells, codes, messages, guidance, decided.strftime("%m/%d/%Y") if decided else ""])
     return table
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from pars_contracts.codes import ErrorDetail
+from pars_contracts.codes import ErrorDetail, error
 
 # Messages the seed (document 001, "Tab Delimited and XML Batch Upload errors") shows verbatim.
 NOT_FORMATTED = "The file is not formatted correctly. Please use the format provided in the template."
@@ -150,10 +150,16 @@ def check_record_count(count: int) -> None:
         )
 
 
-def too_long(where: str, what: str, length: int) -> FileFormatError:
-    """The seed's refusal, saying which value is too long (never quoting it)."""
-    return FileFormatError(f"{NOT_FORMATTED} {where}: {what} has {length:,} characters; "
-                           f"a value may have at most {MAX_FIELD}.")
+OUT_OF_BOUNDS = 804  # the project's code for a row beyond the format's bounds (not the file's error)
+
+
+def too_long(what: str, length: int) -> str:
+    """Which value is too long (never quoting it)."""
+    return f"{what} has {length:,} characters; a value may have at most {MAX_FIELD}."
+
+
+def out_of_bounds(hints: list[str]) -> ErrorDetail:
+    return error(OUT_OF_BOUNDS, hint=" ".join(hints))
 
 
 # The record's text fields and how the error message names them.
@@ -165,18 +171,28 @@ FIELD_NAMES = {
 }
 
 
-def check_fields(record: RowInput, where: str) -> None:
-    """Refuses a record holding a value longer than MAX_FIELD, or too many credit types."""
+def bounded(record: RowInput, hints: list[str] | None = None) -> RowInput:
+    """The record with every value within bounds, so that every event stays bounded: a value
+    longer than MAX_FIELD is dropped and credit types past MAX_XML_CREDIT_TYPES are cut, and the
+    row gets error 804 saying which (with any `hints` already found). Data-entry errors are the
+    row's, never the whole file's (seed 001 line 221)."""
+    hints = list(hints or [])
+    changes: dict[str, object] = {}
     for name, label in FIELD_NAMES.items():
         value = getattr(record, name)
         if value is not None and len(value) > MAX_FIELD:
-            raise too_long(where, label, len(value))
-    if len(record.credit_types) > MAX_XML_CREDIT_TYPES:
-        raise FileFormatError(f"{NOT_FORMATTED} {where}: {len(record.credit_types):,} credit certificates; "
-                              f"a record may have at most {MAX_XML_CREDIT_TYPES}.")
-    for value in record.credit_types:
-        if len(value) > MAX_FIELD:
-            raise too_long(where, "Activity Certification", len(value))
+            changes[name] = None
+            hints.append(too_long(label, len(value)))
+    types = record.credit_types
+    if len(types) > MAX_XML_CREDIT_TYPES:
+        hints.append(f"The record has {len(types):,} credit certificates; it may have at most {MAX_XML_CREDIT_TYPES}.")
+        types = types[:MAX_XML_CREDIT_TYPES]
+    hints += [too_long("Activity Certification", len(t)) for t in types if len(t) > MAX_FIELD]
+    if not hints:
+        return record
+    changes["credit_types"] = [t for t in types if len(t) <= MAX_FIELD]
+    changes["format_errors"] = [*record.format_errors, out_of_bounds(hints)]
+    return record.model_copy(update=changes)
 
 
 def clean(value: str | None) -> str | None:

@@ -3,8 +3,9 @@
 Excel is the tool providers use, so this reader takes what Excel produces: UTF-8 with or
 without BOM, "Unicode Text" (UTF-16 with BOM), ANSI (Windows-1252), any line ending, trailing
 empty columns, blank lines, quoted cells ("O""Laughlin") and the downloaded error report itself
-(columns 18-19 ignored). The file is refused whole only when it is not Template B at all: a
-single row whose column 1 holds something else is that row's error 803.
+(columns 18-21 ignored). The file is refused whole only when it is not Template B at all: a
+single row whose column 1 holds something else is that row's error 803, and a row with more than
+21 columns or a value over 300 characters is that row's error 804.
 
 A row whose first cell is empty but that has data in columns 2-17 is kept as a record (its
 missing values become errors in the error report, as the seed's "Deleting Records" picture of a
@@ -34,6 +35,7 @@ from .rows import (
     ParsedFile,
     ParsedRow,
     RowInput,
+    bounded,
     check_record_count,
     check_size,
     clean,
@@ -56,7 +58,8 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     text = _decode(data)
     if max(text.count("\n"), text.count("\r")) > MAX_LINES:
         raise FileFormatError(NOT_FORMATTED)
-    found: list[tuple[int, list[str], list[str]]] = []  # (line, the 17 cells, cells 18-19) of each data row
+    # (line, the 17 cells, cells 18-21, what is beyond the format's bounds) of each data row
+    found: list[tuple[int, list[str], list[str], list[str]]] = []
     named_template = False
     records = 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar='"', strict=False)
@@ -69,20 +72,25 @@ def parse_tab_file(data: bytes) -> ParsedFile:
                 cells.pop()  # Excel pads rows with empty columns; they mean nothing
             if not cells or cells[0].casefold().startswith(HEADER_MARK):
                 continue
-            if len(cells) > len(TEMPLATE_B_COLUMNS):
-                raise FileFormatError(NOT_FORMATTED)
+            hints = []
+            if len(cells) > len(TEMPLATE_B_COLUMNS):  # the row's error (804), its extra cells left out
+                hints.append(f"The row has {len(cells):,} columns; Learner Template B has {DATA_COLUMNS} "
+                             f"({len(TEMPLATE_B_COLUMNS)} in a downloaded error report).")
+                cells = cells[:len(TEMPLATE_B_COLUMNS)]
             cells += [""] * (len(TEMPLATE_B_COLUMNS) - len(cells))  # Excel drops trailing tabs
             columns = cells[:DATA_COLUMNS]
             if not any(columns):
                 continue  # only error-report columns left: nothing to process
             for column, cell in zip(TEMPLATE_B_COLUMNS, columns, strict=False):
                 if len(cell) > MAX_FIELD:  # every value bounded where it enters (and in its events)
-                    raise too_long(f"Line {row_number}", f'column "{column}"', len(cell))
+                    hints.append(too_long(f'Column "{column}"', len(cell)))
+            columns = [c[:MAX_FIELD] for c in columns]  # cut, never passed on: the row is error 804
             if columns[0].casefold() == TEMPLATE_B.casefold():
                 named_template = True
             records += 1
             if records <= MAX_RECORDS:  # past the limit only counted: the file is refused below
-                found.append((row_number, columns, [c for c in cells[DATA_COLUMNS:] if c]))
+                ignored = [c[:MAX_FIELD] for c in cells[DATA_COLUMNS:] if c]
+                found.append((row_number, columns, ignored, hints))
     except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
         raise FileFormatError(NOT_FORMATTED) from exc
     if not found:
@@ -90,7 +98,8 @@ def parse_tab_file(data: bytes) -> ParsedFile:
     if not named_template:
         raise FileFormatError(NOT_FORMATTED)
     check_record_count(records)  # before building records: a flood of rows costs little
-    return ParsedFile(rows=[ParsedRow(n, columns, _record(columns), ignored) for n, columns, ignored in found])
+    return ParsedFile(rows=[ParsedRow(n, columns, _record(columns, hints), ignored)
+                            for n, columns, ignored, hints in found])
 
 
 def _template_errors(first_cell: str) -> list[ErrorDetail]:
@@ -129,7 +138,8 @@ def _is_id_type(value: str) -> bool:
     return board(value) is not None or value.upper() in ("NPI", "LICENSE")
 
 
-def _record(columns: list[str]) -> RowInput:
+def _record(columns: list[str], hints: list[str]) -> RowInput:
+    """The row's record; a value beyond the bounds (`bounded`) and `hints` make it error 804."""
     id_type, learner_id = columns[3], columns[4]
     # The seed's own error-report example labels column 4 "Learner ID" and column 5 "Learner ID
     # Type" (the template says the reverse). A file made from such a header may carry the id in
@@ -137,7 +147,7 @@ def _record(columns: list[str]) -> RowInput:
     # is not and holds a digit), read them the other way round. The cells stay as given.
     if _is_id_type(learner_id) and not _is_id_type(id_type) and any(c.isdigit() for c in id_type):
         id_type, learner_id = learner_id, id_type
-    return RowInput(
+    return bounded(RowInput(
         board=clean(columns[1]),
         activity_id=clean(columns[2]),
         learner_id_type=clean(id_type),
@@ -150,4 +160,4 @@ def _record(columns: list[str]) -> RowInput:
         credits=clean(columns[10]),
         credit_types=[v for v in columns[11:DATA_COLUMNS] if v],
         format_errors=_template_errors(columns[0]),
-    )
+    ), hints)

@@ -63,7 +63,7 @@ from .rows import (
     ParsedFile,
     ParsedRow,
     RowInput,
-    check_fields,
+    bounded,
     check_record_count,
     check_size,
     clean,
@@ -125,7 +125,7 @@ def parse_xml_file(data: bytes) -> ParsedFile:
     rows: list[ParsedRow] = []
     for report in reports:
         for record in _records(report):
-            check_fields(record, f"Record {len(rows) + 1}")
+            record = bounded(record)
             rows.append(ParsedRow(len(rows) + 1, template_b_cells(record), record))
     return ParsedFile(rows=rows)
 

@@ -90,6 +90,21 @@ async def record_page(record_id: str, request: Request, who: SignedIn) -> Respon
         return error_page(who, not_found("Learner record not found."), "Learner record")
     record = records.record_view(stored)
     learner = await records.learner_records(rt(request).pool, who["provider_id"], stored)
+    activity = await activities.own_activity(rt(request).pool, who["provider_id"], record["activity_id"])
     board = BOARDS.get(record["board"])
     return render("record.html", who=who, tab="activities", title="Learner record", record=record,
-                  board_name=board.name if board else record["board"], learner=learner)
+                  board_name=board.name if board else record["board"], learner=learner,
+                  credit_columns=credit_type_columns(activity, learner["records"]))
+
+
+def credit_type_columns(activity: Any, shown: list[dict[str, Any]]) -> list[str]:
+    """The seed's Learner Records show a Yes/No column per credit type (001 541-545): the types the
+    activity offers on the boards of the records shown, then any other type a record carries."""
+    boards = {str(r["board"]).upper() for r in shown}
+    offered = [t for reg in (activity.registrations if activity else []) if reg.board.upper() in boards
+               for t in reg.credit_types]
+    carried = [t for r in shown for t in r["credit_types"]]
+    columns: dict[str, str] = {}
+    for name in offered + carried:
+        columns.setdefault(name.casefold(), name)
+    return list(columns.values())

@@ -42,7 +42,7 @@ LATER_STATUS = (
 
 
 def _errors_json(errors: list[ErrorDetail]) -> str:
-    return orjson.dumps([e.model_dump() for e in errors]).decode()
+    return orjson.dumps([e.model_dump(exclude_none=True) for e in errors]).decode()
 
 
 async def set_first_outcomes(conn: asyncpg.Connection, record_ids: list[str], outcomes: list[str],

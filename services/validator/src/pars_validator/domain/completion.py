@@ -57,13 +57,18 @@ def given_credit_types(values: Iterable[str]) -> list[str]:
 
 
 def canonical_credit_types(found: Board | None, values: Iterable[str]) -> list[str]:
-    """Credit types in the board's spelling (unknown ones as given), defaulted for state boards."""
+    """Credit types in the board's spelling (unknown ones as given). A state board's record always
+    has its default (AMA PRA Category 1 Credit), first, besides any content-specific type given:
+    "This will default to CME, however you may indicate if the learner also met requirements for
+    any of the content-specific requirements" (seed 001 52)."""
     given = given_credit_types(values)
-    if not given and found is not None and found.default_credit_type:
-        return [found.default_credit_type]
     if found is None:
         return given
-    return [known.name if (known := found.credit_type(v)) else v for v in given]
+    types = [known.name if (known := found.credit_type(v)) else v for v in given]
+    default = found.default_credit_type
+    if default and default.casefold() not in {t.casefold() for t in types}:
+        types.insert(0, default)
+    return types
 
 
 def check_credit_types(values: list[str], found: Board | None,

@@ -61,6 +61,13 @@ def credit_id_for(row: LearnerRecordSubmitted, activity: ActivityRegistered | No
         return given
     if _must_give_credit_id(row):
         return None
+    return completion_fingerprint(row, activity)
+
+
+def completion_fingerprint(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str | None:
+    """What the row says of its completion (activity, board, learner id, name, date of birth, date
+    completed, credits, credit types), folded as a derived credit id is: two rows with the same
+    fingerprint report the same completion. None when a field it needs is unusable."""
     activity_id = (row.activity_id or "").strip()
     board_code = row_board_code(row, activity or row.activity)
     completed = parse_completion_date(row.completion_date)

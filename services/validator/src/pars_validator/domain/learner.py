@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from pars_contracts.boards import Board, BoardKind
-from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail, error
+from pars_contracts.codes import ErrorDetail, error
 from pars_contracts.events import LearnerRecordSubmitted
 from pars_contracts.values import parse_dob
 
@@ -46,10 +46,9 @@ UNREADABLE_DOB = 664
 
 def unreadable_dob_error(given: str) -> ErrorDetail:
     """B7 (seed 001 447-452, SPEC 3.2): a date of birth that is no month and day ("Jun-70",
-    "13/01") is the seed's 664, given at validation with what to write instead."""
-    return ErrorDetail(code=UNREADABLE_DOB, message=(
-        f"{ERROR_MESSAGES[UNREADABLE_DOB]} The date of birth {given} is not a month and day: "
-        "give it as MM/DD (for example 06/15)."))
+    "13/01") is the seed's 664 (its message exactly), given at validation with what to write instead."""
+    return error(UNREADABLE_DOB, hint=f"The date of birth {given} is not a month and day: "
+                                      "give it as MM/DD (for example 06/15).")
 
 
 def check_learner(row: LearnerRecordSubmitted, found: Board | None,

@@ -42,6 +42,9 @@ class LedgerEntry:
     credits: Decimal
     status: str
     reporting_year: int
+    # The Add's `completion_fingerprint`: a Delete that gives its credit id must repeat every field
+    # (seed 001 567). None for entries stored before it was kept: those match on the credit id.
+    fingerprint: str | None = None
 
     @property
     def is_active(self) -> bool:

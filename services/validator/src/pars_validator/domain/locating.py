@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from pars_contracts.boards import Board, alias_boards, board, resolve_code
-from pars_contracts.codes import ERROR_MESSAGES, ErrorDetail, error
+from pars_contracts.codes import ErrorDetail, error
 from pars_contracts.events import Action, ActivityRegistered, BoardRegistration
 
 _ACTIVITY_ID = re.compile(r"[0-9]{9}")
@@ -53,8 +53,8 @@ def check_board(code: str | None, activity: ActivityRegistered | None,
             return board(resolved)
         registered = [b for b in meant if any(board(r.board) is board(b) for r in activity.registrations)]
         if len(registered) > 1:
-            errors.append(ErrorDetail(code=713, message=(
-                f"{ERROR_MESSAGES[713]} \"{(code or '').strip()}\" names {' and '.join(meant)}, and this "
+            errors.append(error(713, hint=(
+                f"\"{(code or '').strip()}\" names {' and '.join(meant)}, and this "
                 f"activity is registered with both: give {' or '.join(meant)}.")))
         else:
             errors.append(error(670))

@@ -24,7 +24,13 @@ from .completion import (
     check_credit_types,
     check_points,
 )
-from .credit_id import GIVES_CREDIT_ID, credit_id_for, derivation_errors, given_credit_id
+from .credit_id import (
+    GIVES_CREDIT_ID,
+    completion_fingerprint,
+    credit_id_for,
+    derivation_errors,
+    given_credit_id,
+)
 from .history_checks import (
     add_deadline_errors,
     delete_errors,
@@ -102,10 +108,17 @@ def _validate_add(row: LearnerRecordSubmitted, action: Action | None,
 def _validate_delete(row: LearnerRecordSubmitted, activity: ActivityRegistered | None,
                      found: Board | None, history: History, today: date,
                      errors: list[ErrorDetail]) -> Outcome:
-    """A Delete needs only what finds its record: a credit id, given or derivable."""
+    """A Delete needs what finds its record: a credit id, given or derivable. One that gives its
+    credit id (XML, web service, stream) must also repeat the record's every completion field
+    (seed 001 567: "the credit ID ... matches the original credit ID as well as all additional
+    learner completion fields"), else it is not that record's Delete (605). The portal's Delete
+    button (source web) sends the record's own stored fields and names its record."""
     credit_id = credit_id_for(row, activity)
     errors += derivation_errors(row, found)
     entry, entry_errors = delete_errors(history, today)
+    if (entry is not None and row.source != "web" and given_credit_id(row) and entry.fingerprint is not None
+            and completion_fingerprint(row, activity) != entry.fingerprint):
+        entry, entry_errors = None, [error(605)]
     if credit_id is not None or not errors:
         errors += entry_errors
     if errors or entry is None:
@@ -138,9 +151,8 @@ def _ids(row: LearnerRecordSubmitted) -> dict[str, Any]:
 
 def _ordered(errors: list[ErrorDetail]) -> list[ErrorDetail]:
     """One of each error, by code (a stable sort keeps a row's 678s in their order)."""
-    unique = list(dict.fromkeys((e.code, e.message) for e in errors))
-    return [ErrorDetail(code=code, message=message)
-            for code, message in sorted(unique, key=lambda pair: pair[0])]
+    unique = list(dict.fromkeys(errors))
+    return sorted(unique, key=lambda e: e.code)
 
 
 def _invalid(row: LearnerRecordSubmitted, errors: list[ErrorDetail],

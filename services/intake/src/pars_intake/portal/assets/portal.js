@@ -91,7 +91,7 @@ function setupAddLearners(section) {
   function otherBoardsOf(row) {
     const base = learnerOf(row);
     return [...row.querySelectorAll("[data-other-board]")]
-      .filter((part) => !part.dataset.saved && part.querySelector("[data-report-to]").checked)
+      .filter((part) => !part.dataset.saved && !part.dataset.pending && part.querySelector("[data-report-to]").checked)
       .map((part) => {
         const learner = {...base};
         part.querySelectorAll("[data-other-field]").forEach((input) => { learner[input.dataset.otherField] = input.value.trim(); });
@@ -113,7 +113,7 @@ function setupAddLearners(section) {
     const formRows = [...rows.querySelectorAll(".learner-row")];
     status.textContent = ""; errors.replaceChildren();
     if (!formRows.length) { showLines(errors, ["Add at least one learner row before saving."]); return; }
-    const batches = new Map([[section.dataset.board, formRows.filter((row) => !row.dataset.saved)
+    const batches = new Map([[section.dataset.board, formRows.filter((row) => !row.dataset.saved && !row.dataset.pending)
       .map((row) => ({board: section.dataset.board, row, part: null, learner: learnerOf(row)}))]]);
     for (const row of formRows) {
       for (const entry of otherBoardsOf(row)) {
@@ -122,7 +122,7 @@ function setupAddLearners(section) {
       }
     }
     save.disabled = true; status.textContent = "Saving and validating with the board…";
-    const rowLines = new Map(), messages = [], parts = [];
+    const rowLines = new Map(), messages = [], parts = [], waiting = [];
     let anySaved = false;
     for (const [board, entries] of batches) {
       if (!entries.length) continue;
@@ -139,15 +139,20 @@ function setupAddLearners(section) {
       let saved = 0, pending = 0;
       data.rows.forEach((outcome, i) => {
         const {row, part, learner} = entries[i];
+        const id = (main ? learner.learner_id : (learner.learner_id ? `${board} ${learner.learner_id}` : board))
+          || `Learner ${formRows.indexOf(row) + 1}`;
         if (outcome.errors && outcome.errors.length && !outcome.status) {
-          const id = (main ? learner.learner_id : (learner.learner_id ? `${board} ${learner.learner_id}` : board))
-            || `Learner ${formRows.indexOf(row) + 1}`;
-          const lines = outcome.errors.flatMap((e) => [`${id} - ${e.code}: ${e.message}`].concat(
-            e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : []));
+          const lines = errorLines(id, outcome.errors);
           rowLines.set(row, (rowLines.get(row) || []).concat(lines));
           messages.push(...lines);
+        } else if (outcome.status === "Pending") {
+          // Not decided within the wait: the row stays, and its outcome is shown here once known.
+          pending += 1;
+          (part || row).dataset.pending = "1";
+          if (part) part.querySelector(".other-saved").textContent = `Sent to ${board}: being validated…`;
+          waiting.push({row, part, board, id, submission: data.submission_id, number: outcome.row});
         } else {
-          if (outcome.status === "Pending") pending += 1; else saved += 1;
+          saved += 1;
           if (part) {
             part.dataset.saved = "1";
             part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
@@ -160,7 +165,7 @@ function setupAddLearners(section) {
       anySaved = anySaved || saved + pending > 0;
       const suffix = main ? "" : ` for ${board}`;
       if (saved) parts.push(`${saved} learner record(s) saved${suffix}.`);
-      if (pending) parts.push(`${pending} still being processed${suffix}: they will appear in the list shortly.`);
+      if (pending) parts.push(`${pending} still being validated${suffix}: each row shows its outcome when it is known.`);
     }
     save.disabled = false;
     for (const row of formRows) {
@@ -168,6 +173,8 @@ function setupAddLearners(section) {
       if (lines.length) {
         showLines(list, lines, row.dataset.saved ? `Saved for ${section.dataset.board}; not saved:` : "");
         list.hidden = false; row.classList.add("has-errors");
+      } else if (row.dataset.pending || row.querySelector("[data-pending]")) {
+        showLines(list, ["Being validated: the outcome will show here."]); list.hidden = false;
       } else if (row.dataset.saved || !batches.get(section.dataset.board).some((e) => e.row === row)) {
         row.remove();
       }
@@ -178,6 +185,51 @@ function setupAddLearners(section) {
     if (anySaved) await refreshSections(["records"]);
     const firstError = rows.querySelector(".has-errors input:not(:disabled)");
     if (firstError) firstError.focus();
+    if (waiting.length) followPending(waiting);
+  }
+  function errorLines(id, list) {
+    return list.flatMap((e) => [`${id} - ${e.code}: ${e.message}`].concat(
+      e.resolution ? [`How to resolve ${e.code}: ${e.resolution}`] : []));
+  }
+  // Rows the wait did not see decided (seed 001 97: "If any errors occurred ... an error message
+  // will appear"): their submission is read until each has its outcome, then shown on its row.
+  async function followPending(waiting) {
+    for (let attempt = 0; waiting.some((w) => !w.done) && attempt < 300; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      for (const submission of new Set(waiting.filter((w) => !w.done).map((w) => w.submission))) {
+        const {status: code, data} = await api("GET", `/v1/submissions/${encodeURIComponent(submission)}`);
+        if (code !== 200 || !Array.isArray(data.rows)) continue;
+        for (const entry of waiting.filter((w) => !w.done && w.submission === submission)) {
+          const outcome = data.rows.find((r) => r.row === entry.number);
+          if (outcome && outcome.status !== "Pending") { entry.done = true; decided(entry, outcome); }
+        }
+      }
+    }
+  }
+  async function decided({row, part, board, id}, outcome) {
+    delete (part || row).dataset.pending;
+    const list = row.querySelector(".row-errors");
+    if (outcome.errors && outcome.errors.length && !outcome.status) {
+      if (part) part.querySelector(".other-saved").textContent = "";
+      showLines(list, errorLines(id, outcome.errors), "Not saved:");
+      list.hidden = false; row.classList.add("has-errors");
+      status.textContent = `${id}: not saved, see its errors.`;
+      return;
+    }
+    if (part) {
+      part.dataset.saved = "1";
+      part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
+      part.querySelector(".other-saved").textContent = `Saved for ${board}: ${outcome.status}.`;
+    } else {
+      row.dataset.saved = "1";
+    }
+    status.textContent = `${id}: saved (${outcome.status}).`;
+    if (row.dataset.saved && !row.querySelector("[data-pending]") && !row.classList.contains("has-errors")) {
+      row.remove(); renumber();
+    } else if (!row.dataset.pending && !row.querySelector("[data-pending]") && !row.classList.contains("has-errors")) {
+      list.replaceChildren(); list.hidden = true;
+    }
+    await refreshSections(["records"]);
   }
   $("add-row").addEventListener("click", addRow);
   save.addEventListener("click", saveRows);
@@ -246,28 +298,50 @@ function setupUpload(form) {
     file.accept = radio.value === "xml" ? ".xml" : ".txt,.tsv,.tab";
   }));
 
+  // The seed's processing message (001 306-311), with the rows done so far.
+  function processingMessage(name, done, total) {
+    const history = document.createElement("a");
+    history.href = "#history"; history.textContent = "View Upload History";
+    const lines = [
+      [`Your file (${name}) is processing. This may take up to 10 minutes. ${done} of ${total} record(s) done.`],
+      ["You may leave this page while it's processing. We'll send you an email when the process is complete. " +
+       "You can also check the status of your upload in ", history, "."],
+      ["While your file is processing, you can not upload a new file. Only one file may be uploaded at a time. " +
+       "Check back here once your file is done processing to upload a new file."]];
+    message.replaceChildren(...lines.map((parts) => { const p = document.createElement("span");
+      p.className = "line"; p.append(...parts); return p; }));
+  }
+  // On completion the seed's pop-up: the participants added or deleted (S0 82), and the choice to
+  // view the submission or to upload additional files (001 312).
+  function completedMessage(data) {
+    const text = `Your file (${data.file_name}) has finished processing: ${data.added} participant(s) added, ` +
+      `${data.deleted} deleted; ${data.processed} record(s) processed, ${data.not_processed} not processed.` +
+      (data.not_processed ? " Download the errors from the Upload History below." : "");
+    message.textContent = text;
+    const dialog = $("upload-done");
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    $("upload-done-text").textContent = text;
+    $("upload-done-view").href = `/portal/uploads/${encodeURIComponent(data.upload_id)}/learners`;
+    dialog.showModal();
+  }
+
   async function follow(uploadId, fileName) {
     button.disabled = true; bar.hidden = false;
     for (;;) {
       const {status, data} = await api("GET", `/v1/uploads/${encodeURIComponent(uploadId)}`);
       if (status !== 200) { showLines(errors, problemText(data)); break; }
       bar.value = data.progress;
-      if (data.status === "completed") {
-        message.textContent = `Your file (${data.file_name}) has completed: ${data.processed} record(s) processed, ` +
-          `${data.not_processed} record(s) not processed.` +
-          (data.not_processed ? " Download the errors from the Upload History below." : "");
-        break;
-      }
+      if (data.status === "completed") { completedMessage(data); break; }
       const row = document.querySelector(`[data-processing-upload="${CSS.escape(uploadId)}"]`);
       if (row) row.textContent = `Processing: ${Math.round(data.progress * 100)}% done`;
-      message.textContent = `Your file (${fileName || data.file_name}) is processing: ` +
-        `${Math.round(data.progress * data.records)} of ${data.records} record(s) done. You may leave this page ` +
-        "while it's processing; we'll send you an e-mail when it is complete.";
+      processingMessage(fileName || data.file_name, Math.round(data.progress * data.records), data.records);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     button.disabled = false; bar.hidden = true;
     await refreshSections(["history"]);
   }
+  const more = $("upload-more");
+  if (more) more.addEventListener("click", () => { $("upload-done").close(); file.focus(); });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
