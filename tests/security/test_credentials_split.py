@@ -41,9 +41,13 @@ def test_internal_endpoints_refuse_the_admin_token_and_answer_the_service_token(
         assert httpx.request(method, url, json=body, headers=bearer(SERVICE_TOKEN), timeout=30).status_code == answered, url
 
 
-def test_metrics_readiness_and_the_api_document_are_off_the_provider_port(system: RunningSystem) -> None:
-    for path in ("/metrics", "/readyz", "/openapi.json", "/docs"):
+def test_metrics_and_readiness_are_off_the_provider_port_and_the_api_document_on_both(system: RunningSystem) -> None:
+    for path in ("/metrics", "/readyz"):
         assert httpx.get(system.url + path, timeout=30).status_code == 404, path
+        assert httpx.get(system.ops_url + path, timeout=30).status_code == 200, path
+    # The API document is the providers' Web Services Guide (the upload page links it).
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert httpx.get(system.url + path, timeout=30).status_code == 200, path
         assert httpx.get(system.ops_url + path, timeout=30).status_code == 200, path
     assert httpx.get(system.url + "/healthz", timeout=30).status_code == 200
     # The operations port is no back door to the provider API.

@@ -2,8 +2,9 @@
 
 A service listens on its main port (`HTTP_PORT`: intake's is the provider-facing one) and, when
 `OPS_PORT` is set, on an operations port where Prometheus, the probes and the operators' tools
-read `/metrics`, `/readyz` and the API document; those leave the main port, which keeps only
-`/healthz`. Intake may put its admin API and dashboard (`/v1/admin/...`, `/ops`) on a port of
+read `/metrics` and `/readyz`; those leave the main port, which keeps `/healthz`. The API document
+(`/openapi.json`, `/docs`, `/redoc`) answers on both: it is the Web Services Guide providers'
+developers read (the seed's Additional Resources link it), not an operator's tool. Intake may put its admin API and dashboard (`/v1/admin/...`, `/ops`) on a port of
 their own as well (`ADMIN_PORT`): they then leave the provider port too. Without either setting
 everything answers on the main port, as a single-port development server.
 
@@ -18,15 +19,21 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 HEALTH = "/healthz"
-# The operations port's paths: probes, metrics and the API document with its pages and assets.
-OPS_PATHS = frozenset({"/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-OPS_PREFIXES = ("/docs-static/",)
+# The operations port's own paths: the readiness probe and the metrics.
+OPS_PATHS = frozenset({"/readyz", "/metrics"})
+# The API document with its pages and assets: on the main port and the operations port.
+DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOC_PREFIXES = ("/docs-static/",)
 ADMIN_PREFIXES = ("/v1/admin/", "/ops/")
 ADMIN_PATHS = frozenset({"/v1/admin", "/ops"})
 
 
 def is_ops(path: str) -> bool:
-    return path in OPS_PATHS or path.startswith(OPS_PREFIXES)
+    return path in OPS_PATHS
+
+
+def is_doc(path: str) -> bool:
+    return path in DOC_PATHS or path.startswith(DOC_PREFIXES)
 
 
 def is_admin(path: str) -> bool:
@@ -42,7 +49,7 @@ def main_port_paths(ops_elsewhere: bool, admin_elsewhere: bool) -> Callable[[str
 
 
 def ops_port_paths(path: str) -> bool:
-    return path == HEALTH or is_ops(path)
+    return path == HEALTH or is_ops(path) or is_doc(path)
 
 
 def admin_port_paths(path: str) -> bool:
