@@ -99,7 +99,7 @@ def test_a_web_service_records_decision_reaches_the_providers_endpoint(system: R
     provider = system.new_provider()
     with system.client(provider["api_key"]) as client, Receiver(iter([])) as receiver:
         endpoint = register(client, receiver.url, events=[EVENT])
-        activity = register_activity(client)
+        activity = register_activity(client, {"ABO": ["ABO MOC Part II"]}, year=2020)
         made = client.post("/v1/api-keys", json={"label": "LMS", "kind": "web-service"})
         assert made.status_code == 201, made.text
         row = georgia(activity).model_dump(exclude={"format_errors"}) | {"credits": 4.0}
@@ -113,7 +113,7 @@ def test_a_web_service_records_decision_reaches_the_providers_endpoint(system: R
         assert event["type"] == EVENT
         assert {k: event["data"][k] for k in ("record_id", "provider_id", "status", "channel", "credit_id", "sequence")} == {
             "record_id": record["record_id"], "provider_id": provider["provider_id"], "status": "Accepted",
-            "channel": "web-service", "credit_id": row["credit_id"], "sequence": 1}
+            "channel": "web-service", "credit_id": row["credit_id"], "sequence": 1}, event["data"]["errors"]
         assert client.get(f"/v1/learner-records/{record['record_id']}").json()["status"] == "Accepted"
 
 
