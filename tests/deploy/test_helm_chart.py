@@ -345,9 +345,12 @@ def test_only_the_credential_admin_may_alter_users_and_acls() -> None:
     intake's pods get its password."""
     users = {u["metadata"]["name"]: u["spec"]["authorization"]["acls"] for u in _examples()["KafkaUser"]}
     for name, acls in users.items():
-        alters = [a for a in acls if a["resource"]["type"] == "cluster" and "Alter" in a["operations"]]
+        alters = [a for a in acls if a["resource"]["type"] == "cluster"
+                  and {"Alter", "AlterConfigs"} & set(a["operations"])]
         assert bool(alters) == (name == "pars-credential-admin"), name
-    assert users["pars-credential-admin"] == [{"resource": {"type": "cluster"}, "operations": ["Alter", "Describe"]}]
+    # ALTER (users, ACLs), ALTER_CONFIGS (the upstream users' quotas, N5), DESCRIBE; nothing else.
+    assert users["pars-credential-admin"] == [{"resource": {"type": "cluster"},
+                                               "operations": ["Alter", "AlterConfigs", "Describe"]}]
     for deployment in of_kind(render(), "Deployment"):
         env = _env(deployment)
         is_intake = deployment["metadata"]["name"] == "pars-intake"

@@ -173,6 +173,7 @@ def two_instances(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     are told of every instance (comma-separated URLs)."""
     root = tmp_path_factory.mktemp("ops-two-instances")
     running = RunningSystem(stack, root, OPS_SAMPLE_SECONDS="1")
+    running.system.provision_database()  # the second instances log in as their service's role too
     seconds = {name: ServiceProcess(root / f"second-{name}", name,
                                     {k: v for k, v in running.system[name].env.items() if k not in ("HTTP_PORT", "OPS_PORT")})
                for name in ("validator", "intake")}

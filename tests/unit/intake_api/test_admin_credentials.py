@@ -80,12 +80,15 @@ def test_the_admin_api_and_dashboard_answer_only_on_the_admin_port_when_it_is_se
     assert asyncio.run(_get(provider_port, "/v1/activities", "pars_some-key")).status_code == 401
 
 
-def test_metrics_readiness_and_the_api_document_leave_the_provider_port_for_the_ops_port() -> None:
+def test_metrics_and_readiness_leave_the_provider_port_for_the_ops_port_and_the_api_document_is_on_both() -> None:
     app = _app()
     provider_port = OnlyPaths(app, main_port_paths(ops_elsewhere=True, admin_elsewhere=False))
     ops_port = OnlyPaths(app, ops_port_paths)
-    for path in ("/metrics", "/readyz", "/openapi.json", "/docs", "/redoc"):
+    for path in ("/metrics", "/readyz"):
         assert asyncio.run(_get(provider_port, path)).status_code == 404, path
+        assert asyncio.run(_get(ops_port, path)).status_code == 200, path
+    for path in ("/openapi.json", "/docs", "/redoc"):  # the providers' Web Services Guide
+        assert asyncio.run(_get(provider_port, path)).status_code == 200, path
         assert asyncio.run(_get(ops_port, path)).status_code == 200, path
     assert asyncio.run(_get(provider_port, "/healthz")).status_code == 200  # the load balancer's probe
     assert asyncio.run(_get(ops_port, "/healthz")).status_code == 200

@@ -19,11 +19,13 @@ ADMIN = "unit-test-token-0123456789"
 
 
 class _Pool:
-    """Every key is a user of its own provider (named by the key's hash); stores nothing."""
+    """Every key is a user of its own provider (named by the key's hash), and every rate-limit
+    bucket grants (ratelimit.TAKE_SQL's columns); stores nothing."""
 
     async def fetchrow(self, _query: str, key_hash: str, *_: Any) -> dict:
         return {"user_id": f"u-{key_hash[:8]}", "provider_id": f"p-{key_hash[:8]}", "email": "staff@example.org",
-                "key_id": key_hash[:8], "stale": False, "kind": "portal", "sandbox": False}
+                "key_id": key_hash[:8], "stale": False, "kind": "portal", "sandbox": False, "role": "admin",
+                "expired": False, "tokens": 1.0, "granted": True}
 
     def acquire(self) -> None:
         raise AssertionError("nothing may be stored")
@@ -59,6 +61,8 @@ def test_xml_bodies_beyond_the_parse_bound_get_429_and_the_admitted_ones_are_ans
 
             admitted = [asyncio.create_task(post("key-a")), asyncio.create_task(post("key-b"))]
             while parser.parsing < 2:
+                done = [t for t in admitted if t.done()]
+                assert not done, done[0].result().text  # an admitted request answered before its parse
                 await asyncio.sleep(0.01)
             # The same provider, then over the total: answered at once (a wait here would hang the test).
             refused = [await asyncio.wait_for(post(key), 30) for key in ("key-a", "key-c")]

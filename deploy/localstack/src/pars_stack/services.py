@@ -190,6 +190,9 @@ class System:
         from .util import log
 
         url = self.admin_env.get("DATABASE_URL")
+        processes = [p for instances in self.instances.values() for p in instances]
+        if url and all(p.env.get("DATABASE_URL") not in (None, url) for p in processes):
+            return  # provisioned already: a new password now would lock out what runs with the old one
         if not url or not roles.run_blocking(roles.may_create_roles(url)):
             log("the database login may not create roles: the services share it")
             return
