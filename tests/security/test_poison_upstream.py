@@ -21,16 +21,6 @@ from tests.support.system import RunningSystem, eventually
 pytestmark = pytest.mark.integration
 
 
-def credentials(system: RunningSystem, provider_id: str) -> dict[str, str] | None:
-    """An upstream credential for the provider; None where the broker does not authenticate."""
-    with system.admin() as admin:
-        made = admin.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider_id]})
-    assert made.status_code == 201, made.text
-    if not system.env.get("KAFKA_SECURITY_PROTOCOL", "").startswith("SASL"):
-        return None
-    return {"username": made.json()["username"], "password": made.json()["password"]}
-
-
 def poisoned(value: bytes, marker: str, n: int) -> bytes:
     """A readable completion made poison in one of five ways (n picks which); the marker, in
     the credit id, finds it in the dead letters."""
@@ -54,7 +44,7 @@ def test_poison_from_one_provider_does_not_hold_up_anothers_completion(system: R
     provider_a, client_a, activity_a = setup_provider(system)
     provider_b, _, activity_b = setup_provider(system)
     a, b = provider_a["provider_id"], provider_b["provider_id"]
-    creds_a, creds_b = credentials(system, a), credentials(system, b)
+    creds_a, creds_b = system.upstream_credential(a), system.upstream_credential(b)
     log_file = system.system["intake"].log_file
     redone_before = log_file.read_text().count("retrying messages one by one")
 

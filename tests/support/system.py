@@ -85,6 +85,16 @@ class RunningSystem:
         assert response.status_code == 201, response.text
         return {**response.json(), "notification_emails": body["notification_emails"]}
 
+    def upstream_credential(self, provider_id: str) -> dict[str, str] | None:
+        """An upstream credential for the provider, as its operator makes one (username and
+        password); None where the broker does not authenticate (a container)."""
+        with self.admin() as admin:
+            made = admin.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider_id]})
+        assert made.status_code == 201, made.text
+        if not self.env.get("KAFKA_SECURITY_PROTOCOL", "").startswith("SASL"):
+            return None
+        return {"username": made.json()["username"], "password": made.json()["password"]}
+
     def mails(self, predicate: Callable[[EmailMessage], bool] = lambda m: True) -> list[EmailMessage]:
         return [m for m in read_messages(self.mail_dir) if predicate(m)]
 

@@ -282,24 +282,13 @@ def test_a_refused_event_does_not_make_its_batch_be_redone_one_by_one(system: Ru
     assert stored >= {e.payload["credit_id"] for e in good} and not stored & {e.payload["credit_id"] for e in refused}
 
 
-def upstream_credential(system: RunningSystem, provider_id: str) -> dict[str, str] | None:
-    """An upstream credential for the provider, as its operator makes one; None where the broker
-    does not authenticate (a container)."""
-    with system.admin() as admin:
-        made = admin.post("/v1/admin/upstream-credentials", json={"provider_ids": [provider_id]})
-    assert made.status_code == 201, made.text
-    if not system.env.get("KAFKA_SECURITY_PROTOCOL", "").startswith("SASL"):
-        return None
-    return {"username": made.json()["username"], "password": made.json()["password"]}
-
-
 def test_a_records_whole_life_is_on_its_providers_outcomes_topic_for_every_channel(system: RunningSystem) -> None:
     """Issue 24, read as an integrator reads it (kcat, the provider's upstream credential): an
     ABIM completion is Submitted, then the board's decision within the scaled day; a record sent
     through the web service is there too, naming its channel."""
     provider, client, activity = setup_provider(system)
     pid = provider["provider_id"]
-    creds = upstream_credential(system, pid)
+    creds = system.upstream_credential(pid)
     tag = uuid.uuid4().hex[:8]
     abim = completion(pid, activity, f"ccid:lms.example:{tag}-abim", "01-11", O_LAUGHLIN)
     send_envelopes(system, pid, [abim])

@@ -30,11 +30,15 @@ class WebhookEndpointIn(BaseModel):
                                      description="Event types the endpoint takes; absent or empty: every type.")
 
 
-async def _endpoint_or_404(request: Request, caller: Caller, endpoint_id: str) -> dict:
-    found = await store.endpoint(rt(request).pool, caller.provider_id, endpoint_id)
-    if found is None:
+def _found(endpoint: dict | None) -> dict:
+    """The endpoint a statement answered, or 404 when the provider has none of that id."""
+    if endpoint is None:
         raise HTTPException(404, endpoints.NOT_FOUND)
-    return found
+    return endpoint
+
+
+async def _endpoint_or_404(request: Request, caller: Caller, endpoint_id: str) -> dict:
+    return _found(await store.endpoint(rt(request).pool, caller.provider_id, endpoint_id))
 
 
 @router.post("", status_code=201, responses=errors(409),
@@ -60,10 +64,7 @@ async def get_endpoint(endpoint_id: IdPath, request: Request, caller: CallerDep)
 
 
 async def _set_enabled(request: Request, caller: Caller, endpoint_id: str, enabled: bool) -> dict:
-    changed = await store.set_enabled(rt(request).pool, caller.provider_id, endpoint_id, enabled)
-    if changed is None:
-        raise HTTPException(404, endpoints.NOT_FOUND)
-    return changed
+    return _found(await store.set_enabled(rt(request).pool, caller.provider_id, endpoint_id, enabled))
 
 
 @router.post("/{endpoint_id}/disable", responses=errors(404),
@@ -81,10 +82,7 @@ async def enable_endpoint(endpoint_id: IdPath, request: Request, caller: CallerD
 @router.post("/{endpoint_id}/rotate-secret", responses=errors(404),
              summary="A new signing secret, answered this once (the old one signs too for a day)")
 async def rotate_secret(endpoint_id: IdPath, request: Request, caller: CallerDep) -> dict:
-    rotated = await endpoints.rotate(rt(request).pool, settings(request), caller.provider_id, endpoint_id)
-    if rotated is None:
-        raise HTTPException(404, endpoints.NOT_FOUND)
-    return rotated
+    return _found(await endpoints.rotate(rt(request).pool, settings(request), caller.provider_id, endpoint_id))
 
 
 @router.delete("/{endpoint_id}", status_code=204, responses=errors(404),
