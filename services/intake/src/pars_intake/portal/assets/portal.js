@@ -51,6 +51,18 @@ async function refreshSections(ids) {
 }
 
 // --- Activity Detail: Add Learners Manually ---------------------------------------------------
+// A learner row (or one of its other boards' parts) saved with this status: the part is kept,
+// read-only, with its status; a row is marked saved (and removed once nothing of it waits).
+function markSaved(row, part, board, status) {
+  if (part) {
+    part.dataset.saved = "1";
+    part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
+    part.querySelector(".other-saved").textContent = `Saved for ${board}: ${status}.`;
+  } else {
+    row.dataset.saved = "1";
+  }
+}
+
 function setupAddLearners(section) {
   const rows = $("learner-rows"), template = $("learner-row-template");
   const status = $("save-status"), errors = $("save-errors"), save = $("save-learners");
@@ -153,13 +165,7 @@ function setupAddLearners(section) {
           waiting.push({row, part, board, id, submission: data.submission_id, number: outcome.row});
         } else {
           saved += 1;
-          if (part) {
-            part.dataset.saved = "1";
-            part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
-            part.querySelector(".other-saved").textContent = `Saved for ${board}: ${outcome.status}.`;
-          } else {
-            row.dataset.saved = "1";
-          }
+          markSaved(row, part, board, outcome.status);
         }
       });
       anySaved = anySaved || saved + pending > 0;
@@ -216,13 +222,7 @@ function setupAddLearners(section) {
       status.textContent = `${id}: not saved, see its errors.`;
       return;
     }
-    if (part) {
-      part.dataset.saved = "1";
-      part.querySelectorAll("input, select").forEach((input) => { input.disabled = true; });
-      part.querySelector(".other-saved").textContent = `Saved for ${board}: ${outcome.status}.`;
-    } else {
-      row.dataset.saved = "1";
-    }
+    markSaved(row, part, board, outcome.status);
     status.textContent = `${id}: saved (${outcome.status}).`;
     if (row.dataset.saved && !row.querySelector("[data-pending]") && !row.classList.contains("has-errors")) {
       row.remove(); renumber();
