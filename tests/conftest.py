@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         group = "cluster_stack" if "cluster_stack" in getattr(item, "fixturenames", ()) else _group(item.path)
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """The groups reach xdist's scheduler only as an `@group` suffix on the node ids. A pytest
+    that drops the suffix (9.2 did: pytest-xdist issue 1386) splits every group across the workers
+    without a word, each worker starting every system again: refuse to run that way."""
+    if node.config.getoption("dist") == "loadgroup" and ids and not any("@" in nodeid for nodeid in ids):
+        raise pytest.UsageError(f"--dist loadgroup: the node ids carry no group (pytest {pytest.__version__} "
+                                "drops xdist's suffix); install the pytest pinned in constraints.txt")
 
 
 def _group(path: Path) -> str:

@@ -6,4 +6,4 @@ from gateway_helpers import CLOCK_START, SCALE
 
 from tests.support.system import running_system
 
-gateway_system = running_system("gateway", scope="session", BOARD_TIME_SCALE=str(SCALE), PARS_CLOCK_START=CLOCK_START)
+gateway_system = running_system("gateway", scope="package", BOARD_TIME_SCALE=str(SCALE), PARS_CLOCK_START=CLOCK_START)
