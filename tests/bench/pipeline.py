@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from pars_runtime.settings import ServiceSettings
 from pars_stack.kafka import Kafka
 from pars_stack.postgres import Postgres
 from pars_stack.stack import Stack
@@ -146,17 +147,33 @@ def budget(floor_rate: float, stream: Sustained) -> tuple[str, str, str]:
     return ("CPU budget per record at 50% of the floor (µs)", f"{allowed:,.0f} on {cores} cores", spent)
 
 
+class Progress:
+    """Tells on stderr, as each part of the bench ends, how long it took (a run lasts minutes)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def done(self, part: str) -> None:
+        now = time.perf_counter()
+        print(f"bench: {part} in {now - self.last:.1f} s", file=sys.stderr, flush=True)
+        self.last = now
+
+
 def run(scale: float) -> list[tuple[str, str, str]]:
     results: list[tuple[str, str, str]] = []
+    progress = Progress()
     with tempfile.TemporaryDirectory(prefix="pars-bench-") as tmp:
         stack = Stack(Path(tmp) / "stack")
         if isinstance(stack.postgres, Postgres):  # statements counted per record (tests/bench/work.py)
             stack.postgres.extra_settings["shared_preload_libraries"] = "pg_stat_statements"
         stack.start()
         asyncio.run(enable_statement_counts(stack.env()["DATABASE_URL"]))
-        system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING")
+        # The services' default poll (the tests' systems poll more slowly to save CPU).
+        system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING",
+                               KAFKA_POLL_MS=str(ServiceSettings.model_fields["kafka_poll_ms"].default))
         try:
             system.start()
+            progress.done("stack and system started")
             provider = system.new_provider()
             client: httpx.Client = system.client(provider["api_key"])
             activity = client.post("/v1/activities", json={
@@ -185,6 +202,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                             f"p99 {percentile(latencies, 99):.1f}", "p99 <= 100"))
             results.append(("latency, CPU per record by process (µs)", per_message(meter.seconds(), len(latencies)),
                             "one at a time: idle work included"))
+            progress.done("latency")
 
             durations = []
             rows = max(50, int(2500 * scale))
@@ -205,6 +223,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             results.append(("upload CPU", f"{sum(upload_cpu.values()) / len(durations):.2f} s",
                             f"<= 2.5 (2,500 rows); all processes, mean of {len(durations)} uploads"))
             results.append(("upload, CPU per row by process (µs)", per_message(upload_cpu, rows * len(durations)), ""))
+            progress.done("uploads")
 
             # Many one-record requests at once, from several providers (issue #25).
             senders = []
@@ -223,8 +242,9 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                             f"{many.rate:,.0f} requests/s, p50 {percentile(many.latencies_ms, 50):,.0f} / "
                             f"p99 {percentile(many.latencies_ms, 99):,.0f} ms", f">= 300/s, p99 <= 500; answers {answers} (429: tried again)"))
             results.append(("concurrent, CPU per request by process (µs)", per_message(many.cpu, many.requests), ""))
+            progress.done("concurrent requests")
 
-            seconds, warmup, window = max(4.0, 60 * scale), max(2.0, 10 * scale), 4000
+            seconds, warmup, window = max(3.0, 60 * scale), max(1.0, 10 * scale), 4000
 
             def stream_activities() -> list[str]:
                 return [client.post("/v1/activities", json={
@@ -257,6 +277,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             for name in ("intake", "validator", "board-gateway", "notifier"):
                 peak = system.system[name].peak_rss_mb()
                 results.append((f"peak RSS, {name} (MB)", "not running" if peak is None else f"{peak:.0f}", ""))
+            progress.done("stream")
 
             # The same stream with a second instance of every service (same groups: the
             # partitions are shared out between the two). On 2 cores the instances compete for
@@ -267,6 +288,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                                               seconds, warmup, window))
             results.append((f"stream, 2 instances of every service, {seconds:.0f} s (records/s)", doubled.figure(),
                             f"{doubled.rate / pipeline.rate:.2f}x one instance on {os.cpu_count()} cores"))
+            progress.done("stream on two instances")
             bare = asyncio.run(floor_rate(bootstrap, seconds, warmup, window, meter=cpu_meter(stack, system),
                                           work=lambda wanted: work_meter(stack, wanted)))
             results.append((f"floor, messages through {HOPS} bare hops sustained {seconds:.0f} s (msg/s)",
@@ -274,6 +296,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             results.append(("floor, CPU per message by process (µs)", per_message(bare.cpu, bare.measured),
                             "bench: the hops and the client"))
             results.extend(work_rows("floor", bare))
+            progress.done("bare floor")
             guaranteed = asyncio.run(guaranteed_rate(
                 bootstrap, stack.env()["DATABASE_URL"], seconds, warmup, window,
                 meter=lambda hops: cpu_meter(stack, system, hops), work=lambda wanted: work_meter(stack, wanted)))
@@ -282,6 +305,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             results.append(("guaranteed floor, CPU per message by process (µs)",
                             per_message(guaranteed.cpu, guaranteed.measured), "hop N: its process; bench: the client"))
             results.extend(work_rows("guaranteed floor", guaranteed))
+            progress.done("guaranteed floor")
             results.append(budget(bare.rate, pipeline))
         finally:
             system.stop()

@@ -1,4 +1,4 @@
-"""How long a record waits in a consumer's poll, on a real Kafka: what `stream.POLL_MS` costs.
+"""How long a record waits in a consumer's poll, on a real Kafka: what `KAFKA_POLL_MS` costs.
 
 FastStream's batch subscriber polls `getmany(timeout_ms=batch_timeout_ms)`, which returns as soon
 as records arrive, and after an empty poll sleeps `batch_timeout_ms` more: a record arriving during
@@ -81,11 +81,10 @@ async def started(settings: Any, run: str) -> tuple[dict[str, Waits], Callable[[
         name = f"faststream {poll} ms"
         waits = found[name] = Waits(Group(f"latency-{run}-{poll}", [TOPIC], {}), settings, f"latency-{run}-{poll}")
         broker = stream.make_broker(settings, "latency")
-        stream.POLL_MS = poll  # read by subscribe when it declares the subscriber
+        waits.settings = settings.model_copy(update={"kafka_poll_ms": poll})  # read when it declares the subscriber
         subscriber = stream.subscribe(broker, waits)  # type: ignore[arg-type]
         await broker.start()
         brokers.append((broker, subscriber))
-    stream.POLL_MS = 10
     stop = asyncio.Event()
     found["bare getmany(200)"] = bare = Waits(Group("bare", [TOPIC], {}), settings, "bare")
     task = asyncio.create_task(bare_consumer(settings, f"latency-{run}-bare", bare, stop))
@@ -144,7 +143,7 @@ async def idle_cpu(settings: Any) -> None:
             task = asyncio.create_task(bare_consumer(settings, f"idle-{time.time()}", waits, stop))
         else:
             broker = stream.make_broker(settings, "latency")
-            stream.POLL_MS = poll
+            waits.settings = settings.model_copy(update={"kafka_poll_ms": poll})
             stream.subscribe(broker, waits)  # type: ignore[arg-type]
             await broker.start()
         await asyncio.sleep(3)
@@ -157,7 +156,6 @@ async def idle_cpu(settings: Any) -> None:
             await task
         if broker:
             await broker.stop()
-    stream.POLL_MS = 10
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway_helpers import CLOCK_START, SCALE
-
 from tests.support.system import running_system
+
+from .gateway_helpers import CLOCK_START, SCALE
 
 gateway_system = running_system("gateway", scope="package", BOARD_TIME_SCALE=str(SCALE), PARS_CLOCK_START=CLOCK_START)

@@ -9,7 +9,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from gateway_helpers import (
+
+from tests.support.system import RunningSystem, eventually
+
+from .gateway_helpers import (
     Provider,
     decisions_by_record,
     insert_stuck_record,
@@ -18,8 +21,6 @@ from gateway_helpers import (
     query,
     validated,
 )
-
-from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 

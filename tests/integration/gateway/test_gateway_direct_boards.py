@@ -5,9 +5,10 @@ Accepted in the answer to the provider's request, and one it does not know is an
 from __future__ import annotations
 
 import pytest
-from gateway_helpers import Provider, codes, learner, query
 
 from tests.support.system import RunningSystem, eventually
+
+from .gateway_helpers import Provider, codes, learner, query
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_helpers import (
+from prometheus_client.parser import text_string_to_metric_families
+
+from pars_gateway.domain.schedule import LATEST
+from pars_stack.services import ServiceProcess
+from tests.support.system import RunningSystem, eventually
+
+from .gateway_helpers import (
     CLOCK_START,
     YEAR,
     Provider,
@@ -23,11 +29,6 @@ from gateway_helpers import (
     read_topic,
     system_now,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
-from pars_gateway.domain.schedule import LATEST
-from pars_stack.services import ServiceProcess
-from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
 

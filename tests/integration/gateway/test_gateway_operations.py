@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from gateway_helpers import Provider, codes, insert_stuck_record, learner, query, validated
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.system import SERVICE_TOKEN, RunningSystem, eventually
+
+from .gateway_helpers import Provider, codes, insert_stuck_record, learner, query, validated
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from gateway_helpers import DAY_SECONDS, SCALE, Provider, board_records, learner
 
 from tests.support.system import RunningSystem, eventually
+
+from .gateway_helpers import DAY_SECONDS, SCALE, Provider, board_records, learner
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,10 @@ with the seed's learners; and the rejections reach the provider by e-mail, one p
 from __future__ import annotations
 
 import pytest
-from gateway_helpers import SCALE, Provider, board_records, learner, query, read_topic
 
 from tests.support.system import RunningSystem, eventually
+
+from .gateway_helpers import SCALE, Provider, board_records, learner, query, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from pars_intake.store import webhooks as store
-from pars_intake.webhooks import enqueue
+from pars_intake.webhooks import WebhookEvent, enqueue_many
 from tests.support.system import RunningSystem, eventually
 
 from .helpers import georgia, register_activity
@@ -33,8 +33,14 @@ EVENT = "learner_record.status_changed"
 
 def queue_event(system: RunningSystem, provider_id: str, payload: dict[str, Any], event_type: str = EVENT,
                 rollback: bool = False) -> str:
-    """Calls `enqueue` as the outcome code will: in a transaction of its own on intake's schema."""
+    """Queues one event as the outcome code does: in a transaction of its own on intake's schema."""
     event_id = uuid.uuid4().hex
+    queue_events(system, [WebhookEvent(provider_id, event_type, event_id, payload)], rollback)
+    return event_id
+
+
+def queue_events(system: RunningSystem, events: list[WebhookEvent], rollback: bool = False) -> None:
+    """Calls `enqueue_many` as a consumer batch does, in one transaction."""
 
     async def run() -> None:
         conn = await asyncpg.connect(system.env["DATABASE_URL"],
@@ -42,13 +48,12 @@ def queue_event(system: RunningSystem, provider_id: str, payload: dict[str, Any]
         try:
             transaction = conn.transaction()
             await transaction.start()
-            await enqueue(conn, provider_id, event_type, event_id, payload)
+            await enqueue_many(conn, events)
             await (transaction.rollback() if rollback else transaction.commit())
         finally:
             await conn.close()
 
     asyncio.run(run())
-    return event_id
 
 
 def register(client: Any, url: str, **extra: Any) -> dict:
@@ -90,6 +95,32 @@ def test_a_receiver_down_for_a_while_gets_the_signed_event_later_with_the_same_i
         assert client.post(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries/{delivery['id']}/resend").status_code == 202
         again = eventually(lambda: receiver.answered(200)[1:], what="the resent delivery")
         assert again[0].headers["webhook-id"] == delivery["id"] and again[0].body == delivered.body
+
+
+def test_a_batch_of_events_goes_to_each_providers_endpoints_that_take_its_type_once(system: RunningSystem) -> None:
+    """A consumer batch's status changes of several providers are queued together: each event
+    reaches only its own provider's endpoints, only those that take its type, once, even when
+    the batch is handled again (a redelivery)."""
+    first, second = system.new_provider(), system.new_provider()
+    with system.client(first["api_key"]) as a, system.client(second["api_key"]) as b, Receiver(iter([])) as receiver:
+        every_type = register(a, receiver.url)
+        other_only = register(a, receiver.url, events=["other.event"])
+        seconds = register(b, receiver.url, events=[EVENT])
+        batch = [WebhookEvent(first["provider_id"], EVENT, uuid.uuid4().hex, {"n": 1}),
+                 WebhookEvent(second["provider_id"], EVENT, uuid.uuid4().hex, {"n": 2}),
+                 WebhookEvent(first["provider_id"], "other.event", uuid.uuid4().hex, {"n": 3}),
+                 WebhookEvent(second["provider_id"], "other.event", uuid.uuid4().hex, {"n": 4})]
+        queue_events(system, batch)
+        queue_events(system, batch)  # handled again: nothing new
+
+        def queued(client: Any, endpoint: dict) -> list[str]:
+            return sorted(d["event_id"] for d in deliveries(client, endpoint["id"]))
+
+        assert queued(a, every_type) == sorted([batch[0].event_id, batch[2].event_id])
+        assert queued(a, other_only) == [batch[2].event_id]
+        assert queued(b, seconds) == [batch[1].event_id]
+        eventually(lambda: len(receiver.answered(200)) == 4, timeout=30, what="the four deliveries sent")
+        assert sorted(orjson.loads(r.body)["data"]["n"] for r in receiver.answered(200)) == [1, 2, 3, 3]
 
 
 def test_a_web_service_records_decision_reaches_the_providers_endpoint(system: RunningSystem) -> None:

@@ -1,5 +1,5 @@
 """Intake's handlers run here on in-memory state with no database connection (conn None): the
-webhook queue, which lives in intake's PostgreSQL (webhooks.enqueue), is an in-memory list."""
+webhook queue, which lives in intake's PostgreSQL (webhooks.enqueue_many), is an in-memory list."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def queued_webhooks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str
     """What the handlers queued for webhook endpoints: (provider, event type, event id, data)."""
     queued: list[tuple[str, str, str, dict[str, Any]]] = []
 
-    async def enqueue(_conn: object, provider_id: str, event_type: str, event_id: str, payload: dict[str, Any]) -> None:
-        queued.append((provider_id, event_type, event_id, payload))
+    async def enqueue_many(_conn: object, events: list[webhooks.WebhookEvent]) -> None:
+        queued.extend(tuple(event) for event in events)  # type: ignore[misc]
 
-    monkeypatch.setattr(webhooks, "enqueue", enqueue)
+    monkeypatch.setattr(webhooks, "enqueue_many", enqueue_many)
     return queued

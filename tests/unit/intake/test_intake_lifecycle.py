@@ -29,7 +29,7 @@ from pars_contracts.events import (
 from pars_contracts.topics import outcomes_topic
 from pars_intake import outcomes
 from pars_intake.handlers import board_decided, record_invalid
-from pars_intake.lifecycle import StatusChange, status_changed
+from pars_intake.lifecycle import StatusChange, tell
 from pars_intake.outcomes import OutcomesBatch, record_first_outcome
 from pars_intake.waiters import Waiters
 from pars_runtime.messages import Emitter
@@ -236,8 +236,10 @@ def test_status_changed_names_the_channel_and_its_message_id_is_the_events_id(so
     records.add("r-1", source=source)  # type: ignore[arg-type]
     emitter = Emitter("intake", lambda name: name, correlation_id="c")
     change = StatusChange(records._changed("r-1", "Accepted"), "Accepted", [], DECIDED_AT)
-    out = asyncio.run(status_changed(None, emitter.emit, change))  # type: ignore[arg-type]
+    webhook = tell(emitter.emit, change)
+    out = emitter.items[-1]
     told = read(out)
     assert (told.event.channel, told.event.record_id, told.event.provider_id) == (channel, "r-1", PROVIDER)
-    assert out is emitter.items[-1] and out.type == "LearnerRecordStatusChanged"
+    assert out.type == "LearnerRecordStatusChanged"
     assert orjson.loads(out.value)["message_id"] == out.message_id, "one id for the event, wherever it goes"
+    assert (webhook.event_id, webhook.payload["record_id"]) == (out.message_id, "r-1")

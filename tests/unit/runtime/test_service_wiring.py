@@ -53,7 +53,7 @@ def test_every_group_subscribes_to_its_registry_topics_and_commits_by_hand(name:
         assert subscriber.group_id == f"{NS}.{processor.group.name}"
         assert subscriber.ack_policy is AckPolicy.MANUAL
         # FastStream's own poll, with the runtime's timeout: nothing of the subscriber replaced.
-        assert subscriber.batch_timeout_ms == stream.POLL_MS
+        assert subscriber.batch_timeout_ms == processor.settings.kafka_poll_ms == 10
         assert "get_msg" not in getattr(subscriber, "__dict__", {})
         wanted = topics.group_topics(processor.group.name)
         per_provider = [t for t in wanted if topics.BY_NAME[t].per_provider]

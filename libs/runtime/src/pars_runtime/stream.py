@@ -17,10 +17,10 @@ here, so every setting that matters is stated (docs/runtime.md tells why each):
 - `apply_types=False` and a handler without annotations: no per-call dependency solving.
 - Topics are never created by the subscriber (`declare=False`): the registry creates them with
   their partitions and limits (kafka.ensure_topics); FastStream would make one partition.
-- FastStream's own poll, `getmany(timeout_ms=POLL_MS)`, which returns as soon as records arrive.
-  After an empty poll FastStream sleeps `POLL_MS` more, and a record arriving then waits that
-  sleep out: `POLL_MS` is short so that the wait stays a few milliseconds per hop (measured in
-  docs/runtime.md, "Poll"; FastStream offers no way to skip that sleep).
+- FastStream's own poll, `getmany(timeout_ms=KAFKA_POLL_MS)`, which returns as soon as records
+  arrive. After an empty poll FastStream sleeps `KAFKA_POLL_MS` more, and a record arriving then
+  waits that sleep out: the default (10 ms) is short so that the wait stays a few milliseconds
+  per hop (measured in docs/runtime.md, "Poll"; FastStream offers no way to skip that sleep).
 
 Only FastStream's public API is used: subscriber options, a custom parser and decoder, the
 subscriber's `consumer` attribute. Nothing of it is patched."""
@@ -48,9 +48,6 @@ from .settings import ServiceSettings
 
 log = get_logger(__name__)
 
-# The longest a poll waits for records (it returns as soon as there are some), and FastStream's
-# sleep after an empty poll: the most a record arriving in that sleep waits before it is polled.
-POLL_MS = 10
 REWIND_PAUSE_S = 1.0  # after a failed batch, before it is polled again: never a hot loop
 DRAIN_S = 12.0  # how long stopping waits for the batch in hand (the service's whole drain is 15 s)
 
@@ -108,7 +105,7 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor) -> Any:
         group_id=processor.real_group,
         batch=True,
         max_records=group.batch_size,
-        batch_timeout_ms=POLL_MS,
+        batch_timeout_ms=settings.kafka_poll_ms,
         ack_policy=AckPolicy.MANUAL,  # committed below, after the batch's transaction
         auto_offset_reset="earliest",  # a new group misses nothing published before it existed
         session_timeout_ms=6000,

@@ -64,10 +64,12 @@ def change_event(change: StatusChange) -> LearnerRecordStatusChanged:
         action=action, target_record_id=r["target_record_id"])
 
 
-async def status_changed(conn: asyncpg.Connection, emit: Emit, change: StatusChange) -> Outgoing:
-    """Publishes one status change on the record's provider's outcomes topic, in the caller's
-    transaction; returns the outgoing message (its `message_id` is the event's id, the same
-    on every delivery, by which receivers deduplicate)."""
+def tell(emit: Emit, change: StatusChange) -> webhooks.WebhookEvent:
+    """Publishes one status change on the record's provider's outcomes topic (to the outbox of
+    the caller's transaction) and returns it for the provider's webhook endpoints, for the
+    caller to queue in the same transaction (`webhooks.enqueue_many`, once per batch). The
+    event's id is its outgoing message id: the same on every delivery, by which receivers
+    deduplicate, and a redelivered message queues nothing twice."""
     event = change_event(change)
     topic = topics.outcomes_topic(event.provider_id)
     if change.first_outcome and event.channel == "upstream" and event.source_message_id:
@@ -77,7 +79,9 @@ async def status_changed(conn: asyncpg.Connection, emit: Emit, change: StatusCha
             credit_id=event.credit_id, status=status, errors=event.errors),
             provider_id=event.provider_id, correlation_id=event.submission_id)
     out = emit(topic, event.record_id, event, provider_id=event.provider_id, correlation_id=event.submission_id)
-    # The same change to the provider's webhook endpoints (providers without Kafka), in this
-    # transaction and under the event's id: a redelivered message queues nothing twice.
-    await webhooks.enqueue(conn, event.provider_id, WEBHOOK_EVENT_TYPE, out.message_id, event.model_dump(mode="json"))
-    return out
+    return webhooks.WebhookEvent(event.provider_id, WEBHOOK_EVENT_TYPE, out.message_id, event.model_dump(mode="json"))
+
+
+async def status_changed(conn: asyncpg.Connection, emit: Emit, change: StatusChange) -> None:
+    """One status change, told and queued for the webhooks in the caller's transaction."""
+    await webhooks.enqueue_many(conn, [tell(emit, change)])

@@ -24,8 +24,9 @@ from pars_contracts.events import (
 from pars_runtime import metrics
 from pars_runtime.processor import BatchState
 
+from . import webhooks
 from .domain.reports import error_report_tsv, report_parts
-from .lifecycle import NOT_PROCESSED, Emit, StatusChange, status_changed
+from .lifecycle import NOT_PROCESSED, Emit, StatusChange, status_changed, tell
 from .store import outcomes as store
 from .store import uploads as uploads_store
 from .waiters import Waiters
@@ -71,6 +72,7 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
     firsts = {r["record_id"]: r for r in rows}
     result: list[str | None] = []
     later: list[tuple[Outcome, Emit]] = []
+    told: list[webhooks.WebhookEvent] = []
     for o, emit in outcomes:
         row = firsts.get(o.record_id) if candidates[o.record_id] is o else None
         if row is None:
@@ -84,8 +86,9 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
             else:
                 await count(row["upload_id"], o.outcome in PROCESSED)
         status = o.status if o.outcome in PROCESSED and o.status else NOT_PROCESSED
-        await status_changed(conn, emit, StatusChange(row, status, o.errors, o.decided_at, first_outcome=True))
+        told.append(tell(emit, StatusChange(row, status, o.errors, o.decided_at, first_outcome=True)))
         result.append(str(row["submission_id"]))
+    await webhooks.enqueue_many(conn, told)
     await record_later_statuses(conn, later)
     return result
 
@@ -99,11 +102,13 @@ async def record_later_statuses(conn: asyncpg.Connection, later: list[tuple[Outc
         while o.record_id in rounds[n]:
             n += 1
         rounds[n][o.record_id] = (o, emit)
+    told: list[webhooks.WebhookEvent] = []
     for n in sorted(rounds):
-        told = rounds[n]
-        for row in await store.set_later_statuses(conn, [(r, o.status) for r, (o, _) in told.items()]):
-            o, emit = told[row["record_id"]]
-            await status_changed(conn, emit, StatusChange(row, row["status"], [], o.decided_at))
+        named = rounds[n]
+        for row in await store.set_later_statuses(conn, [(r, o.status) for r, (o, _) in named.items()]):
+            o, emit = named[row["record_id"]]
+            told.append(tell(emit, StatusChange(row, row["status"], [], o.decided_at)))
+    await webhooks.enqueue_many(conn, told)
 
 
 async def count_upload_rows(conn: asyncpg.Connection, emit: Emit, upload_id: str, done: int, processed: int) -> None:

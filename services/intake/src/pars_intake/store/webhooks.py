@@ -81,11 +81,14 @@ async def delete_endpoint(pool: asyncpg.Pool, provider_id: str, endpoint_id: str
 
 # --- deliveries -----------------------------------------------------------------------------------
 
-async def matching_endpoints(conn: asyncpg.Connection, provider_id: str, event_type: str) -> list[str]:
-    """The provider's enabled endpoints that take this event type (an empty list: every type)."""
-    return [r["endpoint_id"] for r in await conn.fetch(
-        "SELECT endpoint_id FROM webhook_endpoints WHERE provider_id = $1 AND enabled "
-        "AND (events = '{}' OR $2 = ANY(events)) ORDER BY endpoint_id", provider_id, event_type)]
+async def enabled_endpoints(conn: asyncpg.Connection, provider_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """The providers' enabled endpoints: provider id -> [(endpoint id, the event types it takes
+    (an empty list: every type))], in endpoint id order."""
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for r in await conn.fetch("SELECT provider_id, endpoint_id, events FROM webhook_endpoints "
+                              "WHERE provider_id = ANY($1::text[]) AND enabled ORDER BY endpoint_id", provider_ids):
+        found.setdefault(r["provider_id"], []).append((r["endpoint_id"], list(r["events"])))
+    return found
 
 
 async def add_deliveries(conn: asyncpg.Connection, rows: list[tuple[str, str, str, str, str, str]]) -> None:
