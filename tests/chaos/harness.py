@@ -39,6 +39,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from standardwebhooks import Webhook
 
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
@@ -48,6 +49,7 @@ from pars_runtime.messages import decode
 from tests.chaos.network import Network
 from tests.support.kafka import auth, publish, read_to_end
 from tests.support.system import SERVICE_TOKEN, YEAR, RunningSystem
+from tests.support.webhook_receiver import Receiver
 
 SERVICES = ("intake", "validator", "board-gateway", "notifier")
 LEARNERS = 400  # registry entries per board; a board's k-th row is learner k % 400 on day k // 400
@@ -148,6 +150,10 @@ class Run:
     notes: list[str] = field(default_factory=list)  # what a fault measured, printed with the table
     lost_answers: Counter[str] = field(default_factory=Counter)  # Message-ID: SMTP answers lost to it
     edge_errors: Counter[str] = field(default_factory=Counter)  # the 5xx answers the senders got
+    # The first provider's webhook endpoint: every status change of its records is POSTed there
+    # (the receiver goes down for a while: webhook_receiver_down).
+    receiver: Receiver | None = None
+    webhook_secret: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -167,8 +173,8 @@ class Run:
         return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
 
 
-def setup(system: RunningSystem, rows: list[Row]) -> Run:
-    run = Run(system, rows)
+def setup(system: RunningSystem, rows: list[Row], receiver: Receiver) -> Run:
+    run = Run(system, rows, receiver=receiver)
     with system.admin() as admin:
         for board in BOARDS:
             admin.post(f"/v1/admin/boards/{board}/physicians", json={"physicians": [
@@ -177,6 +183,10 @@ def setup(system: RunningSystem, rows: list[Row]) -> Run:
                 for n in range(LEARNERS)]}).raise_for_status()
     for n in range(PROVIDERS):
         run.providers.append(new_provider(run, f"Chaos Provider {n}"))
+    with run.client(run.providers[0]) as client:
+        endpoint = client.post("/v1/webhook-endpoints", json={"url": receiver.url, "description": "chaos receiver"})
+        endpoint.raise_for_status()
+        run.webhook_secret = endpoint.json()["secret"]
     wait_for(lambda: run.sql("SELECT count(*) AS n FROM {ns}_board_gateway.physicians WHERE last_name_key LIKE "
                              "'%chaos%' OR data->>'first_name' = 'Chaos'")[0]["n"] >= 3 * LEARNERS, 60,
              "the load's learners in the boards' registries")
@@ -424,12 +434,24 @@ def down(component: str, label: str, seconds: float) -> Callable[[Run], None]:
     return fault
 
 
+def webhook_receiver_down(seconds: float) -> Callable[[Run], None]:
+    """The provider's webhook receiver answers 503 for a while: its deliveries are retried, and
+    each reaches it later, under the id it first had."""
+    def fault(run: Run) -> None:
+        receiver = run.receiver
+        assert receiver is not None
+        away(lambda: setattr(receiver, "down", True), lambda: setattr(receiver, "down", False), seconds)
+    fault.__name__ = f"webhook receiver down {seconds:.0f}s"
+    return fault
+
+
 def chaos_faults(rounds: int, smtp_seconds: float, postgres_seconds: float = 0) -> list[Callable[[Run], None]]:
     faults = []
     for n in range(rounds):
         faults += [kill(s) for s in SERVICES]
         faults += [restart_kafka, restart_postgres] if n == 0 else [restart_postgres, restart_kafka]
     faults.insert(4, down("smtp", "SMTP", smtp_seconds))
+    faults.insert(1, webhook_receiver_down(smtp_seconds))
     if postgres_seconds:
         faults.append(down("postgres", "PostgreSQL", postgres_seconds))
     return faults
@@ -441,8 +463,9 @@ def cluster_faults(smtp_seconds: float, short: bool = False) -> list[Callable[[R
     `short`: one of each kind of fault (the run inside `make test`)."""
     if short:
         return [kill_broker("leader", 5), kill("validator", 1), kill("intake", 2), down("smtp", "SMTP", smtp_seconds),
-                kill("board-gateway", 2), restart_postgres, kill("notifier", 1)]
+                webhook_receiver_down(smtp_seconds), kill("board-gateway", 2), restart_postgres, kill("notifier", 1)]
     return [kill_broker("leader", 8), kill("validator", 1), kill("intake", 2), down("smtp", "SMTP", smtp_seconds),
+            webhook_receiver_down(smtp_seconds),
             kill("board-gateway", 1), restart_postgres, kill("notifier", 2), kill_broker("follower", 5),
             kill("validator", 2), kill("intake", 1), kill("board-gateway", 2), kill("notifier", 1)]
 
@@ -718,6 +741,8 @@ def pending(run: Run) -> dict[str, int]:
     by_source = {c["source"]: c for c in counts}
     uploads = run.sql("SELECT count(*) FILTER (WHERE status <> 'completed') AS n FROM {ns}_intake.uploads "
                       "WHERE provider_id = ANY($1)", ids)[0]["n"]
+    webhooks = run.sql("SELECT count(*) AS n FROM {ns}_intake.webhook_deliveries WHERE status = 'pending' "
+                       "AND provider_id = ANY($1)", ids)[0]["n"]
     emails = httpx.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10,
                        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).json()["pending"]
     return {
@@ -726,6 +751,7 @@ def pending(run: Run) -> dict[str, int]:
         "uploads not completed": uploads + run.files - len(run.uploads),
         "records Submitted": sum(c["waiting"] for c in counts),
         "e-mails pending": emails,
+        "webhooks pending": webhooks,
     }
 
 
@@ -830,6 +856,7 @@ def figures(run: Run) -> dict[str, Any]:
     rejected_in_batches = Counter(x["record_id"] for b in {b.payload["batch_id"]: b for b in batches}.values()
                                   if b.payload["provider_id"] in ids for x in b.payload["rejected"])
     rejected_records = {rec["record_id"] for rec in records if rec["status"] == "Rejected"}
+    hooks = webhook_figures(run)
     return {
         "records in": len(run.rows),
         "records lost": len(lost),
@@ -840,11 +867,41 @@ def figures(run: Run) -> dict[str, Any]:
         + sum(1 for k in sent if k not in expected)
         + sum(n - 1 for n in rejected_in_batches.values() if n > 1),
         "e-mails resent": sum(resent.values()),
+        **hooks,
         "_e-mails expected": len(expected),
         "_lost examples": sorted(lost)[:10],
         "_wrong examples": [(i, run.rows[i].path, run.rows[i].board, run.rows[i].kind) for i in sorted(wrong)[:5]],
         "_duplicated examples": sorted(duplicated)[:10],
     }
+
+
+def webhook_figures(run: Run) -> dict[str, int]:
+    """The first provider's status changes against what its webhook receiver got: each change on
+    its outcomes topic must have reached the receiver (answered 200), signed with the endpoint's
+    secret, and every attempt of one change must carry one webhook-id (a retry or a redelivery
+    under a new id would be a duplicate to the receiver)."""
+    provider_id = run.providers[0].provider_id
+    told = read_topic(run.system.env["KAFKA_BOOTSTRAP_SERVERS"],
+                      f"{run.system.namespace}.{topics.outcomes_topic(provider_id)}")
+    changes = {(m.payload["record_id"], m.payload["sequence"]) for m in told
+               if m.type == "LearnerRecordStatusChanged"}
+    assert run.receiver is not None
+    verifier, unsigned = Webhook(run.webhook_secret), 0
+    ids: dict[tuple[str, int], set[str]] = defaultdict(set)
+    delivered: set[tuple[str, int]] = set()
+    for got in list(run.receiver.received):
+        try:
+            data = verifier.verify(got.body, got.headers)["data"]
+        except Exception:  # noqa: BLE001 - counted
+            unsigned += 1
+            continue
+        key = (data["record_id"], data["sequence"])
+        ids[key].add(got.headers["webhook-id"])
+        if got.answered == 200:
+            delivered.add(key)
+    return {"webhooks lost": len(changes - delivered),
+            "webhooks with new ids": sum(len(v) - 1 for v in ids.values()) + len(set(ids) - changes) + unsigned,
+            "_webhook events": len(changes)}
 
 
 def dead_letters(run: Run) -> Counter[str]:
@@ -859,7 +916,7 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     lines += [f"{k:22} {v:>7}" for k, v in result.items() if not k.startswith("_")]
     lines += ["", f"inputs by path: {dict(Counter(r.path for r in run.rows))}; "
                   f"by kind: {dict(Counter(r.kind for r in run.rows))}; uploads: {len(run.uploads)}; "
-                  f"e-mails expected: {result['_e-mails expected']}",
+                  f"e-mails expected: {result['_e-mails expected']}; webhook events: {result['_webhook events']}",
               f"faults: {', '.join(run.faults)}",
               f"services that exited on their own (restarted): {run.crashes or 'none'}",
               f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]
@@ -882,17 +939,19 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-ZERO = ("records lost", "records duplicated", "statuses wrong", "e-mails lost", "e-mails duplicated")
+ZERO = ("records lost", "records duplicated", "statuses wrong", "e-mails lost", "e-mails duplicated", "webhooks lost",
+        "webhooks with new ids")
 
 
 def chaos(system: RunningSystem, size: int, faults: list[Callable[[Run], None]], duration: float,
           settle_timeout: float) -> tuple[bool, str]:
     """The whole run on a started system; (all figures zero, the printed table)."""
-    run = setup(system, make_rows(size, uuid.uuid4().hex[:8]))
-    run.patience = settle_timeout
-    load_with_faults(run, faults, duration)
-    settled = quiesce(run, settle_timeout)
-    result = figures(run)
+    with Receiver(iter([])) as receiver:
+        run = setup(system, make_rows(size, uuid.uuid4().hex[:8]), receiver)
+        run.patience = settle_timeout
+        load_with_faults(run, faults, duration)
+        settled = quiesce(run, settle_timeout)
+        result = figures(run)
     ok = all(result[k] == 0 for k in ZERO) and not run.errors and not any(settled.values())
     return ok, table(result, run, settled)
 
@@ -900,7 +959,10 @@ def chaos(system: RunningSystem, size: int, faults: list[Callable[[Run], None]],
 def settings() -> dict[str, str]:
     """The system's settings for a chaos run: ABIM decides hourly, an hour a second; today is the
     last day of the year, so every completion date of the year is valid."""
-    return {"BOARD_TIME_SCALE": "3600", "PARS_CLOCK_START": f"{YEAR}-12-31", "LOG_LEVEL": "WARNING"}
+    return {"BOARD_TIME_SCALE": "3600", "PARS_CLOCK_START": f"{YEAR}-12-31", "LOG_LEVEL": "WARNING",
+            # The harness's webhook receiver listens on http:// loopback, which only demo mode
+            # allows; the webhooks' 3-day retry window lasts 3 minutes.
+            "PARS_DEMO_MODE": "1", "WEBHOOK_TIME_SCALE": str(3 * 86400 / 180), "WEBHOOK_POLL_SECONDS": "0.5"}
 
 
 def main() -> None:

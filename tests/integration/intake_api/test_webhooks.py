@@ -23,10 +23,10 @@ from standardwebhooks import Webhook
 from pars_intake.store import webhooks as store
 from pars_intake.webhooks import WebhookEvent, enqueue_many
 from tests.support.system import RunningSystem, eventually
+from tests.support.webhook_receiver import Receiver
 
 from .helpers import georgia, register_activity
 from .test_portal_cookie import sign_in
-from .webhook_receiver import Receiver
 
 EVENT = "learner_record.status_changed"
 

@@ -1,5 +1,6 @@
 """A webhook receiver as a provider would write one: a plain HTTP server on loopback that keeps
-every request it gets and answers with the status its script says (e.g. 500 three times, then 200)."""
+every request it gets and answers with the status its script says (e.g. 500 three times, then 200),
+or 503 while it is `down` (the chaos run takes it down for a while)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Receiver:
     def __init__(self, statuses: Iterator[int]) -> None:
         self.received: list[Received] = []
         self._statuses = statuses
+        self.down = False
         self._lock = threading.Lock()
         receiver = self
 
@@ -27,7 +29,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 with receiver._lock:
-                    status = next(receiver._statuses, 200)
+                    status = 503 if receiver.down else next(receiver._statuses, 200)
                     receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body, status))
                 self.send_response(status)
                 self.send_header("content-type", "text/plain")
