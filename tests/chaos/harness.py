@@ -901,7 +901,8 @@ def webhook_figures(run: Run) -> dict[str, int]:
             delivered.add(key)
     return {"webhooks lost": len(changes - delivered),
             "webhooks with new ids": sum(len(v) - 1 for v in ids.values()) + len(set(ids) - changes) + unsigned,
-            "_webhook events": len(changes)}
+            "_webhook events": len(changes),
+            "_webhook attempts refused": sum(1 for got in run.receiver.received if got.answered != 200)}
 
 
 def dead_letters(run: Run) -> Counter[str]:
@@ -916,7 +917,8 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     lines += [f"{k:22} {v:>7}" for k, v in result.items() if not k.startswith("_")]
     lines += ["", f"inputs by path: {dict(Counter(r.path for r in run.rows))}; "
                   f"by kind: {dict(Counter(r.kind for r in run.rows))}; uploads: {len(run.uploads)}; "
-                  f"e-mails expected: {result['_e-mails expected']}; webhook events: {result['_webhook events']}",
+                  f"e-mails expected: {result['_e-mails expected']}; webhook events: {result['_webhook events']} "
+                  f"(attempts the receiver refused while down: {result['_webhook attempts refused']})",
               f"faults: {', '.join(run.faults)}",
               f"services that exited on their own (restarted): {run.crashes or 'none'}",
               f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]

@@ -7,6 +7,7 @@ record, status or e-mail may be lost or duplicated (SPEC 7, Reliability)."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -28,6 +29,7 @@ def test_nothing_lost_or_duplicated_under_chaos(system: RunningSystem) -> None:
     ok, report = chaos(system, SIZE, chaos_faults(rounds=1, smtp_seconds=8), duration=30, settle_timeout=120)
     print(report)
     assert ok, report
+    assert re.search(r"attempts the receiver refused while down: [1-9]", report), report  # the webhook fault bit
 
 
 # A longer outage than a restart: consumers must wait for the database, not dead-letter messages.
