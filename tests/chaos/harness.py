@@ -868,6 +868,9 @@ def figures(run: Run) -> dict[str, Any]:
         + sum(n - 1 for n in rejected_in_batches.values() if n > 1),
         "e-mails resent": sum(resent.values()),
         **hooks,
+        # A 503 with Retry-After tells a client when to come back (PostgreSQL away); any other 5xx
+        # leaves it guessing (SPEC: clear errors).
+        "5xx without Retry-After": sum(n for kind, n in run.edge_errors.items() if not kind.endswith("Retry-After")),
         "_e-mails expected": len(expected),
         "_lost examples": sorted(lost)[:10],
         "_wrong examples": [(i, run.rows[i].path, run.rows[i].board, run.rows[i].kind) for i in sorted(wrong)[:5]],
@@ -942,7 +945,7 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
 
 
 ZERO = ("records lost", "records duplicated", "statuses wrong", "e-mails lost", "e-mails duplicated", "webhooks lost",
-        "webhooks with new ids")
+        "webhooks with new ids", "5xx without Retry-After")
 
 
 def chaos(system: RunningSystem, size: int, faults: list[Callable[[Run], None]], duration: float,
