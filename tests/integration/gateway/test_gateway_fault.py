@@ -41,7 +41,7 @@ RUN_LIMIT = 10  # records per run transaction: a backlog takes many runs, so a k
 def system(stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     running = RunningSystem(stack, tmp_path_factory.mktemp("gateway-fault"), BOARD_TIME_SCALE=str(SCALE),
                             PARS_CLOCK_START=CLOCK_START, BOARD_RUN_LIMIT=str(RUN_LIMIT)).start()
-    with running.admin() as admin:  # the load's learners: 1 in 10 is sent with a wrong date of birth
+    with running.admin() as admin:  # the load's learners (1 record in 10 is sent with a wrong date of birth)
         admin.post("/v1/admin/boards/ABS/physicians", json={"physicians": [
             {"learner_id": f"77{i:05d}", "id_type": "ABS", "first_name": f"Load{i}", "last_name": "Learner",
              "date_of_birth": "01/01"} for i in range(LEARNERS)]}).raise_for_status()
@@ -52,12 +52,13 @@ def system(stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def submit_load(system: RunningSystem, name: str) -> tuple[Provider, int, datetime]:
-    """A new provider's load of 1,200 ABS records (1 in 10 with a wrong date of birth), submitted;
-    returns the provider, the number of records and when they were submitted."""
+    """A new provider's load of 1,200 ABS records (1 in 10 with a wrong date of birth, two of each
+    learner's twenty: a board answers five refusals on one physician a day, domain/throttle.py),
+    submitted; returns the provider, the number of records and when they were submitted."""
     provider = Provider(system, name)
     activity = provider.activity("ABS")
     records = [{"activity_id": activity, "board": "ABS", "action": "Add", "learner_id": f"77{i:05d}",
-                "first_name": f"Load{i}", "last_name": "Learner", "date_of_birth": "02/02" if i % 10 == 0 else "01/01",
+                "first_name": f"Load{i}", "last_name": "Learner", "date_of_birth": "02/02" if (i + d) % 10 == 0 else "01/01",
                 "completion_date": f"{1 + d // 28:02d}/{1 + d % 28:02d}/{YEAR}", "credits": "1",
                 "credit_types": ["ABS Continuous Certification"], "credit_id": f"ccid:load.example:{name}:{i}:{d}"}
                for i in range(LEARNERS) for d in range(DATES)]

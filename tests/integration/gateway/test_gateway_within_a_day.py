@@ -134,3 +134,32 @@ def test_each_board_run_publishes_one_batch_per_provider_with_its_rejections(
     test11 = next(x for b in published for x in b["rejected"] if x["learner_id"] == "1000104")
     assert (test11["first_name"], test11["last_name"], test11["code"]) == ("Test11", "Account11", 664)
     assert test11["message"].startswith("Diplomate date of birth does not match")
+
+
+def test_a_run_answers_five_refusals_on_one_physician_and_holds_the_rest(gateway_system: RunningSystem) -> None:
+    """Dates of birth tried for Test10 Account10 (ABIM, born 02/01) in one go: the board's runs
+    answer five refusals on her (664), and hold every further answer on her, the right date's too
+    if it comes after them, to a run a real day later (security review N3: a within-a-day board
+    is no date-of-birth oracle either)."""
+    guesser = Provider(gateway_system, "Guessing ABIM CME")
+    tries = [learner("Test10", "Account10", "1000105", f"{month:02d}/01") for month in range(3, 9)]
+    rows = guesser.submit(guesser.activity("ABIM"), "ABIM", [*tries, learner("Test10", "Account10", "1000105", "02/01")])
+    assert [r["status"] for r in rows] == ["Submitted"] * 7, rows
+    right = rows[-1]["record_id"]
+
+    def settled() -> dict[str, dict]:
+        found = {r["record_id"]: guesser.record(r["record_id"]) for r in rows}
+        refused = [r for r in found.values() if r["status"] == "Rejected"]
+        waiting = query(gateway_system, "SELECT record_id FROM {gw}.board_records WHERE provider_id = $1 AND "
+                        "status = 'Submitted' AND NOT held", guesser.provider_id)
+        return found if len(refused) == 5 and not waiting else {}
+
+    found = eventually(settled, timeout=40, interval=0.5, what="five refusals and the rest held back")
+    assert all([e["code"] for e in r["errors"]] == [664] for r in found.values() if r["status"] == "Rejected")
+    held = query(gateway_system, "SELECT record_id, due_at > submitted_at + interval '20 hours' AS later "
+                 "FROM {gw}.board_records WHERE provider_id = $1 AND held", guesser.provider_id)
+    assert held and all(h["later"] for h in held), held
+    assert {rid for rid, r in found.items() if r["status"] == "Submitted"} == {h["record_id"] for h in held}
+    # The right date is Accepted only if the run reached it before the five refusals.
+    assert {r["status"] for rid, r in found.items() if rid == right} <= {"Accepted", "Submitted"}
+    assert len(held) == (1 if found[right]["status"] == "Accepted" else 2)

@@ -29,11 +29,15 @@ class BoardStore(Registries, Protocol):
     async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
                        held: bool = False) -> bool:
         """Keeps a record for its board's run; False when it was there already (a redelivery).
-        `held`: a direct board's answer held back (domain/throttle.py)."""
+        `held`: a board's answer held back (domain/throttle.py)."""
+        ...
+
+    async def hold(self, record_id: str, until: datetime) -> None:
+        """A scheduled record's answer held back (domain/throttle.py) until `until`."""
         ...
 
     async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
-        """A direct board's answers on a physician for a provider from `since` on (future ones too)."""
+        """A board's answers on a physician for a provider from `since` on (future ones too)."""
         ...
 
     async def answer_counts(self, pairs: Sequence[tuple[str, str]], since: datetime) -> dict[tuple[str, str], int]:
@@ -87,6 +91,9 @@ class MemoryBoardStore:
             return False
         self.scheduled[record.record_id] = Scheduled(record, "Submitted", submitted_at, due, held)
         return True
+
+    async def hold(self, record_id: str, until: datetime) -> None:
+        self.scheduled[record_id].due_at, self.scheduled[record_id].held = until, True
 
     async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
         return sum(1 for p, k, at in self.answers if (p, k) == (provider_id, physician) and at > since)

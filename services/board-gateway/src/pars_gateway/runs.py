@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pars_contracts import topics
 from pars_contracts.events import BoardBatchDecided, LearnerRecordValidated, RejectedLearner, Status
@@ -20,8 +20,10 @@ from pars_runtime.service import Runtime
 from . import store
 from .boards import verdicts
 from .domain.matching import Verdict
+from .domain.throttle import ANSWER_WINDOW, held_until
 from .handlers import decision, key_of
 from .operations import count_decision
+from .repositories import BoardStore
 
 IDLE_POLL = timedelta(seconds=0.25)  # how often an idle runner looks for newly scheduled records
 # While another instance holds the due records, they are due but not ours to claim: no busy loop.
@@ -37,7 +39,36 @@ def rejected_learner(record: LearnerRecordValidated, verdict: Verdict) -> Reject
         submitted_by=record.submitted_by)
 
 
-async def run_boards_once(rt: Runtime, limit: int) -> int:
+async def paced(board_store: BoardStore, decided: list[tuple[LearnerRecordValidated, Verdict]], held: set[str],
+                now: datetime, per_physician: int) -> list[tuple[LearnerRecordValidated, Verdict]]:
+    """The verdicts a run gives now. A within-a-day board answers one provider about one physician
+    at most `per_physician` times a window, as a direct board does (domain/throttle.py, security
+    review N3): else one run's answers to 366 dates of birth would tell the right one. Beyond,
+    the record's answer is held back, due later, and given by the run then (records in `held`,
+    counted when they were held back, are answered when they come due)."""
+    since = now - ANSWER_WINDOW
+    pairs = sorted({(r.provider_id, v.physician) for r, v in decided if v.physician and r.record_id not in held})
+    counts = await board_store.answer_counts(pairs, since) if pairs else {}
+    given = []
+    for record, verdict in decided:
+        if verdict.physician is None or record.record_id in held:
+            given.append((record, verdict))
+            continue
+        pair = (record.provider_id, verdict.physician)
+        until = held_until(counts.get(pair, 0), now, per_physician, ANSWER_WINDOW)
+        if until is None and verdict.accepted:
+            given.append((record, verdict))
+            continue
+        await board_store.add_answer(*pair, until or now, since)
+        counts[pair] = counts.get(pair, 0) + 1
+        if until is None:
+            given.append((record, verdict))
+        else:
+            await board_store.hold(record.record_id, until)
+    return given
+
+
+async def run_boards_once(rt: Runtime, limit: int, per_physician: int) -> int:
     """One run: decides up to `limit` due records; one BoardBatchDecided per board and provider."""
     now = rt.clock.now()
     async with rt.pool.acquire() as conn, conn.transaction():
@@ -46,7 +77,10 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
             return 0
         emitter = Emitter(rt.name, rt.settings.topic, correlation_id=f"board-run:{uuid.uuid4()}")
         groups: dict[tuple[str, str], list[tuple[LearnerRecordValidated, Verdict]]] = defaultdict(list)
-        for record, verdict in await verdicts(store.PostgresBoardStore(conn), due):
+        board_store = store.PostgresBoardStore(conn)
+        found = await verdicts(board_store, [record for record, _ in due])
+        held = {record.record_id for record, was_held in due if was_held}
+        for record, verdict in await paced(board_store, found, held, now, per_physician):
             groups[(record.board, record.provider_id)].append((record, verdict))
         decided: list[tuple[str, str, str]] = []
         for (board_code, provider_id), items in groups.items():
@@ -69,12 +103,12 @@ async def run_boards_once(rt: Runtime, limit: int) -> int:
     return len(due)
 
 
-def board_runs(limit: int):  # noqa: ANN201 - a runtime task
+def board_runs(limit: int, per_physician: int):  # noqa: ANN201 - a runtime task
     async def run_boards(rt: Runtime, stop: asyncio.Event) -> None:
         """Decides due records as long as there are any; then sleeps until the next one is due.
         A failed run (database away) rolled back whatever it claimed: it is logged and retried."""
         async def run() -> float:
-            if await run_boards_once(rt, limit) > 0:
+            if await run_boards_once(rt, limit, per_physician) > 0:
                 return 0  # there may be more due: at once
             async with rt.pool.acquire() as conn:
                 upcoming = await store.next_due(conn)

@@ -12,9 +12,10 @@
   answer only a caller that presents it (intake's learner match, Sandbox PARS and dashboard): the
   board's own codes there would otherwise tell anyone on the network which date of birth or name a
   registry holds. The gateway holds no admin token (review N8).
-- BOARD_REFUSALS_PER_PHYSICIAN: a direct board's refusals on one physician a provider gets at once
-  in a day (default 5); beyond, its answers on that physician are held back and given later, that
-  many a day (domain/throttle.py): `?wait=` must not make the board a date-of-birth oracle.
+- BOARD_REFUSALS_PER_PHYSICIAN: a board's refusals on one physician a provider gets at once (a
+  direct board) or in one day's runs (a within-a-day board) in a day (default 5); beyond, its
+  answers on that physician are held back and given later, that many a day (domain/throttle.py):
+  no board may become a date-of-birth oracle.
 Every record of a within-a-day board is decided within 24 simulated hours of its submission;
 `GET /v1/board-backlog` and the `pars_board_*` metrics show what waits and what is overdue."""
 

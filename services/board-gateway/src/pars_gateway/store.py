@@ -98,12 +98,17 @@ async def add_answer(conn: asyncpg.Connection, provider_id: str, physician: str,
         provider_id, physician, at, forget_before)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[LearnerRecordValidated]:
-    """Claims due records until the transaction ends; another gateway instance skips them."""
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[LearnerRecordValidated, bool]]:
+    """Claims due records until the transaction ends; another gateway instance skips them.
+    Each with whether its answer was held back (domain/throttle.py)."""
     rows = await conn.fetch(
-        "SELECT record FROM board_records WHERE status = 'Submitted' AND due_at <= $1 "
+        "SELECT record, held FROM board_records WHERE status = 'Submitted' AND due_at <= $1 "
         "ORDER BY due_at, record_id LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
-    return [LearnerRecordValidated.model_validate(orjson.loads(r["record"])) for r in rows]
+    return [(LearnerRecordValidated.model_validate(orjson.loads(r["record"])), r["held"]) for r in rows]
+
+
+async def hold(conn: asyncpg.Connection, record_id: str, until: datetime) -> None:
+    await conn.execute("UPDATE board_records SET due_at = $2, held = true WHERE record_id = $1", record_id, until)
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
@@ -148,6 +153,9 @@ class PostgresBoardStore:
     async def schedule(self, record: LearnerRecordValidated, submitted_at: datetime, due: datetime,
                        held: bool = False) -> bool:
         return await schedule(self.conn, record, submitted_at, due, held)
+
+    async def hold(self, record_id: str, until: datetime) -> None:
+        await hold(self.conn, record_id, until)
 
     async def answers_since(self, provider_id: str, physician: str, since: datetime) -> int:
         return await answers_since(self.conn, provider_id, physician, since)
