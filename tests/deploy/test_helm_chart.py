@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from pars_contracts import topics as registry
+from pars_stack import roles
 
 REPO = Path(__file__).resolve().parents[2]
 HELM = REPO / ".venv" / "bin" / "helm"
@@ -194,7 +196,9 @@ def test_migration_job_runs_before_the_deployments(manifests: tuple[dict[str, An
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "-m", "pars_runtime.migrate"]
     assert importlib.util.find_spec("pars_runtime.migrate") is not None
-    assert {e["name"] for e in container["env"]} >= {"DATABASE_URL", "PARS_NAMESPACE"}
+    # Each schema migrated as its own role: a login per service, which pars_runtime.migrate reads.
+    logins = {"DATABASE_URL_" + name.upper().replace("-", "_") for name in MODULES}
+    assert {e["name"] for e in container["env"]} >= logins | {"PARS_NAMESPACE"}
 
 
 # --- KEDA ---------------------------------------------------------------------------------------
@@ -258,6 +262,7 @@ def test_kafka_authentication_uses_each_services_user() -> None:
     ("image.tag=latest", "/image/tag"),
     ("keda.maxReplicas.validator=7", "would sit idle"),
     ("shutdown.terminationGracePeriodSeconds=20", "must exceed preStopSeconds + drainSeconds"),
+    ("database.services.notifier=null", "database.services.notifier.existingSecret: the Secret of its own role's"),
 ])
 def test_chart_refuses(setting: str, message: str) -> None:
     result = helm("template", "pars", str(CHART), "--kube-version", KUBE_VERSION, "--set", setting)
@@ -576,16 +581,74 @@ def test_the_policies_can_be_left_to_the_cluster() -> None:
     assert not of_kind(render("--set", "networkPolicy.enabled=false"), "NetworkPolicy")
 
 
-def test_a_service_may_log_in_to_postgresql_as_a_role_of_its_own() -> None:
-    """Review N11: `database.services.<name>` gives that service's pods, and the migration Job for
-    its schema, a DATABASE_URL of its own; the others keep the shared one."""
-    docs = render("--set", "database.services.validator.existingSecret=pars-db-validator",
-                  "--set", "database.services.validator.urlKey=uri")
+def _database_secrets(pod: dict[str, Any]) -> set[str]:
+    """Every Secret a pod's containers read a DATABASE_URL from."""
+    return {e["valueFrom"]["secretKeyRef"]["name"] for c in pod["containers"] for e in c.get("env", [])
+            if e["name"].startswith("DATABASE_URL") and "valueFrom" in e}
+
+
+@pytest.mark.parametrize("rendering", ["default", "production", "variant"])
+def test_each_service_logs_in_to_postgresql_as_a_role_of_its_own_by_default(rendering: str) -> None:
+    """Review N11: by default every service's pods read DATABASE_URL from a Secret of their own
+    (database.services.<name>), no pod reads another service's nor the shared login's, and the
+    migration Job migrates each schema with that schema's own login."""
+    docs = render(*RENDERINGS[rendering])
+    own = {f"pars-{name}": f"pars-db-{name}" for name in MODULES}
+    assert len(set(own.values())) == len(MODULES)
     for deployment in of_kind(docs, "Deployment"):
-        secret = _env(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
-        assert secret == ("pars-db-validator" if deployment["metadata"]["name"] == "pars-validator" else "pars-db-app")
+        name = deployment["metadata"]["name"]
+        url = _env(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert url == {"name": own[name], "key": "uri"}, name
+        pod = deployment["spec"]["template"]["spec"]
+        assert _database_secrets(pod) == {own[name]}, name
+        others = set(own.values()) - {own[name]} | {"pars-db-app"}
+        assert not any(other in json.dumps(pod) for other in others), name  # not even mounted
     (job,) = of_kind(docs, "Job")
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["DATABASE_URL_VALIDATOR"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-validator"
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "pars-db-app"
-    assert "DATABASE_URL_INTAKE" not in env
+    assert "DATABASE_URL" not in env
+    for name in MODULES:
+        variable = "DATABASE_URL_" + name.upper().replace("-", "_")  # as pars_runtime.migrate reads it
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": f"pars-db-{name}", "key": "uri"}
+
+
+def test_one_shared_database_login_is_an_explicit_opt_out() -> None:
+    docs = render("--set", "database.sharedLogin=true")
+    for deployment in of_kind(docs, "Deployment"):
+        assert _database_secrets(deployment["spec"]["template"]["spec"]) == {"pars-db-app"}
+    (job,) = of_kind(docs, "Job")
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "pars-db-app", "key": "uri"}
+    assert not [variable for variable in env if variable.startswith("DATABASE_URL_")]
+
+
+def test_a_service_may_name_its_own_database_secret() -> None:
+    docs = render("--set", "database.services.validator.existingSecret=validator-login",
+                  "--set", "database.services.validator.urlKey=url")
+    for deployment in of_kind(docs, "Deployment"):
+        secret = _env(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        expected = "validator-login" if deployment["metadata"]["name"] == "pars-validator" else \
+            deployment["metadata"]["name"].replace("pars-", "pars-db-")
+        assert secret["name"] == expected
+    (job,) = of_kind(docs, "Job")
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL_VALIDATOR"]["valueFrom"]["secretKeyRef"] == {"name": "validator-login", "key": "url"}
+
+
+def test_the_cnpg_example_makes_the_roles_and_schemas_the_chart_logs_in_with() -> None:
+    """examples/cnpg-cluster.yaml makes, per service, the role `make run` and docker-compose make
+    (pars_stack.roles), with its password from the Secret the chart reads DATABASE_URL from, and
+    that service's schema owned by it."""
+    (cluster,) = _examples()["Cluster"]
+    values = yaml.safe_load((CHART / "values.yaml").read_text())["database"]
+    managed = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+    sql = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
+    expected_roles = set()
+    for name in MODULES:
+        schema = roles.schema_name(name)
+        role = roles.role_name(schema)
+        expected_roles.add(role)
+        assert managed[role]["passwordSecret"]["name"] == values["services"][name]["existingSecret"], name
+        assert managed[role]["login"] is True and managed[role]["ensure"] == "present"
+        assert not any(managed[role].get(a) for a in ("superuser", "createdb", "createrole")), name
+        assert f"CREATE SCHEMA {schema} AUTHORIZATION {role}" in sql, name
+    assert set(managed) == expected_roles

@@ -266,3 +266,73 @@ def test_a_schema_made_under_the_superuser_is_handed_to_its_services_role(stack)
             await asyncpg.connect(urls[schema])  # the first password was replaced
 
     asyncio.run(scenario())
+
+
+def test_compose_service_roles_script_gives_each_service_its_schema_only(stack):
+    """docker-compose's postgres-roles container (deploy/postgres/service-roles.sh, review N11),
+    run here with this stack's psql: on a database of before (the owner made the schema and its
+    table), each service's role gets its schema with what is in it and nothing else; a second run
+    applies a changed password; a missing password stops it by name."""
+    import os
+    import subprocess
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    from pars_stack.postgres import BIN
+
+    script = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "service-roles.sh"
+    url = stack.env()["DATABASE_URL"]
+    parts = urlsplit(url)
+    namespace = f"c{uuid.uuid4().hex[:8]}"
+    schemas = {service: f"{namespace}_{service}" for service in ("intake", "validator", "board_gateway", "notifier")}
+    passwords = {service: f"pw-{service}-{uuid.uuid4().hex}" for service in schemas}
+    env = {"PATH": f"{BIN}:{os.environ['PATH']}", "PGHOST": parts.hostname, "PGPORT": str(parts.port),
+           "PGUSER": unquote(parts.username or ""), "PGPASSWORD": unquote(parts.password or ""),
+           "PGDATABASE": parts.path.lstrip("/"), "PARS_NAMESPACE": namespace.upper(),
+           **{f"POSTGRES_PASSWORD_{s.upper()}": p for s, p in passwords.items()}}
+
+    def run(**changed: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", str(script)], env={**env, **changed}, capture_output=True, text=True, timeout=60)
+
+    def login(service: str, password: str) -> str:
+        return f"postgresql://pars_{service}:{password}@{parts.hostname}:{parts.port}{parts.path}"
+
+    async def before() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schemas["intake"]}"')
+            await conn.execute(f'CREATE TABLE "{schemas["intake"]}".t (id bigserial PRIMARY KEY, v text)')
+            await conn.execute(f'INSERT INTO "{schemas["intake"]}".t (v) VALUES (\'kept\')')
+        finally:
+            await conn.close()
+
+    async def after(new_password: str) -> None:
+        intake = await asyncpg.connect(login("intake", new_password), server_settings={"search_path": schemas["intake"]})
+        try:
+            assert await intake.fetchval("SELECT v FROM t") == "kept"
+            await intake.execute("ALTER TABLE t ADD COLUMN w int")  # migrations need ownership
+            await intake.execute("INSERT INTO t (v) VALUES ('new')")  # and the column's sequence
+            await intake.execute("CREATE TABLE made_by_intake (id int)")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await intake.execute(f'CREATE TABLE "{schemas["validator"]}".x (id int)')
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await intake.execute(f'CREATE SCHEMA "{namespace}_extra"')
+        finally:
+            await intake.close()
+        validator = await asyncpg.connect(login("validator", passwords["validator"]))
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await validator.fetchval(f'SELECT v FROM "{schemas["intake"]}".t')
+        finally:
+            await validator.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(login("intake", passwords["intake"]))  # the first password was replaced
+
+    asyncio.run(before())
+    first = run()
+    assert first.returncode == 0, first.stderr
+    again = run(POSTGRES_PASSWORD_INTAKE="changed-" + passwords["intake"])
+    assert again.returncode == 0, again.stderr
+    asyncio.run(after("changed-" + passwords["intake"]))
+    missing = run(POSTGRES_PASSWORD_NOTIFIER="")
+    assert missing.returncode != 0 and "POSTGRES_PASSWORD_NOTIFIER is not set" in missing.stderr

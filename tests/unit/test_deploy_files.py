@@ -19,9 +19,12 @@ import yaml
 from pars_intake.ops.history import CHARTS
 from pars_runtime.kafka_security import service_user
 from pars_runtime.kafka_users import USERS, password_variable
+from pars_stack import roles
+from pars_stack.services import MODULES as LAUNCHED
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
+SERVICE_ROLES_SCRIPT = REPO / "deploy" / "postgres" / "service-roles.sh"
 PROMETHEUS = REPO / "deploy" / "prometheus"
 GRAFANA = REPO / "deploy" / "grafana"
 METRICS_SOURCES = sorted([*REPO.glob("libs/*/src/**/*.py"), *REPO.glob("services/*/src/**/*.py")])
@@ -102,7 +105,8 @@ def test_compose_file_is_valid() -> None:
         pytest.fail("docker-compose is not installed: run scripts/bootstrap.sh (it installs Debian's docker-compose)")
     secrets = {"ADMIN_TOKEN": "check-only-token-0123456789", "SERVICE_TOKEN": "check-only-service-0123456789",
                "POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y",
-               **{password_variable(user): f"k-{user}" for user in USERS}}
+               **{password_variable(user): f"k-{user}" for user in USERS},
+               **{_database_password_variable(name): f"p-{name}" for name in SERVICES}}
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, env={**env, **secrets})
@@ -169,10 +173,11 @@ def test_every_service_gets_its_settings(compose: dict[str, Any]) -> None:
         assert env.get("HTTP_HOST") == "0.0.0.0" and env.get("HTTP_PORT"), name
         assert "healthcheck" in services[name] and "/readyz" in json.dumps(services[name]["healthcheck"]), name
         for dependency, condition in services[name]["depends_on"].items():
-            # Kafka through its users' init container: they start once their users exist.
-            expected = "service_completed_successfully" if dependency == "kafka-users" else "service_healthy"
+            # Kafka and PostgreSQL through their init containers: they start once their users exist.
+            init = dependency in ("kafka-users", "postgres-roles")
+            expected = "service_completed_successfully" if init else "service_healthy"
             assert condition == {"condition": expected}, (name, dependency)
-        assert "kafka-users" in services[name]["depends_on"], name
+        assert {"kafka-users", "postgres-roles"} <= set(services[name]["depends_on"]), name
     assert services["notifier"]["environment"]["SMTP_HOST"] == "mailpit"
     assert "mailpit" in services["notifier"]["depends_on"]
 
@@ -315,3 +320,50 @@ def test_compose_splits_the_credentials_and_the_ports(compose: dict[str, Any]) -
     admin = intake["environment"]["ADMIN_PORT"]
     published = [str(p) for p in intake["ports"]]
     assert [p for p in published if p.endswith(f":{admin}")] == [f"127.0.0.1:${{ADMIN_HOST_PORT:-{admin}}}:{admin}"]
+
+
+def _database_password_variable(service: str) -> str:
+    return "POSTGRES_PASSWORD_" + service.upper().replace("-", "_")
+
+
+def _script_roles_and_schemas() -> dict[str, str]:
+    """The role service-roles.sh makes for each schema (no PARS_NAMESPACE), read from the script."""
+    script = SERVICE_ROLES_SCRIPT.read_text()
+    loop = re.search(r"^for service in ([a-z_ ]+); do$", script, re.MULTILINE)
+    role = re.search(r'-v role="([a-z_]*)\$service"', script)
+    schema = re.search(r"^\s*schema=\$\{namespace:\+\$\{namespace\}_\}\$service$", script, re.MULTILINE)
+    assert loop and role and schema, "service-roles.sh changed shape: update this test"
+    return {service: role.group(1) + service for service in loop.group(1).split()}
+
+
+def test_compose_services_log_in_to_postgresql_as_roles_of_their_own(compose: dict[str, Any]) -> None:
+    """Review N11: as `make run` does (pars_stack.roles), each service logs in as `pars_<schema>`,
+    made by the postgres-roles container, owner of that service's schema only; only the database
+    and that container hold the database owner's password."""
+    services = compose["services"]
+    made = _script_roles_and_schemas()
+    launched = {roles.schema_name(name): roles.role_name(roles.schema_name(name)) for name in LAUNCHED}
+    assert made == launched, "service-roles.sh and pars_stack.roles must make the same roles and schemas"
+    init = services["postgres-roles"]
+    assert init["image"] == services["postgres"]["image"] and init["restart"] == "no"
+    assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert init["command"] == ["sh", "/service-roles.sh"]
+    assert "./deploy/postgres/service-roles.sh:/service-roles.sh:ro" in init["volumes"]
+    assert init["environment"]["PGUSER"] == services["postgres"]["environment"]["POSTGRES_USER"]
+    assert init["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert init["environment"]["PARS_NAMESPACE"] == services["intake"]["environment"]["PARS_NAMESPACE"]
+    logins = set()
+    for name in SERVICES:
+        env = services[name]["environment"]
+        url = env["DATABASE_URL"]
+        user, _, password = url.split("://", 1)[1].split("@", 1)[0].partition(":")
+        assert user == made[roles.schema_name(name)], (name, url)
+        variable = _database_password_variable(name)
+        assert password.startswith("${" + variable + ":?"), (name, url)
+        assert init["environment"][variable].startswith("${" + variable + ":?"), name
+        assert not any("POSTGRES_PASSWORD" in str(value) for key, value in env.items() if key != "DATABASE_URL"), name
+        assert "POSTGRES_PASSWORD:" not in url, name  # never the owner's
+        logins.add((user, variable))
+    assert len(logins) == len(SERVICES)
+    assert [name for name, service in services.items()
+            if "POSTGRES_PASSWORD:" in json.dumps(service.get("environment"))] == ["postgres", "postgres-roles"]

@@ -55,18 +55,27 @@ helm.sh/chart: {{ printf "%s-%s" (index . 0).Chart.Name (index . 0).Chart.Versio
       key: {{ .Values.database.urlKey }}
 {{- end -}}
 
-{{/* A service's DATABASE_URL: its own role's (database.services.<name>) or the shared one. (list $ name) */}}
+{{/* A service's own database login (review N11), unless database.sharedLogin: its Secret. (list $ name) */}}
+{{- define "pars.serviceDatabaseSecret" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $own := index ($root.Values.database.services | default dict) $name | default dict -}}
+{{- $hint := printf "database.services.%s" $name -}}
+{{- $why := "the Secret of its own role's DATABASE_URL (or database.sharedLogin: true)" -}}
+name: {{ required (printf "%s.existingSecret: %s" $hint $why) $own.existingSecret }}
+key: {{ required (printf "%s.urlKey: %s" $hint $why) $own.urlKey }}
+{{- end -}}
+
+{{/* A service's DATABASE_URL: its own role's, or with database.sharedLogin the shared one. (list $ name) */}}
 {{- define "pars.serviceDatabaseUrl" -}}
 {{- $root := index . 0 -}}
-{{- $own := index ($root.Values.database.services | default dict) (index . 1) -}}
-{{- if $own }}
+{{- if $root.Values.database.sharedLogin }}
+{{ include "pars.databaseUrl" $root }}
+{{- else }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ $own.existingSecret }}
-      key: {{ $own.urlKey }}
-{{- else }}
-{{ include "pars.databaseUrl" $root }}
+      {{- include "pars.serviceDatabaseSecret" . | nindent 6 }}
 {{- end }}
 {{- end -}}
 

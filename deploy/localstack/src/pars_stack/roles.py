@@ -21,6 +21,12 @@ import asyncpg
 OWNED = {"r": "TABLE", "p": "TABLE", "S": "SEQUENCE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 
 
+def schema_name(service: str, namespace: str = "") -> str:
+    """A service's schema, as the services name it (pars_runtime.settings.schema_name)."""
+    schema = service.replace("-", "_")
+    return f"{namespace.lower()}_{schema}" if namespace else schema
+
+
 def role_name(schema: str) -> str:
     return f"pars_{schema}"
 

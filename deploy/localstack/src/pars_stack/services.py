@@ -197,8 +197,7 @@ class System:
             log("the database login may not create roles: the services share it")
             return
         namespace = self.admin_env.get("PARS_NAMESPACE", "").lower()
-        schemas = {name: f"{namespace}_{name.replace('-', '_')}" if namespace else name.replace("-", "_")
-                   for name in MODULES}
+        schemas = {name: roles.schema_name(name, namespace) for name in MODULES}
         urls = roles.run_blocking(roles.provision(url, list(schemas.values())))
         assert isinstance(urls, dict)
         for name, instances in self.instances.items():
