@@ -34,7 +34,7 @@ from . import (
 )
 from .common import PROVIDER_ERRORS, errors
 from .docs import add_docs
-from .models import RecordsIn
+from .models import ActivityLearnersIn, RecordsIn
 
 log = get_logger(__name__)
 
@@ -54,7 +54,7 @@ TAGS = [
     {"name": "admin", "description": "Providers, users and board registries (admin token)."},
 ]
 # Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
-EXTRA_SCHEMAS = (RecordsIn,)
+EXTRA_SCHEMAS = (RecordsIn, ActivityLearnersIn)
 
 
 def _printable(value: object, limit: int = 300) -> str:
