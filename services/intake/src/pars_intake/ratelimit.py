@@ -74,6 +74,15 @@ RETURNING b.tokens, b.granted
 """
 # A bucket's tokens now, refilled as TAKE_SQL would, without taking any or locking the row.
 WAITING_SQL = f"SELECT {_REFILLED} AS tokens FROM rate_buckets AS b WHERE b.bucket = $1"
+# A bucket untouched this long is full again (any limit refills within it), as if it had no row:
+# its row goes, so that wrong admin tokens from ever new addresses do not grow the table for good.
+IDLE_BUCKET = "1 day"
+
+
+async def forget_idle_buckets(db: asyncpg.Pool | asyncpg.Connection) -> int:
+    """Deletes the buckets untouched for IDLE_BUCKET; returns how many."""
+    deleted = await db.execute(f"DELETE FROM rate_buckets WHERE at < now() - interval '{IDLE_BUCKET}'")
+    return int(deleted.split()[-1])
 
 
 class SharedBuckets:
