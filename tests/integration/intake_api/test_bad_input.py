@@ -34,6 +34,11 @@ def endpoints(activity: str) -> list[str]:
     return ["/v1/learner-records", f"/v1/activities/{activity}/learners", "/v1/activities", "/v1/learner-match"]
 
 
+def counted_paths(activity: str) -> list[str]:
+    """The routes whose learner rows are counted on the raw body, before it is parsed."""
+    return ["/v1/learner-records", f"/v1/activities/{activity}/learners"]
+
+
 def refused(response: httpx.Response, *statuses: int) -> dict:
     assert response.status_code in statuses, (response.status_code, response.text[:300])
     assert response.headers["content-type"].startswith("application/json")
@@ -47,9 +52,12 @@ def test_malformed_and_wrongly_shaped_json(system: RunningSystem, provider: dict
         for path in endpoints(provider["activity"]):
             for raw in (b'{"records": [', b"null", b"[]", b'"text"', b"{}", b"{'single': 'quotes'}",
                         b"[" * 100_000 + b"]" * 100_000):
-                # A small route refuses a body over its cap (64 KiB) before reading it.
+                # A small route refuses a body over its cap (64 KiB) before reading it; the learner
+                # rows' routes refuse more nesting than their rows hold before parsing it.
                 small_route_over_cap = path == "/v1/activities" and len(raw) > 64 * 1024
-                refused(client.post(path, content=raw, headers=JSON), *((413,) if small_route_over_cap else (400, 422)))
+                counted = raw.startswith(b"[[") and path in counted_paths(provider["activity"])
+                refused(client.post(path, content=raw, headers=JSON),
+                        *((413,) if small_route_over_cap or counted else (400, 422)))
         problems = refused(client.post("/v1/learner-records", json={"records": [{**RECORD, "colour": "blue"}]}),
                            422)["problems"]
         assert problems == [{"field": "records.0.colour", "problem": "Extra inputs are not permitted"}]
@@ -87,9 +95,12 @@ def test_binary_bodies_and_wrong_encodings(system: RunningSystem, provider: dict
         for path in endpoints(provider["activity"]):
             for raw in (os.urandom(2048), b"\x89PNG\r\n\x1a\n" + os.urandom(64), b"\xff\xfe\x00\x00",
                         '{"board": "NC", "learners": [{"last_name": "Müller"}]}'.encode("latin-1")):
-                # A small route refuses a body over its cap (64 KiB) before reading it.
+                # A small route refuses a body over its cap (64 KiB) before reading it; the learner
+                # rows' routes refuse more nesting than their rows hold before parsing it.
                 small_route_over_cap = path == "/v1/activities" and len(raw) > 64 * 1024
-                refused(client.post(path, content=raw, headers=JSON), *((413,) if small_route_over_cap else (400, 422)))
+                counted = raw.startswith(b"[[") and path in counted_paths(provider["activity"])
+                refused(client.post(path, content=raw, headers=JSON),
+                        *((413,) if small_route_over_cap or counted else (400, 422)))
             refused(client.post(path, content=b"records=1", headers={"Content-Type": "text/plain"}), 415, 422)
         utf16 = '{"records": [{"last_name": "Müller"}]}'.encode("utf-16")
         refused(client.post("/v1/learner-records", content=utf16, headers=JSON), 422)
@@ -107,6 +118,26 @@ def test_oversize_bodies_answer_413_before_being_read(system: RunningSystem, pro
                     yield b" " * (1024 * 1024)
 
             refused(client.post(path, content=chunks(), headers=JSON), 413)
+    assert stored_rows(system, provider["provider_id"])["submissions"] == 0
+
+
+def test_more_records_than_a_request_takes_are_refused_before_being_parsed(system: RunningSystem,
+                                                                           provider: dict) -> None:
+    """2,501 records are refused 413 on their bytes, saying how many a request takes (pydantic would
+    build them all, then answer 422); so is a bare list of a million objects, or deep nesting."""
+    many = b",".join([b"{}"] * 2501)
+    flood = b"[" + b"{}," * 1_000_000 + b"{}]"
+    with system.client(provider["api_key"]) as client:
+        for path, body in zip(counted_paths(provider["activity"]),
+                              (b'{"records": [' + many + b"]}", b'{"board": "NC", "learners": [' + many + b"]}"),
+                              strict=True):
+            detail = refused(client.post(path, content=body, headers=JSON), 413)["detail"]
+            assert detail == ("The request holds more than 2,500 records: send at most 2,500 records a request. "
+                              "Nothing was stored."), detail
+            assert "more than 2,500 records" in refused(client.post(path, content=flood, headers=JSON), 413)["detail"]
+            deep = refused(client.post(path, content=b'{"records": ' + b"[" * 90_000 + b"]" * 90_000 + b"}",
+                                       headers=JSON), 413)
+            assert "more nesting, values or fields than 2,500 records hold" in deep["detail"]
     assert stored_rows(system, provider["provider_id"])["submissions"] == 0
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
-from pars_intake.ratelimit import SharedBuckets
+from pars_intake.ratelimit import SharedBuckets, forget_idle_buckets
 from pars_intake.store import activities, providers, records, uploads
 from pars_intake.sweep import sweep_overdue
 from tests.support.kafka import service_settings
@@ -164,18 +164,30 @@ def test_provider_settings_and_uploads(system: RunningSystem) -> None:
 def test_shared_rate_buckets_compute_the_token_bucket_in_one_statement(system: RunningSystem) -> None:
     """The statement every intake instance runs per request (ratelimit.TAKE_SQL) against the unit
     tests' cases (tests/unit/intake/test_rate_limits.py), with a refill slow enough that the
-    test's own time does not count; and twenty takes at once on a bucket of ten grant ten."""
+    test's own time does not count; and twenty takes at once on a bucket of ten grant ten. Looking
+    at a bucket (ratelimit.WAITING_SQL, the wrong admin tokens' check) tells the seconds until it
+    holds a whole token and takes nothing; a bucket idle for a day is forgotten."""
     buckets = SharedBuckets("test-rows", rate=0.001, burst=10)
     key, big, crowded = (secrets.token_hex(8) for _ in range(3))
 
     async def work(pool: asyncpg.Pool) -> None:
+        assert await buckets.waiting(pool, key) == 0  # never spent: full
         assert [await buckets.take(pool, key, 4) for _ in range(2)] == [0, 0]
         assert await buckets.take(pool, key, 4) == pytest.approx((4 - 2) / 0.001, rel=0.01)  # refused: 2 left
+        assert [await buckets.waiting(pool, key) for _ in range(3)] == [0, 0, 0]  # 2 left, whatever the looks
         assert await buckets.take(pool, key, 2) == 0  # nothing was taken by the refusal
+        assert await buckets.waiting(pool, key) == pytest.approx(1 / 0.001, rel=0.01)  # empty: a token away
         assert await buckets.take(pool, big, 25) == 0  # over the burst, on a full bucket: a debt of 15
+        assert await buckets.waiting(pool, big) == pytest.approx(16 / 0.001, rel=0.01)  # as Limit.wait(-15, 1)
         assert await buckets.take(pool, big, 1) == pytest.approx(16 / 0.001, rel=0.01)
         waits = await asyncio.gather(*(buckets.take(pool, crowded) for _ in range(20)))
         assert sum(1 for w in waits if w == 0) == 10
+        # A bucket untouched for a day is full again: its row goes (the sweeper's beat), the others stay.
+        await pool.execute("UPDATE rate_buckets SET at = now() - interval '25 hours' WHERE bucket = $1",
+                           f"test-rows:{big}")
+        assert await forget_idle_buckets(pool) >= 1
+        kept = await pool.fetch("SELECT bucket FROM rate_buckets WHERE bucket LIKE 'test-rows:%'")
+        assert {r["bucket"] for r in kept} == {f"test-rows:{key}", f"test-rows:{crowded}"}
 
     async def with_pool() -> None:
         pool = await asyncpg.create_pool(system.env["DATABASE_URL"], min_size=1, max_size=10,

@@ -1,12 +1,12 @@
 """The token bucket arithmetic intake's rate limits share (pars_intake.ratelimit.Limit), which the
-PostgreSQL buckets compute in SQL (tests/integration/intake_api/test_abuse_limits.py checks
-that statement against the same cases), and the in-process buckets built on it."""
+PostgreSQL buckets compute in SQL (tests/integration/intake_api/test_store.py checks those
+statements against the same cases)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pars_intake.ratelimit import Limit, TokenBuckets
+from pars_intake.ratelimit import Limit
 
 ROWS = Limit(rate=100, burst=10_000)
 
@@ -35,13 +35,3 @@ def test_a_bucket_refills_at_its_rate_up_to_its_burst() -> None:
     assert ROWS.refill(9_000, 3600) == 10_000
     assert ROWS.refill(-500, 10) == 500
     assert ROWS.refill(100, -5) == 100  # a clock that stepped back gives nothing
-
-
-def test_in_process_buckets_are_per_key_and_refill_with_the_clock() -> None:
-    now = [0.0]
-    buckets = TokenBuckets(rate=1, burst=3, clock=lambda: now[0])
-    assert [buckets.take("a") for _ in range(4)] == [0, 0, 0, 1.0]
-    assert buckets.take("b") == 0  # another provider's bucket is full
-    now[0] = 2.0
-    assert buckets.take("a", 2) == 0
-    assert buckets.take("a") == pytest.approx(1.0)

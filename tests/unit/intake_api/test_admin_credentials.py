@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from pars_intake.ratelimit import TAKE_SQL, WAITING_SQL, Limit
 from pars_intake.settings import IntakeSettings
 from pars_intake.web import create_app
 from pars_runtime.listeners import OnlyPaths, admin_port_paths, main_port_paths, ops_port_paths
@@ -20,19 +21,38 @@ SERVICE = "unit-service-token-0123456789"
 
 
 class _Pool:
-    async def fetchrow(self, *_: Any) -> None:
-        return None  # no API key is known
+    """No API key is known; the buckets of wrong admin tokens (PostgreSQL's in production,
+    ratelimit.TAKE_SQL and WAITING_SQL) are played with the same arithmetic, on a clock that
+    stands still; stores nothing else."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, float] = {}
+
+    async def fetchrow(self, sql: str, *args: Any) -> dict | None:
+        if sql == TAKE_SQL:
+            bucket, rate, burst, cost = args
+            tokens, wait = Limit(rate, burst).take(self.buckets.get(bucket, burst), cost)
+            self.buckets[bucket] = tokens
+            return {"tokens": tokens, "granted": wait == 0}
+        if sql == WAITING_SQL:
+            return {"tokens": self.buckets[args[0]]} if args[0] in self.buckets else None
+        return None
 
     def acquire(self) -> None:
         raise AssertionError("nothing may be stored")
+
+
+class _PoolAway(_Pool):
+    async def fetchrow(self, sql: str, *args: Any) -> dict | None:
+        raise ConnectionRefusedError(111, "Connect call failed")
 
 
 async def _ok() -> None:
     return None
 
 
-def _app(**settings: Any) -> Any:
-    runtime = SimpleNamespace(pool=_Pool(), check_postgres=_ok, check_kafka=_ok)
+def _app(pool: _Pool | None = None, **settings: Any) -> Any:
+    runtime = SimpleNamespace(pool=pool or _Pool(), check_postgres=_ok, check_kafka=_ok)
     return create_app(runtime, IntakeSettings(admin_token=ADMIN, service_token=SERVICE, **settings), None)  # type: ignore[arg-type]
 
 
@@ -43,7 +63,9 @@ async def _post(app: Any, path: str, token: str, json: Any = None) -> httpx.Resp
 
 async def _get(app: Any, path: str, token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+    # As a server does: an error the app answered is not raised again to the client.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         return await client.get(path, headers=headers)
 
 
@@ -64,6 +86,16 @@ def test_wrong_admin_tokens_from_one_address_are_limited() -> None:
     assert locked.status_code == 429
     assert 1 <= int(locked.headers["Retry-After"]) <= 600
     assert "wrong admin tokens" in locked.json()["detail"]
+
+
+def test_the_admin_api_answers_503_when_the_failures_cannot_be_counted() -> None:
+    """PostgreSQL away: neither a wrong token nor the right one is let through unchecked."""
+    app = _app(_PoolAway())
+    for token in (ADMIN, "guess-0123456789abcdef"):
+        for answer in (asyncio.run(_post(app, "/v1/admin/providers", token)),  # the guard, before the body
+                       asyncio.run(_get(app, "/v1/admin/dead-letters", token))):  # the route's dependency
+            assert answer.status_code == 503 and answer.headers["Retry-After"] == "2", answer.text
+            assert "database is unavailable" in answer.json()["detail"]
 
 
 def test_the_admin_api_and_dashboard_answer_only_on_the_admin_port_when_it_is_set() -> None:

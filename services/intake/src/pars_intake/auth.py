@@ -241,16 +241,24 @@ async def admin_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_token)] = None,
 ) -> None:
     """The admin token, and only it (the service token opens no admin route). Wrong tokens are
-    counted per client address (`admin_failures`, review N8): past the burst, that address gets
-    429 with `Retry-After` whatever it sends, so the token cannot be guessed at request speed."""
-    failures = request.app.state.admin_failures
+    counted per client address in PostgreSQL (`admin_failures`, review N8), so every intake
+    instance counts the same ones: past the burst, that address gets 429 with `Retry-After`
+    whatever it sends, so the token cannot be guessed at request speed. The database unreachable
+    is a 503 (the app's and the guard's answer), never a token let through unchecked."""
+    seen = request.scope.setdefault(SEEN, {})
+    if seen.get("admin"):  # the guard checked it before the body, the route asks again
+        return
+    failures, pool = request.app.state.admin_failures, request.app.state.rt.pool
     address = request.client.host if request.client else ""
-    wait = failures.waiting(address)
+    token = bearer(request)
+    right = hmac.compare_digest(token.encode(), request.app.state.settings.admin_token.encode())
+    # A wrong token takes its token in the same statement that checks the bucket, so that guesses
+    # sent at once cannot all pass one look at it; the right one only looks.
+    wait = await (failures.waiting(pool, address) if right else failures.take(pool, address))
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise HTTPException(429, f"Too many wrong admin tokens from this address: try again in {seconds} s.",
                             headers={"Retry-After": str(seconds)})
-    token = bearer(request)
-    if not hmac.compare_digest(token.encode(), request.app.state.settings.admin_token.encode()):
-        failures.take(address)
+    if not right:
         raise HTTPException(403, "This needs the admin token.")
+    seen["admin"] = True

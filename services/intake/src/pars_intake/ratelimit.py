@@ -1,5 +1,6 @@
-"""Per-provider limits: token buckets shared by every intake instance (in PostgreSQL), in-process
-buckets for learner match, and learner match's lock (in PostgreSQL).
+"""Limits: token buckets shared by every intake instance (in PostgreSQL) for the provider API's
+requests and rows, learner match's learners and wrong admin tokens; learner match's lock (in
+PostgreSQL); and bounded places for work in progress (in this process).
 
 A bucket holds up to `burst` tokens and refills at `rate` tokens a second. Intake counts two
 things per provider and key kind (review N5, N12):
@@ -24,9 +25,8 @@ provider gets the configured rate however many intake instances serve it."""
 from __future__ import annotations
 
 import math
-import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
@@ -35,8 +35,6 @@ from fastapi import HTTPException
 
 from .store import match_failures
 from .store.match_failures import Db
-
-MAX_KEYS = 100_000  # in-process buckets kept (least recently used dropped): bounded memory whatever the callers
 
 
 @dataclass(frozen=True)
@@ -61,38 +59,6 @@ class Limit:
         return (min(cost, self.burst) - tokens) / self.rate
 
 
-class TokenBuckets:
-    """Buckets in this process (learner match's learners a minute)."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.clock = Limit(rate, burst), clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
-
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
-        now = self.clock()
-        tokens, at = self._buckets.pop(key, (self.limit.burst, now))
-        left, wait = self.limit.take(self.limit.refill(tokens, now - at), cost)
-        self._buckets[key] = (left, now)
-        while len(self._buckets) > MAX_KEYS:
-            self._buckets.popitem(last=False)
-        return wait
-
-    def waiting(self, key: str) -> float:
-        """Seconds until the key's bucket holds a whole token again (0: it does); takes nothing."""
-        if key not in self._buckets:
-            return 0.0
-        tokens, at = self._buckets[key]
-        tokens = self.limit.refill(tokens, self.clock() - at)
-        return 0.0 if tokens >= 1 else (self.limit.wait(tokens, 1) if self.limit.rate > 0 else 3600.0)
-
-    def check(self, key: str, cost: float = 1.0, what: str = "requests") -> None:
-        """Raises the 429 when the key's bucket cannot pay `cost`."""
-        wait = self.take(key, cost)
-        if wait > 0:
-            raise too_many(wait, what)
-
-
 # The same arithmetic as Limit.refill and Limit.take, in one statement: a new bucket starts full;
 # an existing one is locked by the upsert and its SET sees the row's latest tokens (two instances
 # taking at once queue on the row). `now()` is the time of the statement's own transaction.
@@ -106,11 +72,22 @@ ON CONFLICT (bucket) DO UPDATE SET
     at = now()
 RETURNING b.tokens, b.granted
 """
+# A bucket's tokens now, refilled as TAKE_SQL would, without taking any or locking the row.
+WAITING_SQL = f"SELECT {_REFILLED} AS tokens FROM rate_buckets AS b WHERE b.bucket = $1"
+# A bucket untouched this long is full again (any limit refills within it), as if it had no row:
+# its row goes, so that wrong admin tokens from ever new addresses do not grow the table for good.
+IDLE_BUCKET = "1 day"
+
+
+async def forget_idle_buckets(db: asyncpg.Pool | asyncpg.Connection) -> int:
+    """Deletes the buckets untouched for IDLE_BUCKET; returns how many."""
+    deleted = await db.execute(f"DELETE FROM rate_buckets WHERE at < now() - interval '{IDLE_BUCKET}'")
+    return int(deleted.split()[-1])
 
 
 class SharedBuckets:
-    """Buckets in PostgreSQL, named `<name>:<key>`: one per provider and key kind whatever the
-    number of intake instances."""
+    """Buckets in PostgreSQL, named `<name>:<key>` (a provider and key kind, a provider, a client
+    address): one each whatever the number of intake instances."""
 
     def __init__(self, name: str, rate: float, burst: float) -> None:
         self.name, self.limit = name, Limit(rate, burst)
@@ -119,6 +96,14 @@ class SharedBuckets:
         """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
         row = await db.fetchrow(TAKE_SQL, f"{self.name}:{key}", self.limit.rate, self.limit.burst, float(cost))
         return 0.0 if row["granted"] else self.limit.wait(row["tokens"], cost)
+
+    async def waiting(self, db: asyncpg.Pool | asyncpg.Connection, key: str) -> float:
+        """Seconds until the key's bucket holds a whole token again (0: it does, or has never been
+        spent); takes nothing."""
+        row = await db.fetchrow(WAITING_SQL, f"{self.name}:{key}", self.limit.rate, self.limit.burst)
+        if row is None or row["tokens"] >= 1:
+            return 0.0
+        return self.limit.wait(row["tokens"], 1)
 
     async def check(self, db: asyncpg.Pool | asyncpg.Connection, key: str, cost: float = 1.0,
                     what: str = "requests") -> None:

@@ -42,6 +42,7 @@ from pars_runtime.service import Runtime
 from pars_runtime.settings import ServiceSettings
 
 from .outcomes import record_first_outcome
+from .ratelimit import forget_idle_buckets
 from .settings import IntakeSettings, intake_settings
 from .store import outcomes as store
 from .store.uploads import lock_upload
@@ -96,5 +97,9 @@ async def sweeper(rt: Runtime, stop: asyncio.Event) -> None:
 
     async def sweep_all() -> None:
         await sweep(rt.pool, config, rt.clock.now(), None)
+        try:  # the rate limits' idle buckets go with the same beat
+            await forget_idle_buckets(rt.pool)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("forgetting idle rate limit buckets failed; the next sweep retries", error=repr(exc))
 
     await every(config.sweep_interval_seconds, sweep_all, stop, name="sweeper", catch=())

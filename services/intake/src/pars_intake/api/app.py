@@ -19,7 +19,7 @@ from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
 from ..parsing import FileParser
-from ..ratelimit import FailureWindow, Places, SharedBuckets, TokenBuckets
+from ..ratelimit import FailureWindow, Places, SharedBuckets
 from ..settings import IntakeSettings
 from ..waiters import Waiters
 from . import (
@@ -34,7 +34,7 @@ from . import (
 )
 from .common import PROVIDER_ERRORS, errors
 from .docs import add_docs
-from .models import RecordsIn
+from .models import ActivityLearnersIn, RecordsIn
 
 log = get_logger(__name__)
 
@@ -54,7 +54,7 @@ TAGS = [
     {"name": "admin", "description": "Providers, users and board registries (admin token)."},
 ]
 # Bodies that a route reads itself (JSON or XML) and documents through `openapi_extra`.
-EXTRA_SCHEMAS = (RecordsIn,)
+EXTRA_SCHEMAS = (RecordsIn, ActivityLearnersIn)
 
 
 def _printable(value: object, limit: int = 300) -> str:
@@ -77,9 +77,10 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     app.state.parses = Places(settings.max_parses_in_flight, settings.max_parses_in_flight_per_provider)
     app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.row_limits = SharedBuckets("rows", settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst)
-    app.state.match_limits = TokenBuckets(settings.match_learners_per_minute / 60, settings.match_burst)
+    app.state.match_limits = SharedBuckets("match", settings.match_learners_per_minute / 60, settings.match_burst)
     app.state.match_failures = FailureWindow(settings.match_failures_per_learner, 86400)
-    app.state.admin_failures = TokenBuckets(1 / settings.admin_failure_refill_seconds, settings.admin_failure_burst)
+    app.state.admin_failures = SharedBuckets("admin-failures", 1 / settings.admin_failure_refill_seconds,
+                                             settings.admin_failure_burst)
     app.include_router(routes_admin.router, responses=errors(400, 401, 403, 422, 503))
     for router in (routes_activities.router, routes_records.router, routes_match.router, routes_keys.router,
                    routes_provider.router, routes_webhooks.router):

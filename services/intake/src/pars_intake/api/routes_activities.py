@@ -33,6 +33,7 @@ from .common import (
 from .models import ActivityChangeIn, ActivityIn, ActivityLearnersIn, RegistrationIn
 from .rems import refuse_unless_participant
 from .submissions import answer_submission, row_fields
+from .xml_service import counted_json
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 CallerDep = Annotated[Caller, Depends(provider_caller)]
@@ -184,10 +185,17 @@ async def activity_detail(activity_id: IdPath, request: Request, caller: CallerD
     return JSONResponse(detail | {"page": page, "page_size": page_size})
 
 
+async def learners_body(request: Request, _: CallerDep) -> ActivityLearnersIn:
+    """The web form's rows, counted before they are parsed (`counted_json`); the caller first."""
+    return counted_json(await request.body(), ActivityLearnersIn)
+
+
 @router.post("/{activity_id}/learners", summary="Add learners to an activity (the web form's Save)",
-             responses={**WAITED, **errors(404, 413)}, status_code=202)
-async def add_learners(activity_id: IdPath, body: ActivityLearnersIn, request: Request, caller: CallerDep,
-                       wait: Wait = 0) -> Response:
+             responses={**WAITED, **errors(404, 413)}, status_code=202, openapi_extra={"requestBody": {
+                 "required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/ActivityLearnersIn"}}}}})
+async def add_learners(activity_id: IdPath, body: Annotated[ActivityLearnersIn, Depends(learners_body)],
+                       request: Request, caller: CallerDep, wait: Wait = 0) -> Response:
     """One row per learner for this activity and board; answers like `POST /v1/learner-records`
     (with `?wait=`, each row's status or its errors, e.g. `664` for a date of birth the board
     does not know)."""

@@ -16,7 +16,8 @@ The answer must not be an oracle for a physician's date of birth, or for which b
 caller learns only "matches" or "does not match" (718, whatever the board's reason: unknown id,
 date of birth, name or namesakes; a submission still gets the board's own code). A call holds at
 most MATCH_MAX_LEARNERS learners, each identity once; every learner checked takes a token from the
-provider's match bucket (MATCH_LEARNERS_PER_MINUTE, MATCH_BURST); and after
+provider's match bucket (MATCH_LEARNERS_PER_MINUTE, MATCH_BURST; kept in PostgreSQL like the rate
+limits, so every intake instance spends the same one); and after
 MATCH_FAILURES_PER_LEARNER wrong answers in a day for one physician, that physician is not checked
 again for the provider until the day has passed (429), so dates of birth cannot be tried one by one.
 
@@ -113,7 +114,7 @@ async def ask_board(request: Request, caller: Caller, board: str, learners: list
     failures, pool = request.app.state.match_failures, rt(request).pool
     sent = [lock_key(caller.provider_id, identity(board, learner)) for learner in learners]
     await _refuse_if_locked(failures, pool, sent, caller, board)
-    request.app.state.match_limits.check(caller.provider_id, len(learners), "learner matches")
+    await request.app.state.match_limits.check(pool, caller.provider_id, len(learners), "learner matches")
     answer = await _ask_gateway(request, {"board": board, "learners": learners})
     if len(answer.results) != len(learners):
         log.error("board gateway answered a different number of results", asked=len(learners),

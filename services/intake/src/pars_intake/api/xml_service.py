@@ -9,17 +9,20 @@ a document that cannot be read is refused whole (422, the seed's message) and no
 from __future__ import annotations
 
 from email.message import Message
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..auth import Caller, web_service_caller
-from ..domain.rows import FileFormatError, RowInput, TooLargeError
+from ..domain.json_rows import excess
+from ..domain.rows import MAX_RECORDS, FileFormatError, RowInput, TooLargeError
 from .models import RecordsIn
 from .parsing import parse_file, parse_place
 from .submissions import row_fields
+
+Rows = TypeVar("Rows", bound=BaseModel)
 
 OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/RecordsIn"}},
@@ -55,12 +58,22 @@ async def records_body(request: Request,
     if _is_xml(media_type):
         with parse_place(request, caller.provider_id):
             return await _xml_rows(request, body)
+    parsed = counted_json(body, RecordsIn)
+    return [RowInput(activity_id=r.activity_id, board=r.board, **row_fields(r)) for r in parsed.records]
+
+
+def counted_json(body: bytes, model: type[Rows]) -> Rows:
+    """A JSON body of learner rows as `model`, its rows counted on the raw bytes first (413 past
+    MAX_RECORDS): a parser would build every one of them before the model refuses their number."""
+    beyond = excess(body, MAX_RECORDS)
+    if beyond:
+        raise HTTPException(413, f"The request holds {beyond}: send at most {MAX_RECORDS:,} records a request. "
+                                 "Nothing was stored.")
     try:
-        parsed = RecordsIn.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]) from None
-    return [RowInput(activity_id=r.activity_id, board=r.board, **row_fields(r)) for r in parsed.records]
 
 
 async def _xml_rows(request: Request, body: bytes) -> list[RowInput]:
