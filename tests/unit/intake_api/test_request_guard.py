@@ -10,7 +10,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import Request
 
+from pars_intake.ratelimit import body_done
 from pars_intake.settings import IntakeSettings
 from pars_intake.web import create_app
 
@@ -181,3 +183,41 @@ def test_the_guard_and_the_route_look_the_credential_up_once() -> None:
                  {"Content-Type": "application/json", "Content-Length": "2", "Authorization": "Bearer a-key"}, [b"{}"])
     assert call.status == 422 and call.read == 2  # authenticated, read, then refused by the route's model
     assert len(lookups) == 1, lookups
+
+
+def test_a_route_gives_its_place_back_once_its_body_is_stored_and_waits_holding_none() -> None:
+    """A `?wait=` submission waits for its outcomes after its rows are stored: it gives its place
+    among the bodies in flight back then (ratelimit.body_done), so that a provider's callers
+    waiting on outcomes do not turn its other requests away with 429."""
+    async def go() -> tuple[Call, Call, Call]:
+        app = _app(max_bodies_in_flight=4, max_bodies_in_flight_per_provider=1)
+        stored, release = asyncio.Event(), asyncio.Event()
+
+        @app.app.post("/v1/held-open")
+        async def held_open(request: Request, give_back: bool = False) -> dict:
+            await request.body()
+            if give_back:
+                body_done(request.scope)
+                body_done(request.scope)  # once only: the place is not given back twice
+            stored.set()
+            await release.wait()  # as `?wait=` waits for the outcomes
+            return {}
+
+        headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Content-Length": "2"}
+        waiting = Call("POST", "/v1/held-open", headers, [b"{}"])
+        waiting.scope["query_string"] = b"give_back=true"
+        running = asyncio.create_task(waiting.run(app))
+        await stored.wait()
+        other = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)  # read whole: 422
+        stored.clear()
+        holding = asyncio.create_task(Call("POST", "/v1/held-open", headers, [b"{}"]).run(app))
+        await stored.wait()
+        refused = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)
+        release.set()
+        await asyncio.gather(running, holding)
+        return other, refused, waiting
+
+    other, refused, waiting = asyncio.run(go())
+    assert (other.status, other.read) == (422, 2)  # admitted while the first one waited
+    assert (refused.status, refused.read) == (429, 0)  # a route that keeps its place keeps the bound
+    assert waiting.status == 200

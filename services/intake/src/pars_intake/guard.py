@@ -30,7 +30,7 @@ from pars_runtime.logs import bound_contextvars, get_logger
 
 from .api.app import DATABASE_AWAY
 from .auth import admin_caller, authenticate, session_caller
-from .ratelimit import Full, Places
+from .ratelimit import BODY_PLACE, Full, Place, Places
 from .settings import IntakeSettings
 
 log = get_logger(__name__)
@@ -79,7 +79,8 @@ class RequestGuard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise Refused(_json(413, _too_large(limit)))
-        with self._slot(share):
+        with self._slot(share) as place:
+            scope[BODY_PLACE] = place  # the route may give it back once the body is stored (body_done)
             await self.app(scope, _limited(receive, limit), send)
 
     def body_limit(self, path: str) -> int:
@@ -117,11 +118,11 @@ class RequestGuard:
                                 {"Retry-After": "2"})) from None
 
     @contextmanager
-    def _slot(self, share: str | None) -> Iterator[None]:
+    def _slot(self, share: str | None) -> Iterator[Place | None]:
         """One of the bounded places for a body in flight, or 429 at once: a request never waits
         in memory for one. The public form posts are small and need no place."""
         if share is None:
-            yield
+            yield None
             return
         try:
             place = self.in_flight.claim(share)
@@ -131,7 +132,7 @@ class RequestGuard:
             raise Refused(_json(429, "Too many requests with a body are in progress; try again shortly.",
                                 {"Retry-After": "1"})) from None
         with place:
-            yield
+            yield place
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

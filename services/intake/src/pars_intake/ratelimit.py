@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -156,19 +155,47 @@ class Places:
     def in_use(self) -> int:
         return sum(self.taken.values())
 
-    def claim(self, share: str) -> AbstractContextManager[None]:
-        """A place for `share`, held until the `with` block ends; Full at once when there is none
-        (raised by this call, before the block: nothing inside it is mistaken for it)."""
+    def claim(self, share: str) -> Place:
+        """A place for `share`, held until the `with` block ends or `release()`; Full at once when
+        there is none (raised by this call, before the block: nothing inside it is mistaken for it)."""
         if self.in_use() >= self.total or self.taken[share] >= self.per_share:
             raise Full(share)
         self.taken[share] += 1
-        return self._held(share)
+        return Place(self, share)
 
-    @contextmanager
-    def _held(self, share: str) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            self.taken[share] -= 1
-            if not self.taken[share]:
-                del self.taken[share]
+    def give_back(self, share: str) -> None:
+        self.taken[share] -= 1
+        if not self.taken[share]:
+            del self.taken[share]
+
+
+class Place:
+    """A claimed place: given back when its `with` block ends, or earlier by `release()` (once)."""
+
+    def __init__(self, places: Places, share: str) -> None:
+        self.places, self.share, self.held = places, share, True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.places.give_back(self.share)
+
+    def __enter__(self) -> Place:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+# Where the request guard keeps a request's place for its body (guard.py), for the route to give it
+# back early.
+BODY_PLACE = "pars.body_place"
+
+
+def body_done(scope: MutableMapping[str, object]) -> None:
+    """The route has read, parsed and stored its body: its place among the bodies in flight goes
+    back, so that a request waiting for outcomes (`?wait=`) holds none (the bound is on bodies in
+    memory, not on waiting callers)."""
+    place = scope.get(BODY_PLACE)
+    if isinstance(place, Place):
+        place.release()

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 from fastapi import HTTPException, Request
 
 from pars_runtime.logs import get_logger
 
 from ..domain.rows import ParsedFile
 from ..parsing import FileParser
-from ..ratelimit import Full, Places
+from ..ratelimit import Full, Place, Places
 
 log = get_logger(__name__)
 RETRY_AFTER_SECONDS = 2
@@ -23,7 +21,7 @@ async def parse_file(request: Request, data: bytes, file_format: str) -> ParsedF
     return await parser.parse(data, file_format)
 
 
-def parse_place(request: Request, provider_id: str) -> AbstractContextManager[None]:
+def parse_place(request: Request, provider_id: str) -> Place:
     """A place for one file (an upload, an XML body) to be read into memory and parsed, held until
     the `with` block ends: at most MAX_PARSES_IN_FLIGHT at once in this process and
     MAX_PARSES_IN_FLIGHT_PER_PROVIDER for one provider. Beyond, 429 with Retry-After at once:

@@ -13,6 +13,7 @@ from pars_runtime.logs import bind_contextvars, get_logger
 
 from ..auth import Caller, spend_rows
 from ..domain.rows import RowInput
+from ..ratelimit import body_done
 from ..store.records import submission_rows
 from ..submit import submit_rows
 from .common import rt, settings, wait_for_outcomes
@@ -46,6 +47,7 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
     # From here on this request's log lines carry the id every event of the submission carries.
     bind_contextvars(correlation_id=submission_id, provider_id=caller.provider_id)
     log.info("submission accepted", source=source, rows=len(rows))
+    body_done(request.scope)  # waiting for the outcomes holds no place among the bodies in flight
     if wait <= 0:
         return JSONResponse(status_code=202, content={
             "submission_id": submission_id,
