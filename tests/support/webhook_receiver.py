@@ -5,9 +5,10 @@ or 503 while it is `down` (the chaos run takes it down for a while)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,10 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    # What `Receiver.check` made of the request when it came (a receiver verifies a signature on
+    # receipt: Standard Webhooks refuses a timestamp more than five minutes away from its clock),
+    # or the exception it raised; None without a check.
+    checked: Any = None
 
 
 class Receiver:
@@ -22,15 +27,23 @@ class Receiver:
         self.received: list[Received] = []
         self._statuses = statuses
         self.down = False
+        self.check: Callable[[bytes, dict[str, str]], Any] | None = None
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                checked: Any = None
+                if receiver.check is not None:
+                    try:
+                        checked = receiver.check(body, headers)
+                    except Exception as exc:  # noqa: BLE001 - kept for the test to count
+                        checked = exc
                 with receiver._lock:
                     status = 503 if receiver.down else next(receiver._statuses, 200)
-                    receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body, status))
+                    receiver.received.append(Received(headers, body, status, checked))
                 self.send_response(status)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
