@@ -186,9 +186,10 @@ def test_the_guard_and_the_route_look_the_credential_up_once() -> None:
 
 
 def test_a_route_gives_its_place_back_once_its_body_is_stored_and_waits_holding_none() -> None:
-    """A `?wait=` submission waits for its outcomes after its rows are stored: it gives its place
-    among the bodies in flight back then (ratelimit.body_done), so that a provider's callers
-    waiting on outcomes do not turn its other requests away with 429."""
+    """A `?wait=` submission of a few rows waits for its outcomes after its rows are stored: it
+    gives its place among the bodies in flight back then (ratelimit.body_done), so that a
+    provider's callers waiting on outcomes do not turn its other requests away with 429. A large
+    body, alive until its answer, keeps its place."""
     async def go() -> tuple[Call, Call, Call]:
         app = _app(max_bodies_in_flight=4, max_bodies_in_flight_per_provider=1)
         stored, release = asyncio.Event(), asyncio.Event()
@@ -210,14 +211,18 @@ def test_a_route_gives_its_place_back_once_its_body_is_stored_and_waits_holding_
         await stored.wait()
         other = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)  # read whole: 422
         stored.clear()
-        holding = asyncio.create_task(Call("POST", "/v1/held-open", headers, [b"{}"]).run(app))
+        # A body over 16 KiB keeps its place until it is answered, even if the route gives it back.
+        big = b'{"x": "' + b"y" * 20000 + b'"}'
+        holding = Call("POST", "/v1/held-open", {**headers, "Content-Length": str(len(big))}, [big])
+        holding.scope["query_string"] = b"give_back=true"
+        holding_task = asyncio.create_task(holding.run(app))
         await stored.wait()
         refused = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)
         release.set()
-        await asyncio.gather(running, holding)
+        await asyncio.gather(running, holding_task)
         return other, refused, waiting
 
     other, refused, waiting = asyncio.run(go())
     assert (other.status, other.read) == (422, 2)  # admitted while the first one waited
-    assert (refused.status, refused.read) == (429, 0)  # a route that keeps its place keeps the bound
+    assert (refused.status, refused.read) == (429, 0)  # the large body kept its place: the bound holds
     assert waiting.status == 200

@@ -41,6 +41,10 @@ BULK_BODIES = re.compile(r"/v1/learner-records|/v1/learner-match|/v1/activities/
 # Form posts anyone may send (the sign-in form carries the API key in its body): capped small.
 PUBLIC_BODIES = ("/portal/sign-in", "/portal/sign-out")
 MULTIPART_OVERHEAD = 64 * 1024  # an upload's form fields and boundaries around the file
+# A body this small (by its Content-Length: a few records) may give its place back once the route
+# has stored it, and wait for outcomes without one (ratelimit.body_done); a larger body, kept in
+# memory with its parsed rows until the answer, holds its place until then.
+GIVE_BACK_BYTES = 16 * 1024
 
 
 class Refused(Exception):
@@ -80,7 +84,8 @@ class RequestGuard:
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise Refused(_json(413, _too_large(limit)))
         with self._slot(share) as place:
-            scope[BODY_PLACE] = place  # the route may give it back once the body is stored (body_done)
+            if length is not None and int(length) <= GIVE_BACK_BYTES:
+                scope[BODY_PLACE] = place  # the route may give it back once the body is stored (body_done)
             await self.app(scope, _limited(receive, limit), send)
 
     def body_limit(self, path: str) -> int:

@@ -193,9 +193,9 @@ BODY_PLACE = "pars.body_place"
 
 
 def body_done(scope: MutableMapping[str, object]) -> None:
-    """The route has read, parsed and stored its body: its place among the bodies in flight goes
-    back, so that a request waiting for outcomes (`?wait=`) holds none (the bound is on bodies in
-    memory, not on waiting callers)."""
+    """The route has read, parsed and stored its body: a small body's place among the bodies in
+    flight goes back (guard.GIVE_BACK_BYTES), so that a request waiting for outcomes (`?wait=`)
+    holds none; the bound is on bodies in memory, not on callers waiting with a few rows."""
     place = scope.get(BODY_PLACE)
     if isinstance(place, Place):
         place.release()
