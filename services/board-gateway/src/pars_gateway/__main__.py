@@ -19,7 +19,8 @@ def build(settings: GatewaySettings) -> Service:
         await load_registry(rt.pool, settings.board_registry_file)
 
     return Service("board-gateway", "pars_gateway", settings, groups=groups(settings),
-                   tasks=[board_runs(settings.board_run_limit, settings.board_refusals_per_physician), backlog_gauges(settings.board_time_scale)],
+                   tasks=[board_runs(settings.board_run_limit, settings.board_refusals_per_physician),
+                          backlog_gauges(settings.board_time_scale)],
                    on_start=on_start, http_app=http_app(settings.board_time_scale, settings.service_token),
                    reset_sessions=False)  # no session state (pars_runtime.db.create_pool)
 

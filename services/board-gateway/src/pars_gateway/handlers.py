@@ -120,21 +120,32 @@ async def record_validated(record: LearnerRecordValidated, uow: Uow) -> None:
             metrics.RECORDS.labels("board", "Submitted", record.board).inc()
 
 
+async def answer_at(store: BoardStore, answered: dict[tuple[str, str], int], record: LearnerRecordValidated,
+                    verdict: Verdict, now: datetime, limit: int, window: timedelta) -> datetime | None:
+    """When a board may give this answer (domain/throttle.py): None for now, else the time it is
+    held back to. Counts the answer on the record's (provider, physician) pair in `answered` and in
+    the store, unless it is an acceptance given at once (only refusals, and answers held back,
+    tell something). `answered` holds each pair's answers in the window; a pair not in it is read."""
+    if verdict.physician is None:
+        return None  # a physician the board does not know: nothing about a person to find
+    since, pair = now - window, (record.provider_id, verdict.physician)
+    if pair not in answered:
+        answered[pair] = await store.answers_since(*pair, since)
+    until = held_until(answered[pair], now, limit, window)
+    if until is None and verdict.accepted:
+        return None
+    await store.add_answer(*pair, until or now, since)
+    answered[pair] += 1
+    return until
+
+
 async def held_back(uow: Uow, record: LearnerRecordValidated, verdict: Verdict) -> bool:
     """Holds back a direct board's answer on a physician this provider has had too many answers on
     (domain/throttle.py): the record is scheduled, Submitted now, decided by the board's run later."""
     state = uow.state
-    if verdict.physician is None:
-        return False
     now = state.clock.now()
-    since, pair = now - state.answer_window, (record.provider_id, verdict.physician)
-    if pair not in state.answered:  # not counted by `prepare` (a batch that changed a registry)
-        state.answered[pair] = await state.store.answers_since(*pair, since)
-    until = held_until(state.answered[pair], now, state.answers_per_physician, state.answer_window)
-    if until is None and verdict.accepted:
-        return False
-    await state.store.add_answer(*pair, until or now, since)
-    state.answered[pair] += 1
+    until = await answer_at(state.store, state.answered, record, verdict, now, state.answers_per_physician,
+                            state.answer_window)
     if until is None:
         return False
     if await state.store.schedule(record, record.submitted_at, until, held=True):

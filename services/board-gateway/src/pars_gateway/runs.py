@@ -20,8 +20,8 @@ from pars_runtime.service import Runtime
 from . import store
 from .boards import verdicts
 from .domain.matching import Verdict
-from .domain.throttle import ANSWER_WINDOW, held_until
-from .handlers import decision, key_of
+from .domain.throttle import ANSWER_WINDOW
+from .handlers import answer_at, decision, key_of
 from .operations import count_decision
 from .repositories import BoardStore
 
@@ -46,21 +46,12 @@ async def paced(board_store: BoardStore, decided: list[tuple[LearnerRecordValida
     review N3): else one run's answers to 366 dates of birth would tell the right one. Beyond,
     the record's answer is held back, due later, and given by the run then (records in `held`,
     counted when they were held back, are answered when they come due)."""
-    since = now - ANSWER_WINDOW
     pairs = sorted({(r.provider_id, v.physician) for r, v in decided if v.physician and r.record_id not in held})
-    counts = await board_store.answer_counts(pairs, since) if pairs else {}
+    answered = await board_store.answer_counts(pairs, now - ANSWER_WINDOW) if pairs else {}
     given = []
     for record, verdict in decided:
-        if verdict.physician is None or record.record_id in held:
-            given.append((record, verdict))
-            continue
-        pair = (record.provider_id, verdict.physician)
-        until = held_until(counts.get(pair, 0), now, per_physician, ANSWER_WINDOW)
-        if until is None and verdict.accepted:
-            given.append((record, verdict))
-            continue
-        await board_store.add_answer(*pair, until or now, since)
-        counts[pair] = counts.get(pair, 0) + 1
+        until = None if record.record_id in held else await answer_at(
+            board_store, answered, record, verdict, now, per_physician, ANSWER_WINDOW)
         if until is None:
             given.append((record, verdict))
         else:

@@ -12,6 +12,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, 
 
 from pars_contracts.values import parse_dob
 
+from ..domain.rows import MAX_RECORDS
+
 
 def _storable(value: str) -> str:
     if "\x00" in value:
@@ -134,7 +136,7 @@ class LearnerIn(Strict):
 
 class ActivityLearnersIn(Strict):
     board: Code
-    learners: list[LearnerIn] = Field(min_length=1, max_length=2500)
+    learners: list[LearnerIn] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
 class RecordIn(LearnerIn):
@@ -146,7 +148,7 @@ class RecordIn(LearnerIn):
 
 
 class RecordsIn(Strict):
-    records: list[RecordIn] = Field(min_length=1, max_length=2500)
+    records: list[RecordIn] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
 class PhysicianIn(Strict):

@@ -7,6 +7,6 @@ signed (`signing`), to an address it checked (`addresses`), and retries on the s
 (`schedule`) until it is delivered or the retry window is over, which disables the endpoint and
 e-mails the provider."""
 
-from .enqueue import WebhookEvent, enqueue, enqueue_many
+from .enqueue import WebhookEvent, enqueue_many
 
-__all__ = ["WebhookEvent", "enqueue", "enqueue_many"]
+__all__ = ["WebhookEvent", "enqueue_many"]

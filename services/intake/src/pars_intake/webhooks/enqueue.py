@@ -39,12 +39,6 @@ class WebhookEvent(NamedTuple):
     payload: dict[str, Any]
 
 
-async def enqueue(conn: asyncpg.Connection, provider_id: str, event_type: str, event_id: str,
-                  payload: dict[str, Any]) -> None:
-    """One event; see `enqueue_many`."""
-    await enqueue_many(conn, [WebhookEvent(provider_id, event_type, event_id, payload)])
-
-
 async def enqueue_many(conn: asyncpg.Connection, events: Sequence[WebhookEvent]) -> None:
     """One delivery per event and enabled endpoint of its provider that takes its type, in the
     caller's transaction and in the events' order: nothing is queued if it rolls back, and an
