@@ -47,6 +47,7 @@ from pars_contracts.events import UpstreamCompletion
 from pars_runtime.clock import Clock
 from pars_runtime.messages import decode
 from tests.chaos.network import Network
+from tests.support import http
 from tests.support.kafka import auth, publish, read_to_end
 from tests.support.system import SERVICE_TOKEN, YEAR, RunningSystem
 from tests.support.webhook_receiver import Receiver
@@ -170,7 +171,7 @@ class Run:
         # balancer with sticky sessions): every instance serves while others are killed.
         intakes = self.system.system.instances["intake"]
         url = intakes[self.providers.index(p) % len(intakes)].url if p in self.providers else self.system.url
-        return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
+        return http.Client(base_url=url, headers={"Authorization": f"Bearer {p.api_key}"}, timeout=60)
 
 
 def setup(system: RunningSystem, rows: list[Row], receiver: Receiver) -> Run:
@@ -744,7 +745,7 @@ def pending(run: Run) -> dict[str, int]:
                       "WHERE provider_id = ANY($1)", ids)[0]["n"]
     webhooks = run.sql("SELECT count(*) AS n FROM {ns}_intake.webhook_deliveries WHERE status = 'pending' "
                        "AND provider_id = ANY($1)", ids)[0]["n"]
-    emails = httpx.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10,
+    emails = http.get(f"{run.system.system['notifier'].url}/v1/emails", timeout=10,
                        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).json()["pending"]
     return {
         "service rows without outcome": expected["service"] - (by_source.get("service") or {"decided": 0})["decided"],

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support import http
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ def off_origin(asked: list[str], system: RunningSystem) -> list[str]:
 
 
 def documented_operations(system: RunningSystem) -> set[tuple[str, str]]:
-    document = httpx.get(f"{system.ops_url}/openapi.json").json()
+    document = http.get(f"{system.ops_url}/openapi.json").json()
     return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
 
 

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -19,6 +18,7 @@ from pars_contracts.envelope import wrap
 from pars_contracts.events import UpstreamCompletion
 from pars_runtime.kafka import ensure_provider_topics
 from pars_stack.services import ServiceProcess
+from tests.support import http
 from tests.support.browser import screenshot_path
 from tests.support.kafka import publish, run_sync, service_settings
 from tests.support.system import ADMIN_TOKEN, YEAR, RunningSystem, eventually, running_system
@@ -224,7 +224,7 @@ def test_dashboard_lists_every_instance_and_sums_them(two_instances: tuple[Runni
 
     # Both intakes serve the same history: each moment was stored once, whichever sampled it first.
     def history(url: str) -> dict:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30) as c:
+        with http.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30) as c:
             found = c.get("/v1/admin/ops/history").json()
         series = {(chart["id"], s["name"]): [p for p in s["points"] if p[0] < cutoff]
                   for chart in found["charts"] for s in chart["series"]}

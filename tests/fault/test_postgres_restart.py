@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from pars_runtime.deadletters import list_dead_letters
+from tests.support import http
 from tests.support.kafka import run_sync, service_settings
 from tests.support.system import YEAR, RunningSystem, eventually
 
@@ -36,7 +37,7 @@ def test_postgres_restart_mid_load_dead_letters_and_loses_nothing(system: Runnin
     refusals: list[httpx.Response] = []
 
     def send_all() -> None:
-        with httpx.Client(base_url=system.url, headers=client.headers, timeout=30) as sender:
+        with http.Client(base_url=system.url, headers=client.headers, timeout=30) as sender:
             for number in range(BATCHES):
                 while True:  # while the database is away intake answers 503: the caller tries again
                     try:

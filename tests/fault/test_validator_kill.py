@@ -11,9 +11,9 @@ import time
 from datetime import date, timedelta
 
 import asyncpg
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.system import YEAR, RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def test_sigkill_validator_mid_load_loses_and_duplicates_nothing(system: Running
 
     def send_all() -> None:
         try:
-            with httpx.Client(base_url=system.url, headers=client.headers, timeout=60) as sender:
+            with http.Client(base_url=system.url, headers=client.headers, timeout=60) as sender:
                 for b in range(BATCHES):
                     batch = rows(b * PER_BATCH)
                     for r in batch:

@@ -6,9 +6,9 @@ document, which answer on its operations port."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.system import ADMIN_TOKEN, SERVICE_TOKEN, RunningSystem
 
 
@@ -20,10 +20,10 @@ def test_the_admin_api_refuses_the_service_token(system: RunningSystem) -> None:
     body = {"name": "Not Made", "user_email": "nobody@example.org", "notification_emails": ["nobody@example.org"]}
     for method, path in (("POST", "/v1/admin/providers"), ("GET", "/v1/admin/dead-letters"),
                          ("GET", "/v1/admin/upstream-credentials"), ("GET", "/v1/admin/ops/summary")):
-        refused = httpx.request(method, system.url + path, json=body if method == "POST" else None,
+        refused = http.request(method, system.url + path, json=body if method == "POST" else None,
                                 headers=bearer(SERVICE_TOKEN), timeout=30)
         assert refused.status_code == 403, (path, refused.text)
-    assert httpx.get(system.url + "/v1/admin/dead-letters", headers=bearer(ADMIN_TOKEN), timeout=30).status_code == 200
+    assert http.get(system.url + "/v1/admin/dead-letters", headers=bearer(ADMIN_TOKEN), timeout=30).status_code == 200
 
 
 def test_internal_endpoints_refuse_the_admin_token_and_answer_the_service_token(system: RunningSystem) -> None:
@@ -35,23 +35,23 @@ def test_internal_endpoints_refuse_the_admin_token_and_answer_the_service_token(
              ("POST", f"{validator}/v1/validate", {"records": []}, 422)]  # 422: past the credential, an empty question
     for method, url, body, answered in calls:
         for headers in ({}, bearer(ADMIN_TOKEN)):
-            refused = httpx.request(method, url, json=body, headers=headers, timeout=30)
+            refused = http.request(method, url, json=body, headers=headers, timeout=30)
             assert refused.status_code == 401, (url, refused.text)
             assert refused.headers["www-authenticate"] == "Bearer"
-        assert httpx.request(method, url, json=body, headers=bearer(SERVICE_TOKEN), timeout=30).status_code == answered, url
+        assert http.request(method, url, json=body, headers=bearer(SERVICE_TOKEN), timeout=30).status_code == answered, url
 
 
 def test_metrics_and_readiness_are_off_the_provider_port_and_the_api_document_on_both(system: RunningSystem) -> None:
     for path in ("/metrics", "/readyz"):
-        assert httpx.get(system.url + path, timeout=30).status_code == 404, path
-        assert httpx.get(system.ops_url + path, timeout=30).status_code == 200, path
+        assert http.get(system.url + path, timeout=30).status_code == 404, path
+        assert http.get(system.ops_url + path, timeout=30).status_code == 200, path
     # The API document is the providers' Web Services Guide (the upload page links it).
     for path in ("/openapi.json", "/docs", "/redoc"):
-        assert httpx.get(system.url + path, timeout=30).status_code == 200, path
-        assert httpx.get(system.ops_url + path, timeout=30).status_code == 200, path
-    assert httpx.get(system.url + "/healthz", timeout=30).status_code == 200
+        assert http.get(system.url + path, timeout=30).status_code == 200, path
+        assert http.get(system.ops_url + path, timeout=30).status_code == 200, path
+    assert http.get(system.url + "/healthz", timeout=30).status_code == 200
     # The operations port is no back door to the provider API.
-    assert httpx.get(system.ops_url + "/v1/activities", headers=bearer(ADMIN_TOKEN), timeout=30).status_code == 404
+    assert http.get(system.ops_url + "/v1/activities", headers=bearer(ADMIN_TOKEN), timeout=30).status_code == 404
 
 
 def test_intakes_kafka_user_may_not_grant_rights_and_the_credential_admin_does_only_that(system: RunningSystem) -> None:

@@ -20,6 +20,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.support import http
 from tests.support.system import RunningSystem, eventually
 
 pytestmark = pytest.mark.integration
@@ -86,11 +87,11 @@ def test_unauthenticated_bodies_are_refused_without_costing_memory(system: Runni
     assert pid is not None
 
     def unauthenticated_json(_: int) -> httpx.Response:
-        return httpx.post(f"{system.url}/v1/api-keys", content=FIVE_MIB_OF_OBJECTS,
+        return http.post(f"{system.url}/v1/api-keys", content=FIVE_MIB_OF_OBJECTS,
                           headers={"Content-Type": "application/json"}, timeout=60)
 
     def unauthenticated_upload() -> httpx.Response:
-        return httpx.post(f"{system.url}/v1/uploads", files={"file": ("big.txt", b"x\ty\n" * (10 * MB // 4))},
+        return http.post(f"{system.url}/v1/uploads", files={"file": ("big.txt", b"x\ty\n" * (10 * MB // 4))},
                           headers={"Authorization": "Bearer pars_not-a-key"}, timeout=60)
 
     with peak_rss_growth(pid) as growth, ThreadPoolExecutor(max_workers=7) as pool:

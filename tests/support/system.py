@@ -18,6 +18,7 @@ import pytest
 from pars_runtime.clock import Clock
 from pars_stack.services import System
 from pars_stack.smtp import read_messages
+from tests.support import http
 
 # A fresh random admin token per test run: not one of the known demo values, which the services
 # refuse outside demo mode (pars_runtime.admin_token).
@@ -75,10 +76,10 @@ class RunningSystem:
         return self.system["intake"].ops_url
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60)
+        return http.Client(base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60)
 
     def client(self, api_key: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+        return http.Client(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
 
     def new_provider(self, name: str = "Western Regional Medical Center", **extra: Any) -> dict:
         # Addresses of its own: the mail catcher is shared by every system of the test session.

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Download, Page, Route, 
 
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from tests.e2e.portal.portal_helpers import browser_fixtures
+from tests.support import http
 from tests.support.browser import screenshot_path
 from tests.support.system import YEAR, RunningSystem, eventually
 
@@ -83,7 +84,7 @@ def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, system: Running
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/")
     assert provider["api_key"] not in str(ctx.cookies()) and len(cookie["value"]) >= 40
     assert "pars_session" not in page.evaluate("document.cookie")
-    with httpx.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
+    with http.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
         assert copied.get("/v1/activities").status_code == 200
 
     page.get_by_role("button", name="Sign out").click()
@@ -93,12 +94,12 @@ def test_sign_in_with_the_api_key_and_sign_out(browser: Browser, system: Running
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     ctx.close()
     # Signing out revoked the session: the old cookie, copied before, no longer works anywhere.
-    with httpx.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
+    with http.Client(base_url=system.url, cookies={"pars_session": cookie["value"]}) as copied:
         assert copied.get("/v1/activities").status_code == 401
         assert copied.get("/portal/activities").status_code == 303
 
     # Another site cannot sign a visitor in (login CSRF), nor out.
-    forged = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": provider["api_key"]},
+    forged = http.post(f"{system.url}/portal/sign-in", data={"api_key": provider["api_key"]},
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403 and "set-cookie" not in forged.headers
 

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.portal.portal_helpers import browser_fixtures, provider_fixture, signed_in
 from tests.e2e.portal.portal_helpers import register as register_activity
+from tests.support import http
 from tests.support.system import YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -109,7 +110,7 @@ def test_the_upload_page_offers_template_b_schema_samples_and_instructions(
     expect(page.locator("#tab-instructions")).to_contain_text("1. Template (DO NOT ALTER OR DELETE THIS COLUMN)")
     expect(page.locator("#xml-instructions")).to_contain_text("MedBiquitous Activity Report v1 schema")
     # Only the resources are served: nothing else of the package.
-    with httpx.Client(base_url=system.url,
+    with http.Client(base_url=system.url,
                       cookies={c["name"]: c["value"] for c in page.context.cookies()}) as browser_like:
         assert browser_like.get("/portal/resources/../routes.py").status_code == 404
         assert browser_like.get("/portal/resources/README.md").status_code == 404

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pars_gateway.domain.schedule import LATEST
 from pars_stack.services import ServiceProcess
+from tests.support import http
 from tests.support.system import RunningSystem, eventually
 
 from .gateway_helpers import (
@@ -104,7 +104,7 @@ def assert_each_decided_exactly_once(system: RunningSystem, provider: Provider, 
 
 
 def decisions_counted(url: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = http.get(f"{url}/metrics", timeout=10).text
     return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
                if s.name == "pars_board_decisions_total")
 

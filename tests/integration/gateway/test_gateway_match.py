@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import httpx
-
+from tests.support import http
 from tests.support.system import ADMIN_TOKEN, SERVICE_TOKEN, RunningSystem
 
 INTAKE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
@@ -41,35 +40,35 @@ def test_the_gateways_match_answers_only_intake(gateway_system: RunningSystem) -
     question = {"board": "NC", "learners": [identity("Traci", "Test", "999998", "07/01")]}
     for headers in ({}, {"Authorization": "Bearer not-the-service-token-0123456789"}, {"Authorization": SERVICE_TOKEN},
                     {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        refused = httpx.post(url, json=question, headers=headers, timeout=30)
+        refused = http.post(url, json=question, headers=headers, timeout=30)
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert "results" not in refused.json()
-    answered = httpx.post(url, json=question, headers=INTAKE, timeout=30)
+    answered = http.post(url, json=question, headers=INTAKE, timeout=30)
     assert answered.status_code == 200 and answered.json()["results"][0]["code"] == 664
 
 
 def test_the_gateways_backlog_answers_only_intake(gateway_system: RunningSystem) -> None:
     url = gateway_system.system["board-gateway"].url + "/v1/board-backlog"
     for headers in ({}, {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        refused = httpx.get(url, headers=headers, timeout=30)
+        refused = http.get(url, headers=headers, timeout=30)
         assert refused.status_code == 401 and "boards" not in refused.json()
-    answered = httpx.get(url, headers=INTAKE, timeout=30)
+    answered = http.get(url, headers=INTAKE, timeout=30)
     assert answered.status_code == 200 and {b["board"] for b in answered.json()["boards"]} >= {"ABIM", "ABS"}
 
 
 def test_the_gateways_metrics_and_readiness_are_on_its_operations_port_only(gateway_system: RunningSystem) -> None:
     gateway = gateway_system.system["board-gateway"]
     for path in ("/metrics", "/readyz"):
-        assert httpx.get(gateway.url + path, timeout=30).status_code == 404
-        assert httpx.get(gateway.ops_url + path, timeout=30).status_code == 200
-    assert "pars_board_backlog" in httpx.get(gateway.ops_url + "/metrics", timeout=30).text
-    assert httpx.get(gateway.url + "/healthz", timeout=30).status_code == 200
+        assert http.get(gateway.url + path, timeout=30).status_code == 404
+        assert http.get(gateway.ops_url + path, timeout=30).status_code == 200
+    assert "pars_board_backlog" in http.get(gateway.ops_url + "/metrics", timeout=30).text
+    assert http.get(gateway.url + "/healthz", timeout=30).status_code == 200
 
 
 def test_the_gateways_match_body_is_bounded(gateway_system: RunningSystem) -> None:
     url = gateway_system.system["board-gateway"].url + "/v1/match"
-    too_big = httpx.post(url, content=b'{"board": "NC", "learners": [' + b" " * (2 * 1024 * 1024) + b"]}",
+    too_big = http.post(url, content=b'{"board": "NC", "learners": [' + b" " * (2 * 1024 * 1024) + b"]}",
                          headers={"Content-Type": "application/json", **INTAKE}, timeout=30)
     assert too_big.status_code == 413
-    assert httpx.post(url, json={"board": "NC", "learners": [identity("Traci", "Test", "999993", "07/01")]},
+    assert http.post(url, json={"board": "NC", "learners": [identity("Traci", "Test", "999993", "07/01")]},
                       headers=INTAKE, timeout=30).json()["results"][0]["match"] is True

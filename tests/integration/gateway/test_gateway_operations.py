@@ -10,6 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import http
 from tests.support.system import SERVICE_TOKEN, RunningSystem, eventually
 
 from .gateway_helpers import Provider, codes, insert_stuck_record, learner, query, validated
@@ -18,12 +19,12 @@ pytestmark = pytest.mark.integration
 
 
 def gateway(system: RunningSystem) -> httpx.Client:
-    return httpx.Client(base_url=system.system["board-gateway"].url, timeout=10,
+    return http.Client(base_url=system.system["board-gateway"].url, timeout=10,
                         headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
 
 
 def samples(system: RunningSystem) -> dict[tuple[str, tuple], float]:
-    text = httpx.get(f"{system.system['board-gateway'].ops_url}/metrics", timeout=10).text
+    text = http.get(f"{system.system['board-gateway'].ops_url}/metrics", timeout=10).text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 

@@ -18,6 +18,7 @@ import pytest
 from pars_contracts.codes import ERROR_MESSAGES, resolution
 from pars_stack.services import ServiceProcess
 from tests.integration.intake_uploads.support import row, tab_text, upload
+from tests.support import http
 from tests.support.system import RunningSystem
 
 from .fake_gateway import FakeGateway
@@ -171,8 +172,8 @@ def test_rows_count_on_every_intake_instance_and_sandbox_rows_have_their_own_buc
             "credits": 0.25, "credit_types": ["ABO MOC Part II"], "credit_id": f"ccid:lms.example:{tag}-{n}"}
             for n in range(count)]}
 
-    with httpx.Client(base_url=limited.url, headers=headers, timeout=60) as one, \
-            httpx.Client(base_url=second_intake.url, headers=headers, timeout=60) as two:
+    with http.Client(base_url=limited.url, headers=headers, timeout=60) as one, \
+            http.Client(base_url=second_intake.url, headers=headers, timeout=60) as two:
         assert one.post("/v1/learner-records", json=records(60, "a")).status_code == 202
         refused = two.post("/v1/learner-records", json=records(60, "b"))
         assert refused.status_code == 429, refused.text
@@ -188,7 +189,7 @@ def test_rows_count_on_every_intake_instance_and_sandbox_rows_have_their_own_buc
         assert one.get("/v1/uploads").json()["uploads"] == []  # nothing stored
         made = one.post("/v1/api-keys", json={"label": "LMS test", "kind": "web-service", "sandbox": True})
         assert made.status_code == 201, made.text
-    with httpx.Client(base_url=second_intake.url, timeout=60,
+    with http.Client(base_url=second_intake.url, timeout=60,
                       headers={"Authorization": f"Bearer {made.json()['api_key']}"}) as sandbox:
         answer = sandbox.post("/v1/learner-records", json=records(60, "d"))
         assert answer.status_code == 200 and answer.json()["sandbox"] is True, answer.text
@@ -247,8 +248,8 @@ def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited:
         second.wait_ready()
         key = system.new_provider()["api_key"]
         headers = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=system.url, headers=headers, timeout=60) as one, \
-                httpx.Client(base_url=second.url, headers=headers, timeout=60) as two:
+        with http.Client(base_url=system.url, headers=headers, timeout=60) as one, \
+                http.Client(base_url=second.url, headers=headers, timeout=60) as two:
             def traci(client: httpx.Client, dob: str) -> httpx.Response:
                 return client.post("/v1/learner-match", json={"board": "NC", "learners": [
                     {"first_name": "Traci", "last_name": "Test", "learner_id": "999993", "date_of_birth": dob}]})
@@ -266,7 +267,7 @@ def test_the_learner_lock_holds_on_every_intake_instance_and_in_sandbox(limited:
             activity = register_activity(one, {"NC": ["AMA PRA Category 1 Credit"]}, year=date.today().year)
             made = one.post("/v1/api-keys", json={"label": "LMS", "kind": "web-service", "sandbox": True})
             assert made.status_code == 201, made.text
-            with httpx.Client(base_url=second.url, headers={"Authorization": f"Bearer {made.json()['api_key']}"},
+            with http.Client(base_url=second.url, headers={"Authorization": f"Bearer {made.json()['api_key']}"},
                               timeout=60) as sandbox:
                 answer = sandbox.post("/v1/learner-records", json={"records": [{
                     "activity_id": activity, "board": "NC", "action": "Add", "first_name": "Traci", "last_name": "Test",
@@ -283,7 +284,7 @@ def test_learner_match_calls_are_capped_and_rate_limited_on_every_intake_instanc
     the first leave 10 on the second."""
     system = limited
     key = system.new_provider()["api_key"]
-    with system.client(key) as client, httpx.Client(base_url=second_intake.url, timeout=60,
+    with system.client(key) as client, http.Client(base_url=second_intake.url, timeout=60,
                                                     headers={"Authorization": f"Bearer {key}"}) as two:
         def unknown(n: int) -> dict:
             return {"first_name": "No", "last_name": "Body", "learner_id": f"77{n:05d}", "date_of_birth": "01/01"}
@@ -299,11 +300,11 @@ def test_learner_match_calls_are_capped_and_rate_limited_on_every_intake_instanc
 
 
 def test_ops_page_and_api_answers_carry_security_headers(system: RunningSystem) -> None:
-    page = httpx.get(f"{system.url}/ops", timeout=30)
+    page = http.get(f"{system.url}/ops", timeout=30)
     assert page.status_code == 200
     csp = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
-    refused = httpx.get(f"{system.url}/v1/activities", timeout=30)  # even an error answer
+    refused = http.get(f"{system.url}/v1/activities", timeout=30)  # even an error answer
     assert refused.status_code == 401 and refused.headers["cache-control"] == "no-store"
     assert refused.headers["x-content-type-options"] == "nosniff"

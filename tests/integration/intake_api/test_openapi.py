@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ BODILESS_ACTIONS = ("/disable", "/enable", "/rotate-secret", "/resend")
 
 @pytest.fixture(scope="module")
 def document(system: RunningSystem) -> dict[str, Any]:
-    response = httpx.get(f"{system.ops_url}/openapi.json")
+    response = http.get(f"{system.ops_url}/openapi.json")
     assert response.status_code == 200
     return response.json()
 

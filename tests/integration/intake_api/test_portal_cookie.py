@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
+from tests.support import http
 from tests.support.system import RunningSystem
 
 
 def sign_in(system: RunningSystem, key: str) -> httpx.Client:
-    browser = httpx.Client(base_url=system.url, timeout=30)
+    browser = http.Client(base_url=system.url, timeout=30)
     answer = browser.post("/portal/sign-in", data={"api_key": key, "next": "/portal/activities"})
     assert answer.status_code == 303, answer.text
     return browser
@@ -41,7 +42,7 @@ def test_sign_in_opens_a_server_side_session_and_sign_out_revokes_it(system: Run
     browser = sign_in(system, key)
     cookie = browser.cookies.get("pars_session")  # http on loopback: the plain name
     assert cookie and cookie != key and key not in str(browser.cookies.jar)
-    again = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": key}, timeout=30)
+    again = http.post(f"{system.url}/portal/sign-in", data={"api_key": key}, timeout=30)
     set_cookie = again.headers["set-cookie"].lower()
     assert "httponly" in set_cookie and "samesite=strict" in set_cookie and "path=/" in set_cookie
     assert "secure" not in set_cookie  # http on loopback (the demo): a browser would not keep it
@@ -52,12 +53,12 @@ def test_sign_in_opens_a_server_side_session_and_sign_out_revokes_it(system: Run
     stolen = dict(browser.cookies)
     assert browser.post("/portal/sign-out").status_code == 303
     assert sessions(system, digest) == 0
-    with httpx.Client(base_url=system.url, cookies=stolen, timeout=30) as replay:
+    with http.Client(base_url=system.url, cookies=stolen, timeout=30) as replay:
         assert replay.get("/v1/activities").status_code == 401
         page = replay.get("/portal/activities")
         assert page.status_code == 303 and page.headers["location"].startswith("/portal/sign-in")
     # The API key itself is no cookie credential.
-    with httpx.Client(base_url=system.url, cookies={"pars_key": key, "pars_session": key}, timeout=30) as old:
+    with http.Client(base_url=system.url, cookies={"pars_key": key, "pars_session": key}, timeout=30) as old:
         assert old.get("/v1/activities").status_code == 401
 
 
@@ -74,7 +75,7 @@ def test_cookie_writes_need_the_portal_header(system: RunningSystem) -> None:
 def test_outside_loopback_the_cookie_is_secure_and_host_prefixed(system: RunningSystem) -> None:
     key = system.new_provider()["api_key"]
     # As behind a TLS proxy that forwards plain HTTP for the public name.
-    answer = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": key},
+    answer = http.post(f"{system.url}/portal/sign-in", data={"api_key": key},
                         headers={"Host": "pars.example.org", "Origin": "https://pars.example.org"}, timeout=30)
     assert answer.status_code == 303, answer.text
     set_cookie = answer.headers["set-cookie"]
@@ -171,7 +172,7 @@ def test_a_key_stops_at_its_expiry(system: RunningSystem) -> None:
         time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.5)
         expired = client.get("/v1/activities")
         assert expired.status_code == 401 and "expired" in expired.json()["detail"]
-    refused = httpx.post(f"{system.url}/portal/sign-in", data={"api_key": brief["api_key"]}, timeout=30)
+    refused = http.post(f"{system.url}/portal/sign-in", data={"api_key": brief["api_key"]}, timeout=30)
     assert refused.status_code == 401 and "expired" in refused.text
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.system import ADMIN_TOKEN, RunningSystem, eventually
 
 from .helpers import codes, learner, register_activity
@@ -82,7 +82,7 @@ OWN_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def operations(system: RunningSystem) -> list[tuple[str, str]]:
-    document = httpx.get(f"{system.ops_url}/openapi.json").json()
+    document = http.get(f"{system.ops_url}/openapi.json").json()
     return sorted((method.upper(), path) for path, item in document["paths"].items() for method in item
                   if method in ("get", "post", "put", "patch", "delete"))
 
@@ -131,7 +131,7 @@ def test_no_key_and_a_wrong_key_are_refused_everywhere(system: RunningSystem, fi
         for headers in ({}, {"Authorization": "Bearer pars_not-a-key"}, {"Authorization": "Basic abc"},
                         {"Authorization": f"Bearer {ADMIN_TOKEN}"} if not admin else
                         {"Authorization": f"Bearer {first['api_key']}"}):
-            response = httpx.request(method, url, headers=headers)
+            response = http.request(method, url, headers=headers)
             expected = (403 if admin and headers.get("Authorization", "").startswith("Bearer ") else 401)
             assert response.status_code == expected, (method, path, headers, response.text)
             assert response.json()["detail"], (method, path)
@@ -207,7 +207,7 @@ def test_web_service_credentials_reach_only_the_web_service(system: RunningSyste
         for (method, path), kind in ACCESS.items():
             if kind == "admin" or (method, path) in allowed:
                 continue
-            refused = httpx.request(method, system.url + fill(path, first), headers={"Authorization": f"Bearer {key}"})
+            refused = http.request(method, system.url + fill(path, first), headers={"Authorization": f"Bearer {key}"})
             assert refused.status_code == 403, (sandbox, method, path, refused.text)
             assert "credential" in refused.json()["detail"] and "Traci" not in refused.text
     # The web service's own read is scoped like a person's: another provider's submission is 404.

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from pars_intake.domain.rows import RowInput
+from tests.support import http
 from tests.support.system import RunningSystem
 from tests.support.xmlwrite import records_to_xml
 
@@ -116,7 +117,7 @@ def test_a_web_service_credential_submits_and_reads_its_submission_but_opens_not
             assert refused.status_code == 403, (method, path, refused.text)
             assert "web-service credential" in refused.json()["detail"]
     # The portal: signing in with it is refused and opens no session.
-    with httpx.Client(base_url=system.url, timeout=30) as browser:
+    with http.Client(base_url=system.url, timeout=30) as browser:
         browser.get("/portal/sign-in")
         signed = browser.post("/portal/sign-in", data={"api_key": provider["service_key"]["api_key"]},
                               headers={"Origin": system.url})

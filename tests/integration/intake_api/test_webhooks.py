@@ -16,12 +16,12 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
-import httpx
 import orjson
 from standardwebhooks import Webhook
 
 from pars_intake.store import webhooks as store
 from pars_intake.webhooks import WebhookEvent, enqueue_many
+from tests.support import http
 from tests.support.system import RunningSystem, eventually
 from tests.support.webhook_receiver import Receiver
 
@@ -87,7 +87,7 @@ def test_a_receiver_down_for_a_while_gets_the_signed_event_later_with_the_same_i
         assert delivery["id"] == delivered.headers["webhook-id"]
         assert [a["status_code"] for a in delivery["attempts"]] == [500, 500, 503, 200]
         assert delivery["attempts"][0]["response_excerpt"] == "receiver down for maintenance"
-        metrics = httpx.get(f"{system.ops_url}/metrics").text
+        metrics = http.get(f"{system.ops_url}/metrics").text
         assert 'pars_webhook_attempts_total{outcome="retried"}' in metrics
         assert 'pars_webhook_attempts_total{outcome="delivered"}' in metrics
 

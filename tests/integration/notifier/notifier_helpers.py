@@ -11,12 +11,12 @@ from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from pars_contracts import topics
 from pars_contracts.envelope import Envelope, wrap
 from pars_contracts.events import UploadCompleted
+from tests.support import http
 from tests.support.kafka import publish
 from tests.support.system import SERVICE_TOKEN, RunningSystem, eventually
 
@@ -51,7 +51,7 @@ def html_of(mail: EmailMessage) -> str:
 
 def emails(system: RunningSystem, **params: str) -> dict:
     """The notifier's GET /v1/emails."""
-    response = httpx.get(f"{system.system['notifier'].url}/v1/emails", params=params, timeout=10,
+    response = http.get(f"{system.system['notifier'].url}/v1/emails", params=params, timeout=10,
                          headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
     assert response.status_code == 200, response.text
     return response.json()
@@ -63,7 +63,7 @@ def by_key(system: RunningSystem, provider_id: str) -> dict[str, dict]:
 
 def metric(system: RunningSystem, name: str, **labels: str) -> float:
     """One sample of the notifier's /metrics (0 when absent)."""
-    text = httpx.get(f"{system.system['notifier'].ops_url}/metrics", timeout=10).text
+    text = http.get(f"{system.system['notifier'].ops_url}/metrics", timeout=10).text
     wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
     for line in text.splitlines():
         if line.startswith(wanted + " "):

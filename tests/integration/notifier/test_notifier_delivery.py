@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from pars_contracts import topics
 from pars_contracts.envelope import wrap
 from pars_contracts.events import BoardBatchDecided, RejectedLearner
+from tests.support import http
 from tests.support.system import ADMIN_TOKEN, SERVICE_TOKEN, RunningSystem, eventually
 
 from .notifier_helpers import (
@@ -96,10 +96,10 @@ def test_the_email_queue_answers_only_the_service_token(system: RunningSystem) -
     """Intake's dashboard only (review L6): the admin token, which the notifier does not hold, is no key here."""
     url = f"{system.system['notifier'].url}/v1/emails"
     for headers in ({}, {"Authorization": "Bearer not-the-service-token"}, {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        response = httpx.get(url, headers=headers, timeout=10)
+        response = http.get(url, headers=headers, timeout=10)
         assert response.status_code == 401 and "counts" not in response.json()
     listed = emails(system, limit="5")
     assert set(listed["counts"]) == {"pending", "sending", "sent", "no_recipient"}
     assert len(listed["emails"]) <= 5 and listed["counts"]["sent"] >= 1
-    bad = httpx.get(url, params={"status": "lost"}, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=10)
+    bad = http.get(url, params={"status": "lost"}, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=10)
     assert bad.status_code == 422

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ def _metric(text: str, name: str) -> list[float]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_started_service_has_frozen_its_start_up_objects_and_counts_its_pauses(
         system: RunningSystem, service: str) -> None:
-    text = httpx.get(f"{system.system[service].ops_url}/metrics", timeout=10).text
+    text = http.get(f"{system.system[service].ops_url}/metrics", timeout=10).text
     frozen = _metric(text, "pars_gc_frozen_objects")
     # Modules, schemas and clients: a service holds well over ten thousand objects once started.
     assert frozen and frozen[0] > 10_000, [line for line in text.splitlines() if "gc_frozen" in line]

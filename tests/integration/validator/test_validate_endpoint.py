@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import asyncpg
-import httpx
 import pytest
 
 from pars_contracts.events import ActivityRegistered, BoardRegistration, LearnerRecordSubmitted
+from tests.support import http
 from tests.support.system import ADMIN_TOKEN, SERVICE_TOKEN, YEAR, RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -68,7 +68,7 @@ def test_records_are_decided_in_order_against_each_other_and_nothing_is_written(
         traci("999999999", row_number=3),  # an activity neither sent nor known: 690
     ]
     question = {"records": records, "activities": {activity.activity_id: activity.model_dump(mode="json")}}
-    answer = httpx.post(url, json=question, headers=INTAKE, timeout=60)
+    answer = http.post(url, json=question, headers=INTAKE, timeout=60)
     assert answer.status_code == 200, answer.text
     outcomes = answer.json()["outcomes"]
     assert [o["payload"]["record_id"] for o in outcomes] == [r["record_id"] for r in records]
@@ -76,7 +76,7 @@ def test_records_are_decided_in_order_against_each_other_and_nothing_is_written(
         ("LearnerRecordValidated", []), ("LearnerRecordInvalid", [603]), ("LearnerRecordInvalid", [690])]
     assert outcomes[0]["payload"]["board"] == "ME-MD"
     assert ledger_entries(system) == 0  # in memory only
-    again = httpx.post(url, json={**question, "records": records[1:2]}, headers=INTAKE, timeout=60).json()
+    again = http.post(url, json={**question, "records": records[1:2]}, headers=INTAKE, timeout=60).json()
     assert [(o["type"], codes(o)) for o in again["outcomes"]] == [("LearnerRecordValidated", [])]
 
 
@@ -86,8 +86,8 @@ def test_the_validation_answers_only_intake(system: RunningSystem) -> None:
     # The admin token is no key here: the validator does not hold it (review N8).
     for headers in ({}, {"Authorization": "Bearer not-the-service-token-0123456789"}, {"Authorization": SERVICE_TOKEN},
                     {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        refused = httpx.post(url, json=question, headers=headers, timeout=30)
+        refused = http.post(url, json=question, headers=headers, timeout=30)
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert "outcomes" not in refused.json()
-    assert httpx.post(url, json={"records": []}, headers=INTAKE, timeout=30).status_code == 422
-    assert httpx.post(url, json={"rows": question["records"]}, headers=INTAKE, timeout=30).status_code == 422
+    assert http.post(url, json={"records": []}, headers=INTAKE, timeout=30).status_code == 422
+    assert http.post(url, json={"rows": question["records"]}, headers=INTAKE, timeout=30).status_code == 422
