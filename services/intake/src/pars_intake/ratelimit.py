@@ -24,8 +24,10 @@ provider gets the configured rate however many intake instances serve it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
@@ -140,33 +142,79 @@ class FailureWindow:
 
 
 class Full(Exception):
-    """No place is free: the work is refused at once, never queued in memory."""
+    """No place is free (and, where claims may wait, none came within the wait or the line was full)."""
 
 
 class Places:
     """Places for work in progress (bodies being read, files being parsed): at most `total` at
-    once, and `per_share` for one share (a provider). There is no queue: a claim beyond the bound
-    raises Full at once, so that work waiting for a place never holds memory."""
+    once, and `per_share` for one share (a provider). `claim` raises Full at once beyond the bound;
+    `wait_for` lets a claim wait in a bounded line (at most `line` claims, `line_per_share` of one
+    share) for at most its deadline. A waiting claim holds no body (its request's body is not read
+    until it has a place), so the line bounds memory as the places do, and callers that would
+    otherwise be answered 429 and send again are served in turn (issue #23: a queue that answers
+    429 with Retry-After when full)."""
 
-    def __init__(self, total: int, per_share: int) -> None:
+    def __init__(self, total: int, per_share: int, line: int = 0, line_per_share: int = 0) -> None:
         self.total, self.per_share = total, per_share
+        self.line, self.line_per_share = line, line_per_share
         self.taken: Counter[str] = Counter()
+        self.waiting: deque[tuple[str, asyncio.Future[Place]]] = deque()
 
     def in_use(self) -> int:
         return sum(self.taken.values())
 
+    def _free_for(self, share: str) -> bool:
+        return self.in_use() < self.total and self.taken[share] < self.per_share
+
     def claim(self, share: str) -> Place:
         """A place for `share`, held until the `with` block ends or `release()`; Full at once when
-        there is none (raised by this call, before the block: nothing inside it is mistaken for it)."""
-        if self.in_use() >= self.total or self.taken[share] >= self.per_share:
+        there is none (raised by this call, before the block: nothing inside it is mistaken for it).
+        A place given back goes to the waiting claims first (`give_back`), so a place free now is
+        one no waiting claim can take: claiming it jumps no one."""
+        if not self._free_for(share):
             raise Full(share)
         self.taken[share] += 1
         return Place(self, share)
+
+    async def wait_for(self, share: str, seconds: float) -> Place:
+        """A place for `share`, waiting in line for one for at most `seconds`; Full when the line
+        (or the share's part of it) is full, or when no place came in time."""
+        with contextlib.suppress(Full):
+            return self.claim(share)
+        if seconds <= 0 or len(self.waiting) >= self.line or \
+                sum(1 for s, _ in self.waiting if s == share) >= self.line_per_share:
+            raise Full(share)
+        future: asyncio.Future[Place] = asyncio.get_running_loop().create_future()
+        entry = (share, future)
+        self.waiting.append(entry)
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), seconds)
+        except BaseException:  # cancelled while waiting: a place given meanwhile goes to the next in line
+            if future.done():
+                future.result().release()
+            raise
+        finally:
+            if entry in self.waiting:
+                self.waiting.remove(entry)
+            if not future.done():
+                future.cancel()
+        if future.cancelled():
+            raise Full(share)
+        return future.result()
 
     def give_back(self, share: str) -> None:
         self.taken[share] -= 1
         if not self.taken[share]:
             del self.taken[share]
+        for entry in list(self.waiting):  # the first waiting claims the free places can take, in order
+            waiting_share, future = entry
+            if future.done():
+                self.waiting.remove(entry)
+            elif self._free_for(waiting_share):
+                self.waiting.remove(entry)
+                self.taken[waiting_share] += 1
+                future.set_result(Place(self, waiting_share))
 
 
 class Place:
