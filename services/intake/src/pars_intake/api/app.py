@@ -35,6 +35,7 @@ from . import (
 from .common import PROVIDER_ERRORS, errors
 from .docs import add_docs
 from .models import ActivityLearnersIn, RecordsIn
+from .submissions import submission_writer
 
 log = get_logger(__name__)
 
@@ -74,6 +75,7 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     add_docs(app)  # /docs and /redoc without a CDN
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
     app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
+    app.state.submissions = submission_writer(rt, settings)
     app.state.parses = Places(settings.max_parses_in_flight, settings.max_parses_in_flight_per_provider)
     app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.row_limits = SharedBuckets("rows", settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst)
