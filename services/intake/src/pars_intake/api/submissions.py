@@ -15,7 +15,7 @@ from pars_runtime.settings import ServiceSettings
 
 from ..auth import Caller, spend_rows
 from ..domain.rows import MAX_RECORDS, RowInput
-from ..group_commit import GroupCommit
+from ..grouped import Grouped
 from ..ratelimit import body_done
 from ..store.records import submission_rows
 from ..submit import Submission, SubmittedRow, submit_many
@@ -34,14 +34,17 @@ def row_fields(learner: Any) -> dict[str, Any]:
     return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
 
 
-def submission_writer(runtime: Runtime, settings: ServiceSettings) -> GroupCommit[Submission, list[SubmittedRow]]:
-    """The web service's and the web form's submissions, stored in groups (group_commit.py) of at
-    most MAX_RECORDS rows: what one request may send."""
+def submission_writer(runtime: Runtime, settings: ServiceSettings) -> Grouped[Submission, list[SubmittedRow]]:
+    """Group commit (grouped.py) of the web service's and the web form's submissions: those that
+    arrive while one transaction runs are stored together in the next, of at most MAX_RECORDS rows
+    (what one request may send). A one-record request paid a transaction of its own (BEGIN, the
+    submission, the activity lookup, the record, the outbox write, COMMIT) and, downstream, a relay
+    pass and Kafka batches of one; each is still answered only once its transaction committed."""
     async def store(submissions: list[Submission]) -> list[list[SubmittedRow]]:
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await submit_many(conn, settings, submissions)
 
-    return GroupCommit(store, MAX_RECORDS, size=lambda submission: len(submission.rows))
+    return Grouped(store, MAX_RECORDS, size=lambda submission: len(submission.rows))
 
 
 async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],

@@ -1,5 +1,5 @@
-"""Group commit of web-service submissions (pars_intake.group_commit): what arrives while one
-transaction runs is stored together in the next, each caller answered with its own result once
+"""Grouped calls (pars_intake.grouped), as the group commit of web-service submissions uses them:
+what arrives while one transaction runs is stored together in the next, each caller answered with its own result once
 its transaction committed; a group the database refuses is tried one by one, so only the
 submission at fault fails. With a fake transaction: what matters is which items each one held."""
 
@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from pars_intake.group_commit import GroupCommit
+from pars_intake.grouped import Grouped
 
 
 class Transactions:
@@ -32,14 +32,14 @@ class Transactions:
 def test_submissions_that_arrive_during_a_transaction_share_the_next_one() -> None:
     async def go() -> tuple[list[str], list[list[str]], int]:
         db = Transactions()
-        group = GroupCommit(db.write, max_size=100)
+        group = Grouped(db.write, max_size=100)
         first = asyncio.create_task(group("a"))
         await asyncio.sleep(0.01)  # "a" is being stored, alone: it waited for no company
         rest = [asyncio.create_task(group(item)) for item in ("b", "c", "d")]
         await asyncio.sleep(0.01)
         db.release.set()
         answers = await asyncio.gather(first, *rest)
-        return answers, db.committed, group.transactions
+        return answers, db.committed, group.groups
 
     answers, committed, transactions = asyncio.run(go())
     assert answers == ["stored a", "stored b", "stored c", "stored d"]
@@ -49,7 +49,7 @@ def test_submissions_that_arrive_during_a_transaction_share_the_next_one() -> No
 def test_a_group_holds_at_most_its_size_in_rows() -> None:
     async def go() -> list[list[str]]:
         db = Transactions()
-        group = GroupCommit(db.write, max_size=5, size=len)
+        group = Grouped(db.write, max_size=5, size=len)
         first = asyncio.create_task(group("x"))
         await asyncio.sleep(0.01)
         rest = [asyncio.create_task(group(item)) for item in ("aa", "bbb", "cccc", "d")]
@@ -64,7 +64,7 @@ def test_a_group_holds_at_most_its_size_in_rows() -> None:
 def test_a_refused_group_is_tried_one_by_one_and_only_the_faulty_submission_fails() -> None:
     async def go() -> tuple[list[object], list[list[str]]]:
         db = Transactions()
-        group = GroupCommit(db.write, max_size=100)
+        group = Grouped(db.write, max_size=100)
         first = asyncio.create_task(group("a"))
         await asyncio.sleep(0.01)
         rest = [asyncio.create_task(group(item)) for item in ("b", "bad", "c")]
@@ -82,7 +82,7 @@ def test_a_refused_group_is_tried_one_by_one_and_only_the_faulty_submission_fail
 def test_a_caller_that_goes_away_while_waiting_is_left_out() -> None:
     async def go() -> list[list[str]]:
         db = Transactions()
-        group = GroupCommit(db.write, max_size=100)
+        group = Grouped(db.write, max_size=100)
         first = asyncio.create_task(group("a"))
         await asyncio.sleep(0.01)
         gone, kept = asyncio.create_task(group("gone")), asyncio.create_task(group("kept"))
