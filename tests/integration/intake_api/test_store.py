@@ -200,6 +200,30 @@ def test_shared_rate_buckets_compute_the_token_bucket_in_one_statement(system: R
     asyncio.run(with_pool())
 
 
+def test_grouped_rate_bucket_takes_share_statements_and_keep_each_buckets_arithmetic(system: RunningSystem) -> None:
+    """The web service's buckets group the takes that come at once (ratelimit.TAKE_MANY_SQL, issue
+    #25): 36 takes at once on 15 buckets run as one group (a statement per round, each round
+    taking once from each bucket: 20 here, for the crowded bucket), and each bucket grants what
+    the takes one by one would: ten of twenty on a bucket of ten, two of three takes of 4, a take over the
+    burst on a full bucket (a debt), and any one take on a bucket of its own."""
+    buckets = SharedBuckets("test-grouped", rate=0.001, burst=10, grouped=True)
+    crowded, fours, big = (secrets.token_hex(8) for _ in range(3))
+    alone = [secrets.token_hex(8) for _ in range(12)]
+
+    async def work(pool: asyncpg.Pool) -> tuple[list[float], list[float], float, list[float], int]:
+        takes = [buckets.take(pool, crowded) for _ in range(20)] + [buckets.take(pool, fours, 4) for _ in range(3)]
+        takes += [buckets.take(pool, big, 25)] + [buckets.take(pool, key, 3) for key in alone]
+        waits = await asyncio.gather(*takes)
+        assert buckets._takes is not None
+        return waits[:20], waits[20:23], waits[23], waits[24:], buckets._takes[1].groups
+
+    crowded_waits, four_waits, big_wait, alone_waits, groups = against(system, work)
+    assert sum(1 for w in crowded_waits if w == 0) == 10
+    assert sorted(four_waits) == [0, 0, pytest.approx((4 - 2) / 0.001, rel=0.01)]
+    assert big_wait == 0 and alone_waits == [0] * 12
+    assert groups == 1
+
+
 def test_the_sweep_passes_over_rows_waiting_behind_a_backlog(system: RunningSystem) -> None:
     """Three rows of one provider, each without outcome for two hours, past the 30-minute timeout,
     each alone in a partition of its own (numbers no real partition has, so the rest of the

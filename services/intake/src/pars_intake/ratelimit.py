@@ -30,10 +30,12 @@ import math
 from collections import Counter, deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from fastapi import HTTPException
 
+from .grouped import Grouped
 from .store import match_failures
 from .store.match_failures import Db
 
@@ -73,6 +75,21 @@ ON CONFLICT (bucket) DO UPDATE SET
     at = now()
 RETURNING b.tokens, b.granted
 """
+# TAKE_SQL for several buckets at once, each once (an upsert may not touch a row twice), in the
+# order given (sorted: two instances lock the rows in the same order). $3 rate, $4 burst; a
+# row's cost comes back as the burst less what a new bucket would hold (EXCLUDED.tokens).
+_COST = "($4::float8 - EXCLUDED.tokens)"
+_REFILLED_MANY = "least($4::float8, b.tokens + greatest(0, extract(epoch FROM now() - b.at)::float8) * $3::float8)"
+TAKE_MANY_SQL = f"""
+INSERT INTO rate_buckets AS b (bucket, tokens, at, granted)
+SELECT k, $4::float8 - c, now(), true FROM unnest($1::text[], $2::float8[]) WITH ORDINALITY AS u(k, c, n) ORDER BY n
+ON CONFLICT (bucket) DO UPDATE SET
+    granted = {_REFILLED_MANY} >= least({_COST}, $4::float8),
+    tokens = CASE WHEN {_REFILLED_MANY} >= least({_COST}, $4::float8) THEN {_REFILLED_MANY} - {_COST}
+                  ELSE {_REFILLED_MANY} END,
+    at = now()
+RETURNING b.bucket, b.tokens, b.granted
+"""
 # A bucket's tokens now, refilled as TAKE_SQL would, without taking any or locking the row.
 WAITING_SQL = f"SELECT {_REFILLED} AS tokens FROM rate_buckets AS b WHERE b.bucket = $1"
 # A bucket untouched this long is full again (any limit refills within it), as if it had no row:
@@ -88,15 +105,51 @@ async def forget_idle_buckets(db: asyncpg.Pool | asyncpg.Connection) -> int:
 
 class SharedBuckets:
     """Buckets in PostgreSQL, named `<name>:<key>` (a provider and key kind, a provider, a client
-    address): one each whatever the number of intake instances."""
+    address): one each whatever the number of intake instances.
 
-    def __init__(self, name: str, rate: float, burst: float) -> None:
-        self.name, self.limit = name, Limit(rate, burst)
+    `grouped`: takes from the pool that come while one runs share the next statement (grouped.py),
+    each bucket's in the order they came: every request of the web service takes from two
+    buckets, a round trip each, which 50 requests at once then share (issue #25)."""
+
+    def __init__(self, name: str, rate: float, burst: float, grouped: bool = False) -> None:
+        self.name, self.limit, self.grouped = name, Limit(rate, burst), grouped
+        self._takes: tuple[asyncpg.Pool, Grouped[tuple[str, float], Any]] | None = None
 
     async def take(self, db: asyncpg.Pool | asyncpg.Connection, key: str, cost: float = 1.0) -> float:
         """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
-        row = await db.fetchrow(TAKE_SQL, f"{self.name}:{key}", self.limit.rate, self.limit.burst, float(cost))
+        bucket = f"{self.name}:{key}"
+        if self.grouped and isinstance(db, asyncpg.Pool):
+            row = await self._grouped_takes(db)((bucket, float(cost)))
+        else:
+            row = await db.fetchrow(TAKE_SQL, bucket, self.limit.rate, self.limit.burst, float(cost))
         return 0.0 if row["granted"] else self.limit.wait(row["tokens"], cost)
+
+    def _grouped_takes(self, pool: asyncpg.Pool) -> Grouped[tuple[str, float], Any]:
+        if self._takes is None or self._takes[0] is not pool:
+            self._takes = (pool, Grouped(lambda takes: self._take_many(pool, takes), max_size=1000))
+        return self._takes[1]
+
+    async def _take_many(self, pool: asyncpg.Pool, takes: list[tuple[str, float]]) -> list[Any]:
+        """The takes' rows, in order: one statement per round, a round taking at most once from
+        each bucket (the first round each bucket's first take, and so on)."""
+        if len(takes) == 1:
+            return [await pool.fetchrow(TAKE_SQL, takes[0][0], self.limit.rate, self.limit.burst, takes[0][1])]
+        rounds: list[list[int]] = []
+        for i, (bucket, _) in enumerate(takes):
+            free = next((r for r in rounds if all(takes[j][0] != bucket for j in r)), None)
+            if free is None:
+                rounds.append([i])
+            else:
+                free.append(i)
+        rows: list[Any] = [None] * len(takes)
+        for taking in rounds:
+            taking.sort(key=lambda j: takes[j][0])
+            got = {row["bucket"]: row for row in await pool.fetch(
+                TAKE_MANY_SQL, [takes[j][0] for j in taking], [takes[j][1] for j in taking],
+                self.limit.rate, self.limit.burst)}
+            for j in taking:
+                rows[j] = got[takes[j][0]]
+        return rows
 
     async def waiting(self, db: asyncpg.Pool | asyncpg.Connection, key: str) -> float:
         """Seconds until the key's bucket holds a whole token again (0: it does, or has never been
