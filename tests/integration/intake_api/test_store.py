@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from pars_intake.auth import KeyLookups
 from pars_intake.ratelimit import SharedBuckets, forget_idle_buckets
 from pars_intake.store import activities, providers, records, uploads
 from pars_intake.sweep import sweep_overdue
@@ -146,6 +147,34 @@ def test_keys_are_limited_and_revoking_one_ends_its_sessions(system: RunningSyst
     against(system, work)
     with system.client(made["api_key"]) as client:
         assert client.get("/v1/activities").status_code == 401
+
+
+def test_credential_lookups_at_once_share_a_statement_and_a_revoked_key_is_refused_from_the_next(
+        system: RunningSystem) -> None:
+    """Requests at once look their keys up together (auth.KeyLookups, store.key_users): each gets
+    its own key's user (a key twice, an unknown one: None), and a key revoked between two groups
+    is refused by the second, as a lookup of its own would."""
+    made = [system.new_provider() for _ in range(2)]
+    digests = [hashlib.sha256(m["api_key"].encode()).hexdigest() for m in made]
+    unknown = secrets.token_hex(32)
+    lookups = KeyLookups()
+
+    async def work(pool: asyncpg.Pool) -> tuple[list, list, int]:
+        asked = [digests[0], unknown, digests[1], digests[0]] * 3
+        first = await asyncio.gather(*(lookups(pool, h) for h in asked))
+        user = first[0]
+        assert user is not None
+        assert await providers.revoke_api_key(pool, made[0]["provider_id"], user["key_id"], user["user_id"], None)
+        second = await asyncio.gather(*(lookups(pool, h) for h in asked))
+        assert lookups._grouped is not None
+        return first, second, lookups._grouped[1].groups
+
+    first, second, groups = against(system, work)
+    assert [None if u is None else u["provider_id"] for u in first[:4]] == \
+        [made[0]["provider_id"], None, made[1]["provider_id"], made[0]["provider_id"]]
+    assert first[4:] == first[:4] * 2
+    assert [None if u is None else u["provider_id"] for u in second[:4]] == [None, None, made[1]["provider_id"], None]
+    assert groups == 2  # twelve lookups each time, one statement each time
 
 
 def test_provider_settings_and_uploads(system: RunningSystem) -> None:

@@ -18,6 +18,7 @@ from pars_runtime import db
 from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
+from ..auth import KeyLookups
 from ..parsing import FileParser
 from ..ratelimit import FailureWindow, Places, SharedBuckets
 from ..settings import IntakeSettings
@@ -76,6 +77,7 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
     app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
     app.state.submissions = submission_writer(rt, settings)
+    app.state.key_lookups = KeyLookups()
     app.state.parses = Places(settings.max_parses_in_flight, settings.max_parses_in_flight_per_provider)
     app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst,
                                           grouped=True)
