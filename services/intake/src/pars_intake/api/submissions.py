@@ -69,8 +69,7 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
         return JSONResponse(status_code=202, content={
             "submission_id": submission_id,
             "rows": [{"row": s.row_number, "record_id": s.record_id, "credit_id": s.credit_id} for s in submitted]})
-    rows = await wait_for_outcomes(request, submission_id, wait)
-    complete = rows is not None
-    return JSONResponse(status_code=200 if complete else 202, content={
-        "submission_id": submission_id, "complete": complete,
-        "rows": rows if rows is not None else await submission_rows(runtime.pool, submission_id)})
+    answered = await wait_for_outcomes(request, submission_id, wait)  # None: not all outcomes in time
+    return JSONResponse(status_code=202 if answered is None else 200, content={
+        "submission_id": submission_id, "complete": answered is not None,
+        "rows": await submission_rows(runtime.pool, submission_id) if answered is None else answered})
