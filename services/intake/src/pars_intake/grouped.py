@@ -10,6 +10,7 @@ alone and the others of its group get their results as if it had not come."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
@@ -39,7 +40,8 @@ class Grouped(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self.line.append((item, future))
         if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write_all(), name="intake-grouped")
+            # A context of its own: the writer serves many requests, and must not log as the first.
+            self.writer = asyncio.create_task(self._write_all(), name="intake-grouped", context=contextvars.Context())
         return await future
 
     def _next_group(self) -> list[tuple[Item, asyncio.Future[Result]]]:
