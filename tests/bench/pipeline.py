@@ -235,13 +235,21 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                     "end_date": f"{YEAR}-12-31", "reporting_year": YEAR, "ama_credits": 1000, "registrations": [
                         {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]))
                 sender_client.close()
+            namespace = f"{system.namespace}."
+            concurrent_work = work_meter(stack, lambda topic: topic.startswith(namespace))
+            asyncio.run(concurrent_work.start())
             many = asyncio.run(concurrent_requests(system.url, senders, max(100, int(2000 * scale)), 50, f"04/01/{YEAR}",
                                                    "concurrent", meter=cpu_meter(stack, system)))
+            counted = asyncio.run(concurrent_work.finish())
+            counted.records = many.requests
             answers = ", ".join(f"{many.answers[code]:,} x {code}" for code in sorted(many.answers))
             results.append((f"concurrent, {many.requests:,} one-record requests, 50 in flight, {len(senders)} providers",
                             f"{many.rate:,.0f} requests/s, p50 {percentile(many.latencies_ms, 50):,.0f} / "
                             f"p99 {percentile(many.latencies_ms, 99):,.0f} ms", f">= 300/s, p99 <= 500; answers {answers} (429: tried again)"))
             results.append(("concurrent, CPU per request by process (µs)", per_message(many.cpu, many.requests), ""))
+            results.append(("concurrent, Kafka messages per request", kafka_per_record(counted), ""))
+            results.append(("concurrent, PostgreSQL work per request", postgres_per_record(counted),
+                            "every try counted; the run's last outcomes may still be on their way"))
             progress.done("concurrent requests")
 
             seconds, warmup, window = max(3.0, 60 * scale), max(1.0, 10 * scale), 4000
@@ -258,7 +266,6 @@ def run(scale: float) -> list[tuple[str, str, str]]:
             profiles = profile(system, seconds + warmup)
             if profiles:  # and PostgreSQL's statements during the stream alone
                 asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))
-            namespace = f"{system.namespace}."
             pipeline = asyncio.run(stream_rate(bootstrap, system.namespace, provider["provider_id"], activities, YEAR,
                                                seconds, warmup, window, meter=cpu_meter(stack, system),
                                                work=work_meter(stack, lambda topic: topic.startswith(namespace))))

@@ -54,6 +54,8 @@ def test_bench_runs_and_prints_its_table() -> None:
     assert re.search(r"concurrent, 100 one-record requests, 50 in flight, 3 providers +[1-9][0-9,]* requests/s, p50 ",
                      result.stdout), result.stdout
     assert re.search(r"concurrent, CPU per request by process \(µs\) +.*\bintake [1-9]", result.stdout), result.stdout
+    assert re.search(r"\nconcurrent, PostgreSQL work per request +([0-9.]+ statements|statements not measured)",
+                     result.stdout), result.stdout
     assert re.search(r"\nupload CPU +[0-9]+\.[0-9]+ s ", result.stdout), result.stdout
     assert re.search(r"latency, CPU per record by process \(µs\) +.*\bintake [1-9]", result.stdout), result.stdout
     for service in ("intake", "validator", "board-gateway", "notifier"):

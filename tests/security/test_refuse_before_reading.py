@@ -4,7 +4,7 @@ Unauthenticated bodies cost intake nothing: six concurrent 5 MiB JSON bodies of 
 10 MiB multipart upload without credentials are answered 401, and intake's resident memory grows
 by less than 64 MB (before: +157 MB, parsed before the 401). A small route's body over its cap is
 answered 413 while the client is still sending it; bodies beyond the bound in flight for one
-provider are answered 429 with Retry-After; a good request, large where the route allows it, works."""
+provider wait unread in a bounded line and are answered 429 with Retry-After when no place comes; a good request, large where the route allows it, works."""
 
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def test_bodies_beyond_the_bound_in_flight_are_answered_429_and_good_requests_wo
     head = (f"POST /v1/api-keys HTTP/1.1\r\nHost: intake\r\nAuthorization: Bearer {key}\r\n"
             "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
     # One body more than one provider may have in flight (MAX_BODIES_IN_FLIGHT_PER_PROVIDER, 4),
-    # each started and never finished: whichever comes last is answered at once, the others wait.
+    # each started and never finished: whichever comes last waits unread in line for a place
+    # (BODY_PLACE_WAIT_SECONDS, 5 s), none comes, and it is answered 429; the others wait.
     held = [raw_request(system, head, [chunk(b'{"label": ')]) for _ in range(5)]
     try:
         answered, _, _ = select.select(held, [], [], 30)

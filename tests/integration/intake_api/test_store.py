@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from pars_intake.auth import KeyLookups
 from pars_intake.ratelimit import SharedBuckets, forget_idle_buckets
 from pars_intake.store import activities, providers, records, uploads
 from pars_intake.sweep import sweep_overdue
@@ -148,6 +149,34 @@ def test_keys_are_limited_and_revoking_one_ends_its_sessions(system: RunningSyst
         assert client.get("/v1/activities").status_code == 401
 
 
+def test_credential_lookups_at_once_share_a_statement_and_a_revoked_key_is_refused_from_the_next(
+        system: RunningSystem) -> None:
+    """Requests at once look their keys up together (auth.KeyLookups, store.key_users): each gets
+    its own key's user (a key twice, an unknown one: None), and a key revoked between two groups
+    is refused by the second, as a lookup of its own would."""
+    made = [system.new_provider() for _ in range(2)]
+    digests = [hashlib.sha256(m["api_key"].encode()).hexdigest() for m in made]
+    unknown = secrets.token_hex(32)
+    lookups = KeyLookups()
+
+    async def work(pool: asyncpg.Pool) -> tuple[list, list, int]:
+        asked = [digests[0], unknown, digests[1], digests[0]] * 3
+        first = await asyncio.gather(*(lookups(pool, h) for h in asked))
+        user = first[0]
+        assert user is not None
+        assert await providers.revoke_api_key(pool, made[0]["provider_id"], user["key_id"], user["user_id"], None)
+        second = await asyncio.gather(*(lookups(pool, h) for h in asked))
+        assert lookups._grouped is not None
+        return first, second, lookups._grouped[1].groups
+
+    first, second, groups = against(system, work)
+    assert [None if u is None else u["provider_id"] for u in first[:4]] == \
+        [made[0]["provider_id"], None, made[1]["provider_id"], made[0]["provider_id"]]
+    assert first[4:] == first[:4] * 2
+    assert [None if u is None else u["provider_id"] for u in second[:4]] == [None, None, made[1]["provider_id"], None]
+    assert groups == 2  # twelve lookups each time, one statement each time
+
+
 def test_provider_settings_and_uploads(system: RunningSystem) -> None:
     made = system.new_provider()
     pid = made["provider_id"]
@@ -198,6 +227,30 @@ def test_shared_rate_buckets_compute_the_token_bucket_in_one_statement(system: R
             await pool.close()
 
     asyncio.run(with_pool())
+
+
+def test_grouped_rate_bucket_takes_share_statements_and_keep_each_buckets_arithmetic(system: RunningSystem) -> None:
+    """The web service's buckets group the takes that come at once (ratelimit.TAKE_MANY_SQL, issue
+    #25): 36 takes at once on 15 buckets run as one group (a statement per round, each round
+    taking once from each bucket: 20 here, for the crowded bucket), and each bucket grants what
+    the takes one by one would: ten of twenty on a bucket of ten, two of three takes of 4, a take over the
+    burst on a full bucket (a debt), and any one take on a bucket of its own."""
+    buckets = SharedBuckets("test-grouped", rate=0.001, burst=10, grouped=True)
+    crowded, fours, big = (secrets.token_hex(8) for _ in range(3))
+    alone = [secrets.token_hex(8) for _ in range(12)]
+
+    async def work(pool: asyncpg.Pool) -> tuple[list[float], list[float], float, list[float], int]:
+        takes = [buckets.take(pool, crowded) for _ in range(20)] + [buckets.take(pool, fours, 4) for _ in range(3)]
+        takes += [buckets.take(pool, big, 25)] + [buckets.take(pool, key, 3) for key in alone]
+        waits = await asyncio.gather(*takes)
+        assert buckets._takes is not None
+        return waits[:20], waits[20:23], waits[23], waits[24:], buckets._takes[1].groups
+
+    crowded_waits, four_waits, big_wait, alone_waits, groups = against(system, work)
+    assert sum(1 for w in crowded_waits if w == 0) == 10
+    assert sorted(four_waits) == [0, 0, pytest.approx((4 - 2) / 0.001, rel=0.01)]
+    assert big_wait == 0 and alone_waits == [0] * 12
+    assert groups == 1
 
 
 def test_the_sweep_passes_over_rows_waiting_behind_a_backlog(system: RunningSystem) -> None:

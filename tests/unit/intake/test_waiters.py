@@ -1,4 +1,5 @@
-"""`?wait=`: one poller per process checks every waiting submission in one query per tick."""
+"""`?wait=`: one poller per process checks every waiting submission in one query per tick, and
+that query brings the finished submissions' rows, which their requests answer with."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ class FakePool:
         self.queries: list[list[str]] = []
 
     async def fetch(self, query: str, *args: object) -> list:
+        """store.submissions.finished_rows' rows: each finished submission's one record."""
         ids = list(args[0])  # type: ignore[call-overload]
         self.queries.append(ids)
-        return [(i,) for i in ids if i in self.done]
+        return [{"id": i, "record_id": f"record-of-{i}", "row_number": 1} for i in ids if i in self.done]
 
 
 def test_many_waiters_share_one_query_per_tick() -> None:
@@ -29,7 +31,7 @@ def test_many_waiters_share_one_query_per_tick() -> None:
         pool.done |= {f"s{n}" for n in range(50)}
         waiters.wake_all(["s1"])  # the consumer committed outcomes: checked at once, not at the next tick
         results = await asyncio.wait_for(asyncio.gather(*tasks[:50]), timeout=TICK_SECONDS)
-        assert all(results)
+        assert [[row["record_id"] for row in rows] for rows in results] == [[f"record-of-s{n}"] for n in range(50)]
         pool.done |= {f"s{n}" for n in range(50, 100)}
         assert all(await asyncio.gather(*tasks[50:]))
         await asyncio.sleep(TICK_SECONDS * 2)
@@ -40,8 +42,8 @@ def test_many_waiters_share_one_query_per_tick() -> None:
     asyncio.run(scenario())
 
 
-def test_a_wait_times_out_false() -> None:
-    async def scenario() -> bool:
+def test_a_wait_times_out_with_no_rows() -> None:
+    async def scenario() -> object:
         return await Waiters().wait(FakePool(), "never", 0.3)
 
-    assert asyncio.run(scenario()) is False
+    assert asyncio.run(scenario()) is None

@@ -1,7 +1,7 @@
 """Intake's request guard (pars_intake.guard) without a database, called as ASGI so that the test
 sees whether the body was ever read: a body without its route's credential is refused unread, a
 small route's body over its cap is refused from its Content-Length or as soon as the stream passes
-it, and bodies beyond the bound in flight are answered 429 at once."""
+it, and bodies beyond the bound in flight wait unread in a bounded line, or are answered 429."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi import Request
 
-from pars_intake.ratelimit import body_done
+from pars_intake.ratelimit import Places, body_done
 from pars_intake.settings import IntakeSettings
 from pars_intake.web import create_app
 
@@ -141,9 +141,9 @@ def test_bulk_and_upload_routes_keep_their_own_limits() -> None:
     assert guard.body_limit("/v1/api-keys") == guard.body_limit("/portal/sign-in") == 64 * 1024
 
 
-def test_bodies_beyond_the_bound_in_flight_are_answered_429_at_once() -> None:
+def test_bodies_beyond_the_bound_in_flight_are_answered_429_at_once_without_a_line() -> None:
     async def go() -> tuple[Call, Call, Call, Call]:
-        app = _app(max_bodies_in_flight=2, max_bodies_in_flight_per_provider=1)
+        app = _app(max_bodies_in_flight=2, max_bodies_in_flight_per_provider=1, body_place_wait_seconds=0)
         hold = asyncio.Event()
         headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
         first = Call("POST", "/v1/api-keys", headers, [b'{"colour": ', b'"a"}'], hold)  # 422 once read
@@ -164,6 +164,44 @@ def test_bodies_beyond_the_bound_in_flight_are_answered_429_at_once() -> None:
         assert (refused.status, refused.headers.get("retry-after"), refused.read) == (429, "1", 0)
     # The first two were read whole, and answered by their routes (bodies that are not valid).
     assert (first.status, first.read, admin.status, admin.read) == (422, 15, 422, 1)
+
+
+def test_a_body_beyond_the_bound_waits_unread_in_line_for_a_place_and_is_then_served() -> None:
+    """Issue #25: 50 one-record requests in flight over 10 providers met the bound of 4 per
+    provider and got 429s, each sent again a second later. A request beyond the bound now waits,
+    its body unread, for a place; the line is bounded (in total and per provider), and a request
+    finding it full, or waiting past BODY_PLACE_WAIT_SECONDS, is answered 429 unread."""
+    async def go() -> tuple[Call, Call, Call, Call, int]:
+        app = _app(max_bodies_in_flight=2, max_bodies_in_flight_per_provider=1, max_bodies_waiting=4,
+                   max_bodies_waiting_per_provider=1, body_place_wait_seconds=30)
+        hold = asyncio.Event()
+        headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        first = Call("POST", "/v1/api-keys", headers, [b'{"colour": ', b'"a"}'], hold)  # 422 once read
+        running = asyncio.create_task(first.run(app))
+        await asyncio.sleep(0.05)  # the first body is being read: the provider's one place is taken
+        waiting = Call("POST", "/v1/api-keys", headers, [b"{}"])
+        waiting_task = asyncio.create_task(waiting.run(app))
+        await asyncio.sleep(0.05)
+        unread_while_waiting = waiting.read
+        line_full = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)  # the provider's line: 1
+        hold.set()
+        await asyncio.gather(running, waiting_task)
+        return first, waiting, line_full, await _late(), unread_while_waiting
+
+    async def _late() -> Call:  # a wait that ends before a place comes
+        app = _app(max_bodies_in_flight=2, max_bodies_in_flight_per_provider=1, body_place_wait_seconds=0.1)
+        headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        held = asyncio.create_task(Call("POST", "/v1/api-keys", headers, [b"{", b"}"], asyncio.Event()).run(app))
+        await asyncio.sleep(0.05)
+        late = await Call("POST", "/v1/api-keys", headers, [b"{}"]).run(app)
+        held.cancel()
+        return late
+
+    first, waiting, line_full, late, unread_while_waiting = asyncio.run(go())
+    assert (first.status, first.read) == (422, 15)
+    assert unread_while_waiting == 0 and (waiting.status, waiting.read) == (422, 2)  # served once the place was free
+    for refused in (line_full, late):
+        assert (refused.status, refused.headers.get("retry-after"), refused.read) == (429, "1", 0)
 
 
 def test_the_guard_and_the_route_look_the_credential_up_once() -> None:
@@ -226,3 +264,28 @@ def test_a_route_gives_its_place_back_once_its_body_is_stored_and_waits_holding_
     assert (other.status, other.read) == (422, 2)  # admitted while the first one waited
     assert (refused.status, refused.read) == (429, 0)  # the large body kept its place: the bound holds
     assert waiting.status == 200
+
+
+def test_a_waiter_cancelled_as_it_is_given_a_place_loses_no_place() -> None:
+    """Whether the cancelled waiter still runs with the place (asyncio may let it) or hands it on,
+    the next in line is served and every place comes back."""
+    async def go() -> tuple[list[str], int, int]:
+        places, served = Places(total=1, per_share=1, line=3, line_per_share=3), []
+        held = places.claim("a")
+
+        async def take(name: str) -> None:
+            with await places.wait_for("a", 30):
+                served.append(name)
+                await asyncio.sleep(0)
+
+        second = asyncio.create_task(take("second"))
+        third = asyncio.create_task(take("third"))
+        await asyncio.sleep(0)
+        held.release()  # the place goes to the second in line, which is cancelled before it runs
+        second.cancel()
+        await asyncio.wait_for(third, 5)
+        await asyncio.gather(second, return_exceptions=True)
+        return served, places.in_use(), len(places.waiting)
+
+    served, in_use, waiting = asyncio.run(go())
+    assert served[-1] == "third" and (in_use, waiting) == (0, 0)

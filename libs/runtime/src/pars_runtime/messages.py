@@ -18,6 +18,13 @@ from pars_contracts.envelope import Envelope, new_id, schema_version
 OUTBOX_CHANNEL = "outbox"
 
 
+def outbox_channel(schema: str) -> str:
+    """The channel a service's outbox writes notify: its own, so that the services sharing a
+    database do not wake one another's relays (each woken relay ran a transaction of four
+    statements to find nothing: three of them on every write, issue #25)."""
+    return f"{OUTBOX_CHANNEL}:{schema}"[:63]  # a channel is an identifier: at most 63 bytes
+
+
 def encode(envelope: Envelope) -> bytes:
     return orjson.dumps(envelope.model_dump(mode="json"))
 
@@ -72,7 +79,7 @@ async def put_many(conn: asyncpg.Connection, items: list[Outgoing]) -> None:
     await conn.execute(
         "WITH written AS (INSERT INTO outbox (topic, key, message_id, value, headers) SELECT t, k, m, v, h "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[]) WITH ORDINALITY AS u(t, k, m, v, h, n) "
-        f"ORDER BY n) SELECT pg_notify('{OUTBOX_CHANNEL}', '')",
+        f"ORDER BY n) SELECT pg_notify(left('{OUTBOX_CHANNEL}:' || current_schema(), 63), '')",  # outbox_channel
         [o.topic for o in items], [o.key for o in items], [o.message_id for o in items],
         [o.value for o in items], [o.headers() for o in items],
     )

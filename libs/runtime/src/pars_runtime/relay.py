@@ -49,7 +49,7 @@ from pars_contracts import topics as registry
 from . import metrics
 from .logs import get_logger
 from .loops import Backoff, wait_or_stop
-from .messages import OUTBOX_CHANNEL
+from .messages import outbox_channel
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -106,12 +106,12 @@ class PostgresOutbox:
         def notified(*_: Any) -> None:
             wake()
 
-        await listener.add_listener(OUTBOX_CHANNEL, notified)
+        await listener.add_listener(outbox_channel(self.schema), notified)
         try:
             yield
         finally:
             with contextlib.suppress(Exception):
-                await listener.remove_listener(OUTBOX_CHANNEL, notified)  # the same callback, or it stays
+                await listener.remove_listener(outbox_channel(self.schema), notified)  # the same callback, or it stays
             with contextlib.suppress(Exception):
                 await self.pool.release(listener)
 

@@ -15,11 +15,13 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .grouped import Grouped
 from .store import providers as store
 
 provider_key = HTTPBearer(scheme_name="ProviderApiKey", auto_error=False,
@@ -139,13 +141,35 @@ async def key_caller(request: Request, key: str) -> Caller | None:
         return None
     seen = request.scope.setdefault(SEEN, {})
     if ("key", key) not in seen:
-        row = await store.key_user(request.app.state.rt.pool, hash_key(key))
+        row = await request.app.state.key_lookups(request.app.state.rt.pool, hash_key(key))
         seen["key", key] = None if row is None else "expired" if row["expired"] else Caller(
             row["provider_id"], row["user_id"], row["email"], row["key_id"], row["kind"], row["sandbox"], row["role"])
     found = seen["key", key]
     if found == "expired":
         raise KeyExpired()
     return found
+
+
+class KeyLookups:
+    """Credential lookups that come at once share one statement (grouped.py, issue #25): every
+    request with a body looks its key up before the body is read. Each lookup still reads the
+    keys at request time, so a revoked key is refused from the next request on, as before."""
+
+    def __init__(self) -> None:
+        self._grouped: tuple[asyncpg.Pool, Grouped[str, dict[str, Any] | None]] | None = None
+
+    async def __call__(self, pool: asyncpg.Pool, key_hash: str) -> dict[str, Any] | None:
+        if not isinstance(pool, asyncpg.Pool):  # a connection, or the unit tests' stand-ins: one by one
+            return await store.key_user(pool, key_hash)
+        if self._grouped is None or self._grouped[0] is not pool:
+            self._grouped = (pool, Grouped(lambda hashes: self._find(pool, hashes), max_size=500))
+        return await self._grouped[1](key_hash)
+
+    @staticmethod
+    async def _find(pool: asyncpg.Pool, key_hashes: list[str]) -> list[dict[str, Any] | None]:
+        if len(key_hashes) == 1:
+            return [await store.key_user(pool, key_hashes[0])]
+        return await store.key_users(pool, key_hashes)
 
 
 async def authenticate(request: Request) -> Caller:

@@ -9,8 +9,9 @@ runs it binds the request's correlation id to its log lines and refuses, without
   reads and parses a body before any dependency runs, so an unauthenticated caller could otherwise
   make intake hold and parse megabytes (review N1). The check uses auth.py's own functions, and the
   routes' dependencies still check again;
-- a body beyond the bound of bodies in flight, per provider and in total (429 with Retry-After),
-  so that bodies are never queued in memory.
+- a body beyond the bound of bodies in flight, per provider and in total: it waits, unread, in a
+  bounded line for a place (BODY_PLACE_WAIT_SECONDS at most), and is answered 429 with
+  Retry-After when the line is full or the wait ends, so that bodies are never queued in memory.
 
 Plain ASGI: an HTTP middleware would wrap the body stream in a task group, and a refusal raised
 while the route reads it would surface as a 503."""
@@ -18,8 +19,8 @@ while the route reads it would surface as a 503."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Request
@@ -58,7 +59,8 @@ class RequestGuard:
     def __init__(self, app: FastAPI, settings: IntakeSettings) -> None:
         self.app, self.settings = app, settings
         # Bodies being read or worked on, per provider ("admin").
-        self.in_flight = Places(settings.max_bodies_in_flight, settings.max_bodies_in_flight_per_provider)
+        self.in_flight = Places(settings.max_bodies_in_flight, settings.max_bodies_in_flight_per_provider,
+                                settings.max_bodies_waiting, settings.max_bodies_waiting_per_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +85,7 @@ class RequestGuard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise Refused(_json(413, _too_large(limit)))
-        with self._slot(share) as place:
+        async with self._slot(share) as place:
             if length is not None and int(length) <= GIVE_BACK_BYTES:
                 scope[BODY_PLACE] = place  # the route may give it back once the body is stored (body_done)
             await self.app(scope, _limited(receive, limit), send)
@@ -122,18 +124,20 @@ class RequestGuard:
             raise Refused(_json(503, "The database is unavailable; nothing was stored. Try again shortly.",
                                 {"Retry-After": "2"})) from None
 
-    @contextmanager
-    def _slot(self, share: str | None) -> Iterator[Place | None]:
-        """One of the bounded places for a body in flight, or 429 at once: a request never waits
-        in memory for one. The public form posts are small and need no place."""
+    @asynccontextmanager
+    async def _slot(self, share: str | None) -> AsyncIterator[Place | None]:
+        """One of the bounded places for a body in flight, after a bounded wait in line for one,
+        or 429: a waiting request's body stays unread (the server buffers at most 64 KiB of it before
+        its flow control stops reading), so the bounded line holds no bodies in memory.
+        The public form posts are small and need no place."""
         if share is None:
             yield None
             return
         try:
-            place = self.in_flight.claim(share)
+            place = await self.in_flight.wait_for(share, self.settings.body_place_wait_seconds)
         except Full:
             log.warning("bodies in flight at their bound: request answered 429", share=share,
-                        in_flight=self.in_flight.in_use())
+                        in_flight=self.in_flight.in_use(), waiting=len(self.in_flight.waiting))
             raise Refused(_json(429, "Too many requests with a body are in progress; try again shortly.",
                                 {"Retry-After": "1"})) from None
         with place:

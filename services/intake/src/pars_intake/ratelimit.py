@@ -24,14 +24,18 @@ provider gets the configured rate however many intake instances serve it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from fastapi import HTTPException
 
+from .grouped import Grouped
 from .store import match_failures
 from .store.match_failures import Db
 
@@ -71,6 +75,21 @@ ON CONFLICT (bucket) DO UPDATE SET
     at = now()
 RETURNING b.tokens, b.granted
 """
+# TAKE_SQL for several buckets at once, each once (an upsert may not touch a row twice), in the
+# order given (sorted: two instances lock the rows in the same order). $3 rate, $4 burst; a
+# row's cost comes back as the burst less what a new bucket would hold (EXCLUDED.tokens).
+_COST = "($4::float8 - EXCLUDED.tokens)"
+_REFILLED_MANY = "least($4::float8, b.tokens + greatest(0, extract(epoch FROM now() - b.at)::float8) * $3::float8)"
+TAKE_MANY_SQL = f"""
+INSERT INTO rate_buckets AS b (bucket, tokens, at, granted)
+SELECT k, $4::float8 - c, now(), true FROM unnest($1::text[], $2::float8[]) WITH ORDINALITY AS u(k, c, n) ORDER BY n
+ON CONFLICT (bucket) DO UPDATE SET
+    granted = {_REFILLED_MANY} >= least({_COST}, $4::float8),
+    tokens = CASE WHEN {_REFILLED_MANY} >= least({_COST}, $4::float8) THEN {_REFILLED_MANY} - {_COST}
+                  ELSE {_REFILLED_MANY} END,
+    at = now()
+RETURNING b.bucket, b.tokens, b.granted
+"""
 # A bucket's tokens now, refilled as TAKE_SQL would, without taking any or locking the row.
 WAITING_SQL = f"SELECT {_REFILLED} AS tokens FROM rate_buckets AS b WHERE b.bucket = $1"
 # A bucket untouched this long is full again (any limit refills within it), as if it had no row:
@@ -86,15 +105,51 @@ async def forget_idle_buckets(db: asyncpg.Pool | asyncpg.Connection) -> int:
 
 class SharedBuckets:
     """Buckets in PostgreSQL, named `<name>:<key>` (a provider and key kind, a provider, a client
-    address): one each whatever the number of intake instances."""
+    address): one each whatever the number of intake instances.
 
-    def __init__(self, name: str, rate: float, burst: float) -> None:
-        self.name, self.limit = name, Limit(rate, burst)
+    `grouped`: takes from the pool that come while one runs share the next statement (grouped.py),
+    each bucket's in the order they came: every request of the web service takes from two
+    buckets, a round trip each, which 50 requests at once then share (issue #25)."""
+
+    def __init__(self, name: str, rate: float, burst: float, grouped: bool = False) -> None:
+        self.name, self.limit, self.grouped = name, Limit(rate, burst), grouped
+        self._takes: tuple[asyncpg.Pool, Grouped[tuple[str, float], Any]] | None = None
 
     async def take(self, db: asyncpg.Pool | asyncpg.Connection, key: str, cost: float = 1.0) -> float:
         """Takes `cost` tokens from the key's bucket: 0 when allowed, else the seconds to wait."""
-        row = await db.fetchrow(TAKE_SQL, f"{self.name}:{key}", self.limit.rate, self.limit.burst, float(cost))
+        bucket = f"{self.name}:{key}"
+        if self.grouped and isinstance(db, asyncpg.Pool):
+            row = await self._grouped_takes(db)((bucket, float(cost)))
+        else:
+            row = await db.fetchrow(TAKE_SQL, bucket, self.limit.rate, self.limit.burst, float(cost))
         return 0.0 if row["granted"] else self.limit.wait(row["tokens"], cost)
+
+    def _grouped_takes(self, pool: asyncpg.Pool) -> Grouped[tuple[str, float], Any]:
+        if self._takes is None or self._takes[0] is not pool:
+            self._takes = (pool, Grouped(lambda takes: self._take_many(pool, takes), max_size=1000))
+        return self._takes[1]
+
+    async def _take_many(self, pool: asyncpg.Pool, takes: list[tuple[str, float]]) -> list[Any]:
+        """The takes' rows, in order: one statement per round, a round taking at most once from
+        each bucket (the first round each bucket's first take, and so on)."""
+        if len(takes) == 1:
+            return [await pool.fetchrow(TAKE_SQL, takes[0][0], self.limit.rate, self.limit.burst, takes[0][1])]
+        rounds: list[list[int]] = []
+        for i, (bucket, _) in enumerate(takes):
+            free = next((r for r in rounds if all(takes[j][0] != bucket for j in r)), None)
+            if free is None:
+                rounds.append([i])
+            else:
+                free.append(i)
+        rows: list[Any] = [None] * len(takes)
+        for taking in rounds:
+            taking.sort(key=lambda j: takes[j][0])
+            got = {row["bucket"]: row for row in await pool.fetch(
+                TAKE_MANY_SQL, [takes[j][0] for j in taking], [takes[j][1] for j in taking],
+                self.limit.rate, self.limit.burst)}
+            for j in taking:
+                rows[j] = got[takes[j][0]]
+        return rows
 
     async def waiting(self, db: asyncpg.Pool | asyncpg.Connection, key: str) -> float:
         """Seconds until the key's bucket holds a whole token again (0: it does, or has never been
@@ -140,33 +195,79 @@ class FailureWindow:
 
 
 class Full(Exception):
-    """No place is free: the work is refused at once, never queued in memory."""
+    """No place is free (and, where claims may wait, none came within the wait or the line was full)."""
 
 
 class Places:
     """Places for work in progress (bodies being read, files being parsed): at most `total` at
-    once, and `per_share` for one share (a provider). There is no queue: a claim beyond the bound
-    raises Full at once, so that work waiting for a place never holds memory."""
+    once, and `per_share` for one share (a provider). `claim` raises Full at once beyond the bound;
+    `wait_for` lets a claim wait in a bounded line (at most `line` claims, `line_per_share` of one
+    share) for at most its deadline. A waiting claim holds no body (its request's body is not read
+    until it has a place), so the line bounds memory as the places do, and callers that would
+    otherwise be answered 429 and send again are served in turn (issue #23: a queue that answers
+    429 with Retry-After when full)."""
 
-    def __init__(self, total: int, per_share: int) -> None:
+    def __init__(self, total: int, per_share: int, line: int = 0, line_per_share: int = 0) -> None:
         self.total, self.per_share = total, per_share
+        self.line, self.line_per_share = line, line_per_share
         self.taken: Counter[str] = Counter()
+        self.waiting: deque[tuple[str, asyncio.Future[Place]]] = deque()
 
     def in_use(self) -> int:
         return sum(self.taken.values())
 
+    def _free_for(self, share: str) -> bool:
+        return self.in_use() < self.total and self.taken[share] < self.per_share
+
     def claim(self, share: str) -> Place:
         """A place for `share`, held until the `with` block ends or `release()`; Full at once when
-        there is none (raised by this call, before the block: nothing inside it is mistaken for it)."""
-        if self.in_use() >= self.total or self.taken[share] >= self.per_share:
+        there is none (raised by this call, before the block: nothing inside it is mistaken for it).
+        A place given back goes to the waiting claims first (`give_back`), so a place free now is
+        one no waiting claim can take: claiming it jumps no one."""
+        if not self._free_for(share):
             raise Full(share)
         self.taken[share] += 1
         return Place(self, share)
+
+    async def wait_for(self, share: str, seconds: float) -> Place:
+        """A place for `share`, waiting in line for one for at most `seconds`; Full when the line
+        (or the share's part of it) is full, or when no place came in time."""
+        with contextlib.suppress(Full):
+            return self.claim(share)
+        if seconds <= 0 or len(self.waiting) >= self.line or \
+                sum(1 for s, _ in self.waiting if s == share) >= self.line_per_share:
+            raise Full(share)
+        future: asyncio.Future[Place] = asyncio.get_running_loop().create_future()
+        entry = (share, future)
+        self.waiting.append(entry)
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), seconds)
+        except BaseException:  # cancelled while waiting: a place given meanwhile goes to the next in line
+            if future.done():
+                future.result().release()
+            raise
+        finally:
+            if entry in self.waiting:
+                self.waiting.remove(entry)
+            if not future.done():
+                future.cancel()
+        if future.cancelled():
+            raise Full(share)
+        return future.result()
 
     def give_back(self, share: str) -> None:
         self.taken[share] -= 1
         if not self.taken[share]:
             del self.taken[share]
+        for entry in list(self.waiting):  # the first waiting claims the free places can take, in order
+            waiting_share, future = entry
+            if future.done():
+                self.waiting.remove(entry)
+            elif self._free_for(waiting_share):
+                self.waiting.remove(entry)
+                self.taken[waiting_share] += 1
+                future.set_result(Place(self, waiting_share))
 
 
 class Place:

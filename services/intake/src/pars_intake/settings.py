@@ -32,9 +32,14 @@ class IntakeSettings(ServiceSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     # Every other route's body (keys, activities, settings, the portal's forms): small (guard.py).
     max_small_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Bodies being read or worked on at once, in total and per provider; beyond: 429 at once (guard.py).
+    # Bodies being read or worked on at once, in total and per provider; beyond, a request waits
+    # unread in a line of at most MAX_BODIES_WAITING (per provider: ..._PER_PROVIDER) for at most
+    # BODY_PLACE_WAIT_SECONDS, else 429 (guard.py).
     max_bodies_in_flight: int = Field(default=16, ge=1)
     max_bodies_in_flight_per_provider: int = Field(default=4, ge=1)
+    max_bodies_waiting: int = Field(default=64, ge=0)
+    max_bodies_waiting_per_provider: int = Field(default=16, ge=0)
+    body_place_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     parse_workers: int = Field(default=2, ge=1, le=4)  # processes that parse uploads and XML bodies (parsing.py)
     # Files (uploads, XML bodies) read into memory and parsed at once, in total and per provider;
     # beyond: 429 at once, never waiting in memory for the workers (api/parsing.py).

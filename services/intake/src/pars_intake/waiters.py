@@ -4,15 +4,17 @@ One poller per process checks every waiting submission in a single query per tic
 however many requests wait, so waiting requests do not each hold a database connection or run a
 query of their own. The consumer wakes the poller after its commit (outcomes handled here show
 at once); the tick covers outcomes handled by another intake instance. The poller runs only
-while someone waits."""
+while someone waits. The query returns the finished submissions' rows too, which their requests
+answer with (no query of their own)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections import defaultdict
+from typing import Any
 
-from .store.submissions import Fetcher, finished_submissions
+from .store.submissions import Fetcher, finished_rows
 
 TICK_SECONDS = 0.25
 
@@ -20,6 +22,7 @@ TICK_SECONDS = 0.25
 class Waiters:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._rows: dict[str, list[Any]] = {}  # finished submissions' rows, until their last waiter leaves
         self._poke = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._pool: Fetcher | None = None
@@ -33,8 +36,9 @@ class Waiters:
         if any(s in self._events for s in submission_ids):
             self._poke.set()
 
-    async def wait(self, pool: Fetcher, submission_id: str, timeout: float) -> bool:
-        """True once none of the submission's rows lacks an outcome; False after `timeout` s."""
+    async def wait(self, pool: Fetcher, submission_id: str, timeout: float) -> list[Any] | None:
+        """The submission's rows (store.submissions.finished_rows) once none lacks an outcome;
+        None after `timeout` s."""
         self._pool = pool
         event = asyncio.Event()
         self._events[submission_id].add(event)
@@ -46,15 +50,16 @@ class Waiters:
                 await asyncio.wait_for(event.wait(), timeout=max(timeout, 0.001))
             if not event.is_set() and timeout <= 0:
                 return await self._check_now(pool, submission_id)
-            return event.is_set()
+            return self._rows.get(submission_id) if event.is_set() else None
         finally:
             self._events[submission_id].discard(event)
             if not self._events[submission_id]:
                 del self._events[submission_id]
+                self._rows.pop(submission_id, None)
 
-    async def _check_now(self, pool: Fetcher, submission_id: str) -> bool:
+    async def _check_now(self, pool: Fetcher, submission_id: str) -> list[Any] | None:
         self.queries += 1
-        return bool(await finished_submissions(pool, [submission_id]))
+        return (await finished_rows(pool, [submission_id])).get(submission_id)
 
     async def _poll(self) -> None:
         while self._events:
@@ -66,10 +71,12 @@ class Waiters:
                 continue
             try:
                 self.queries += 1
-                done = await finished_submissions(self._pool, waiting)
+                done = await finished_rows(self._pool, waiting)
             except Exception:  # noqa: BLE001 - the database is away: the waiters time out, the next tick retries
                 await asyncio.sleep(TICK_SECONDS)
                 continue
-            for submission_id in done:
+            for submission_id, rows in done.items():
+                if submission_id in self._events:
+                    self._rows[submission_id] = rows
                 for event in self._events.get(submission_id, ()):
                     event.set()

@@ -18,6 +18,7 @@ from pars_runtime import db
 from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
+from ..auth import KeyLookups
 from ..parsing import FileParser
 from ..ratelimit import FailureWindow, Places, SharedBuckets
 from ..settings import IntakeSettings
@@ -35,6 +36,7 @@ from . import (
 from .common import PROVIDER_ERRORS, errors
 from .docs import add_docs
 from .models import ActivityLearnersIn, RecordsIn
+from .submissions import submission_writer
 
 log = get_logger(__name__)
 
@@ -74,9 +76,13 @@ def create_api(rt: Runtime, settings: IntakeSettings, waiters: Waiters, parser: 
     add_docs(app)  # /docs and /redoc without a CDN
     app.state.rt, app.state.settings, app.state.waiters = rt, settings, waiters
     app.state.parser = parser or FileParser(1)  # the service passes its own (started and stopped with it)
+    app.state.submissions = submission_writer(rt, settings)
+    app.state.key_lookups = KeyLookups()
     app.state.parses = Places(settings.max_parses_in_flight, settings.max_parses_in_flight_per_provider)
-    app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst)
-    app.state.row_limits = SharedBuckets("rows", settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst)
+    app.state.rate_limits = SharedBuckets("requests", settings.rate_limit_per_second, settings.rate_limit_burst,
+                                          grouped=True)
+    app.state.row_limits = SharedBuckets("rows", settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst,
+                                         grouped=True)
     app.state.match_limits = SharedBuckets("match", settings.match_learners_per_minute / 60, settings.match_burst)
     app.state.match_failures = FailureWindow(settings.match_failures_per_learner, 86400)
     app.state.admin_failures = SharedBuckets("admin-failures", 1 / settings.admin_failure_refill_seconds,

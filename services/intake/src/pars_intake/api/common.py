@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ..app_state import rt, settings
 from ..store.outbox import put_event
+from ..store.records import outcome_rows
 from ..store.values import central_date, like
 from .models import ErrorOut
 
@@ -59,6 +60,9 @@ def paged(items_name: str, rows: list[Any], total: int, page: int, page_size: in
     return {"total": total, "page": page, "page_size": page_size, items_name: rows}
 
 
-async def wait_for_outcomes(request: Request, submission_id: str, seconds: float) -> bool:
-    """`?wait=`: the process's one poller checks every waiting submission together (waiters.py)."""
-    return await request.app.state.waiters.wait(rt(request).pool, submission_id, seconds)
+async def wait_for_outcomes(request: Request, submission_id: str, seconds: float) -> list[dict[str, Any]] | None:
+    """`?wait=`: the process's one poller checks every waiting submission together (waiters.py);
+    the submission's rows as answered (store.records.outcome_rows) once every one has its first
+    outcome, None when `seconds` passed first."""
+    rows = await request.app.state.waiters.wait(rt(request).pool, submission_id, seconds)
+    return None if rows is None else outcome_rows(rows)

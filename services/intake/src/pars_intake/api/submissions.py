@@ -10,13 +10,16 @@ from fastapi.responses import JSONResponse
 
 from pars_contracts.events import Source
 from pars_runtime.logs import bind_contextvars, get_logger
+from pars_runtime.service import Runtime
+from pars_runtime.settings import ServiceSettings
 
 from ..auth import Caller, spend_rows
-from ..domain.rows import RowInput
+from ..domain.rows import MAX_RECORDS, RowInput
+from ..grouped import Grouped
 from ..ratelimit import body_done
 from ..store.records import submission_rows
-from ..submit import submit_rows
-from .common import rt, settings, wait_for_outcomes
+from ..submit import Submission, SubmittedRow, submit_many
+from .common import rt, wait_for_outcomes
 from .rems import refuse_unless_participant
 from .sandbox import answer_sandbox
 
@@ -31,6 +34,19 @@ def row_fields(learner: Any) -> dict[str, Any]:
     return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
 
 
+def submission_writer(runtime: Runtime, settings: ServiceSettings) -> Grouped[Submission, list[SubmittedRow]]:
+    """Group commit (grouped.py) of the web service's and the web form's submissions: those that
+    arrive while one transaction runs are stored together in the next, of at most MAX_RECORDS rows
+    (what one request may send). A one-record request paid a transaction of its own (BEGIN, the
+    submission, the activity lookup, the record, the outbox write, COMMIT) and, downstream, a relay
+    pass and Kafka batches of one; each is still answered only once its transaction committed."""
+    async def store(submissions: list[Submission]) -> list[list[SubmittedRow]]:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            return await submit_many(conn, settings, submissions)
+
+    return Grouped(store, MAX_RECORDS, size=lambda submission: len(submission.rows))
+
+
 async def answer_submission(request: Request, caller: Caller, source: Source, rows: list[RowInput],
                             wait: float, target_record_id: str | None = None) -> JSONResponse:
     await spend_rows(request, caller, len(rows))
@@ -39,11 +55,12 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
     if caller.sandbox:  # Sandbox PARS: validated and answered, never stored (api/sandbox.py)
         return await answer_sandbox(request, caller, rows)
     runtime = rt(request)
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        submission_id, submitted = await submit_rows(
-            conn, settings(request), provider_id=caller.provider_id, source=source,
-            rows=[(n, row, None) for n, row in enumerate(rows, start=1)], now=runtime.clock.now(),
-            user_email=caller.email, target_record_id=target_record_id)
+    submission = Submission(provider_id=caller.provider_id, source=source,
+                            rows=[(n, row, None) for n, row in enumerate(rows, start=1)], now=runtime.clock.now(),
+                            user_email=caller.email, target_record_id=target_record_id)
+    # Stored with the submissions that came meanwhile, in one transaction; answered once it committed.
+    submitted = await request.app.state.submissions(submission)
+    submission_id = submission.submission_id
     # From here on this request's log lines carry the id every event of the submission carries.
     bind_contextvars(correlation_id=submission_id, provider_id=caller.provider_id)
     log.info("submission accepted", source=source, rows=len(rows))
@@ -52,7 +69,7 @@ async def answer_submission(request: Request, caller: Caller, source: Source, ro
         return JSONResponse(status_code=202, content={
             "submission_id": submission_id,
             "rows": [{"row": s.row_number, "record_id": s.record_id, "credit_id": s.credit_id} for s in submitted]})
-    complete = await wait_for_outcomes(request, submission_id, wait)
-    return JSONResponse(status_code=200 if complete else 202, content={
-        "submission_id": submission_id, "complete": complete,
-        "rows": await submission_rows(runtime.pool, submission_id)})
+    answered = await wait_for_outcomes(request, submission_id, wait)  # None: not all outcomes in time
+    return JSONResponse(status_code=202 if answered is None else 200, content={
+        "submission_id": submission_id, "complete": answered is not None,
+        "rows": await submission_rows(runtime.pool, submission_id) if answered is None else answered})

@@ -193,21 +193,35 @@ async def revoke_api_key(pool: asyncpg.Pool, provider_id: str, key_id: str, by_u
     return True
 
 
+KEY_USER_SELECT = (
+    "SELECT k.key_hash, u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, k.role, "
+    "coalesce(k.expires_at <= now(), false) AS expired, "
+    "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
+    "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.revoked_at IS NULL AND ")
+KEY_USER_FIELDS = ("user_id", "provider_id", "email", "key_id", "kind", "sandbox", "role", "expired")
+
+
 async def key_user(pool: asyncpg.Pool, key_hash: str) -> dict[str, Any] | None:
     """The user of a not revoked key and the key's `key_id`, `kind`, `sandbox`, `role` and whether it
     has `expired`, or None. Notes when the key was last used, at most once a minute (a busy key does
     not write on every request), never for an expired one."""
-    row = await pool.fetchrow(
-        "SELECT u.user_id, u.provider_id, u.email, k.key_id, k.kind, k.sandbox, k.role, "
-        "coalesce(k.expires_at <= now(), false) AS expired, "
-        "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale "
-        "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        key_hash)
+    row = await pool.fetchrow(KEY_USER_SELECT + "k.key_hash = $1", key_hash)
     if row is None:
         return None
     if row["stale"] and not row["expired"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", row["key_id"])
-    return {k: row[k] for k in ("user_id", "provider_id", "email", "key_id", "kind", "sandbox", "role", "expired")}
+    return {k: row[k] for k in KEY_USER_FIELDS}
+
+
+async def key_users(pool: asyncpg.Pool, key_hashes: list[str]) -> list[dict[str, Any] | None]:
+    """`key_user` of each hash (repeats allowed), in order, in one statement (and one more when some
+    keys' last use is to be noted)."""
+    rows = {r["key_hash"]: r for r in await pool.fetch(KEY_USER_SELECT + "k.key_hash = ANY($1::text[])",
+                                                       list(set(key_hashes)))}
+    stale = [r["key_id"] for r in rows.values() if r["stale"] and not r["expired"]]
+    if stale:
+        await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = ANY($1::text[])", stale)
+    return [None if (row := rows.get(h)) is None else {k: row[k] for k in KEY_USER_FIELDS} for h in key_hashes]
 
 
 # --- portal sessions --------------------------------------------------------------------------------------

@@ -60,9 +60,14 @@ async def submission_owner(conn: asyncpg.Connection | asyncpg.Pool, submission_i
 
 async def submission_rows(conn: asyncpg.Connection | asyncpg.Pool, submission_id: str) -> list[dict[str, Any]]:
     """Each row of a submission, in order, with its first outcome: `Pending`, its status, or its errors."""
-    rows = await conn.fetch(
+    return outcome_rows(await conn.fetch(
         "SELECT row_number, record_id, credit_id, outcome, status, errors FROM records WHERE submission_id = $1 "
-        "ORDER BY row_number", submission_id)
+        "ORDER BY row_number", submission_id))
+
+
+def outcome_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """Rows of `records` (`row_number`, `record_id`, `credit_id`, `outcome`, `status`, `errors`), in
+    order, as a submission's answer gives them."""
     result = []
     for r in rows:
         item: dict[str, Any] = {"row": r["row_number"], "record_id": r["record_id"], "credit_id": r["credit_id"]}

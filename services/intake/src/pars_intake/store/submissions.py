@@ -43,9 +43,19 @@ async def insert_records(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) 
         *_columns(rows, 25))
 
 
-async def finished_submissions(db: Fetcher, submission_ids: list[str]) -> list[str]:
-    """Those of the submissions none of whose rows still lacks a first outcome."""
-    rows = await db.fetch(
-        "SELECT s.id FROM unnest($1::text[]) AS s(id) WHERE NOT EXISTS "
-        "(SELECT 1 FROM records r WHERE r.submission_id = s.id AND r.outcome IS NULL)", submission_ids)
-    return [r[0] for r in rows]
+async def finished_rows(db: Fetcher, submission_ids: list[str]) -> dict[str, list[Any]]:
+    """Those of the submissions none of whose rows still lacks a first outcome, each with its rows
+    in order (`row_number`, `record_id`, `credit_id`, `outcome`, `status`, `errors`: what
+    records.outcome_rows answers with): the `?wait=` poller's one query per tick, which spares each
+    finished request a query of its own for its answer."""
+    found = await db.fetch(
+        "SELECT s.id, r.row_number, r.record_id, r.credit_id, r.outcome, r.status, r.errors "
+        "FROM unnest($1::text[]) AS s(id) LEFT JOIN records r ON r.submission_id = s.id WHERE NOT EXISTS "
+        "(SELECT 1 FROM records x WHERE x.submission_id = s.id AND x.outcome IS NULL) ORDER BY s.id, r.row_number",
+        submission_ids)
+    done: dict[str, list[Any]] = {}
+    for row in found:
+        rows = done.setdefault(row["id"], [])
+        if row["record_id"] is not None:
+            rows.append(row)
+    return done
