@@ -68,11 +68,13 @@ async def put_many(conn: asyncpg.Connection, items: list[Outgoing]) -> None:
     # One statement for the whole list; the rows get their ids (the relay's sending order) in
     # the list's order. The same statement wakes the relay at commit (pg_notify is NOTIFY: sent
     # at commit, identical ones of a transaction folded into one), one round trip instead of two;
-    # a data-modifying WITH runs to completion whatever the outer query reads of it.
+    # a data-modifying WITH runs to completion whatever the outer query reads of it. The payload
+    # names the schema written to: the services share a database and the channel, and a relay
+    # wakes only for its own schema's outbox (relay.PostgresOutbox.listening).
     await conn.execute(
         "WITH written AS (INSERT INTO outbox (topic, key, message_id, value, headers) SELECT t, k, m, v, h "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[]) WITH ORDINALITY AS u(t, k, m, v, h, n) "
-        f"ORDER BY n) SELECT pg_notify('{OUTBOX_CHANNEL}', '')",
+        f"ORDER BY n) SELECT pg_notify('{OUTBOX_CHANNEL}', current_schema())",
         [o.topic for o in items], [o.key for o in items], [o.message_id for o in items],
         [o.value for o in items], [o.headers() for o in items],
     )
