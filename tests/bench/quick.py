@@ -1,6 +1,7 @@
 """A quick look at the work per record (issue #25): the stream and the 2,500-row upload only,
 with the CPU per record of every process and the Kafka and PostgreSQL work per record.
-`PARS_BENCH_SCALE` (default 0.3) shortens the stream; `PARS_BENCH_PROFILE=1` samples the
+`PARS_BENCH_SCALE` (default 0.3) shortens the stream; `PARS_QUICK_ENV=NAME=value,...` sets
+the services' settings; `PARS_BENCH_PROFILE=1` samples the
 services with py-spy and writes the stream's statements to artifacts/profiles/postgres.txt.
 Run: `.venv/bin/python -m tests.bench.quick`."""
 
@@ -45,8 +46,9 @@ def run(scale: float) -> None:
             stack.postgres.extra_settings["shared_preload_libraries"] = "pg_stat_statements"
         stack.start()
         asyncio.run(enable_statement_counts(stack.env()["DATABASE_URL"]))
+        more = dict(pair.split("=", 1) for pair in os.environ.get("PARS_QUICK_ENV", "").split(",") if pair)
         system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING",
-                               KAFKA_POLL_MS=str(ServiceSettings.model_fields["kafka_poll_ms"].default))
+                               KAFKA_POLL_MS=str(ServiceSettings.model_fields["kafka_poll_ms"].default), **more)
         try:
             system.start()
             provider = system.new_provider()
