@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import random
+import struct
+from collections.abc import Sequence
+
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -13,6 +18,55 @@ from .settings import ServiceSettings
 
 log = get_logger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+MAX_BATCH_BYTES = 512 * 1024
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's Utils.murmur2, which its default partitioner uses), as
+    aiokafka's pure-Python one computes it, with the 4-byte words unpacked at once: about twice
+    as fast, and every message sent with a key is hashed (tests/unit/runtime: equal to aiokafka's)."""
+    length = len(data)
+    h = (0x9747B28C ^ length) & _MASK
+    for k in struct.unpack_from(f"<{length // 4}I", data):
+        k = (k * _M) & _MASK
+        k ^= k >> 24
+        k = (k * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    tail = length & 3
+    if tail:
+        rest = data[length - tail:]
+        if tail == 3:
+            h ^= rest[2] << 16
+        if tail >= 2:
+            h ^= rest[1] << 8
+        h = ((h ^ rest[0]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
+
+
+@functools.lru_cache(maxsize=16384)
+def _key_hash(key: bytes) -> int:
+    # Intake hashes a row's key when it stores the row (submit.submit_partition) and its relay
+    # hashes it again moments later when it sends the row's message: the second is a lookup.
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a keyed message among `partitions`."""
+    return _key_hash(key) % partitions
+
+
+def partitioner(key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]) -> int:
+    """aiokafka's default partitioner, without hashing where there is nothing to choose: a
+    one-partition topic (a provider's outcomes, two messages per record) takes every message."""
+    if len(all_partitions) == 1:
+        return all_partitions[0]
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[partition_of(key, len(all_partitions))]
 
 
 def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
@@ -23,6 +77,13 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
+        # A produce request carries at most one batch a partition, and aiokafka keeps one request
+        # in flight a broker: with its default of 16 KiB a relay pass of 800 rows to a provider's
+        # one-partition outcomes topic (two messages a row) took some ninety requests in turn,
+        # each acknowledged by the broker before the next. Half a MiB stays within every topic's
+        # max.message.bytes (the broker's default is 1 MiB; the registry only raises it).
+        max_batch_size=MAX_BATCH_BYTES,
+        partitioner=partitioner,
         max_request_size=MAX_REQUEST_BYTES,
         request_timeout_ms=30000,
         **settings.kafka_options(),

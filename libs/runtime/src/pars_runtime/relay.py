@@ -203,12 +203,17 @@ class OutboxRelay:
         aside: dict[int, str] = {}
         pending: list[tuple[Row, Any]] = []
         for row in rows:
-            reason = self._refusal(row)
+            try:  # the row as Kafka takes it, made once for the measure and the send
+                record = _record(row)
+            except PERMANENT_ERRORS as exc:
+                aside[row["id"]] = _reason(exc)
+                continue
+            reason = self._refusal(row["topic"], record)
             if reason:
                 aside[row["id"]] = reason
                 continue
             try:
-                pending.append((row, await self._produce(row)))
+                pending.append((row, await self._produce(row, record)))
             except PERMANENT_ERRORS as exc:  # refused by the client itself (size, serialization): nothing sent
                 aside[row["id"]] = _reason(exc)
         results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
@@ -231,17 +236,17 @@ class OutboxRelay:
                 await self._replace_producer()
         return [(row, aside[row["id"]]) for row in rows if row["id"] in aside]
 
-    def _refusal(self, row: Row) -> str | None:
-        """Why Kafka would refuse the row for good, when the relay can tell before sending it."""
+    def _refusal(self, topic: str, record: tuple[bytes, bytes, list[tuple[str, bytes]]]) -> str | None:
+        """Why Kafka would refuse the record for good, when the relay can tell before sending it."""
         try:
-            size, limit = record_size(*_record(row)), self.max_message_bytes(row["topic"])
+            size, limit = record_size(*record), self.max_message_bytes(topic)
         except PERMANENT_ERRORS as exc:
             return _reason(exc)
         return f"too large: about {size} bytes, the topic takes at most {limit}" if size > limit else None
 
-    async def _produce(self, row: Row) -> Any:
+    async def _produce(self, row: Row, record: tuple[bytes, bytes, list[tuple[str, bytes]]] | None = None) -> Any:
         assert self.producer is not None
-        key, value, headers = _record(row)
+        key, value, headers = record or _record(row)
         return await self.producer.send(row["topic"], value, key=key, headers=headers)
 
     async def _replace_producer(self) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka.partitioner import murmur2
 
 from pars_contracts import topics
 from pars_contracts.boards import learner_key_id, metric_label, resolve_code
@@ -17,6 +16,7 @@ from pars_contracts.envelope import new_id
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted, Source
 from pars_contracts.values import parse_completion_date
 from pars_runtime import messages, metrics
+from pars_runtime.kafka import partition_of
 from pars_runtime.settings import ServiceSettings
 
 from .domain.rows import RowInput, template_b_cells
@@ -107,7 +107,7 @@ async def submit_many(conn: asyncpg.Connection, settings: ServiceSettings,
 def submit_partition(key: str) -> int:
     """The partition of the submitted topic the row's message goes to, as the relay's producer
     picks it (Kafka's default partitioner: murmur2 of the key); the sweep's fairness needs it."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % topics.RECORDS_SUBMITTED.partitions
+    return partition_of(key.encode(), topics.RECORDS_SUBMITTED.partitions)
 
 
 def _board_code(row: RowInput, activity: ActivityRegistered | None) -> str | None:
