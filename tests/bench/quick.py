@@ -12,7 +12,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from pars_runtime.settings import ServiceSettings
@@ -24,7 +23,7 @@ from tests.bench.pipeline import (
     bench_physicians,
     cpu_meter,
     profile,
-    tab_file,
+    upload_seconds,
     work_meter,
     work_rows,
 )
@@ -64,14 +63,7 @@ def run(scale: float) -> None:
                 work = work_meter(stack, lambda topic: True)
                 asyncio.run(work.start())
                 for run_number in range(uploads):
-                    started = time.perf_counter()
-                    response = client.post("/v1/uploads", files={"file": (f"q{run_number}.txt",
-                                                                          tab_file(activity, 2500, run_number))})
-                    assert response.status_code == 202, response.text
-                    upload_id = response.json()["upload_id"]
-                    while client.get(f"/v1/uploads/{upload_id}").json()["status"] != "completed":
-                        time.sleep(0.02)
-                    durations.append(time.perf_counter() - started)
+                    durations.append(upload_seconds(client, activity, 2500, run_number))
                 cpu = meter.seconds()
                 counts = asyncio.run(work.finish())
                 print(f"upload 2500 rows: median {statistics.median(durations):.2f} s; "
