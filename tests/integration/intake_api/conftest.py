@@ -32,7 +32,10 @@ def system(stack: object, gateway: FakeGateway, tmp_path_factory: pytest.TempPat
     # Two gateway instances, the first never answering (a restarting instance): intake takes them
     # in turn and falls over to the other, so every learner-match test also proves the failover.
     gateways = f"http://127.0.0.1:{free_port()},{gateway.url}"
+    # ABIM runs every four simulated hours (4 s here), not every hour (a real second): a `?wait=`
+    # answer then shows its first answer, Submitted, instead of racing the next run on a busy machine.
     running = RunningSystem(stack, tmp_path_factory.mktemp("intake_api"), BOARD_TIME_SCALE=str(86400 / DAY_SECONDS),
+                            BOARD_SCHEDULE='{"ABIM": 4}',
                             PARS_CLOCK_START=CLOCK_START, BOARD_GATEWAY_URL=gateways, PARS_DEMO_MODE="1",
                             WEBHOOK_TIME_SCALE=str(3 * 86400 / 8), WEBHOOK_POLL_SECONDS="0.2",
                             WEBHOOK_TIMEOUT_SECONDS="5").start()

@@ -141,8 +141,8 @@ def test_sandbox_answers_like_production_and_stores_nothing(system: RunningSyste
         # The board's refusal is 718 in the sandbox, as learner match answers it (security review N3:
         # it tells no date of birth); the real submission gets the board's own 664.
         assert answers(first)[1] == (2, None, [718]) and 664 in answers(production)[1][2]
-        # ABIM runs every simulated hour (a real second here): by the time production's last row has
-        # its first outcome, the run may have decided this one. The sandbox never reaches the board.
+        # ABIM runs every four simulated hours (4 s here): by the time production's last row has its
+        # first outcome, the run may still have decided this one. The sandbox never reaches the board.
         assert answers(first)[3] == (4, "Submitted", []) and answers(production)[3] in (
             (4, "Submitted", []), (4, "Accepted", []))
         same = [0, 2, 4]

@@ -98,7 +98,7 @@ def test_one_rejection_summary_per_board_batch_lists_the_rejected_learners(syste
         {"first_name": "Anna", "last_name": "Núñez", "learner_id": "2000001", "date_of_birth": "07/04",
          "completion_date": f"01/13/{YEAR}", "credits": "3", "credit_types": [ABIM]}]})
     assert response.status_code == 200, response.text
-    # Submitted, unless ABIM's run (every simulated hour: a real second on this system) came first.
+    # Submitted, unless ABIM's run (every four simulated hours: 4 s here) came first.
     assert {r["status"] for r in response.json()["rows"]} <= {"Submitted", "Accepted", "Rejected"}, response.text
 
     def decided() -> list:
