@@ -41,9 +41,19 @@ class ServiceProcess(Component):
         self.module = MODULES[name]
         self.port = port or free_port()
         self.ops_port = ops_port or free_port()
+        # Ports this process chose itself, which nobody else has been told: another pair is
+        # chosen should one be taken before the server binds it (Component.wait_ready).
+        self._chose_ports = port is None and ops_port is None
         self.admin_port = admin_port
         self.env = {**env, "HTTP_PORT": str(self.port), "OPS_PORT": str(self.ops_port),
                     **({"ADMIN_PORT": str(admin_port)} if admin_port else {})}
+
+    def _new_ports(self) -> bool:
+        if not self._chose_ports:
+            return False
+        self.port, self.ops_port = free_port(), free_port()
+        self.env.update(HTTP_PORT=str(self.port), OPS_PORT=str(self.ops_port))
+        return True
 
     @property
     def url(self) -> str:

@@ -39,6 +39,12 @@ def kept_secret(path: Path) -> str:
     return secret
 
 
+def port_taken(logged: str) -> bool:
+    """Whether a server's log says a port it meant to bind was taken: Java's BindException says
+    "Address already in use", uvicorn "…: address already in use"."""
+    return "address already in use" in logged.lower()
+
+
 def free_port() -> int:
     """An ephemeral port that is free right now (tiny race until the child binds it)."""
     with socket.socket() as s:
@@ -233,7 +239,7 @@ class Component:
                 logs = "\n".join(f"{path}:\n{tail(path)}" for path in self._logs())
                 # A port found free may be taken (by another process's outgoing connection, say)
                 # before the server binds it: a start on other ports is the cure.
-                if port_retries and "Address already in use" in self._logged_since_spawn() and self._new_ports():
+                if port_retries and port_taken(self._logged_since_spawn()) and self._new_ports():
                     port_retries -= 1
                     log(f"{self.name}: a port was taken before it could bind; starting on other ports")
                     self._proc = None
