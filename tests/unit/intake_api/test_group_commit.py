@@ -6,6 +6,8 @@ database: the connection plays the statements and holds the first transaction op
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -32,33 +34,17 @@ class _Database:
     async def fetchrow(self, *_: Any) -> dict:
         return dict(USER)
 
-    def acquire(self) -> Any:
-        return self._Acquired(self)
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[_Database]:
+        yield self
 
-    class _Acquired:
-        def __init__(self, db: _Database) -> None:
-            self.db = db
-
-        async def __aenter__(self) -> _Database:
-            return self.db
-
-        async def __aexit__(self, *_: object) -> None:
-            return None
-
-    def transaction(self) -> Any:
-        return self._Transaction(self)
-
-    class _Transaction:
-        def __init__(self, db: _Database) -> None:
-            self.db = db
-
-        async def __aenter__(self) -> None:
-            self.db.transactions.append(["BEGIN"])
-
-        async def __aexit__(self, *_: object) -> None:
-            if len(self.db.transactions) == 1:
-                await self.db.release.wait()
-            self.db.transactions[-1].append("COMMIT")
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        self.transactions.append(["BEGIN"])
+        yield
+        if len(self.transactions) == 1:
+            await self.release.wait()
+        self.transactions[-1].append("COMMIT")
 
     async def execute(self, sql: str, *_: Any) -> str:
         self.transactions[-1].append(" ".join(sql.split()[:3]))
