@@ -916,6 +916,29 @@ def dead_letters(run: Run) -> Counter[str]:
     return Counter(f"{d['group'].split('.')[-1]}/{d['reason']}: {d['error'][:120]}" for d in letters)
 
 
+def where_unsettled(run: Run) -> list[str]:
+    """Where what did not settle stands, hop by hop: the lost upstream rows intake has (without an
+    outcome) or never took, each group's lag and each service's outbox. The report of a failed
+    run says which hop held the rows, so that a loss that happens once can be found from it."""
+    ids = [p.provider_id for p in run.providers]
+    upstream = {(run.providers[r.provider].provider_id, r.credit_id) for r in run.rows if r.path == "upstream"}
+    have = {(r["provider_id"], r["credit_id"]): r["outcome"] for r in run.sql(
+        "SELECT provider_id, credit_id, outcome FROM {ns}_intake.records WHERE source = 'stream' "
+        "AND provider_id = ANY($1)", ids)}
+    lines = [f"upstream rows intake never took: {len(upstream - have.keys())}; taken, without an outcome: "
+             f"{sum(1 for k in upstream & have.keys() if have[k] is None)}"]
+    outboxes = {schema: run.sql(f"SELECT count(*) AS n FROM {{ns}}_{schema}.outbox")[0]["n"]
+                for schema in ("intake", "validator", "board_gateway", "notifier")}
+    lines.append(f"outbox rows not yet sent: {outboxes}")
+    with run.system.admin() as admin:
+        lag = admin.get("/v1/admin/ops/summary", timeout=30).json()["lag"]
+    behind: Counter[str] = Counter()
+    for p in lag:
+        behind[f"{p['group'].split('.')[-1]} on {p['topic'].split('.', 1)[-1]}"] += p["lag"]
+    lines.append(f"consumer lag: {({k: v for k, v in behind.items() if v}) or 'none'}")
+    return lines
+
+
 def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     lines = ["", "PARS chaos run", f"{'figure':22} {'count':>7}"]
     lines += [f"{k:22} {v:>7}" for k, v in result.items() if not k.startswith("_")]
@@ -928,6 +951,11 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
               f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]
     with contextlib.suppress(Exception):
         lines.append(f"dead letters: {dict(dead_letters(run)) or 'none'}")
+    if any(settled.values()) or result["records lost"]:
+        try:
+            lines += where_unsettled(run)
+        except Exception as exc:  # noqa: BLE001 - the report goes on without it
+            lines.append(f"where the unsettled stand: not known ({exc!r})")
     if run.upload_seconds:
         lines.append(f"uploads took (202 to completed): median {sorted(run.upload_seconds)[len(run.upload_seconds) // 2]:.1f} s, "
                      f"slowest {max(run.upload_seconds):.1f} s")
