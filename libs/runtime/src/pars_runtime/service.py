@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from pars_contracts import topics as registry
 
-from . import db, garbage
+from . import db, garbage, stream
 from .asyncapi import declare_publishers
 from .clock import Clock
 from .kafka import ensure_topics, make_producer
@@ -126,8 +126,16 @@ class Service:
             for gauge in gauges:
                 await gauge.measure()
 
+        async def check_fetching() -> None:
+            for processor, subscriber in zip(processors, subscribers, strict=True):
+                if not stop.is_set() and subscriber.consumer is not None:
+                    stream.check_fetching(processor.real_group, subscriber.consumer)
+
         workers = [asyncio.create_task(relay.run(stop), name="outbox-relay"),
-                   asyncio.create_task(every(2.0, measure_lag, stop, name="consumer-lag"), name="consumer-lag")]
+                   asyncio.create_task(every(2.0, measure_lag, stop, name="consumer-lag"), name="consumer-lag"),
+                   # Not caught: a consumer that stopped fetching stops the service (supervisor restarts it).
+                   asyncio.create_task(every(2.0, check_fetching, stop, name="consumer-fetching", catch=()),
+                                       name="consumer-fetching")]
         workers += [asyncio.create_task(t(rt, stop), name=getattr(t, "__name__", "task")) for t in self.tasks]
         http = [asyncio.create_task(server.serve(), name=f"http:{server.config.port}") for server in servers]
         garbage.settle()  # what start-up made stays: never walked by a collection again
@@ -193,4 +201,7 @@ async def _until_stopped_or_crashed(stop: asyncio.Event, tasks: list[asyncio.Tas
 def main(service: Service) -> None:
     import uvloop
 
+    from . import kafka_connection
+
+    kafka_connection.install()  # a reset connection must not kill aiokafka's routines on uvloop
     uvloop.run(service.run())

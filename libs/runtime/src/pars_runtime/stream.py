@@ -193,6 +193,23 @@ def rewind(consumer: Any, records: tuple[ConsumerRecord, ...] | list[ConsumerRec
             consumer.seek(tp, offset)
 
 
+class ConsumerStoppedFetching(RuntimeError):
+    """A consumer's fetcher has ended while the service runs: see `check_fetching`."""
+
+
+def check_fetching(group: str, consumer: Any) -> None:
+    """Raises when the consumer's background fetcher has ended. aiokafka ends it on an error it
+    does not expect (aio-libs/aiokafka#1038, #983) and tells no one: the consumer goes on
+    heartbeating and holding its partitions while fetching nothing, for good. The service then
+    stops with the error, and its supervisor restarts it (the inbox makes the redelivery a no-op),
+    which is the only way back. (`_fetcher` is aiokafka's; where a version has none, nothing is
+    checked: tests/integration/runtime/test_kafka_connection_reset.py checks the pinned one has.)"""
+    fetching = getattr(getattr(consumer, "_fetcher", None), "error_future", None)
+    if isinstance(fetching, asyncio.Future) and fetching.done():
+        error = None if fetching.cancelled() else fetching.exception()
+        raise ConsumerStoppedFetching(f"the consumer of {group} stopped fetching: {error!r}")
+
+
 class LagGauge:
     """Lag per partition of each subscriber's consumer: the high watermark minus its position
     (SPEC section 6). A partition a rebalance gave to another instance loses its series here: its
