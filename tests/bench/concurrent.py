@@ -8,7 +8,10 @@ provider, guard.py) is sent again after its `Retry-After`, as a provider's syste
 answers printed count every try, the latencies each request from its first try to its 200.
 
 The records are for learners of the bench's ABO registry (each pair of activity and learner
-once), so every one crosses the four hops."""
+once), so every one crosses the four hops.
+
+Each sender has its own keep-alive HTTP/1.1 connection (tests/bench/http1.py, not httpx: the
+bench's client shares the cores with the system, and the figures are the server's)."""
 
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import orjson
 
 from tests.bench.cpu import CpuMeter
+from tests.bench.http1 import Connection
 
 
 @dataclass
@@ -47,34 +51,33 @@ def one_record(activity: str, learner: int, day: str, tag: str) -> dict[str, Any
 async def concurrent_requests(url: str, providers: list[tuple[str, str]], requests: int, in_flight: int,
                               day: str, tag: str, meter: CpuMeter | None = None) -> Concurrent:
     """`providers`: (API key, activity) each. Request i goes to provider i mod len(providers)."""
-    clients = [httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
-                                 limits=httpx.Limits(max_connections=in_flight))
-               for key, _ in providers]
+    credentials = [{"Authorization": f"Bearer {key}", "Content-Type": "application/json"} for key, _ in providers]
+    connections = [Connection(url) for _ in range(in_flight)]
     latencies: list[float] = []
     answers: Counter[int] = Counter()
     queue = iter(range(requests))
 
-    async def sender() -> None:
+    async def sender(connection: Connection) -> None:
         for i in queue:  # one shared iterator: each sender takes the next request when it is free
-            client, (_, activity) = clients[i % len(providers)], providers[i % len(providers)]
+            headers, (_, activity) = credentials[i % len(providers)], providers[i % len(providers)]
             started = time.perf_counter()
-            body = one_record(activity, i // len(providers), day, tag)
+            body = orjson.dumps(one_record(activity, i // len(providers), day, tag))
             while True:
-                response = await client.post("/v1/learner-records?wait=10", json=body)
-                answers[response.status_code] += 1
-                if response.status_code != 429:
+                answer = await connection.request("POST", "/v1/learner-records?wait=10", body, headers)
+                answers[answer.status] += 1
+                if answer.status != 429:
                     break
-                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
             latencies.append((time.perf_counter() - started) * 1000)
 
     try:
         if meter is not None:
             meter.start()
         started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(in_flight)))
+        await asyncio.gather(*(sender(connection) for connection in connections))
         elapsed = time.perf_counter() - started
         cpu = meter.seconds() if meter is not None else {}
     finally:
-        for client in clients:
-            await client.aclose()
+        for connection in connections:
+            await connection.close()
     return Concurrent(requests, elapsed, latencies, answers, cpu)

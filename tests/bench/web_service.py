@@ -3,8 +3,9 @@ minute: the local stack and one system, ten providers, then `PARS_BENCH_REQUESTS
 one-record `POST /v1/learner-records?wait=10`, 50 in flight (tests/bench/concurrent.py).
 
 Prints what the system spends idle (CPU a second, by process: the polls), then the run's
-requests/s, p50/p99 and answers, the CPU per request by process, Kafka messages and PostgreSQL
-work per request, and writes the run's statements by calls to artifacts/profiles/web-service.txt.
+requests/s, p50/p99 and answers, the CPU per request by process, Kafka messages, Kafka requests
+(counted in the services' clients: tests/bench/kafka_requests.py) and PostgreSQL work per
+request, and writes the run's statements by calls to artifacts/profiles/web-service.txt.
 On a shared machine, trust the CPU per request and the counts more than the wall figures."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pars_stack.postgres import Postgres
 from pars_stack.stack import Stack
 from tests.bench.concurrent import concurrent_requests
 from tests.bench.cpu import per_message
+from tests.bench.kafka_requests import counts, per_unit, system_settings
 from tests.bench.pipeline import PROFILE_DIR, bench_physicians, cpu_meter, percentile, work_meter
 from tests.bench.work import (
     enable_statement_counts,
@@ -40,8 +42,11 @@ def main() -> None:
         stack.start()
         dsn = stack.env()["DATABASE_URL"]
         asyncio.run(enable_statement_counts(dsn))
+        requests_dir = Path(tmp) / "kafka-requests"
+        requests_dir.mkdir()
         system = RunningSystem(stack, Path(tmp), BOARD_TIME_SCALE="3600", LOG_LEVEL="WARNING",
-                               KAFKA_POLL_MS=str(ServiceSettings.model_fields["kafka_poll_ms"].default))
+                               KAFKA_POLL_MS=str(ServiceSettings.model_fields["kafka_poll_ms"].default),
+                               **system_settings(requests_dir))
         try:
             system.start()
             with system.admin() as admin:
@@ -56,15 +61,19 @@ def main() -> None:
                             {"board": "ABO", "credit_types": ["ABO MOC Part II"], "max_points": 10000}]}).json()["activity_id"]))
             asyncio.run(concurrent_requests(system.url, senders, 100, 50, f"03/01/{YEAR}", "warm-up"))
             idle = cpu_meter(stack, system)
+            idle_requests = counts(requests_dir)
             idle.start()
             time.sleep(5)
             print("idle, CPU a second by process (µs):", per_message(idle.seconds(), 5))
+            print("idle, Kafka requests a second:", per_unit(idle_requests, counts(requests_dir), 5))
             asyncio.run(reset_statements(dsn))
             namespace = f"{system.namespace}."
             work = work_meter(stack, lambda topic: topic.startswith(namespace))
             asyncio.run(work.start())
+            run_requests = counts(requests_dir)
             many = asyncio.run(concurrent_requests(system.url, senders, requests, 50, f"04/01/{YEAR}", "concurrent",
                                                    meter=cpu_meter(stack, system)))
+            kafka_requests = per_unit(run_requests, counts(requests_dir), many.requests)
             counted = asyncio.run(work.finish())
             counted.records = many.requests
             answers = ", ".join(f"{many.answers[code]:,} x {code}" for code in sorted(many.answers))
@@ -73,6 +82,7 @@ def main() -> None:
                   f"{percentile(many.latencies_ms, 99):,.0f} ms; answers {answers}")
             print("CPU per request by process (µs):", per_message(many.cpu, many.requests))
             print("Kafka messages per request:", kafka_per_record(counted))
+            print("Kafka requests per request (the idle ones of the run's seconds too):", kafka_requests)
             print("PostgreSQL work per request:", postgres_per_record(counted))
             PROFILE_DIR.mkdir(parents=True, exist_ok=True)
             (PROFILE_DIR / "web-service.txt").write_text(asyncio.run(top_statements(dsn, 60)))

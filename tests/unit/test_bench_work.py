@@ -1,5 +1,13 @@
-"""The bench's work per record (tests/bench/work.py): what a run's counts print as."""
+"""The bench's work per record (tests/bench/work.py) and Kafka requests per web request
+(tests/bench/kafka_requests.py): what a run's counts print as."""
 
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.bench.kafka_requests import counts, per_unit, system_settings
 from tests.bench.pipeline import short_topic
 from tests.bench.work import Counts, kafka_per_record, postgres_per_record, topics_per_record
 
@@ -28,3 +36,28 @@ def test_counts_not_measured_say_so() -> None:
 def test_a_providers_topic_is_named_without_its_provider() -> None:
     assert short_topic("t0123456789.pars.upstream.outcomes.1000001.v1") == "upstream.outcomes.{provider}"
     assert short_topic("t0123456789.pars.learner-records.submitted.v1") == "learner-records.submitted"
+
+
+def test_kafka_requests_per_web_request_are_the_difference_of_two_readings_by_api_and_service() -> None:
+    before = {"pars_intake 11": Counter({"Produce": 10, "Fetch": 40}), "pars_validator 12": Counter({"Fetch": 5})}
+    after = {"pars_intake 11": Counter({"Produce": 110, "Fetch": 140, "OffsetCommit": 100}),
+             "pars_validator 12": Counter({"Fetch": 205, "OffsetCommit": 200, "Produce": 100}),
+             "pars_gateway 13": Counter({"Heartbeat": 1})}  # started after the first reading
+    assert per_unit(before, after, 1_000) == ("Fetch 0.30, OffsetCommit 0.30, Produce 0.20 = 0.80 "
+                                              "(validator 0.50, intake 0.30, gateway 0.00)")
+    assert per_unit(before, after, 0) == "nothing measured"
+
+
+def test_a_process_started_with_the_bench_settings_counts_its_kafka_requests(tmp_path: Path) -> None:
+    """The sitecustomize is loaded from PYTHONPATH and counts what aiokafka's connections send."""
+    program = ("import time, aiokafka.conn\n"
+               "class FetchRequest_v11: pass\n"  # a request struct's name, as aiokafka's are named
+               "for _ in range(3):\n"
+               "    try:\n"  # no connection behind it: the count comes first, then the send fails
+               "        aiokafka.conn.AIOKafkaConnection.send(object(), FetchRequest_v11())\n"
+               "    except AttributeError:\n"
+               "        pass\n"
+               "time.sleep(0.5)\n")
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60,
+                   env={**os.environ, **system_settings(tmp_path)})
+    assert list(counts(tmp_path).values()) == [Counter({"Fetch": 3})]

@@ -20,7 +20,7 @@ import httpx
 
 from pars_contracts.topics import CONSUMER_GROUPS
 from pars_runtime import admin_token
-from pars_runtime.lag import measure_lag
+from pars_runtime.lag import LagReader
 from pars_runtime.loops import every
 from pars_runtime.service import Runtime
 
@@ -81,17 +81,17 @@ def by_stage(counters: list[dict[str, Any]]) -> dict[str, float]:
     return dict(totals)
 
 
-async def sample(rt: Runtime, settings: IntakeSettings, rates: Rates) -> list[Sample]:
-    """One moment of every chart. A part that cannot be read now is left out of this moment."""
+async def sample(settings: IntakeSettings, rates: Rates, client: httpx.AsyncClient, lag_reader: LagReader) -> list[Sample]:
+    """One moment of every chart. A part that cannot be read now is left out of this moment.
+    `client` and `lag_reader` are the sampler's, kept from one moment to the next."""
     groups = {settings.group(g): [settings.topic(t.name) for t in read] for g, (_, read) in CONSUMER_GROUPS.items()}
     instances = [url for _, url in settings.service_instances()]
-    async with httpx.AsyncClient(timeout=3) as client:
-        counters, lag, board = await asyncio.gather(
-            asyncio.gather(*(counters_of(client, url) for url in instances)),
-            safe("lag", measure_lag(settings.kafka_bootstrap_servers, groups, **settings.kafka_options()), None),
-            first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog",
-                       admin_token.headers(settings.service_token)),
-        )
+    counters, lag, board = await asyncio.gather(
+        asyncio.gather(*(counters_of(client, url) for url in instances)),
+        safe("lag", lag_reader.measure(groups), None),
+        first_json(client, settings.service_urls()["board-gateway"], "/v1/board-backlog",
+                   admin_token.headers(settings.service_token)),
+    )
     readings = {url: by_stage(c) for url, c in zip(instances, counters, strict=True) if c is not None}
     samples = [("records", stage, rate) for stage, rate in rates.update(time.monotonic(), readings).items()]
     if lag is not None:
@@ -136,9 +136,17 @@ async def sampler(rt: Runtime, stop: asyncio.Event) -> None:
         moment = max(moment + period, (time.time() // period + 1) * period)
         return moment - time.time()
 
-    async def take() -> None:
-        await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(rt, settings, rates))
+    # Kept from one moment to the next: a new HTTP client builds its TLS context (the CA bundle
+    # read and parsed) and new Kafka clients connect and authenticate, every OPS_SAMPLE_SECONDS.
+    lag_reader = LagReader(settings.kafka_bootstrap_servers, **settings.kafka_options())
+    async with httpx.AsyncClient(timeout=3) as client:
 
-    # Whatever fails, the dashboard must not stop intake.
-    await every(until_next_moment, take, stop, name="sampler", failure="operations sample failed; the next one retries",
-                wait_first=True)
+        async def take() -> None:
+            await store(rt.pool, datetime.fromtimestamp(moment, UTC), await sample(settings, rates, client, lag_reader))
+
+        try:
+            # Whatever fails, the dashboard must not stop intake.
+            await every(until_next_moment, take, stop, name="sampler",
+                        failure="operations sample failed; the next one retries", wait_first=True)
+        finally:
+            await lag_reader.close()
