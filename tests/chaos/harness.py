@@ -8,7 +8,7 @@ SIGKILL and restarts it (several rounds), restarts Kafka and PostgreSQL, and tak
 while. Then it waits for quiescence and compares what went in with every record's final status and
 every e-mail sent:
 
-    python -m tests.chaos.harness 10000             # its own stack in a temporary directory
+    python -m tests.chaos.harness 10000             # its own stack in a temporary directory (PARS_CHAOS_DIR: kept there)
     python -m tests.chaos.harness 10000 --cluster   # 3 Kafka brokers, 2 instances of every service
 
 Every input row has a known expected outcome; "lost" is an input with no record or no outcome
@@ -1016,7 +1016,11 @@ def main() -> None:
     args.cluster = args.cluster or args.network
     size = args.records
     rounds = 3 if size >= 5000 else 1
-    with tempfile.TemporaryDirectory(prefix="pars-chaos-") as tmp:
+    # PARS_CHAOS_DIR keeps the run's directory (every instance's log) for reading afterwards.
+    kept = os.environ.get("PARS_CHAOS_DIR")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+    with contextlib.nullcontext(kept) if kept else tempfile.TemporaryDirectory(prefix="pars-chaos-") as tmp:
         stack = Stack(Path(tmp) / "stack", environ={}, kafka_brokers=3 if args.cluster else 1)
         stack.start()
         system = RunningSystem(stack, Path(tmp), replicas=2 if args.cluster else 1, **settings())

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import asyncpg
 import httpcore
 import orjson
 import pytest
@@ -18,6 +19,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from pars_intake.settings import IntakeSettings
+from pars_intake.sweep import sweep
 from pars_intake.webhooks import signing
 from pars_intake.webhooks.addresses import RefusedAddress, check_url, parse_networks, refusal
 from pars_intake.webhooks.delivery import Deliverer, GuardedBackend
@@ -174,3 +176,26 @@ async def test_an_attempt_that_fails_unexpectedly_is_an_attempt_without_answer()
     status, excerpt, error = await deliverer.post(delivery)
     assert (status, excerpt) == (None, "") and error
     await deliverer.http.aclose()
+
+
+class ConnectionLeftMidOperation:
+    """A pool whose connection a PostgreSQL restart left mid-operation (asyncpg issue 1069)."""
+
+    async def fetch(self, *args: object) -> list[object]:
+        raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+
+    def acquire(self) -> object:
+        raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+
+
+async def test_a_connection_left_mid_operation_skips_a_claim_and_does_not_end_the_worker() -> None:
+    # Caught too narrowly, this ended the deliverer's task, and intake with it (a `make chaos` run).
+    config = IntakeSettings(admin_token="t" * 32, kafka_security_protocol="PLAINTEXT", pars_demo_mode=True)
+    deliverer = Deliverer(ConnectionLeftMidOperation(), config)  # type: ignore[arg-type]
+    assert await deliverer._claim(4) == []
+    await deliverer.http.aclose()
+
+
+async def test_the_sweep_leaves_its_rows_for_the_next_one_when_the_database_is_in_a_bad_state() -> None:
+    config = IntakeSettings(admin_token="t" * 32, kafka_security_protocol="PLAINTEXT")
+    await sweep(ConnectionLeftMidOperation(), config, datetime.now(UTC), None)  # type: ignore[arg-type]  # logged, not raised

@@ -29,6 +29,11 @@ log = get_logger(__name__)
 # ("cannot switch to state 12; another operation (2) is in progress"; asyncpg issue 1069), seen
 # when PostgreSQL restarted under load; the pool drops that connection.
 CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+# What a background task's pass may meet from the database and leave for its next pass: the
+# server away or restarting (CONNECTION_LOST, OSError) or a statement refused (a deadlock...).
+# A task that caught less died on a connection left mid-operation by a restart, and took its
+# service down with it (intake, twice in one `make chaos` run).
+DATABASE_ERRORS = (OSError, asyncpg.PostgresError, *CONNECTION_LOST)
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:

@@ -35,6 +35,7 @@ import asyncpg
 
 from pars_contracts.codes import error
 from pars_runtime import metrics
+from pars_runtime.db import DATABASE_ERRORS
 from pars_runtime.logs import get_logger
 from pars_runtime.loops import every
 from pars_runtime.messages import Emitter
@@ -86,7 +87,7 @@ async def sweep(pool: asyncpg.Pool, settings: IntakeSettings, now: datetime, pro
     sweep; the request goes on."""
     try:
         await sweep_overdue(pool, settings, now, settings.row_outcome_timeout, provider_id)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DATABASE_ERRORS as exc:
         log.warning("overdue sweep failed; the next one retries", error=repr(exc))
 
 
@@ -99,7 +100,7 @@ async def sweeper(rt: Runtime, stop: asyncio.Event) -> None:
         await sweep(rt.pool, config, rt.clock.now(), None)
         try:  # the rate limits' idle buckets go with the same beat
             await forget_idle_buckets(rt.pool)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("forgetting idle rate limit buckets failed; the next sweep retries", error=repr(exc))
 
     await every(config.sweep_interval_seconds, sweep_all, stop, name="sweeper", catch=())

@@ -24,6 +24,7 @@ from prometheus_client import Counter
 
 from pars_contracts import topics
 from pars_contracts.events import WebhookEndpointDisabled
+from pars_runtime.db import DATABASE_ERRORS
 from pars_runtime.logs import get_logger
 from pars_runtime.service import Runtime
 
@@ -134,7 +135,7 @@ class Deliverer:
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
         try:
             return await store.claim_due(self.pool, limit, lease_seconds=self.timeout + 30)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("webhook deliveries not claimed; the next poll retries", error=repr(exc)[:300])
             return []
 
@@ -144,7 +145,7 @@ class Deliverer:
         status, excerpt, error = await self.post(d)
         try:
             await self._settle(d, status, excerpt, error)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("webhook attempt not recorded; it is tried again after its lease", delivery_id=d["delivery_id"],
                         error=repr(exc)[:300])
         except Exception as exc:  # a task's failure would go unseen: log it, keep the worker
