@@ -1,7 +1,8 @@
 """A quick look at the work per record (issue #25): the stream and the 2,500-row upload only,
 with the CPU per record of every process and the Kafka and PostgreSQL work per record.
 `PARS_BENCH_SCALE` (default 0.3) shortens the stream; `PARS_QUICK_ENV=NAME=value,...` sets
-the services' settings; `PARS_BENCH_PROFILE=1` samples the
+the services' settings; `PARS_QUICK_POLL=1` polls each upload's status as the bench did before;
+`PARS_BENCH_PROFILE=1` samples the
 services with py-spy and writes the stream's statements to artifacts/profiles/postgres.txt.
 Run: `.venv/bin/python -m tests.bench.quick`."""
 
@@ -25,6 +26,7 @@ from tests.bench.pipeline import (
     profile,
     short_topic,
     upload_seconds,
+    uploads_completed,
     work_meter,
     work_rows,
 )
@@ -68,14 +70,16 @@ def run(scale: float) -> None:
             # PARS_QUICK_UPLOAD_ROUNDS=2: the uploads again on the same system (a warm broker).
             for round_number in range(int(os.environ.get("PARS_QUICK_UPLOAD_ROUNDS", "1")) if uploads else 0):
                 durations = []
-                meter = cpu_meter(stack, system)
-                meter.start()
-                work = work_meter(stack, lambda topic: topic.startswith(namespace))
-                asyncio.run(work.start())
-                for run_number in range(uploads):
-                    durations.append(upload_seconds(client, activity, 2500, round_number * uploads + run_number))
-                cpu = meter.seconds()
-                counts = asyncio.run(work.finish())
+                with uploads_completed(system) as completed:
+                    meter = cpu_meter(stack, system)
+                    meter.start()
+                    work = work_meter(stack, lambda topic: topic.startswith(namespace))
+                    asyncio.run(work.start())
+                    for run_number in range(uploads):
+                        durations.append(upload_seconds(client, activity, 2500, round_number * uploads + run_number,
+                                                        None if os.environ.get("PARS_QUICK_POLL") else completed))
+                    cpu = meter.seconds()
+                    counts = asyncio.run(work.finish())
                 print(f"upload 2500 rows (round {round_number + 1}): median {statistics.median(durations):.2f} s; "
                       f"upload CPU {sum(cpu.values()) / uploads:.2f} s", flush=True)
                 print(f"upload CPU per row (µs): {per_message(cpu, 2500 * uploads)}", flush=True)
