@@ -1,7 +1,8 @@
 """A quick look at the work per record (issue #25): the stream and the 2,500-row upload only,
 with the CPU per record of every process and the Kafka and PostgreSQL work per record.
 `PARS_BENCH_SCALE` (default 0.3) shortens the stream; `PARS_QUICK_ENV=NAME=value,...` sets
-the services' settings; `PARS_BENCH_PROFILE=1` samples the
+the services' settings; `PARS_QUICK_POLL=1` polls each upload's status as the bench did before;
+`PARS_BENCH_PROFILE=1` samples the
 services with py-spy and writes the stream's statements to artifacts/profiles/postgres.txt.
 Run: `.venv/bin/python -m tests.bench.quick`."""
 
@@ -23,12 +24,21 @@ from tests.bench.pipeline import (
     bench_physicians,
     cpu_meter,
     profile,
+    short_topic,
     upload_seconds,
+    uploads_completed,
     work_meter,
     work_rows,
 )
 from tests.bench.stream import stream_rate
-from tests.bench.work import enable_statement_counts, postgres_per_record, reset_statements, top_statements
+from tests.bench.work import (
+    enable_statement_counts,
+    kafka_per_record,
+    postgres_per_record,
+    reset_statements,
+    top_statements,
+    topics_per_record,
+)
 from tests.support.system import YEAR, RunningSystem
 
 
@@ -55,21 +65,27 @@ def run(scale: float) -> None:
             activity = client.post("/v1/activities", json=activity_body("Bench")).json()["activity_id"]
             with system.admin() as admin:
                 admin.post("/v1/admin/boards/ABO/physicians", json={"physicians": bench_physicians()}).raise_for_status()
-            if os.environ.get("PARS_QUICK_UPLOADS", "3") != "0":
+            uploads = int(os.environ.get("PARS_QUICK_UPLOADS", "3"))
+            namespace = f"{system.namespace}."
+            # PARS_QUICK_UPLOAD_ROUNDS=2: the uploads again on the same system (a warm broker).
+            for round_number in range(int(os.environ.get("PARS_QUICK_UPLOAD_ROUNDS", "1")) if uploads else 0):
                 durations = []
-                meter = cpu_meter(stack, system)
-                meter.start()
-                uploads = int(os.environ.get("PARS_QUICK_UPLOADS", "3"))
-                work = work_meter(stack, lambda topic: True)
-                asyncio.run(work.start())
-                for run_number in range(uploads):
-                    durations.append(upload_seconds(client, activity, 2500, run_number))
-                cpu = meter.seconds()
-                counts = asyncio.run(work.finish())
-                print(f"upload 2500 rows: median {statistics.median(durations):.2f} s; "
+                with uploads_completed(system) as completed:
+                    meter = cpu_meter(stack, system)
+                    meter.start()
+                    work = work_meter(stack, lambda topic: topic.startswith(namespace))
+                    asyncio.run(work.start())
+                    for run_number in range(uploads):
+                        durations.append(upload_seconds(client, activity, 2500, round_number * uploads + run_number,
+                                                        None if os.environ.get("PARS_QUICK_POLL") else completed))
+                    cpu = meter.seconds()
+                    counts = asyncio.run(work.finish())
+                print(f"upload 2500 rows (round {round_number + 1}): median {statistics.median(durations):.2f} s; "
                       f"upload CPU {sum(cpu.values()) / uploads:.2f} s", flush=True)
                 print(f"upload CPU per row (µs): {per_message(cpu, 2500 * uploads)}", flush=True)
                 counts.records = 2500 * uploads
+                print(f"upload Kafka messages per row: {kafka_per_record(counts)}", flush=True)
+                print(f"upload messages produced per row by topic: {topics_per_record(counts, short_topic)}", flush=True)
                 print(f"upload PostgreSQL work per row: {postgres_per_record(counts)}", flush=True)
             seconds, warmup = max(3.0, 60 * scale), max(1.0, 10 * scale)
             activities = [client.post("/v1/activities", json=activity_body(f"Stream {n}")).json()["activity_id"]
@@ -77,7 +93,6 @@ def run(scale: float) -> None:
             spies = profile(system, seconds + warmup)
             if spies:
                 asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))
-            namespace = f"{system.namespace}."
             pipeline = asyncio.run(stream_rate(system.env["KAFKA_BOOTSTRAP_SERVERS"], system.namespace,
                                                provider["provider_id"], activities, YEAR, seconds, warmup, 4000,
                                                meter=cpu_meter(stack, system),

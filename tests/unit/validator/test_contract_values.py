@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
@@ -132,6 +133,13 @@ def test_parsers_never_raise_on_date_like_text(text: str) -> None:
 ])
 def test_normalize_name(a: str | None, b: str) -> None:
     assert normalize_name(a) == b
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=30))
+def test_an_ascii_name_is_folded_as_any_other(text: str) -> None:
+    """ASCII names skip the decomposition (nothing to strip) and must come out the same."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    assert normalize_name(text) == " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
 
 BASE = ("0012345", "200930149", "ABPATH", "1000106", date(2019, 1, 5), Decimal("3.5"),

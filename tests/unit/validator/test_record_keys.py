@@ -6,6 +6,7 @@ decisions with it from the validated record. The spellings a provider may use fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -85,3 +86,21 @@ def test_a_name_keyed_learner_keys_alike_when_the_date_of_birth_is_written_mm_dd
         validated = valid(run(submitted, on=surgery))
         # The validated record carries the date of birth as MM/DD (topics.record_key's docstring).
         assert (gateway_key(validated) == validator_key(submitted) == intake_key(submitted)) is same, dob
+
+
+
+@dataclass(frozen=True)
+class Keyed:
+    activity_id: str | None
+    board: str | None
+    last_name: str | None
+    date_of_birth: str | None
+    learner_id: str | None = None
+    npi: str | None = None
+
+
+def test_a_key_folds_ascii_and_accented_spellings_alike() -> None:
+    """Keys fold case, spaces and accents: ASCII text takes a shorter path to the same key."""
+    plain = Keyed(" 200930280 ", "abo", "Garcia  Lopez", "06/15")
+    accented = Keyed("200930280", "ABO", "GARCÍA lópez", "06/15")
+    assert topics.record_key(plain) == topics.record_key(accented) == "200930280|abo|garcia lopez/06/15"

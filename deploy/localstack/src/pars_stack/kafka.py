@@ -162,6 +162,17 @@ log4j.logger.state.change.logger=WARN
 """
 
 
+# A local broker lives for minutes on a machine of a few cores (tests, `make bench`, `make run`).
+# Measured per JVM thread during 2,500-row uploads on 2 cores (issue #25), the default JVM spent
+# about half the broker's CPU on itself: C2 compiler threads (about 1 CPU-s per three uploads,
+# still compiling minutes after start) and G1's concurrent marking and GC threads (about 1 CPU-s
+# more), next to about 1 CPU-s of request handling. C1 alone compiles in a fraction of that and
+# its code served the requests for no more CPU in these runs; the serial collector has no
+# concurrent threads and a young collection of this heap takes milliseconds. A fixed heap does
+# not grow and shrink. Not settings for a long-lived production broker (docs/performance.md).
+JVM_OPTIONS = ("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
 class Kafka(Component):
     """One KRaft node. Alone it is the whole single-node cluster; KafkaCluster runs three."""
 
@@ -305,7 +316,7 @@ class Kafka(Component):
         (self.data / ".scram").write_text("the admin's SCRAM credential was written at format time\n")
 
     def _java(self, main: str) -> list[str]:
-        return ["java", "-Xms256m", "-Xmx512m", "-Djava.awt.headless=true",
+        return ["java", *JVM_OPTIONS, "-Djava.awt.headless=true",
                 f"-Dlog4j.configuration=file:{self.root / 'log4j.properties'}",
                 f"-Dkafka.logs.dir={self.root}", "-cp", f"{self.libs}/*", main]
 

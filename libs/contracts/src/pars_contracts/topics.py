@@ -144,7 +144,9 @@ def dead_letter_topic(group: str) -> str:
 
 
 def _norm(value: str | None) -> str:
-    text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
+    text = value or ""
+    if not text.isascii():  # ASCII (most keys) decomposes to itself: no need to ask
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return " ".join(text.split()).casefold()
 
 

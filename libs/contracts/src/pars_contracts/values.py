@@ -87,6 +87,8 @@ def parse_points(text: str | None) -> Decimal | None:
 
 def normalize_name(text: str | None) -> str:
     """A name for comparison: accents stripped, case folded, whitespace collapsed."""
+    if text is None or text.isascii():  # nothing to decompose (most names): the same result, sooner
+        return " ".join((text or "").casefold().split())
     decomposed = unicodedata.normalize("NFKD", text or "")
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())

@@ -3,6 +3,8 @@ web form and tab-delimited files)."""
 
 from __future__ import annotations
 
+import functools
+
 from pars_contracts.boards import Board, BoardKind, board, learner_key_id, resolve_code
 from pars_contracts.codes import ErrorDetail, error
 from pars_contracts.events import ActivityRegistered, LearnerRecordSubmitted
@@ -41,16 +43,21 @@ def row_board_code(row: LearnerRecordSubmitted, activity: ActivityRegistered | N
 
 
 def _learner_key(row: LearnerRecordSubmitted) -> str | None:
+    return _learner_key_of(row.board, row.learner_id, row.npi, row.first_name, row.last_name, row.date_of_birth)
+
+
+def _learner_key_of(given_board: str | None, learner_id: str | None, npi: str | None, first_name: str | None,
+                    last_name: str | None, date_of_birth: str | None) -> str | None:
     """The learner's board id (on a state board the NPI alone will do); without one (ABS) the
     name and date of birth stand in for it."""
-    learner_id = learner_key_id(row.board, row.learner_id, row.npi)
-    if learner_id:
-        return learner_id
-    last_name = normalize_name(row.last_name)
-    if not last_name:
+    board_id = learner_key_id(given_board, learner_id, npi)
+    if board_id:
+        return board_id
+    last = normalize_name(last_name)
+    if not last:
         return None
-    dob = parse_dob(row.date_of_birth) or normalize_name(row.date_of_birth)
-    return f"name:{normalize_name(row.first_name)}|{last_name}|{dob}"
+    dob = parse_dob(date_of_birth) or normalize_name(date_of_birth)
+    return f"name:{normalize_name(first_name)}|{last}|{dob}"
 
 
 def credit_id_for(row: LearnerRecordSubmitted, activity: ActivityRegistered | None = None) -> str | None:
@@ -68,18 +75,30 @@ def completion_fingerprint(row: LearnerRecordSubmitted, activity: ActivityRegist
     """What the row says of its completion (activity, board, learner id, name, date of birth, date
     completed, credits, credit types), folded as a derived credit id is: two rows with the same
     fingerprint report the same completion. None when a field it needs is unusable."""
-    activity_id = (row.activity_id or "").strip()
-    board_code = row_board_code(row, activity or row.activity)
-    completed = parse_completion_date(row.completion_date)
-    points = parse_points(row.credits)
-    learner = _learner_key(row)
+    registered = activity or row.activity
+    return _fingerprint(row.provider_id, row.activity_id, row.board, row.learner_id, row.npi, row.first_name,
+                        row.last_name, row.date_of_birth, row.completion_date, row.credits, tuple(row.credit_types),
+                        tuple(r.board for r in registered.registrations) if registered is not None else ())
+
+
+# A row's credit id is derived up to three times as the validator decides it (the batch's ledger
+# read, the decision, the rules), each time from the same texts: the later ones are lookups.
+@functools.lru_cache(maxsize=4096)
+def _fingerprint(provider_id: str, activity_id: str | None, given_board: str | None, learner_id: str | None,
+                 npi: str | None, first_name: str | None, last_name: str | None, date_of_birth: str | None,
+                 completion_date: str | None, credits: str | None, credit_types: tuple[str, ...],
+                 registered: tuple[str, ...]) -> str | None:
+    activity_id = (activity_id or "").strip()
+    board_code = resolve_code((given_board or "").strip(), list(registered)) or (given_board or "").strip()
+    completed = parse_completion_date(completion_date)
+    points = parse_points(credits)
+    learner = _learner_key_of(given_board, learner_id, npi, first_name, last_name, date_of_birth)
     if not activity_id or not board_code or completed is None or points is None or not learner:
         return None
     found = board(board_code)
-    return derive_credit_id(row.provider_id, activity_id, found.code if found else board_code,
-                            learner, completed, points, canonical_credit_types(found, row.credit_types),
-                            first_name=row.first_name, last_name=row.last_name,
-                            date_of_birth=row.date_of_birth)
+    return derive_credit_id(provider_id, activity_id, found.code if found else board_code,
+                            learner, completed, points, canonical_credit_types(found, credit_types),
+                            first_name=first_name, last_name=last_name, date_of_birth=date_of_birth)
 
 
 def derivation_errors(row: LearnerRecordSubmitted, found: Board | None) -> list[ErrorDetail]:
