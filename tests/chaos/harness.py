@@ -903,10 +903,14 @@ def webhook_figures(run: Run) -> dict[str, int]:
         ids[key].add(got.headers["webhook-id"])
         if got.answered == 200:
             delivered.add(key)
+    new_ids = {"changes under a second id": sum(len(v) - 1 for v in ids.values()),
+               "changes not on the outcomes topic": len(set(ids) - changes), "signatures refused": unsigned}
     return {"webhooks lost": len(changes - delivered),
-            "webhooks with new ids": sum(len(v) - 1 for v in ids.values()) + len(set(ids) - changes) + unsigned,
+            "webhooks with new ids": sum(new_ids.values()),
             "_webhook events": len(changes),
-            "_webhook attempts refused": sum(1 for got in run.receiver.received if got.answered != 200)}
+            "_webhook new ids": {k: v for k, v in new_ids.items() if v},
+            "_webhook attempts refused": sum(1 for got in run.receiver.received if got.answered != 200),
+            "_webhook requests cut short": run.receiver.cut_short}
 
 
 def dead_letters(run: Run) -> Counter[str]:
@@ -945,7 +949,8 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     lines += ["", f"inputs by path: {dict(Counter(r.path for r in run.rows))}; "
                   f"by kind: {dict(Counter(r.kind for r in run.rows))}; uploads: {len(run.uploads)}; "
                   f"e-mails expected: {result['_e-mails expected']}; webhook events: {result['_webhook events']} "
-                  f"(attempts the receiver refused while down: {result['_webhook attempts refused']})",
+                  f"(attempts the receiver refused while down: {result['_webhook attempts refused']}; "
+                  f"requests cut short by a killed sender: {result['_webhook requests cut short']})",
               f"faults: {', '.join(run.faults)}",
               f"services that exited on their own (restarted): {run.crashes or 'none'}",
               f"not settled at the end: {({k: v for k, v in settled.items() if v}) or 'nothing'}"]
@@ -965,6 +970,8 @@ def table(result: dict[str, Any], run: Run, settled: dict[str, int]) -> str:
     if run.windows:
         with contextlib.suppress(Exception):
             lines += window_figures(run)
+    if result["_webhook new ids"]:
+        lines.append(f"webhooks with new ids: {result['_webhook new ids']}")
     for name in ("_lost examples", "_duplicated examples", "_wrong examples"):
         if result[name]:
             lines.append(f"{name[1:]}: {result[name]}")

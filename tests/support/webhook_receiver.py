@@ -25,6 +25,7 @@ class Received:
 class Receiver:
     def __init__(self, statuses: Iterator[int]) -> None:
         self.received: list[Received] = []
+        self.cut_short = 0  # requests whose connection ended before their body had come
         self._statuses = statuses
         self.down = False
         self.check: Callable[[bytes, dict[str, str]], Any] | None = None
@@ -33,7 +34,15 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender's connection ended inside the request (its process killed
+                    # between the headers and the body): no request came, nothing is answered,
+                    # and the sender, which got no answer either, tries it again.
+                    with receiver._lock:
+                        receiver.cut_short += 1
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 checked: Any = None
                 if receiver.check is not None:
