@@ -37,9 +37,16 @@ def _must_give_credit_id(row: LearnerRecordSubmitted) -> bool:
 def row_board_code(row: LearnerRecordSubmitted, activity: ActivityRegistered | None) -> str:
     """The row's board code, a seed alias ("ME") resolved on its activity's registrations
     (as given when it does not resolve)."""
-    given = (row.board or "").strip()
-    registered = [r.board for r in activity.registrations] if activity is not None else []
-    return resolve_code(given, registered) or given
+    return _board_code(row.board, _registered(activity))
+
+
+def _registered(activity: ActivityRegistered | None) -> tuple[str, ...]:
+    return tuple(r.board for r in activity.registrations) if activity is not None else ()
+
+
+def _board_code(given_board: str | None, registered: tuple[str, ...]) -> str:
+    given = (given_board or "").strip()
+    return resolve_code(given, list(registered)) or given
 
 
 def _learner_key(row: LearnerRecordSubmitted) -> str | None:
@@ -75,10 +82,9 @@ def completion_fingerprint(row: LearnerRecordSubmitted, activity: ActivityRegist
     """What the row says of its completion (activity, board, learner id, name, date of birth, date
     completed, credits, credit types), folded as a derived credit id is: two rows with the same
     fingerprint report the same completion. None when a field it needs is unusable."""
-    registered = activity or row.activity
     return _fingerprint(row.provider_id, row.activity_id, row.board, row.learner_id, row.npi, row.first_name,
                         row.last_name, row.date_of_birth, row.completion_date, row.credits, tuple(row.credit_types),
-                        tuple(r.board for r in registered.registrations) if registered is not None else ())
+                        _registered(activity or row.activity))
 
 
 # A row's credit id is derived up to three times as the validator decides it (the batch's ledger
@@ -89,7 +95,7 @@ def _fingerprint(provider_id: str, activity_id: str | None, given_board: str | N
                  completion_date: str | None, credits: str | None, credit_types: tuple[str, ...],
                  registered: tuple[str, ...]) -> str | None:
     activity_id = (activity_id or "").strip()
-    board_code = resolve_code((given_board or "").strip(), list(registered)) or (given_board or "").strip()
+    board_code = _board_code(given_board, registered)
     completed = parse_completion_date(completion_date)
     points = parse_points(credits)
     learner = _learner_key_of(given_board, learner_id, npi, first_name, last_name, date_of_birth)
