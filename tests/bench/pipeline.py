@@ -44,7 +44,7 @@ from pars_stack.stack import Stack
 from tests.bench.concurrent import concurrent_requests
 from tests.bench.cpu import CpuMeter, per_message
 from tests.bench.guaranteed import guaranteed_rate
-from tests.bench.stream import HOPS, Sustained, floor_rate, stream_rate
+from tests.bench.stream import HOPS, Sustained, floor_rate, set_upstream_outcomes, stream_rate
 from tests.bench.work import (
     WorkMeter,
     enable_statement_counts,
@@ -342,6 +342,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
 
             bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
             activities = stream_activities()
+            outcomes = set_upstream_outcomes(client)
             profiles = profile(system, seconds + warmup)
             if profiles:  # and PostgreSQL's statements during the stream alone
                 asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))
@@ -350,6 +351,7 @@ def run(scale: float) -> list[tuple[str, str, str]]:
                                                work=work_meter(stack, lambda topic: topic.startswith(namespace))))
             results.append((f"stream, upstream completions sustained {seconds:.0f} s (records/s)", pipeline.figure(),
                             ">= 5,000"))
+            results.append(("stream, the provider's outcomes topic carries", outcomes, "docs/upstream.md"))
             results.append(("stream, CPU per record by process (µs)", per_message(pipeline.cpu, pipeline.measured),
                             "over the measured window"))
             results.extend(work_rows("stream", pipeline, by_topic=True))

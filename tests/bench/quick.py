@@ -30,7 +30,7 @@ from tests.bench.pipeline import (
     work_meter,
     work_rows,
 )
-from tests.bench.stream import stream_rate
+from tests.bench.stream import set_upstream_outcomes, stream_rate
 from tests.bench.work import (
     enable_statement_counts,
     kafka_per_record,
@@ -90,6 +90,7 @@ def run(scale: float) -> None:
             seconds, warmup = max(3.0, 60 * scale), max(1.0, 10 * scale)
             activities = [client.post("/v1/activities", json=activity_body(f"Stream {n}")).json()["activity_id"]
                           for n in range(max(2, int(130 * scale)))]
+            print(f"stream, the provider's outcomes topic carries {set_upstream_outcomes(client)}", flush=True)
             spies = profile(system, seconds + warmup)
             if spies:
                 asyncio.run(reset_statements(stack.env()["DATABASE_URL"]))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -133,6 +135,17 @@ def completion_messages(namespace: str, provider_id: str, activities: list[str],
     return f"{namespace}.{topics.completions_topic(provider_id)}", message
 
 
+def set_upstream_outcomes(client: httpx.Client) -> str:
+    """The stream's provider reads LearnerRecordStatusChanged, as docs/upstream.md tells new
+    integrations to, and turns the UpstreamOutcome that repeats it off;
+    PARS_BENCH_UPSTREAM_OUTCOMES=1 keeps it on (the default for a provider). Returns what the
+    provider's outcomes topic carries, for the report."""
+    enabled = os.environ.get("PARS_BENCH_UPSTREAM_OUTCOMES", "0") == "1"
+    client.put("/v1/provider/upstream-outcomes", json={"enabled": enabled}).raise_for_status()
+    return ("UpstreamOutcome and LearnerRecordStatusChanged" if enabled else
+            "LearnerRecordStatusChanged (UpstreamOutcome off; PARS_BENCH_UPSTREAM_OUTCOMES=1 keeps it)")
+
+
 async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activities: list[str], year: int,
                       seconds: float, warmup: float, window: int, meter: CpuMeter | None = None,
                       work: WorkMeter | None = None) -> Sustained:
@@ -144,10 +157,11 @@ async def stream_rate(bootstrap: str, namespace: str, provider_id: str, activiti
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth(bootstrap), linger_ms=5, acks="all")
     await producer.start()
     try:
-        # One UpstreamOutcome per completion (its status changes are on the topic too).
+        # One LearnerRecordStatusChanged per completion: ABO decides at once, so its first outcome
+        # is its only change (an UpstreamOutcome too, when the provider takes them).
         return await closed_loop(producer, inbound, message, far_end, seconds, warmup, window,
                                  limit=len(activities) * PER_ACTIVITY, meter=meter, work=work,
-                                 counts=lambda r: ("type", b"UpstreamOutcome") in r.headers)
+                                 counts=lambda r: ("type", b"LearnerRecordStatusChanged") in r.headers)
     finally:
         await producer.stop()
         await far_end.stop()

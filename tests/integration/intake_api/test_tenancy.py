@@ -60,6 +60,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/api-keys/{key_id}"): "own",
     ("GET", "/v1/provider"): "list",
     ("PUT", "/v1/provider/notification-emails"): "create",
+    ("PUT", "/v1/provider/upstream-outcomes"): "create",
     ("POST", "/v1/webhook-endpoints"): "create",
     ("GET", "/v1/webhook-endpoints"): "list",
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"): "own",

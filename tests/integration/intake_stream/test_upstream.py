@@ -165,6 +165,34 @@ def test_completions_become_records_and_their_first_outcomes_are_published(syste
         "Deleted", [])
 
 
+def test_a_provider_can_turn_its_upstream_outcomes_off_and_on(system: RunningSystem) -> None:
+    """UpstreamOutcome repeats the first LearnerRecordStatusChanged: a provider whose system reads
+    those turns it off (one message a completion fewer), and on again; it is on to begin with."""
+    provider, client, activity = setup_provider(system)
+    pid = provider["provider_id"]
+    assert client.get("/v1/provider").json()["upstream_outcomes"] is True
+    off = client.put("/v1/provider/upstream-outcomes", json={"enabled": False})
+    assert off.status_code == 200 and off.json()["upstream_outcomes"] is False, off.text
+    assert client.get("/v1/provider").json()["upstream_outcomes"] is False
+    assert client.put("/v1/provider/upstream-outcomes", json={"enabled": "no"}).status_code == 422
+    tag = uuid.uuid4().hex[:8]
+    quiet = completion(pid, activity, f"ccid:lms.example:{tag}-1", "01-11", VAN_GOGH)
+    send_envelopes(system, pid, [quiet])
+
+    def changed_for(message_id: str) -> Callable[[list[ConsumerRecord]], bool]:
+        return lambda rs: any(decode(r.value).type == "LearnerRecordStatusChanged"
+                              and decode(r.value).payload["source_message_id"] == message_id for r in rs)
+
+    seen = [decode(r.value) for r in read(system, outcomes_topic(pid), changed_for(quiet.message_id))]
+    assert [(e.type, e.payload["status"], e.payload["source_message_id"]) for e in seen] == [
+        ("LearnerRecordStatusChanged", "Accepted", quiet.message_id)]
+
+    assert client.put("/v1/provider/upstream-outcomes", json={"enabled": True}).json()["upstream_outcomes"] is True
+    told = completion(pid, activity, f"ccid:lms.example:{tag}-2", "01-11", O_KEEFFE)
+    send_envelopes(system, pid, [told])
+    assert outcomes_of(system, pid, [told.message_id])[told.message_id][0].payload["status"] == "Accepted"
+
+
 def test_unreadable_and_foreign_events_are_dead_lettered_with_their_reason(system: RunningSystem) -> None:
     provider, client, activity = setup_provider(system)
     pid = provider["provider_id"]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pars_intake import webhooks
+from pars_intake.webhooks import enqueue
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +17,7 @@ def queued_webhooks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str
     queued: list[tuple[str, str, str, dict[str, Any]]] = []
 
     async def enqueue_many(_conn: object, events: list[webhooks.WebhookEvent]) -> None:
-        queued.extend(tuple(event) for event in events)  # type: ignore[misc]
+        queued.extend((e.provider_id, e.event_type, e.event_id, enqueue.data(e.payload)) for e in events)
 
     monkeypatch.setattr(webhooks, "enqueue_many", enqueue_many)
     return queued

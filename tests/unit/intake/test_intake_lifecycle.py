@@ -32,6 +32,7 @@ from pars_intake.handlers import board_decided, record_invalid
 from pars_intake.lifecycle import StatusChange, tell
 from pars_intake.outcomes import OutcomesBatch, record_first_outcome
 from pars_intake.waiters import Waiters
+from pars_intake.webhooks import enqueue
 from pars_runtime.messages import Emitter
 from tests.support.units import Emitted, batch, read
 
@@ -45,6 +46,7 @@ class MemoryRecords:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
+        self.without_upstream_outcomes: set[str] = set()  # providers that turned them off
 
     def add(self, record_id: str, source: Source = "service", action: str = "Add", upload_id: str | None = None,
             source_message_id: str | None = None, target_record_id: str | None = None) -> None:
@@ -69,6 +71,9 @@ class MemoryRecords:
                 self.rows[record_id]["outcome"] = outcome
                 changed.append(self._changed(record_id, status or self.rows[record_id]["status"]))
         return changed
+
+    async def upstream_outcome_takers(self, conn: None, provider_ids: set[str]) -> set[str]:
+        return provider_ids - self.without_upstream_outcomes
 
     async def set_later_statuses(self, conn: None, statuses: list[tuple[str, Status | None]]) -> list[dict[str, Any]]:
         assert len({r for r, _ in statuses}) == len(statuses), "one statement changes a record once"
@@ -223,6 +228,14 @@ def test_an_upstream_completions_first_outcome_is_also_its_upstream_outcome_and_
     assert [type(e.event) for e in decided(decision("r-1", "Accepted"))] == [LearnerRecordStatusChanged]
 
 
+def test_a_provider_that_turned_upstream_outcomes_off_gets_only_the_status_change(records: MemoryRecords) -> None:
+    records.without_upstream_outcomes.add(PROVIDER)
+    records.add("r-1", source="stream", source_message_id="m-1")
+    [first] = decided(decision("r-1", "Submitted"))
+    assert isinstance(first.event, LearnerRecordStatusChanged)
+    assert (first.event.status, first.event.source_message_id, first.key) == ("Submitted", "m-1", "r-1")
+
+
 def test_an_upstream_completion_not_processed_has_an_upstream_outcome_without_status(records: MemoryRecords) -> None:
     records.add("r-1", source="stream", source_message_id="m-1")
     legacy, _ = decided(decision("r-1", None, [error(661)]))
@@ -242,4 +255,4 @@ def test_status_changed_names_the_channel_and_its_message_id_is_the_events_id(so
     assert (told.event.channel, told.event.record_id, told.event.provider_id) == (channel, "r-1", PROVIDER)
     assert out.type == "LearnerRecordStatusChanged"
     assert orjson.loads(out.value)["message_id"] == out.message_id, "one id for the event, wherever it goes"
-    assert (webhook.event_id, webhook.payload["record_id"]) == (out.message_id, "r-1")
+    assert (webhook.event_id, enqueue.data(webhook.payload)["record_id"]) == (out.message_id, "r-1")

@@ -8,7 +8,7 @@ write, so it is published exactly once per change, whatever the channel the reco
 
 The event is LearnerRecordStatusChanged on the provider's outcomes topic, keyed by record id.
 An upstream completion's first outcome is also published as UpstreamOutcome, as before, for the
-integrators that read it (docs/upstream.md). The same change is queued for the provider's webhook
+integrators that read it, unless its provider turned those off (docs/upstream.md). The same change is queued for the provider's webhook
 endpoints (webhooks/, docs/webhooks.md) as `learner_record.status_changed`, with the event as its
 `data` and the event's id as the delivery's event id."""
 
@@ -50,7 +50,9 @@ class StatusChange:
     status: RecordStatus
     errors: list[ErrorDetail] = field(default_factory=list)
     decided_at: datetime | None = None  # the board's decision; None for PARS's own refusals
-    first_outcome: bool = False  # the row's first outcome (an upstream completion's is also an UpstreamOutcome)
+    # The first outcome of an upstream completion whose provider takes UpstreamOutcome messages:
+    # published as one too, just before the change.
+    upstream_outcome: bool = False
 
 
 def change_event(change: StatusChange) -> LearnerRecordStatusChanged:
@@ -72,14 +74,14 @@ def tell(emit: Emit, change: StatusChange) -> webhooks.WebhookEvent:
     deduplicate, and a redelivered message queues nothing twice."""
     event = change_event(change)
     topic = topics.outcomes_topic(event.provider_id)
-    if change.first_outcome and event.channel == "upstream" and event.source_message_id:
+    if change.upstream_outcome and event.channel == "upstream" and event.source_message_id:
         status = None if event.status == NOT_PROCESSED else cast(Status, event.status)
         emit(topic, event.provider_id, UpstreamOutcome(
             source_message_id=event.source_message_id, provider_id=event.provider_id, record_id=event.record_id,
             credit_id=event.credit_id, status=status, errors=event.errors),
             provider_id=event.provider_id, correlation_id=event.submission_id)
     out = emit(topic, event.record_id, event, provider_id=event.provider_id, correlation_id=event.submission_id)
-    return webhooks.WebhookEvent(event.provider_id, WEBHOOK_EVENT_TYPE, out.message_id, event.model_dump(mode="json"))
+    return webhooks.WebhookEvent(event.provider_id, WEBHOOK_EVENT_TYPE, out.message_id, event)
 
 
 async def status_changed(conn: asyncpg.Connection, emit: Emit, change: StatusChange) -> None:

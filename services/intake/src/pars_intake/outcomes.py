@@ -70,6 +70,8 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
                                           [o.status for o in candidates.values()],
                                           [o.credit_id for o in candidates.values()])
     firsts = {r["record_id"]: r for r in rows}
+    takers = await store.upstream_outcome_takers(
+        conn, {r["provider_id"] for r in rows if r["source"] == "stream"})
     result: list[str | None] = []
     later: list[tuple[Outcome, Emit]] = []
     told: list[webhooks.WebhookEvent] = []
@@ -86,7 +88,8 @@ async def record_first_outcomes(conn: asyncpg.Connection, outcomes: list[tuple[O
             else:
                 await count(row["upload_id"], o.outcome in PROCESSED)
         status = o.status if o.outcome in PROCESSED and o.status else NOT_PROCESSED
-        told.append(tell(emit, StatusChange(row, status, o.errors, o.decided_at, first_outcome=True)))
+        told.append(tell(emit, StatusChange(row, status, o.errors, o.decided_at,
+                                            upstream_outcome=row["provider_id"] in takers)))
         result.append(str(row["submission_id"]))
     await webhooks.enqueue_many(conn, told)
     await record_later_statuses(conn, later)

@@ -59,6 +59,15 @@ async def set_first_outcomes(conn: asyncpg.Connection, record_ids: list[str], ou
                             credit_ids)
 
 
+async def upstream_outcome_takers(conn: asyncpg.Connection, provider_ids: set[str]) -> set[str]:
+    """Which of these providers take UpstreamOutcome messages (providers.upstream_outcomes)."""
+    if not provider_ids:
+        return set()
+    return {r["provider_id"] for r in await conn.fetch(
+        "SELECT provider_id FROM providers WHERE provider_id = ANY($1::text[]) AND upstream_outcomes",
+        list(provider_ids))}
+
+
 async def set_later_statuses(conn: asyncpg.Connection, statuses: Sequence[tuple[str, Status | None]]
                              ) -> list[asyncpg.Record]:
     """Later statuses of distinct records (one entry per record); returns the records it changed."""

@@ -39,18 +39,29 @@ def _provider_view(row: asyncpg.Record) -> dict[str, Any]:
     emails = orjson.loads(row["notification_emails"])
     return {"provider_id": row["provider_id"], "name": row["name"], "notification_emails": emails,
             "rems_participant": bool(row["rems_participant"]),
+            "upstream_outcomes": bool(row["upstream_outcomes"]),
             "warning": None if emails else
             "No notification recipients: rejection e-mails go only to the users who submitted the rejected "
             "records, and rejections of records sent by upstream systems reach no one."}
 
 
-_PROVIDER_COLUMNS = "provider_id, name, notification_emails::text AS notification_emails, rems_participant"
+_PROVIDER_COLUMNS = ("provider_id, name, notification_emails::text AS notification_emails, rems_participant, "
+                     "upstream_outcomes")
 
 
 async def provider_settings(conn: asyncpg.Connection | asyncpg.Pool, provider_id: str) -> dict[str, Any] | None:
-    """The provider's name, notification recipients (with a warning when there are none) and REMS
-    participation; None when there is no such provider."""
+    """The provider's name, notification recipients (with a warning when there are none), REMS
+    participation and whether its upstream completions' outcomes are also UpstreamOutcomes; None
+    when there is no such provider."""
     row = await conn.fetchrow(f"SELECT {_PROVIDER_COLUMNS} FROM providers WHERE provider_id = $1", provider_id)
+    return None if row is None else _provider_view(row)
+
+
+async def set_upstream_outcomes(pool: asyncpg.Pool, provider_id: str, enabled: bool) -> dict[str, Any] | None:
+    """Turns the provider's UpstreamOutcome messages on or off; answers as `provider_settings`."""
+    row = await pool.fetchrow(
+        f"UPDATE providers SET upstream_outcomes = $2 WHERE provider_id = $1 RETURNING {_PROVIDER_COLUMNS}",
+        provider_id, enabled)
     return None if row is None else _provider_view(row)
 
 

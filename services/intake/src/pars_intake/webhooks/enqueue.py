@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 
 from ..store import webhooks as store
 
@@ -23,20 +24,26 @@ def new_delivery_id() -> str:
     return "msg_" + uuid.uuid4().hex
 
 
-def body(event_type: str, payload: dict[str, Any], now: datetime) -> str:
+def data(payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    """An event's `data` as its endpoints get it: a model dumped to its JSON."""
+    return payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+
+
+def body(event_type: str, payload: dict[str, Any] | BaseModel, now: datetime) -> str:
     """The JSON POSTed, in the Standard Webhooks shape: `type`, `timestamp`, `data`."""
-    return orjson.dumps({"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": payload},
-                        default=str).decode()
+    return orjson.dumps({"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"),
+                         "data": data(payload)}, default=str).decode()
 
 
 class WebhookEvent(NamedTuple):
     """An event for a provider's endpoints: `event_id` identifies it (e.g. its outbox message
-    id), `payload` is its JSON (`data` in the body)."""
+    id), `payload` is its JSON (`data` in the body), or the model dumped to it only when the
+    provider has an endpoint: most have none, and a stream's status changes paid for the dump."""
 
     provider_id: str
     event_type: str
     event_id: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | BaseModel
 
 
 async def enqueue_many(conn: asyncpg.Connection, events: Sequence[WebhookEvent]) -> None:
