@@ -50,6 +50,9 @@ def test_bench_runs_and_prints_its_table() -> None:
         assert re.search(rf"\n{path}, PostgreSQL work per record +([0-9.]+ statements|statements not measured "
                          rf"\(no pg_stat_statements\)), [0-9.]+ transactions; rows ", result.stdout), result.stdout
     assert re.search(r"stream, messages produced per record by topic +.*learner-records\.submitted [0-9.]+", result.stdout)
+    # The stream's provider reads LearnerRecordStatusChanged, so its topic carries one outcome a record.
+    assert re.search(r"stream, the provider's outcomes topic carries +LearnerRecordStatusChanged \(UpstreamOutcome off",
+                     result.stdout), result.stdout
     # The web service: 50 requests in flight from several providers; CPU beside the wall figures.
     assert re.search(r"concurrent, 100 one-record requests, 50 in flight, 3 providers +[1-9][0-9,]* requests/s, p50 ",
                      result.stdout), result.stdout

@@ -8,9 +8,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pars_contracts.events import LearnerRecordValidated
-from pars_gateway.domain.matching import RegistryEntry, Verdict, decide, fold, physician_key, same_dob
+from pars_gateway.domain.matching import (
+    _APOSTROPHES,
+    RegistryEntry,
+    Verdict,
+    _fold_unicode,
+    decide,
+    fold,
+    physician_key,
+    same_dob,
+)
 
 ACTIVITY = "300000001"
 
@@ -84,6 +95,11 @@ def test_names_ignore_accents_and_typographic_apostrophes(registry: str, given: 
     assert fold(registry) == fold(given)
     physician = entry("2000001", "Ana", registry, "07/04")
     assert decide(record("2000001", "ana", given, "07/04"), [physician]).accepted
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_an_ascii_name_is_folded_as_any_other(name: str) -> None:
+    assert fold(name) == _fold_unicode(name.translate(_APOSTROPHES))
 
 
 def test_different_names_without_latin_letters_still_differ() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -51,8 +52,12 @@ class Board:
 
     def credit_type(self, value: str) -> CreditType | None:
         """The canonical credit type for `value` (case- and space-insensitive), or None."""
-        wanted = " ".join(value.split()).casefold()
-        return next((t for t in self.credit_types if t.name.casefold() == wanted), None)
+        return self._by_folded_name.get(" ".join(value.split()).casefold())
+
+    @functools.cached_property
+    def _by_folded_name(self) -> dict[str, CreditType]:
+        # Looked up for every credit type of every row (twice in the validator): a dict, not a scan.
+        return {t.name.casefold(): t for t in reversed(self.credit_types)}  # the first of a spelling wins
 
 
 AMA = CreditType("AMA PRA Category 1 Credit")

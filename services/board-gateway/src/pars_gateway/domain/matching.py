@@ -50,7 +50,14 @@ class RegistryEntry(Physician):
 def fold(text: str | None) -> str:
     """Compares names: accents (combining marks) dropped, case folded, spaces collapsed. Letters
     without a decomposition (Ø, ß, 李) are kept, so two different non-Latin names never match."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").translate(_APOSTROPHES))
+    text = (text or "").translate(_APOSTROPHES)
+    if text.isascii():  # most names: NFKD leaves ASCII as it is, and it has no combining marks
+        return " ".join(text.split()).casefold()
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.split()).casefold()
 
