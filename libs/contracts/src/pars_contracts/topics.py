@@ -78,8 +78,9 @@ UPSTREAM_OUTCOMES = Topic(
     "record id (LearnerRecordStatusChanged), provider id (UpstreamOutcome)",
     ("intake",), ("upstream systems",),
     "Outbound, one topic per provider: every status each of its learner records takes, whatever channel it "
-    "came through, in order (one partition); and, kept for existing integrators, the first outcome of each "
-    "upstream completion. Only its credentials may read it.", partitions=1, per_provider=True)
+    "came through, in order (one partition); and, kept for existing integrators unless the provider turns it "
+    "off (PUT /v1/provider/upstream-outcomes), the first outcome of each upstream completion. Only its "
+    "credentials may read it.", partitions=1, per_provider=True)
 
 ALL: tuple[Topic, ...] = (
     PROVIDERS, ACTIVITIES, RECORDS_SUBMITTED, RECORDS_VALIDATED, RECORDS_INVALID,
