@@ -177,7 +177,7 @@ def profile(system: RunningSystem, seconds: float) -> list[tuple[str, subprocess
         pid = system.system[name].pid
         spies.append((name, subprocess.Popen(
             [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-             "--rate", "50", "--format", "raw", "--output", str(PROFILE_DIR / f"{name}.txt")],
+             "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(PROFILE_DIR / f"{name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     return spies
 

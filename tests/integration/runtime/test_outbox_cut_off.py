@@ -31,9 +31,9 @@ class CutOffProducer(MemoryProducer):
         super().__init__(cut_off=True)
         self.holding = asyncio.Event()
 
-    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+    async def send_batch(self, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
         self.holding.set()
-        return await super().send(*args, **kwargs)
+        return await super().send_batch(*args, **kwargs)
 
 
 async def test_a_relay_cut_off_from_kafka_does_not_hold_the_healthy_relays_rows(stack: Any) -> None:

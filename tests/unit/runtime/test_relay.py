@@ -9,10 +9,10 @@ import asyncio
 
 import orjson
 import pytest
-from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, OutOfOrderSequenceNumber
+from aiokafka.errors import InvalidTopicError, KafkaConnectionError, MessageSizeTooLargeError, OutOfOrderSequenceNumber
 
 from pars_contracts.events import ProviderRegistered
-from pars_runtime.memory import MemoryOutbox, MemoryProducer, Sent
+from pars_runtime.memory import MemoryBatch, MemoryOutbox, MemoryProducer, Sent
 from pars_runtime.messages import Outgoing, outgoing
 from pars_runtime.relay import OutboxRelay, SendTimeout
 
@@ -95,9 +95,10 @@ def test_a_row_larger_than_its_topic_takes_is_set_aside_before_sending_and_the_r
 
 
 def test_a_row_the_broker_refuses_is_set_aside_and_the_rest_are_sent_again_on_a_fresh_producer() -> None:
-    """A refusal breaks an idempotent producer: the rows from the refused one on are sent again,
-    one at a time, on a new one (their consumers deduplicate a row sent twice); the refused row is
-    set aside only once the broker refuses it alone."""
+    """The broker refuses a record batch as a whole, and a refusal breaks an idempotent producer:
+    the rows from the refused batch's first on are sent again, one at a time, on a new one (their
+    consumers deduplicate a row sent twice); the refused row is set aside only once the broker
+    refuses it alone."""
 
     def broker(sent: Sent) -> BaseException | None:
         return MessageSizeTooLargeError("the broker's limit") if b'"m-2"' in (sent.value or b"") else None
@@ -107,13 +108,53 @@ def test_a_row_the_broker_refuses_is_set_aside_and_the_rest_are_sent_again_on_a_
     outbox.put(messages(5))
     relay = OutboxRelay(outbox, None, "intake", new_producer=producers.new)  # type: ignore[arg-type]
     assert asyncio.run(relay.relay_once()) == 5
-    assert ids(first.sent) == ["m-0", "m-1", "m-3", "m-4"] and first.stopped
-    # m-2 alone on a fresh producer, refused again: set aside, and that producer replaced too.
+    assert first.sent == [] and first.stopped  # one partition: the five rows were one batch
+    # One at a time on a fresh producer: m-2, refused alone, is set aside and that producer replaced too.
     third = producers.made[2]
-    assert second.sent == [] and second.stopped and ids(third.sent) == ["m-3", "m-4"]
+    assert ids(second.sent) == ["m-0", "m-1"] and second.stopped and ids(third.sent) == ["m-3", "m-4"]
     assert [(row["message_id"], reason) for row, reason in outbox.set_aside] == [
         ("m-2", "MessageSizeTooLargeError: [Error 10] MessageSizeTooLargeError: the broker's limit")]
     assert outbox.rows == []
+
+
+def test_rows_go_out_as_one_batch_a_partition_and_another_when_one_is_full() -> None:
+    outbox, producer = MemoryOutbox(), BatchesOf(2)
+    outbox.put(messages(5))
+    relay = OutboxRelay(outbox, producer, "intake")  # type: ignore[arg-type]
+    assert asyncio.run(relay.relay_once()) == 5
+    assert [[orjson.loads(v or b"")["message_id"] for _, v, _ in b.records] for b in producer.batches] == [
+        ["m-0", "m-1"], ["m-2", "m-3"], ["m-4"]]
+    assert all(b.closed for b in producer.batches) and ids(producer.sent) == ["m-0", "m-1", "m-2", "m-3", "m-4"]
+
+
+def test_a_row_for_a_topic_kafka_refuses_to_know_is_set_aside_and_the_rest_go_on() -> None:
+    class NoSuchTopic(MemoryProducer):
+        async def partitions_for(self, topic: str) -> set[int]:
+            if topic != TOPIC:
+                raise InvalidTopicError(f"not a topic name: {topic}")
+            return await super().partitions_for(topic)
+
+    outbox, producer = MemoryOutbox(), NoSuchTopic()
+    bad = outgoing("no such topic!", "k", ProviderRegistered(provider_id="1000009", name="P"), producer="intake",
+                   correlation_id="c-9", message_id="m-9")
+    outbox.put([*messages(2), bad])
+    relay = OutboxRelay(outbox, producer, "intake")  # type: ignore[arg-type]
+    assert asyncio.run(relay.relay_once()) == 3
+    assert ids(producer.sent) == ["m-0", "m-1"]
+    assert [(row["message_id"], reason.split(":")[0]) for row, reason in outbox.set_aside] == [("m-9", "InvalidTopicError")]
+
+
+class BatchesOf(MemoryProducer):
+    """Record batches of at most `capacity` records, each kept."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.batches: list[MemoryBatch] = []
+
+    def create_batch(self) -> MemoryBatch:
+        self.batches.append(MemoryBatch(self.capacity))
+        return self.batches[-1]
 
 
 def test_a_producer_out_of_sequence_is_replaced_and_the_batch_sent_again() -> None:

@@ -112,8 +112,52 @@ class MemoryProducer:
             delivery.set_exception(refusal)
         return delivery
 
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> MemoryBatch:
+        return MemoryBatch()
+
+    async def send_batch(self, batch: MemoryBatch, topic: str, *, partition: int) -> asyncio.Future[None]:
+        """A record batch, delivered or refused as a whole, as the broker does: the first of its
+        records `refuse` refuses fails it."""
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise KafkaConnectionError("Kafka is away")
+        records = [Sent(topic, value, key, list(headers)) for key, value, headers in batch.records]
+        delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.cut_off:
+            return delivery
+        refusal = next((r for r in map(self.refuse, records) if r is not None), None)
+        if refusal is None:
+            self.sent.extend(records)
+            delivery.set_result(None)
+        else:
+            delivery.set_exception(refusal)
+        return delivery
+
     async def stop(self) -> None:
         self.stopped = True
+
+
+@dataclass
+class MemoryBatch:
+    """What `MemoryProducer.create_batch` gives: aiokafka's BatchBuilder's `append` and `close`,
+    at most `capacity` records."""
+
+    capacity: int = 1000
+    records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(default_factory=list)
+    closed: bool = False
+
+    def append(self, *, timestamp: float | None, key: bytes | None, value: bytes | None,
+               headers: list[tuple[str, bytes]]) -> object | None:
+        if self.closed or len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value, headers))
+        return len(self.records)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @dataclass

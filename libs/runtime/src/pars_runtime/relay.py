@@ -47,6 +47,7 @@ from aiokafka.errors import (
 from pars_contracts import topics as registry
 
 from . import metrics
+from .kafka import partitioner
 from .logs import get_logger
 from .loops import Backoff, wait_or_stop
 from .messages import outbox_channel
@@ -199,9 +200,18 @@ class OutboxRelay:
 
     async def _send(self, rows: list[Row]) -> list[tuple[Row, str]]:
         """Sends the rows in order; returns those refused for good, with the reason. Raises on
-        anything else (Kafka away...): the transaction rolls back and the batch is sent again."""
+        anything else (Kafka away...): the transaction rolls back and the batch is sent again.
+
+        The rows go out as record batches the relay builds itself, one per partition (and another
+        when one is full), each in the rows' order: one future a batch instead of one a message.
+        `AIOKafkaProducer.send` cost about 25 µs of CPU a message, a batch about 8 (issue #25).
+        The partition is the producer's own partitioner's, so a key keeps its partition."""
+        assert self.producer is not None
+        producer = self.producer
         aside: dict[int, str] = {}
-        pending: list[tuple[Row, Any]] = []
+        sent: list[tuple[list[Row], Any]] = []  # each batch's rows, and its delivery
+        filling: dict[tuple[str, int], tuple[Any, list[Row]]] = {}  # (topic, partition) -> (builder, rows)
+        partitions: dict[str, list[int]] = {}
         for row in rows:
             try:  # the row as Kafka takes it, made once for the measure and the send
                 record = _record(row)
@@ -212,11 +222,26 @@ class OutboxRelay:
             if reason:
                 aside[row["id"]] = reason
                 continue
-            try:
-                pending.append((row, await self._produce(row, record)))
-            except PERMANENT_ERRORS as exc:  # refused by the client itself (size, serialization): nothing sent
-                aside[row["id"]] = _reason(exc)
-        results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+            topic = row["topic"]
+            if topic not in partitions:
+                try:
+                    partitions[topic] = sorted(await producer.partitions_for(topic))
+                except PERMANENT_ERRORS as exc:  # e.g. a name Kafka refuses (InvalidTopicError)
+                    aside[row["id"]] = _reason(exc)
+                    continue
+            partition = partitioner(record[0], partitions[topic], partitions[topic])
+            builder, members = filling.get((topic, partition)) or (producer.create_batch(), [])
+            if builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2]) is None:
+                builder.close()  # full: it goes, and the row starts the partition's next batch
+                sent.append((members, await producer.send_batch(builder, topic, partition=partition)))
+                builder, members = producer.create_batch(), []
+                builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2])  # the first always fits
+            members.append(row)
+            filling[(topic, partition)] = (builder, members)
+        for (topic, partition), (builder, members) in filling.items():
+            builder.close()
+            sent.append((members, await producer.send_batch(builder, topic, partition=partition)))
+        results = await asyncio.gather(*(delivery for _, delivery in sent), return_exceptions=True)
         failed = [i for i, result in enumerate(results) if isinstance(result, BaseException)]
         if not failed:
             return [(row, aside[row["id"]]) for row in rows if row["id"] in aside]
@@ -224,11 +249,15 @@ class OutboxRelay:
             if any(isinstance(results[i], (OutOfOrderSequenceNumber, ProducerFenced)) for i in failed):
                 await self._replace_producer()  # a broken producer never recovers on its own
             raise results[failed[0]]  # type: ignore[misc]  # Kafka away: the whole batch again
-        # The broker refused a message for good, which also broke the producer's sequence. From the
-        # first failure on, the rows are sent again one at a time by a fresh producer (a row sent
-        # twice is deduplicated by its consumers); a row the broker refuses alone is set aside.
+        # The broker refused a batch for good (a message in it), which also broke the producer's
+        # sequence. From the first row of a failed batch on, the rows are sent again one at a time
+        # by a fresh producer (a row sent twice is deduplicated by its consumers); a row the broker
+        # refuses alone is set aside.
         await self._replace_producer()
-        for row, _ in pending[failed[0]:]:
+        first = min(row["id"] for i in failed for row in sent[i][0])
+        for row in rows:
+            if row["id"] < first or row["id"] in aside:
+                continue
             try:
                 await (await self._produce(row))
             except PERMANENT_ERRORS as exc:
