@@ -97,20 +97,10 @@ class MemoryProducer:
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                    headers: list[tuple[str, bytes]] | None = None, **_: Any) -> asyncio.Future[None]:
-        if self.refusals > 0:
-            self.refusals -= 1
-            raise KafkaConnectionError("Kafka is away")
-        record = Sent(topic, value, key, list(headers or []))
-        delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.cut_off:
-            return delivery
-        refusal = self.refuse(record)
-        if refusal is None:
-            self.sent.append(record)
-            delivery.set_result(None)
-        else:
-            delivery.set_exception(refusal)
-        return delivery
+        """One record: a batch of one."""
+        batch = MemoryBatch()
+        batch.append(timestamp=None, key=key, value=value, headers=list(headers or []))
+        return await self.send_batch(batch, topic, partition=0)
 
     async def partitions_for(self, topic: str) -> set[int]:
         return {0}
