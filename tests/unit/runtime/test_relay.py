@@ -6,6 +6,7 @@ the refusal broke the old one."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
@@ -142,6 +143,26 @@ def test_a_row_for_a_topic_kafka_refuses_to_know_is_set_aside_and_the_rest_go_on
     assert asyncio.run(relay.relay_once()) == 3
     assert ids(producer.sent) == ["m-0", "m-1"]
     assert [(row["message_id"], reason.split(":")[0]) for row, reason in outbox.set_aside] == [("m-9", "InvalidTopicError")]
+
+
+def test_a_row_the_client_cannot_put_in_a_batch_is_set_aside_and_its_batch_mates_go() -> None:
+    class Picky(MemoryBatch):
+        def append(self, **record: Any) -> object | None:
+            if b'"m-1"' in record["value"]:
+                raise ValueError("not a record the client can encode")
+            return super().append(**record)
+
+    class PickyProducer(MemoryProducer):
+        def create_batch(self) -> MemoryBatch:
+            return Picky()
+
+    outbox, producer = MemoryOutbox(), PickyProducer()
+    outbox.put(messages(3))
+    relay = OutboxRelay(outbox, producer, "intake")  # type: ignore[arg-type]
+    assert asyncio.run(relay.relay_once()) == 3
+    assert ids(producer.sent) == ["m-0", "m-2"]
+    assert [(row["message_id"], reason) for row, reason in outbox.set_aside] == [
+        ("m-1", "ValueError: not a record the client can encode")]
 
 
 class BatchesOf(MemoryProducer):

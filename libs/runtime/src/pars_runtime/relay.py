@@ -203,9 +203,9 @@ class OutboxRelay:
         anything else (Kafka away...): the transaction rolls back and the batch is sent again.
 
         The rows go out as record batches the relay builds itself, one per partition (and another
-        when one is full), each in the rows' order: one future a batch instead of one a message.
-        `AIOKafkaProducer.send` cost about 25 µs of CPU a message, a batch about 8 (issue #25).
-        The partition is the producer's own partitioner's, so a key keeps its partition."""
+        when one is full), each in the rows' order: one future a batch instead of one a message,
+        and about a third of `AIOKafkaProducer.send`'s CPU a message (docs/performance.md, issue
+        #25). The partition is the producer's own partitioner's, so a key keeps its partition."""
         assert self.producer is not None
         producer = self.producer
         aside: dict[int, str] = {}
@@ -231,8 +231,13 @@ class OutboxRelay:
                     continue
             partition = partitioner(record[0], partitions[topic], partitions[topic])
             builder, members = filling.get((topic, partition)) or (producer.create_batch(), [])
-            if builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2]) is None:
-                builder.close()  # full: it goes, and the row starts the partition's next batch
+            try:
+                taken = builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2])
+            except PERMANENT_ERRORS as exc:  # refused by the client itself (serialization): nothing sent
+                aside[row["id"]] = _reason(exc)
+                continue
+            if taken is None:  # full: it goes, and the row starts the partition's next batch
+                builder.close()
                 sent.append((members, await producer.send_batch(builder, topic, partition=partition)))
                 builder, members = producer.create_batch(), []
                 builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2])  # the first always fits
