@@ -146,11 +146,13 @@ class BatchLedger:
         if not self._new:
             return
         new, self._new = self._new, []
-        await conn.execute(
-            "INSERT INTO ledger (record_id, provider_id, credit_id, record_key, completion_date, credits, status, "
-            "reporting_year, fingerprint) SELECT r, p, c, k, d, n, $9::text, y, f FROM unnest($1::text[], $2::text[], "
-            "$3::text[], $4::text[], $5::date[], $6::numeric[], $7::int[], $8::text[]) AS t(r, p, c, k, d, n, y, f)",
-            *(list(column) for column in zip(*new, strict=True)), LedgerStatus.PENDING.value)
+        # One binary COPY: a third of the client's CPU of an INSERT over unnest (issue #25).
+        await conn.copy_records_to_table("ledger", records=[(r, p, c, k, d, n, LedgerStatus.PENDING.value, y, f)
+                                                            for r, p, c, k, d, n, y, f in new], columns=_NEW_COLUMNS)
+
+
+_NEW_COLUMNS = ("record_id", "provider_id", "credit_id", "record_key", "completion_date", "credits", "status",
+                "reporting_year", "fingerprint")
 
 
 async def mark_delete_pending(conn: asyncpg.Connection, record_id: str) -> None:
