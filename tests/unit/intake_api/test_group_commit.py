@@ -50,6 +50,10 @@ class _Database:
         self.transactions[-1].append(" ".join(sql.split()[:3]))
         return "INSERT 0 1"
 
+    async def copy_records_to_table(self, table: str, *, records: list, columns: Any) -> str:
+        self.transactions[-1].append(f"COPY {table}")
+        return f"COPY {len(records)}"
+
     async def fetch(self, sql: str, *_: Any) -> list:
         self.transactions[-1].append(" ".join(sql.split()[:3]))
         return []  # no activity registered: the rows go on without its snapshot
