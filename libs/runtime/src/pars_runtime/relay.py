@@ -229,10 +229,11 @@ class OutboxRelay:
                 except PERMANENT_ERRORS as exc:  # e.g. a name Kafka refuses (InvalidTopicError)
                     aside[row["id"]] = _reason(exc)
                     continue
-            partition = partitioner(record[0], partitions[topic], partitions[topic])
+            key, value, headers = record
+            partition = partitioner(key, partitions[topic], partitions[topic])
             builder, members = filling.get((topic, partition)) or (producer.create_batch(), [])
             try:
-                taken = builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2])
+                taken = builder.append(key=key, value=value, timestamp=None, headers=headers)
             except PERMANENT_ERRORS as exc:  # refused by the client itself (serialization): nothing sent
                 aside[row["id"]] = _reason(exc)
                 continue
@@ -240,7 +241,7 @@ class OutboxRelay:
                 builder.close()
                 sent.append((members, await producer.send_batch(builder, topic, partition=partition)))
                 builder, members = producer.create_batch(), []
-                builder.append(key=record[0], value=record[1], timestamp=None, headers=record[2])  # the first always fits
+                builder.append(key=key, value=value, timestamp=None, headers=headers)  # the first always fits
             members.append(row)
             filling[(topic, partition)] = (builder, members)
         for (topic, partition), (builder, members) in filling.items():
@@ -278,9 +279,10 @@ class OutboxRelay:
             return _reason(exc)
         return f"too large: about {size} bytes, the topic takes at most {limit}" if size > limit else None
 
-    async def _produce(self, row: Row, record: tuple[bytes, bytes, list[tuple[str, bytes]]] | None = None) -> Any:
+    async def _produce(self, row: Row) -> Any:
+        """One row alone (the fallback after a refused batch)."""
         assert self.producer is not None
-        key, value, headers = record or _record(row)
+        key, value, headers = _record(row)
         return await self.producer.send(row["topic"], value, key=key, headers=headers)
 
     async def _replace_producer(self) -> None:
